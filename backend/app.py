@@ -1,0 +1,12 @@
+"""The API function: creates the Chalice app and registers the blueprints; no logic lives here."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib.api import errors, health, models
+
+app = Chalice(app_name="kraken")
+app.register_middleware(errors.normalize_gateway_errors, "http")
+app.register_blueprint(health.blueprint)
+app.register_blueprint(models.blueprint)

@@ -1,0 +1,50 @@
+"""DynamoDB table layouts as plain data, shared by the PynamoDB models, local mode and the CDK stack.
+
+This module imports nothing outside the standard library so that the CDK app can read it without
+the Lambda's dependencies, and so the test tables and the deployed ones cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class KeyAttribute:
+    name: str
+    type: str  # "S" or "N", as in DynamoDB's AttributeDefinitions
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    name: str
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    logical_name: str  # stable id used for CDK construct ids and environment variable names
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    indexes: tuple[GlobalIndex, ...] = field(default_factory=tuple)
+    ttl_attribute: str | None = None
+
+
+# Models: one item per model. Listing newest-first reads an index instead of scanning:
+# every item carries the same `listKey`, and `createdKey` (createdAt#id) orders it.
+MODEL_ID = KeyAttribute("id", "S")
+MODEL_LIST_KEY = KeyAttribute("listKey", "S")
+MODEL_CREATED_KEY = KeyAttribute("createdKey", "S")
+MODEL_STATUS = KeyAttribute("status", "S")
+MODELS_BY_CREATED = GlobalIndex("byCreated", MODEL_LIST_KEY, MODEL_CREATED_KEY)
+MODELS_BY_STATUS = GlobalIndex("byStatus", MODEL_STATUS, MODEL_CREATED_KEY)
+MODEL_LIST_KEY_VALUE = "MODEL"
+
+MODELS = TableLayout(
+    logical_name="Models",
+    partition_key=MODEL_ID,
+    indexes=(MODELS_BY_CREATED, MODELS_BY_STATUS),
+)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS,)
