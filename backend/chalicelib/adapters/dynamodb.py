@@ -1,0 +1,279 @@
+"""DynamoDB through PynamoDB: the model repository, with conditional writes and index-only listing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import tables
+from chalicelib.config import Settings
+from chalicelib.domain.clock import from_iso, to_iso
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
+from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
+from chalicelib.domain.ports import ModelQuery, Page
+
+# A search filter may leave pages empty; this caps the items read per request (pages x page size)
+# so a rare search term answers quickly with a token to continue instead of reading every model.
+SEARCH_PAGE_SIZE = 200
+SEARCH_PAGE_BUDGET = 5
+
+
+class _Meta:
+    """Connection settings shared by every table; `configure` fills in names and endpoint."""
+
+    region = "us-east-1"
+    host: str | None = None
+    billing_mode = PAY_PER_REQUEST_BILLING_MODE
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 3
+    base_backoff_ms = 25
+
+
+def _index_meta(index: tables.GlobalIndex) -> type:
+    return type("Meta", (), {"index_name": index.name, "projection": AllProjection()})
+
+
+class ModelsByCreated(GlobalSecondaryIndex["ModelItem"]):
+    Meta = _index_meta(tables.MODELS_BY_CREATED)
+    list_key = UnicodeAttribute(hash_key=True, attr_name=tables.MODEL_LIST_KEY.name)
+    created_key = UnicodeAttribute(range_key=True, attr_name=tables.MODEL_CREATED_KEY.name)
+
+
+class ModelsByStatus(GlobalSecondaryIndex["ModelItem"]):
+    Meta = _index_meta(tables.MODELS_BY_STATUS)
+    status = UnicodeAttribute(hash_key=True, attr_name=tables.MODEL_STATUS.name)
+    created_key = UnicodeAttribute(range_key=True, attr_name=tables.MODEL_CREATED_KEY.name)
+
+
+class ModelItem(Model):
+    class Meta(_Meta):
+        table_name = "models"
+
+    id = UnicodeAttribute(hash_key=True, attr_name=tables.MODEL_ID.name)
+    list_key = UnicodeAttribute(attr_name=tables.MODEL_LIST_KEY.name, default=tables.MODEL_LIST_KEY_VALUE)
+    created_key = UnicodeAttribute(attr_name=tables.MODEL_CREATED_KEY.name)
+    status = UnicodeAttribute(attr_name=tables.MODEL_STATUS.name)
+    name = UnicodeAttribute()
+    version = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    docker_image = UnicodeAttribute(attr_name="dockerImage", null=True)
+    artifact_format = UnicodeAttribute(attr_name="artifactFormat", null=True)
+    container_port = NumberAttribute(attr_name="containerPort")
+    container_cpu = NumberAttribute(attr_name="containerCpu")
+    container_memory = NumberAttribute(attr_name="containerMemory")
+    env = MapAttribute[str, str](default=dict)
+    predict_path = UnicodeAttribute(attr_name="predictPath")
+    health_path = UnicodeAttribute(attr_name="healthPath")
+    status_reason = UnicodeAttribute(attr_name="statusReason", null=True)
+    created_by = UnicodeAttribute(attr_name="createdBy")
+    updated_by = UnicodeAttribute(attr_name="updatedBy")
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    revision = NumberAttribute()
+
+    by_created = ModelsByCreated()
+    by_status = ModelsByStatus()
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem,)
+
+
+def configure(settings: Settings) -> None:
+    """Point every table class at this process's table names, region and endpoint."""
+    ModelItem.Meta.table_name = settings.models_table
+    for item_class in ALL_ITEM_CLASSES:
+        item_class.Meta.region = settings.region
+        item_class.Meta.host = settings.aws_endpoint_url
+        item_class._connection = None  # drop a connection built for earlier settings
+
+
+def create_tables() -> None:
+    """Create every table that does not exist yet; for local mode and tests only (CDK owns real ones)."""
+    for item_class in ALL_ITEM_CLASSES:
+        if not item_class.exists():
+            item_class.create_table(wait=True, billing_mode=PAY_PER_REQUEST_BILLING_MODE)
+
+
+def _to_item(record: ModelRecord) -> ModelItem:
+    created_at = to_iso(record.created_at)
+    return ModelItem(
+        record.id,
+        created_key=f"{created_at}#{record.id}",
+        status=record.status.value,
+        name=record.name,
+        version=record.version,
+        description=record.description,
+        docker_image=record.docker_image,
+        artifact_format=record.artifact_format.value if record.artifact_format else None,
+        container_port=record.container_port,
+        container_cpu=record.container_cpu,
+        container_memory=record.container_memory,
+        env=dict(record.env),
+        predict_path=record.predict_path,
+        health_path=record.health_path,
+        status_reason=record.status_reason,
+        created_by=record.created_by,
+        updated_by=record.updated_by,
+        created_at=created_at,
+        updated_at=to_iso(record.updated_at),
+        revision=record.revision,
+    )
+
+
+def _to_record(item: ModelItem) -> ModelRecord:
+    env = item.env.as_dict() if isinstance(item.env, MapAttribute) else dict(item.env or {})
+    return ModelRecord(
+        id=item.id,
+        name=item.name,
+        version=item.version,
+        description=item.description or "",
+        docker_image=item.docker_image,
+        artifact_format=ArtifactFormat(item.artifact_format) if item.artifact_format else None,
+        container_port=int(item.container_port),
+        container_cpu=float(item.container_cpu),
+        container_memory=float(item.container_memory),
+        env=env,
+        predict_path=item.predict_path,
+        health_path=item.health_path,
+        status=ModelStatus(item.status),
+        status_reason=item.status_reason,
+        created_by=item.created_by,
+        updated_by=item.updated_by,
+        created_at=from_iso(item.created_at),
+        updated_at=from_iso(item.updated_at),
+        revision=int(item.revision),
+    )
+
+
+def _is_condition_failure(error: PynamoDBException) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turn storage failures that are not the caller's fault into DependencyUnavailable."""
+    try:
+        yield
+    except PynamoDBException as error:
+        raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+
+
+def _encode_cursor(key: dict[str, Any], fingerprint: str) -> str:
+    payload = json.dumps({"k": key, "q": fingerprint}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def _decode_cursor(token: str, fingerprint: str, key_names: Collection[str]) -> dict[str, Any]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error):
+        raise BadRequest("nextToken is not a token this API issued") from None
+    if not isinstance(payload, dict) or payload.get("q") != fingerprint:
+        raise BadRequest("nextToken belongs to a different query; repeat the same filters or start over")
+    key = payload.get("k")
+    valid = (
+        isinstance(key, dict)
+        and set(key) == set(key_names)
+        and all(
+            isinstance(value, dict) and len(value) == 1 and isinstance(value.get("S"), str) for value in key.values()
+        )
+    )
+    if not valid:
+        raise BadRequest("nextToken is not a token this API issued")
+    return key
+
+
+class DynamoModelRepository:
+    """ModelRepository on the models table; listing always queries an index, never scans."""
+
+    def add(self, record: ModelRecord) -> None:
+        try:
+            _to_item(record).save(condition=ModelItem.id.does_not_exist())
+        except PynamoDBException as error:
+            if _is_condition_failure(error):
+                raise Conflict(f"a model with id {record.id} already exists") from None
+            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+
+    def get(self, model_id: str) -> ModelRecord:
+        with _translated_errors():
+            try:
+                return _to_record(ModelItem.get(model_id, consistent_read=True))
+            except DoesNotExist:
+                raise NotFound(f"no model with id {model_id}") from None
+
+    def replace(self, record: ModelRecord, expected_revision: int) -> None:
+        try:
+            _to_item(record).save(condition=ModelItem.id.exists() & (ModelItem.revision == expected_revision))
+        except PynamoDBException as error:
+            if _is_condition_failure(error):
+                self.get(record.id)  # NotFound if it was deleted meanwhile
+                raise Conflict("the model was changed by someone else meanwhile; reload and try again") from None
+            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+
+    def remove(self, model_id: str, expected_revision: int, allowed: Collection[ModelStatus]) -> None:
+        try:
+            ModelItem(model_id).delete(
+                condition=(ModelItem.revision == expected_revision)
+                & ModelItem.status.is_in(*(status.value for status in allowed))
+            )
+        except PynamoDBException as error:
+            if _is_condition_failure(error):
+                self.get(model_id)
+                raise Conflict("the model was changed by someone else meanwhile; reload and try again") from None
+            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+
+    def list(self, query: ModelQuery) -> Page[ModelRecord]:
+        if query.status is not None:
+            index: GlobalSecondaryIndex[ModelItem] = ModelItem.by_status
+            index_layout, hash_value = tables.MODELS_BY_STATUS, query.status.value
+        else:
+            index, index_layout, hash_value = (
+                ModelItem.by_created,
+                tables.MODELS_BY_CREATED,
+                tables.MODEL_LIST_KEY_VALUE,
+            )
+        key_names = [tables.MODEL_ID.name, index_layout.partition_key.name]
+        if index_layout.sort_key:
+            key_names.append(index_layout.sort_key.name)
+        fingerprint = json.dumps([index_layout.name, hash_value, query.search])
+        start = _decode_cursor(query.cursor, fingerprint, key_names) if query.cursor else None
+        page_size = SEARCH_PAGE_SIZE if query.search else query.limit
+        page_budget = SEARCH_PAGE_BUDGET if query.search else 1
+
+        with _translated_errors():
+            pages = index.query(
+                hash_value,
+                filter_condition=ModelItem.name.contains(query.search) if query.search else None,
+                scan_index_forward=False,
+                last_evaluated_key=start,
+                page_size=page_size,
+            ).page_iter
+            records: list[ModelRecord] = []
+            next_key: dict[str, Any] | None = None
+            for pages_read, page in enumerate(pages, start=1):
+                raw_items = page.get("Items", [])
+                for position, raw in enumerate(raw_items):
+                    records.append(_to_record(ModelItem.from_raw_data(raw)))
+                    if len(records) == query.limit:
+                        more_on_page = position < len(raw_items) - 1
+                        if more_on_page or pages.last_evaluated_key:
+                            next_key = {name: raw[name] for name in key_names}
+                        break
+                else:
+                    next_key = pages.last_evaluated_key
+                    if next_key and pages_read < page_budget:
+                        continue
+                break
+        return Page(records, _encode_cursor(next_key, fingerprint) if next_key else None)

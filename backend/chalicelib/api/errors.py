@@ -1,0 +1,96 @@
+"""The one place where failures become HTTP responses in the project's error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
+
+from chalicelib.api.correlation import request_id
+from chalicelib.domain import errors as domain
+
+logger = logging.getLogger("kraken.api")
+
+STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
+    domain.BadRequest: 400,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.PayloadTooLarge: 413,
+    domain.UnsupportedMediaType: 415,
+    domain.InvalidRequest: 422,
+    domain.DependencyUnavailable: 503,
+}
+
+# Chalice answers some requests itself (wrong method, bad Accept); their codes, in our vocabulary.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "BadRequestError": "bad_request",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal",
+}
+
+
+def error_body(code: str, message: str, details: list[dict[str, str]] | None = None, **extra: str) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    error.update(extra)
+    return {"error": error}
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    # pydantic reports locations by alias already; "[key]" marks a bad dict key, named by the part before it.
+    return ".".join(str(part) for part in location if part != "[key]")
+
+
+def _validation_details(error: ValidationError) -> list[dict[str, str]]:
+    # Never include the input: it may be huge or hold a secret the caller mistyped.
+    return [
+        {"field": _field_path(problem["loc"]) or "body", "message": problem["msg"]}
+        for problem in error.errors(include_input=False, include_url=False, include_context=False)
+    ]
+
+
+def response_for(error: Exception, rid: str) -> Response:
+    headers = {"Content-Type": "application/json", "X-Request-Id": rid}
+    if isinstance(error, ValidationError):
+        return Response(
+            body=error_body("validation_error", "the request is not valid", _validation_details(error)),
+            status_code=422,
+            headers=headers,
+        )
+    if isinstance(error, domain.DomainError):
+        details = [{"field": to_camel(p.field), "message": p.message} for p in error.details]
+        status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
+        return Response(body=error_body(error.code, error.message, details), status_code=status, headers=headers)
+    logger.exception("unexpected error", extra={"request_id": rid})
+    return Response(
+        body=error_body(
+            "internal",
+            "an unexpected error occurred; quote the request id if you report it",
+            requestId=rid,
+        ),
+        status_code=500,
+        headers=headers,
+    )
+
+
+def normalize_gateway_errors(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: give Chalice's own error responses our shape, and every response a request id."""
+    rid = request_id(request)
+    response = get_response(request)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        message = str(body["Message"]) if code != "internal" else "an unexpected error occurred"
+        extra = {"requestId": rid} if code == "internal" else {}
+        response.body = error_body(code, message, **extra)
+    response.headers.setdefault("X-Request-Id", rid)
+    return response

@@ -1,0 +1,13 @@
+"""GET /health: liveness and the deployed version; touches no dependency so it stays cheap."""
+
+from __future__ import annotations
+
+from chalicelib import __version__
+from chalicelib.api.http import ApiBlueprint
+
+blueprint = ApiBlueprint(__name__)
+
+
+@blueprint.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}

@@ -1,0 +1,56 @@
+"""Domain errors: what went wrong in the project's terms; the HTTP layer maps each to a status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose; `code` is stable and machine-readable."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: tuple[FieldProblem, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class InvalidRequest(DomainError):
+    """The request is well-formed but breaks a rule (a bad Fargate size, a field out of range)."""
+
+    code = "validation_error"
+
+
+class BadRequest(DomainError):
+    """The request cannot be understood: malformed JSON, a bad pagination token."""
+
+    code = "bad_request"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class DependencyUnavailable(DomainError):
+    """An AWS service or a container did not answer in time; retrying later may work."""
+
+    code = "service_unavailable"

@@ -1,0 +1,97 @@
+"""The model record, its statuses and the rules every record obeys, such as valid Fargate sizes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from chalicelib.domain.errors import FieldProblem
+
+
+class ModelStatus(enum.StrEnum):
+    STOPPED = "STOPPED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    FAILED = "FAILED"
+
+
+class ArtifactFormat(enum.StrEnum):
+    JOBLIB = "joblib"
+    PICKLE = "pickle"
+    ONNX = "onnx"
+    PYTHON = "python"
+
+
+def _gigabytes(low: float, high: float) -> tuple[float, ...]:
+    return tuple(float(gb) for gb in range(int(low), int(high) + 1))
+
+
+# Fargate's supported task sizes: vCPU -> memory choices in GB.
+FARGATE_SIZES: MappingProxyType[float, tuple[float, ...]] = MappingProxyType(
+    {
+        0.25: (0.5, 1.0, 2.0),
+        0.5: _gigabytes(1, 4),
+        1.0: _gigabytes(2, 8),
+        2.0: _gigabytes(4, 16),
+        4.0: _gigabytes(8, 30),
+    }
+)
+
+
+def fargate_size_problem(cpu: float, memory: float) -> FieldProblem | None:
+    """Why (cpu, memory) is not a Fargate task size, or None when it is one."""
+    choices = FARGATE_SIZES.get(cpu)
+    if choices is None:
+        return FieldProblem("container_cpu", f"must be one of {', '.join(f'{c:g}' for c in FARGATE_SIZES)} vCPU")
+    if memory not in choices:
+        return FieldProblem(
+            "container_memory",
+            f"{memory:g} GB does not fit {cpu:g} vCPU; choose one of {', '.join(f'{m:g}' for m in choices)} GB",
+        )
+    return None
+
+
+# Fields whose change alters the running container; they may change only while nothing runs.
+RUNTIME_FIELDS = frozenset(
+    {
+        "docker_image",
+        "artifact_format",
+        "container_port",
+        "container_cpu",
+        "container_memory",
+        "env",
+        "predict_path",
+        "health_path",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: str
+    name: str
+    version: str
+    description: str
+    docker_image: str | None
+    artifact_format: ArtifactFormat | None
+    container_port: int
+    container_cpu: float
+    container_memory: float
+    env: dict[str, str]
+    predict_path: str
+    health_path: str
+    status: ModelStatus
+    status_reason: str | None
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+
+    @property
+    def is_idle(self) -> bool:
+        """True when no container runs or is on its way, so runtime settings may change."""
+        return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED)

@@ -1,0 +1,151 @@
+"""The model registry: creating, reading, changing and deleting model records under the domain's rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.clock import utc_now
+from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest
+from chalicelib.domain.models import (
+    RUNTIME_FIELDS,
+    ArtifactFormat,
+    ModelRecord,
+    ModelStatus,
+    fargate_size_problem,
+)
+from chalicelib.domain.ports import ModelQuery, ModelRepository, Page
+
+DEFAULT_PREDICT_PATH = "/predict"
+DEFAULT_HEALTH_PATH = "/health"
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """What a caller chooses when creating a model; the registry fills in identity and bookkeeping."""
+
+    name: str
+    version: str
+    container_port: int
+    container_cpu: float
+    container_memory: float
+    description: str = ""
+    docker_image: str | None = None
+    artifact_format: ArtifactFormat | None = None
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    predict_path: str = DEFAULT_PREDICT_PATH
+    health_path: str = DEFAULT_HEALTH_PATH
+
+
+def check_record(record: ModelRecord) -> None:
+    """Raise InvalidRequest listing every rule across fields that the record breaks."""
+    problems: list[FieldProblem] = []
+    size_problem = fargate_size_problem(record.container_cpu, record.container_memory)
+    if size_problem:
+        problems.append(size_problem)
+    if record.docker_image and record.artifact_format:
+        problems.append(FieldProblem("artifact_format", "give either dockerImage or artifactFormat, not both"))
+    if not record.docker_image and not record.artifact_format:
+        problems.append(
+            FieldProblem(
+                "artifact_format",
+                "without dockerImage the model runs in the standard runner: "
+                "artifactFormat must be one of joblib, pickle, onnx, python",
+            )
+        )
+    if problems:
+        raise InvalidRequest("the model's settings are not valid", tuple(problems))
+
+
+class ModelRegistry:
+    def __init__(
+        self,
+        repository: ModelRepository,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._new_id = new_id
+
+    def create(self, spec: NewModel, actor: str) -> ModelRecord:
+        now = self._clock()
+        record = ModelRecord(
+            id=self._new_id(),
+            name=spec.name,
+            version=spec.version,
+            description=spec.description,
+            docker_image=spec.docker_image,
+            artifact_format=spec.artifact_format,
+            container_port=spec.container_port,
+            container_cpu=spec.container_cpu,
+            container_memory=spec.container_memory,
+            env=dict(spec.env),
+            predict_path=spec.predict_path,
+            health_path=spec.health_path,
+            status=ModelStatus.STOPPED,
+            status_reason=None,
+            created_by=actor,
+            updated_by=actor,
+            created_at=now,
+            updated_at=now,
+            revision=1,
+        )
+        check_record(record)
+        self._repository.add(record)
+        return record
+
+    def get(self, model_id: str) -> ModelRecord:
+        return self._repository.get(model_id)
+
+    def list(self, query: ModelQuery) -> Page[ModelRecord]:
+        return self._repository.list(query)
+
+    def update(
+        self,
+        model_id: str,
+        changes: Mapping[str, Any],
+        actor: str,
+        expected_revision: int | None = None,
+    ) -> ModelRecord:
+        """Apply a partial change; `changes` uses ModelRecord field names.
+
+        Without `expected_revision` the change still applies only to the revision read here, so a
+        concurrent writer makes it fail rather than be silently overwritten.
+        """
+        current = self._repository.get(model_id)
+        if expected_revision is not None and expected_revision != current.revision:
+            raise Conflict(
+                f"the model has changed: revision {current.revision} is current, "
+                f"the request is based on revision {expected_revision}; reload and try again"
+            )
+        runtime_changes = sorted(
+            name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
+        )
+        if runtime_changes and not current.is_idle:
+            raise Conflict(f"stop the model before changing {', '.join(runtime_changes)}: it is {current.status}")
+        updated = dataclasses.replace(
+            current,
+            **changes,
+            updated_by=actor,
+            updated_at=self._clock(),
+            revision=current.revision + 1,
+        )
+        check_record(updated)
+        self._repository.replace(updated, expected_revision=current.revision)
+        return updated
+
+    def delete(self, model_id: str, expected_revision: int | None = None) -> None:
+        current = self._repository.get(model_id)
+        if expected_revision is not None and expected_revision != current.revision:
+            raise Conflict(
+                f"the model has changed: revision {current.revision} is current, "
+                f"the request is based on revision {expected_revision}"
+            )
+        if current.status is not ModelStatus.STOPPED:
+            raise Conflict(f"only a STOPPED model can be deleted; this one is {current.status}")
+        self._repository.remove(model_id, current.revision, allowed=(ModelStatus.STOPPED,))

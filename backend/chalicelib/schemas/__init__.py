@@ -1,0 +1,1 @@
+"""Request and response shapes of the HTTP API (pydantic v2); names end in Request or Response."""
