@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from chalice import Chalice
-
 from chalicelib.api import errors, health, models
+from chalicelib.api.application import KrakenApp
 
-app = Chalice(app_name="kraken")
+app = KrakenApp(app_name="kraken")
 app.register_middleware(errors.normalize_gateway_errors, "http")
 app.register_blueprint(health.blueprint)
 app.register_blueprint(models.blueprint)

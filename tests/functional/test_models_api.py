@@ -212,9 +212,7 @@ def test_update_rechecks_the_merged_record(api: Client) -> None:
     assert error["details"][0]["field"] == "containerMemory"
     assert_error(put(api, f"/models/{record['id']}", {"name": None}), 422, "validation_error")
     assert_error(put(api, f"/models/{record['id']}", {"id": "other"}), 422, "validation_error")
-    assert_error(
-        put(api, f"/models/{record['id']}", {"version": "2"}, {"If-Match": "yesterday"}), 400, "bad_request"
-    )
+    assert_error(put(api, f"/models/{record['id']}", {"version": "2"}, {"If-Match": "yesterday"}), 400, "bad_request")
     assert api.http.get(f"/models/{record['id']}").json_body == record
 
 

@@ -83,7 +83,7 @@ def response_for(error: Exception, rid: str) -> Response:
 
 
 def normalize_gateway_errors(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """HTTP middleware: give Chalice's own error responses our shape, and every response a request id."""
+    """HTTP middleware: Chalice's own error responses in our shape; a request id and content type on every response."""
     rid = request_id(request)
     response = get_response(request)
     body = response.body
@@ -92,5 +92,7 @@ def normalize_gateway_errors(request: Request, get_response: Callable[[Request],
         message = str(body["Message"]) if code != "internal" else "an unexpected error occurred"
         extra = {"requestId": rid} if code == "internal" else {}
         response.body = error_body(code, message, **extra)
+    if isinstance(response.body, dict):
+        response.headers.setdefault("Content-Type", "application/json")
     response.headers.setdefault("X-Request-Id", rid)
     return response

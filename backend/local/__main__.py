@@ -1,0 +1,87 @@
+"""Starts local mode: `python -m local` (with backend/ on PYTHONPATH); ./scripts/local.sh does it for you."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from chalicelib import __version__, config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
+PORT = "KRAKEN_PORT"
+DEFAULT_PORT = 8000
+
+
+def _local_environment(endpoint_url: str) -> None:
+    # Local mode must never touch a real AWS account, whatever credentials the shell holds.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            config.STAGE: os.environ.get(config.STAGE, "local"),
+            config.AWS_ENDPOINT_URL: endpoint_url,
+        }
+    )
+    os.environ.setdefault(config.REGION, "us-east-1")
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("KRAKEN_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "pynamodb"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    try:
+        port = int(os.environ.get(PORT, DEFAULT_PORT))
+    except ValueError:
+        print(f"{PORT} must be a port number", file=sys.stderr)
+        return 2
+
+    from local.emulator import Emulator, create_resources
+
+    emulator = Emulator()
+    _local_environment(emulator.start())
+    settings = config.from_environment()
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    create_resources(settings, origins)
+
+    from chalicelib import wiring
+
+    wiring.install(wiring.Wiring(settings))
+    from app import app
+    from local.server import LocalServer
+
+    try:
+        server = LocalServer(
+            app,
+            port,
+            CONSOLE_DIR,
+            {"apiBase": "/api", "stage": settings.stage, "mode": "local", "version": __version__},
+        )
+    except OSError as error:
+        print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)
+        emulator.stop()
+        return 1
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
+    if server.console_dir is None:
+        print("The console is not built; the API works without it.", flush=True)
+    stop.wait()
+    print("Stopping local mode...", flush=True)
+    server.shutdown()
+    server.server_close()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

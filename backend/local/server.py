@@ -1,0 +1,187 @@
+"""Local mode's HTTP server: the API at /api through Chalice's local gateway, the console at /.
+
+It replaces `chalice local`'s server, which stalls ~40 ms per request on keep-alive connections
+(its responses go out in small writes that meet delayed ACK) and serves one request at a time.
+Here each response leaves in one write with TCP_NODELAY, and every connection has its own thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import socket
+import threading
+from collections.abc import Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from chalice.config import Config
+from chalice.local import LocalGateway, LocalGatewayException
+
+from chalicelib.api.errors import error_body
+
+logger = logging.getLogger("kraken.local")
+
+API_PREFIX = "/api"
+# API Gateway refuses payloads over 10 MB before the Lambda sees them; so do we.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+IDLE_CONNECTION_SECONDS = 75
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+def _read_chunked(stream: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = stream.readline(1024)
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while stream.readline(1024).strip():  # trailers
+                pass
+            return bytes(body)
+        if len(body) + size > limit:
+            raise RequestTooLarge
+        body += stream.read(size)
+        stream.readline(1024)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_CONNECTION_SECONDS
+    server: LocalServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug(format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+    def _dispatch(self) -> None:
+        path = urlsplit(self.path).path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            self._api()
+        elif path == "/config.json":
+            self._send(200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, self.server.config_json)
+        elif self.command in ("GET", "HEAD"):
+            self._static(path)
+        else:
+            self._send_error(405, "method_not_allowed", f"{self.command} is not allowed here")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return _read_chunked(self.rfile, MAX_REQUEST_BYTES)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            raise RequestTooLarge
+        return self.rfile.read(length) if length else b""
+
+    def _api(self) -> None:
+        try:
+            body = self._read_body()
+        except RequestTooLarge:
+            self.close_connection = True  # the unread body would be taken for the next request
+            self._send_error(413, "payload_too_large", f"the request body is over {MAX_REQUEST_BYTES} bytes")
+            return
+        except (ValueError, OSError):
+            self.close_connection = True
+            self._send_error(400, "bad_request", "the request body could not be read")
+            return
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        api_path = self.path[len(API_PREFIX) :] or "/"
+        if not api_path.startswith("/"):
+            api_path = "/" + api_path
+        try:
+            response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
+        except LocalGatewayException as refused:
+            if refused.CODE == 403 and b"Missing Authentication Token" in (refused.body or b""):
+                # What the deployed API Gateway answers too: its MISSING_AUTHENTICATION_TOKEN response is a 404.
+                self._send_error(404, "not_found", f"no route for {self.command} {urlsplit(self.path).path}")
+            else:
+                self._send(refused.CODE, dict(refused.headers), refused.body or b"")
+            return
+        self._send_lambda_response(response)
+
+    def _send_lambda_response(self, response: Mapping[str, Any]) -> None:
+        raw = response.get("body") or b""
+        if response.get("isBase64Encoded"):
+            payload = base64.b64decode(raw)
+        else:
+            payload = raw.encode() if isinstance(raw, str) else raw
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(values)
+        self._send(int(response["statusCode"]), headers, payload)
+
+    def _static(self, path: str) -> None:
+        root = self.server.console_dir
+        if root is None:
+            self._send(
+                200,
+                {"Content-Type": "text/plain; charset=utf-8"},
+                b"Kraken local mode is running; the API is at /api.\n"
+                b"The console is not built yet: ./scripts/local.sh builds it.\n",
+            )
+            return
+        relative = unquote(path).lstrip("/") or "index.html"
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            # Paths without a file are the single-page app's own routes; it renders them itself.
+            target = root / "index.html"
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        immutable = target.parent.name == "assets"  # Vite puts content-hashed files there
+        cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+        self._send(200, {"Content-Type": content_type, "Cache-Control": cache}, target.read_bytes())
+
+    def _send_error(self, status: int, code: str, message: str) -> None:
+        payload = json.dumps(error_body(code, message)).encode()
+        self._send(status, {"Content-Type": "application/json"}, payload)
+
+    def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        lines = [f"HTTP/1.1 {status} {reason}"]
+        lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length"]
+        lines.append(f"Content-Length: {len(payload)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + payload)
+        self.log_request(status)
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default of 5 resets connections under a burst of parallel clients
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        app: Any,
+        port: int,
+        console_dir: Path | None,
+        runtime_config: Mapping[str, Any],
+    ) -> None:
+        self.gateway = LocalGateway(app, Config(chalice_stage="local"))
+        has_console = console_dir is not None and (console_dir / "index.html").is_file()
+        self.console_dir = console_dir.resolve() if has_console and console_dir else None
+        self.config_json = json.dumps(runtime_config).encode()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)
+        thread.start()
+        return thread

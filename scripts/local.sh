@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Local mode in one command: installs what is missing, then serves the console and API on http://127.0.0.1:8000
+# (KRAKEN_PORT changes the port). Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+ensure_python_env
+ensure_console_build
+export PYTHONPATH=backend
+exec .venv/bin/python -m local

@@ -1,0 +1,116 @@
+"""End-to-end fixtures: local mode started as a real process tree, spoken to over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def session_processes(session_id: int) -> list[int]:
+    """Every live process in the session, found through /proc so escaped grandchildren count too."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, session = fields[0], int(fields[3])
+        if session == session_id and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class LocalMode:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else headers or {}
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                status, response_headers = response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            raw, status, response_headers = error.read(), error.code, dict(error.headers)
+        is_json = response_headers.get("Content-Type", "").startswith("application/json")
+        return HttpResult(status, response_headers, json.loads(raw) if raw and is_json else raw)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
+    port = free_port()
+    env = {**os.environ, "KRAKEN_PORT": str(port), "PYTHONPATH": "backend", **(extra_env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    local = LocalMode(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"local mode exited with {process.returncode}:\n{output}")
+        try:
+            if local.request("GET", "/api/health").status == 200:
+                return local
+        except OSError:
+            pass
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise AssertionError(f"local mode did not answer /api/health within {STARTUP_SECONDS} s")
+
+
+@pytest.fixture(scope="module")
+def local_mode() -> Iterator[LocalMode]:
+    local = start_local_mode()
+    try:
+        yield local
+    finally:
+        if local.process.poll() is None:
+            local.stop()
+        leftovers = session_processes(local.process.pid)
+        for pid in leftovers:
+            os.kill(pid, signal.SIGKILL)
+        assert not leftovers, f"local mode left processes behind: {leftovers}"

@@ -1,0 +1,96 @@
+"""Local mode as a newcomer meets it: started as a process, driven over real HTTP, stopped cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.e2e.conftest import LocalMode, session_processes, start_local_mode
+
+pytestmark = pytest.mark.e2e
+
+DIAMONDS = {
+    "name": "diamonds",
+    "version": "1.0",
+    "artifactFormat": "joblib",
+    "containerPort": 8080,
+    "containerCpu": 0.5,
+    "containerMemory": 1,
+}
+
+
+def test_model_crud_over_http(local_mode: LocalMode) -> None:
+    created = local_mode.request("POST", "/api/models", DIAMONDS)
+    assert created.status == 201, created.body
+    model_id = created.body["id"]
+
+    listed = local_mode.request("GET", "/api/models?search=diamonds")
+    assert [m["id"] for m in listed.body["items"]] == [model_id]
+
+    fetched = local_mode.request("GET", f"/api/models/{model_id}")
+    assert fetched.status == 200 and fetched.body == created.body
+
+    updated = local_mode.request("PUT", f"/api/models/{model_id}", {"version": "1.1"}, {"If-Match": '"1"'})
+    assert updated.status == 200 and updated.body["version"] == "1.1" and updated.body["revision"] == 2
+
+    stale = local_mode.request("PUT", f"/api/models/{model_id}", {"version": "9"}, {"If-Match": '"1"'})
+    assert stale.status == 409 and stale.body["error"]["code"] == "conflict"
+
+    assert local_mode.request("DELETE", f"/api/models/{model_id}").status == 204
+    assert local_mode.request("GET", f"/api/models/{model_id}").status == 404
+
+
+def test_errors_keep_their_shape_over_http(local_mode: LocalMode) -> None:
+    bad_size = local_mode.request("POST", "/api/models", {**DIAMONDS, "containerCpu": 0.25, "containerMemory": 4})
+    assert bad_size.status == 422 and bad_size.body["error"]["details"][0]["field"] == "containerMemory"
+    unknown_route = local_mode.request("GET", "/api/no-such-thing")
+    assert unknown_route.status == 404 and unknown_route.body["error"]["code"] == "not_found"
+    request = urllib.request.Request(
+        local_mode.base_url + "/api/models",
+        data=b"{not json",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("malformed JSON was accepted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 400 and json.loads(error.read())["error"]["code"] == "bad_request"
+
+
+def test_config_json_tells_the_console_where_the_api_is(local_mode: LocalMode) -> None:
+    config = local_mode.request("GET", "/config.json")
+    assert config.status == 200 and config.body["apiBase"] == "/api" and config.body["stage"] == "local"
+
+
+def test_requests_are_served_concurrently(local_mode: LocalMode) -> None:
+    statuses: list[int] = []
+
+    def create(i: int) -> None:
+        statuses.append(local_mode.request("POST", "/api/models", {**DIAMONDS, "name": f"parallel-{i}"}).status)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [201] * 20
+    listed = local_mode.request("GET", "/api/models?search=parallel&limit=100")
+    assert len(listed.body["items"]) == 20
+    assert len({m["id"] for m in listed.body["items"]}) == 20
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_everything(signum: signal.Signals) -> None:
+    local = start_local_mode()
+    local.process.send_signal(signum)
+    assert local.process.wait(timeout=30) == 0
+    deadline = time.monotonic() + 5
+    while session_processes(local.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_processes(local.process.pid) == []
