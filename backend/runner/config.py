@@ -1,0 +1,79 @@
+"""Runner settings: every environment variable the runner reads, parsed once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+FORMATS = ("joblib", "pickle", "onnx", "python")
+DEFAULT_MAX_BYTES = 500 * 1024 * 1024
+# API Gateway and Lambda cap payloads at 6 MB, so nothing larger can legitimately reach us.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    artifact_uri: str
+    artifact_format: str
+    max_artifact_bytes: int
+    host: str
+    port: int
+    predict_path: str
+    health_path: str
+
+    @property
+    def bucket_and_key(self) -> tuple[str, str]:
+        rest = self.artifact_uri.removeprefix("s3://")
+        bucket, _, key = rest.partition("/")
+        return bucket, key
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw[:40]!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not value.startswith("/"):
+        raise ConfigError(f"{name} must start with '/', got {value[:60]!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise ConfigError with an actionable message."""
+    env = os.environ if env is None else env
+    uri = env.get("KRAKEN_ARTIFACT_URI", "").strip()
+    if not uri:
+        raise ConfigError("KRAKEN_ARTIFACT_URI is not set")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise ConfigError(f"KRAKEN_ARTIFACT_URI must look like s3://bucket/key, got {uri[:120]!r}")
+    fmt = env.get("KRAKEN_ARTIFACT_FORMAT", "").strip().lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"KRAKEN_ARTIFACT_FORMAT must be one of {', '.join(FORMATS)}, got {fmt[:40]!r}")
+    settings = Settings(
+        artifact_uri=uri,
+        artifact_format=fmt,
+        max_artifact_bytes=_int(env, "KRAKEN_ARTIFACT_MAX_BYTES", DEFAULT_MAX_BYTES, 1, 1 << 40),
+        host=env.get("KRAKEN_MODEL_HOST", "").strip() or "0.0.0.0",  # noqa: S104 - a container must listen on all interfaces
+        port=_int(env, "KRAKEN_MODEL_PORT", 8080, 0, 65535),
+        predict_path=_path(env, "KRAKEN_PREDICT_PATH", "/predict"),
+        health_path=_path(env, "KRAKEN_HEALTH_PATH", "/health"),
+    )
+    if settings.predict_path == settings.health_path:
+        raise ConfigError("KRAKEN_PREDICT_PATH and KRAKEN_HEALTH_PATH must differ")
+    return settings
