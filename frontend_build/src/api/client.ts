@@ -1,0 +1,402 @@
+/**
+ * The one HTTP client of the console. Every call to the kraken API goes through `ApiClient.request`,
+ * so cross-cutting concerns live in one place: the base URL from /config.json, the JSON encoding,
+ * turning any failure into an `ApiError`, and `authHeaders` — the hook where sign-in (Cognito, a
+ * later issue) will add `Authorization`. The artifact upload to S3 deliberately bypasses it: a
+ * presigned POST must not carry our credentials.
+ */
+import type {
+  ContainerLogLine,
+  Health,
+  ListModelsQuery,
+  Metrics,
+  Model,
+  ModelCreate,
+  ModelUpdate,
+  OperationLogEntry,
+  Page,
+  PredictResult,
+  PresignedUpload,
+  RequestRecord,
+} from "./types";
+
+export interface FieldError {
+  /** Dotted path in the request body, camelCase first segment: "containerMemory", "env.FOO". */
+  field: string;
+  message: string;
+}
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  412: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "validation_error",
+  429: "too_many_requests",
+  502: "bad_gateway",
+  503: "service_unavailable",
+  504: "timeout",
+};
+
+/** Any failed call: an HTTP error from the API (status > 0) or a network failure (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: FieldError[];
+  readonly requestId: string | null;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details: FieldError[] = [],
+    requestId: string | null = null,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+  }
+
+  get isNotFound(): boolean {
+    return this.status === 404;
+  }
+
+  get isConflict(): boolean {
+    return this.status === 409 || this.status === 412;
+  }
+
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+/** "container_memory.x" -> "containerMemory.x": only the first segment; env keys stay as typed. */
+export function normalizeField(field: string): string {
+  const dot = field.indexOf(".");
+  const head = dot === -1 ? field : field.slice(0, dot);
+  const rest = dot === -1 ? "" : field.slice(dot);
+  return head.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) + rest;
+}
+
+function defaultMessage(status: number): string {
+  if (status === 404) return "Not found (the server may not offer this yet).";
+  if (status >= 500) return `The server failed (HTTP ${status}).`;
+  return `The request failed (HTTP ${status}).`;
+}
+
+/** Turns an error response into an ApiError, whatever its body: our error shape, another JSON, or text. */
+export function parseError(status: number, bodyText: string, headerRequestId: string | null = null): ApiError {
+  let code = CODE_BY_STATUS[status] ?? (status >= 500 ? "internal" : "error");
+  let message = defaultMessage(status);
+  let details: FieldError[] = [];
+  let requestId = headerRequestId;
+  let parsed: unknown;
+  try {
+    parsed = bodyText ? JSON.parse(bodyText) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed === "object") {
+    const obj = parsed as Record<string, unknown>;
+    const err = obj.error;
+    if (err && typeof err === "object") {
+      const e = err as Record<string, unknown>;
+      if (typeof e.code === "string" && e.code) code = e.code;
+      if (typeof e.message === "string" && e.message) message = e.message;
+      if (typeof e.requestId === "string" && e.requestId) requestId = e.requestId;
+      if (Array.isArray(e.details)) {
+        details = e.details
+          .filter((d): d is Record<string, unknown> => !!d && typeof d === "object")
+          .map((d) => ({
+            field: typeof d.field === "string" ? normalizeField(d.field) : "",
+            message: typeof d.message === "string" ? d.message : String(d.message ?? ""),
+          }));
+      }
+    } else {
+      // Not our shape (API Gateway, Chalice's own 404s): use what message there is.
+      const m = obj.message ?? obj.Message;
+      if (typeof m === "string" && m) message = m;
+    }
+  }
+  return new ApiError(status, code, message, details, requestId);
+}
+
+export type QueryValue = string | number | boolean | null | undefined;
+
+/** Joins base and path and appends the query, leaving out empty values. */
+export function buildUrl(base: string, path: string, query?: Record<string, QueryValue>): string {
+  const url = base.replace(/\/+$/, "") + (path.startsWith("/") ? path : `/${path}`);
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined || value === null || value === "") continue;
+    params.append(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${url}?${qs}` : url;
+}
+
+export interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface ApiClientOptions {
+  /** "/api" or an absolute URL; from /config.json. */
+  baseUrl: string;
+  fetch?: typeof fetch;
+  /** Headers added to every API call; sign-in will return {Authorization: ...} here. */
+  authHeaders?: () => Record<string, string> | Promise<Record<string, string>>;
+  /** For tests: builds the XMLHttpRequest used by the artifact upload. */
+  xhrFactory?: () => XMLHttpRequest;
+}
+
+export interface UploadProgress {
+  loaded: number;
+  total: number;
+}
+
+const enc = encodeURIComponent;
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly authHeaders: NonNullable<ApiClientOptions["authHeaders"]>;
+  private readonly xhrFactory: () => XMLHttpRequest;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl;
+    // Bind: calling an unbound window.fetch as a method of another object throws "Illegal invocation".
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.authHeaders = options.authHeaders ?? (() => ({}));
+    this.xhrFactory = options.xhrFactory ?? (() => new XMLHttpRequest());
+  }
+
+  url(path: string, query?: Record<string, QueryValue>): string {
+    return buildUrl(this.baseUrl, path, query);
+  }
+
+  /** Sends one API call and returns the raw Response when it is 2xx; throws ApiError otherwise. */
+  async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      ...(await this.authHeaders()),
+      ...options.headers,
+    };
+    const init: RequestInit = { method, headers, signal: options.signal };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.body);
+    }
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.url(path, options.query), init);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => "");
+      throw parseError(response.status, text, response.headers.get("X-Request-Id"));
+    }
+    return response;
+  }
+
+  /** An API call whose answer is JSON (or nothing, for 204). */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(response.status, "bad_response", "The server sent an answer the console cannot read.");
+    }
+  }
+
+  // --- health and models -------------------------------------------------------------------
+
+  health(signal?: AbortSignal): Promise<Health> {
+    return this.request("GET", "/health", { signal });
+  }
+
+  listModels(query: ListModelsQuery = {}, signal?: AbortSignal): Promise<Page<Model>> {
+    return this.request("GET", "/models", {
+      query: {
+        limit: query.limit,
+        search: query.search?.trim(),
+        status: query.status,
+        nextToken: query.nextToken,
+      },
+      signal,
+    });
+  }
+
+  getModel(id: string, signal?: AbortSignal): Promise<Model> {
+    return this.request("GET", `/models/${enc(id)}`, { signal });
+  }
+
+  createModel(body: ModelCreate): Promise<Model> {
+    return this.request("POST", "/models", { body });
+  }
+
+  /** Partial update guarded by the revision the user saw: a 409 ApiError means someone changed it. */
+  updateModel(id: string, changes: ModelUpdate, revision: number): Promise<Model> {
+    return this.request("PUT", `/models/${enc(id)}`, {
+      body: changes,
+      headers: { "If-Match": String(revision) },
+    });
+  }
+
+  deleteModel(id: string): Promise<void> {
+    return this.request("DELETE", `/models/${enc(id)}`);
+  }
+
+  startModel(id: string): Promise<Model> {
+    return this.request("POST", `/models/${enc(id)}/start`, { body: {} });
+  }
+
+  stopModel(id: string): Promise<Model> {
+    return this.request("POST", `/models/${enc(id)}/stop`, { body: {} });
+  }
+
+  // --- artifact upload ---------------------------------------------------------------------
+
+  requestArtifactUpload(id: string): Promise<PresignedUpload> {
+    return this.request("POST", `/models/${enc(id)}/artifact`, { body: {} });
+  }
+
+  /**
+   * POSTs the file to the presigned URL as multipart form data (every field first, then `file`,
+   * as S3 requires) and reports progress. Resolves on any 2xx; S3's XML errors become ApiError.
+   */
+  postPresigned(
+    upload: PresignedUpload,
+    file: Blob,
+    onProgress?: (progress: UploadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (file.size > upload.maxBytes) {
+        reject(new ApiError(413, "payload_too_large", `The file is larger than the limit of ${upload.maxBytes} bytes.`));
+        return;
+      }
+      const form = new FormData();
+      for (const [key, value] of Object.entries(upload.fields)) form.append(key, value);
+      form.append("file", file);
+      const xhr = this.xhrFactory();
+      xhr.open("POST", upload.url);
+      xhr.upload.onprogress = (event: ProgressEvent) => {
+        onProgress?.({ loaded: event.loaded, total: event.lengthComputable ? event.total : file.size });
+      };
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress?.({ loaded: file.size, total: file.size });
+          resolve();
+        } else {
+          const s3Message = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText ?? "")?.[1];
+          reject(new ApiError(xhr.status, "upload_failed", s3Message ? `Upload refused: ${s3Message}` : `The upload failed (HTTP ${xhr.status}).`));
+        }
+      };
+      xhr.onerror = () => reject(new ApiError(0, "network_error", "The upload could not reach the storage service."));
+      xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
+      signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.send(form);
+    });
+  }
+
+  // --- observability -----------------------------------------------------------------------
+
+  listOperations(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<OperationLogEntry>> {
+    return this.request("GET", `/models/${enc(id)}/logs`, { query, signal });
+  }
+
+  listRequests(
+    id: string,
+    query: { from?: string; to?: string; status?: string; limit?: number; nextToken?: string | null } = {},
+    signal?: AbortSignal,
+  ): Promise<Page<RequestRecord>> {
+    return this.request("GET", `/models/${enc(id)}/requests`, { query, signal });
+  }
+
+  listContainerLogs(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<ContainerLogLine>> {
+    return this.request("GET", `/models/${enc(id)}/container-logs`, { query, signal });
+  }
+
+  /** The whole container log as text, fetched through the client so it carries auth headers. */
+  async downloadContainerLogs(id: string): Promise<Blob> {
+    const response = await this.send("GET", `/models/${enc(id)}/container-logs`, {
+      query: { format: "text" },
+      headers: { Accept: "text/plain" },
+    });
+    return response.blob();
+  }
+
+  getMetrics(id: string, query: { from: string; to: string; period: number }, signal?: AbortSignal): Promise<Metrics> {
+    return this.request("GET", `/models/${enc(id)}/metrics`, { query, signal });
+  }
+
+  /**
+   * Sends a prediction through the public route and reports what came back, errors included
+   * (the try-it form shows the status and body of a failure too). Throws only when the
+   * server cannot be reached.
+   */
+  async predict(modelId: string, modelData: unknown, signal?: AbortSignal): Promise<PredictResult> {
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.url("/predict"), {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json", ...(await this.authHeaders()) },
+        body: JSON.stringify({ modelData, metaData: { modelId } }),
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
+    }
+    const text = await response.text();
+    const elapsedMs = performance.now() - started;
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = text;
+    }
+    return {
+      status: response.status,
+      ok: response.ok,
+      elapsedMs,
+      requestId: response.headers.get("X-Request-Id"),
+      serverTiming: response.headers.get("Server-Timing"),
+      body,
+    };
+  }
+}
+
+/** Reads /config.json (relative to the page, so it works under any path); falls back to "/api". */
+export async function loadRuntimeConfig(fetchImpl: typeof fetch = (i, init) => globalThis.fetch(i, init)): Promise<{ apiBase: string; stage: string; [k: string]: unknown }> {
+  const fallback = { apiBase: "/api", stage: "unknown" };
+  try {
+    const response = await fetchImpl("config.json", { headers: { Accept: "application/json" }, cache: "no-store" });
+    if (!response.ok) return fallback;
+    const data = (await response.json()) as Record<string, unknown>;
+    return {
+      ...data,
+      apiBase: typeof data.apiBase === "string" && data.apiBase ? data.apiBase : fallback.apiBase,
+      stage: typeof data.stage === "string" && data.stage ? data.stage : fallback.stage,
+    };
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A time-series line chart on uPlot (canvas, ~20 KB gzipped). It follows its container's width and
+ * keeps one uPlot instance, feeding it new data on refresh instead of rebuilding it.
+ */
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+export interface ChartProps {
+  title: string;
+  /** Unix seconds, ascending. */
+  times: number[];
+  series: ChartSeries[];
+  /** Formats a y value for the axis and the legend. */
+  format: (value: number) => string;
+  height?: number;
+  yMin?: number;
+  yMax?: number;
+}
+
+export function Chart({ title, times, series, format, height = 180, yMin, yMax }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => `${s.label}:${s.color}`).join("|");
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: {
+        x: { time: true },
+        y: {
+          range: (_u, min, max) => {
+            const lo = yMin ?? Math.min(0, min ?? 0);
+            const hi = yMax ?? (max && max > lo ? max * 1.1 : lo + 1);
+            return [lo, hi];
+          },
+        },
+      },
+      axes: [
+        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" } },
+        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" }, size: 60, values: (_u, splits) => splits.map((v) => format(v)) },
+      ],
+      series: [
+        {},
+        ...series.map<uPlot.Series>((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          spanGaps: false,
+          points: { size: 4 },
+          value: (_u, v) => (v === null || v === undefined ? "—" : format(v)),
+        })),
+      ],
+    };
+    const u = new uPlot(opts, [times, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    plot.current = u;
+    const observer = new ResizeObserver(() => {
+      const width = Math.max(200, el.clientWidth);
+      if (width !== u.width) u.setSize({ width, height });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the set of series changes; data updates go through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape, height, yMin, yMax]);
+
+  useEffect(() => {
+    plot.current?.setData([times, ...series.map((s) => s.values)] as uPlot.AlignedData);
+  }, [times, series]);
+
+  return (
+    <figure className="chart">
+      <figcaption className="chart-title">{title}</figcaption>
+      <div ref={box} className="chart-canvas" role="img" aria-label={`${title} chart`} />
+    </figure>
+  );
+}

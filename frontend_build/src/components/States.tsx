@@ -1,0 +1,65 @@
+/** Loading, empty and error states, so every screen says what is going on. */
+import type { ReactNode } from "react";
+import { ApiError } from "../api/client";
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <div className="state state-loading" role="status">
+      <span className="spinner" aria-hidden="true" />
+      <span>{label}</span>
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="state state-empty">
+      <p className="state-title">{title}</p>
+      {children}
+    </div>
+  );
+}
+
+/** A human sentence for any error the client may throw. */
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return "Something went wrong.";
+}
+
+export function ErrorState({ error, title, onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
+  const api = error instanceof ApiError ? error : null;
+  const heading =
+    title ??
+    (api?.isNotFound
+      ? "Not available"
+      : api?.isNetwork
+        ? "Cannot reach the server"
+        : "Could not load this");
+  return (
+    <div className="state state-error" role="alert">
+      <p className="state-title">{heading}</p>
+      <p>{errorText(error)}</p>
+      {api && api.status > 0 && (
+        <p className="muted small">
+          HTTP {api.status} · {api.code}
+          {api.requestId ? ` · request ${api.requestId}` : ""}
+        </p>
+      )}
+      {onRetry && (
+        <button type="button" className="btn" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** An inline error line, e.g. above a form. */
+export function InlineError({ children }: { children: ReactNode }) {
+  return (
+    <div className="inline-error" role="alert">
+      {children}
+    </div>
+  );
+}

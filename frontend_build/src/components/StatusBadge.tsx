@@ -1,0 +1,29 @@
+/** The model status as a coloured badge; a FAILED badge carries its reason on hover and for screen readers. */
+import type { ModelStatus } from "../api/types";
+
+const LABELS: Record<ModelStatus, string> = {
+  STOPPED: "Stopped",
+  PENDING: "Starting",
+  RUNNING: "Running",
+  STOPPING: "Stopping",
+  FAILED: "Failed",
+};
+
+export function StatusBadge({ status, reason }: { status: ModelStatus; reason?: string | null }) {
+  const transitional = status === "PENDING" || status === "STOPPING";
+  const cls = `badge badge-${status.toLowerCase()}`;
+  if (reason && (status === "FAILED" || status === "STOPPED")) {
+    return (
+      <span className={cls} title={reason} tabIndex={0} aria-label={`${LABELS[status]}: ${reason}`} data-status={status}>
+        {LABELS[status]}
+        <span aria-hidden="true" className="badge-info">ⓘ</span>
+      </span>
+    );
+  }
+  return (
+    <span className={cls} data-status={status}>
+      {transitional && <span className="spinner spinner-small" aria-hidden="true" />}
+      {LABELS[status]}
+    </span>
+  );
+}

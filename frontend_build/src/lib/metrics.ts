@@ -1,0 +1,73 @@
+/** Turns the metrics API answer into chart columns and headline numbers. */
+import type { Metrics, MetricSeriesName } from "../api/types";
+
+export function series(metrics: Metrics, name: MetricSeriesName): (number | null)[] {
+  const values = metrics.series[name] ?? [];
+  return metrics.timestamps.map((_, i) => {
+    const v = values[i];
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  });
+}
+
+export function timesInSeconds(metrics: Metrics): number[] {
+  return metrics.timestamps.map((t) => Math.floor(new Date(t).getTime() / 1000));
+}
+
+/**
+ * Success rate in percent. The contract does not say whether the API sends 0..1 or 0..100; a
+ * series whose values all lie within 0..1 is read as fractions.
+ */
+export function successPercent(metrics: Metrics): (number | null)[] {
+  const values = series(metrics, "successRate");
+  const present = values.filter((v): v is number => v !== null);
+  const fractions = present.length > 0 && present.every((v) => v <= 1);
+  return fractions ? values.map((v) => (v === null ? null : v * 100)) : values;
+}
+
+/** Requests per second in each period. */
+export function requestsPerSecond(metrics: Metrics): (number | null)[] {
+  const period = metrics.period > 0 ? metrics.period : 60;
+  return series(metrics, "requests").map((v) => (v === null ? null : v / period));
+}
+
+export interface MetricsSummary {
+  requests: number;
+  errors4xx: number;
+  errors5xx: number;
+  /** Percent of requests answered without error, weighted by requests; null without requests. */
+  successRate: number | null;
+  /** Mean latency weighted by requests, in ms. */
+  latencyAvg: number | null;
+  /** The worst p99 of any period, in ms. */
+  latencyP99Max: number | null;
+}
+
+function sum(values: (number | null)[]): number {
+  return values.reduce<number>((acc, v) => acc + (v ?? 0), 0);
+}
+
+export function summarize(metrics: Metrics): MetricsSummary {
+  const requests = series(metrics, "requests");
+  const total = sum(requests);
+  const weighted = (values: (number | null)[]): number | null => {
+    let num = 0;
+    let den = 0;
+    values.forEach((v, i) => {
+      const n = requests[i] ?? 0;
+      if (v !== null && n > 0) {
+        num += v * n;
+        den += n;
+      }
+    });
+    return den > 0 ? num / den : null;
+  };
+  const p99 = series(metrics, "latencyP99").filter((v): v is number => v !== null);
+  return {
+    requests: total,
+    errors4xx: sum(series(metrics, "errors4xx")),
+    errors5xx: sum(series(metrics, "errors5xx")),
+    successRate: weighted(successPercent(metrics)),
+    latencyAvg: weighted(series(metrics, "latencyAvg")),
+    latencyP99Max: p99.length ? Math.max(...p99) : null,
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * Client-side validation of the model form. It mirrors the API's rules so that most mistakes are
+ * caught before a round trip; the API stays the authority and its field errors are shown the same way.
+ */
+import { ARTIFACT_FORMATS, type ArtifactFormat, type ModelCreate, type ModelUpdate, type Model } from "../api/types";
+
+/** Fargate task sizes: vCPU -> memory choices in GB (whole GB above 0.5). */
+export const FARGATE_SIZES: ReadonlyMap<number, readonly number[]> = new Map<number, readonly number[]>([
+  [0.25, [0.5, 1, 2]],
+  [0.5, range(1, 4)],
+  [1, range(2, 8)],
+  [2, range(4, 16)],
+  [4, range(8, 30)],
+]);
+
+function range(low: number, high: number): number[] {
+  const out: number[] = [];
+  for (let gb = low; gb <= high; gb++) out.push(gb);
+  return out;
+}
+
+export const CPU_CHOICES: readonly number[] = [...FARGATE_SIZES.keys()];
+
+export function memoryChoices(cpu: number): readonly number[] {
+  return FARGATE_SIZES.get(cpu) ?? [];
+}
+
+export function isFargateSize(cpu: number, memory: number): boolean {
+  return memoryChoices(cpu).includes(memory);
+}
+
+export const NAME_PATTERN = /^[a-z0-9-]{1,64}$/;
+export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_ENV_KEYS = 50;
+export const MAX_ENV_VALUE_BYTES = 4096;
+export const MAX_VERSION_LENGTH = 64;
+export const MAX_DESCRIPTION_LENGTH = 1024;
+
+export function validateName(name: string): string | null {
+  if (!name) return "Enter a name.";
+  if (name.length > 64) return "Use at most 64 characters.";
+  if (!NAME_PATTERN.test(name)) return "Use only lowercase letters a-z, digits 0-9 and hyphens (-).";
+  return null;
+}
+
+export function validatePort(value: string): string | null {
+  if (value.trim() === "") return "Enter a port.";
+  if (!/^\d+$/.test(value.trim())) return "Enter a whole number.";
+  const port = Number(value);
+  if (port < 1 || port > 65535) return "Use a port from 1 to 65535.";
+  return null;
+}
+
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+export interface EnvRow {
+  /** Stable identity for React keys while rows are added and removed. */
+  id: number;
+  key: string;
+  value: string;
+}
+
+/** Errors per env row (by row id) plus a general one (too many keys). */
+export function validateEnv(rows: readonly EnvRow[]): { rows: Record<number, { key?: string; value?: string }>; general: string | null } {
+  const out: Record<number, { key?: string; value?: string }> = {};
+  const seen = new Set<string>();
+  let count = 0;
+  for (const row of rows) {
+    const key = row.key.trim();
+    const errors: { key?: string; value?: string } = {};
+    if (!key) {
+      if (row.value !== "") errors.key = "Enter a name for this value.";
+    } else {
+      count++;
+      if (!ENV_KEY_PATTERN.test(key)) errors.key = "Letters, digits and _, not starting with a digit.";
+      else if (seen.has(key)) errors.key = "This name is already used.";
+      seen.add(key);
+    }
+    if (utf8Length(row.value) > MAX_ENV_VALUE_BYTES) errors.value = "Values are limited to 4 KB.";
+    if (errors.key || errors.value) out[row.id] = errors;
+  }
+  return { rows: out, general: count > MAX_ENV_KEYS ? `At most ${MAX_ENV_KEYS} variables.` : null };
+}
+
+export type ModelKind = "image" | "artifact";
+
+/** The form's state: strings as typed, so partial input survives re-renders. */
+export interface ModelForm {
+  name: string;
+  version: string;
+  description: string;
+  kind: ModelKind;
+  dockerImage: string;
+  artifactFormat: ArtifactFormat;
+  containerPort: string;
+  containerCpu: number;
+  containerMemory: number;
+  env: EnvRow[];
+  predictPath: string;
+  healthPath: string;
+}
+
+export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env">, string>> & {
+  env?: string;
+  envRows?: Record<number, { key?: string; value?: string }>;
+};
+
+let nextEnvRowId = 1;
+export function envRow(key = "", value = ""): EnvRow {
+  return { id: nextEnvRowId++, key, value };
+}
+
+export function emptyForm(): ModelForm {
+  return {
+    name: "",
+    version: "1",
+    description: "",
+    kind: "artifact",
+    dockerImage: "",
+    artifactFormat: "joblib",
+    containerPort: "8080",
+    containerCpu: 0.5,
+    containerMemory: 1,
+    env: [],
+    predictPath: "/predict",
+    healthPath: "/health",
+  };
+}
+
+export function formFromModel(model: Model): ModelForm {
+  return {
+    name: model.name,
+    version: model.version,
+    description: model.description ?? "",
+    kind: model.dockerImage ? "image" : "artifact",
+    dockerImage: model.dockerImage ?? "",
+    artifactFormat: model.artifactFormat ?? "joblib",
+    containerPort: String(model.containerPort),
+    containerCpu: model.containerCpu,
+    containerMemory: model.containerMemory,
+    env: Object.entries(model.env ?? {}).map(([k, v]) => envRow(k, v)),
+    predictPath: model.predictPath || "/predict",
+    healthPath: model.healthPath || "/health",
+  };
+}
+
+function validatePath(path: string): string | null {
+  if (!path.startsWith("/")) return "Start the path with /.";
+  if (/\s/.test(path)) return "Paths cannot contain spaces.";
+  return null;
+}
+
+export function validateForm(form: ModelForm): FormErrors {
+  const errors: FormErrors = {};
+  const name = validateName(form.name.trim());
+  if (name) errors.name = name;
+  if (!form.version.trim()) errors.version = "Enter a version.";
+  else if (form.version.trim().length > MAX_VERSION_LENGTH) errors.version = `Use at most ${MAX_VERSION_LENGTH} characters.`;
+  if (form.description.length > MAX_DESCRIPTION_LENGTH) errors.description = `Use at most ${MAX_DESCRIPTION_LENGTH} characters.`;
+  if (form.kind === "image") {
+    if (!form.dockerImage.trim()) errors.dockerImage = "Enter an image, such as registry/repository:tag.";
+    else if (/\s/.test(form.dockerImage.trim())) errors.dockerImage = "Image names cannot contain spaces.";
+  } else if (!ARTIFACT_FORMATS.includes(form.artifactFormat)) {
+    errors.artifactFormat = "Choose a format.";
+  }
+  const port = validatePort(form.containerPort);
+  if (port) errors.containerPort = port;
+  if (!FARGATE_SIZES.has(form.containerCpu)) errors.containerCpu = "Choose a vCPU size.";
+  else if (!isFargateSize(form.containerCpu, form.containerMemory))
+    errors.containerMemory = `Choose one of ${memoryChoices(form.containerCpu).join(", ")} GB for ${form.containerCpu} vCPU.`;
+  const env = validateEnv(form.env);
+  if (env.general) errors.env = env.general;
+  if (Object.keys(env.rows).length) errors.envRows = env.rows;
+  const predict = validatePath(form.predictPath);
+  if (predict) errors.predictPath = predict;
+  const health = validatePath(form.healthPath);
+  if (health) errors.healthPath = health;
+  return errors;
+}
+
+export function hasErrors(errors: FormErrors): boolean {
+  return Object.keys(errors).length > 0;
+}
+
+function envObject(rows: readonly EnvRow[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const row of rows) if (row.key.trim()) env[row.key.trim()] = row.value;
+  return env;
+}
+
+/** The POST /models body: only fields the API knows (it rejects unknown ones). */
+export function toCreateBody(form: ModelForm): ModelCreate {
+  const body: ModelCreate = {
+    name: form.name.trim(),
+    version: form.version.trim(),
+    containerPort: Number(form.containerPort),
+    containerCpu: form.containerCpu,
+    containerMemory: form.containerMemory,
+    env: envObject(form.env),
+    predictPath: form.predictPath.trim(),
+    healthPath: form.healthPath.trim(),
+  };
+  if (form.description.trim()) body.description = form.description.trim();
+  if (form.kind === "image") body.dockerImage = form.dockerImage.trim();
+  else body.artifactFormat = form.artifactFormat;
+  return body;
+}
+
+function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ak = Object.keys(a);
+  return ak.length === Object.keys(b).length && ak.every((k) => b[k] === a[k]);
+}
+
+/** The PUT body: only what changed relative to `model`, so a partial update stays minimal. */
+export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
+  const next = toCreateBody(form);
+  const changes: ModelUpdate = {};
+  if (next.name !== model.name) changes.name = next.name;
+  if (next.version !== model.version) changes.version = next.version;
+  if ((next.description ?? "") !== (model.description ?? "")) changes.description = next.description ?? "";
+  if (form.kind === "image") {
+    if (next.dockerImage !== model.dockerImage) changes.dockerImage = next.dockerImage;
+    if (model.artifactFormat !== null) changes.artifactFormat = null;
+  } else {
+    if (next.artifactFormat !== model.artifactFormat) changes.artifactFormat = next.artifactFormat;
+    if (model.dockerImage !== null) changes.dockerImage = null;
+  }
+  if (next.containerPort !== model.containerPort) changes.containerPort = next.containerPort;
+  if (next.containerCpu !== model.containerCpu) changes.containerCpu = next.containerCpu;
+  if (next.containerMemory !== model.containerMemory) changes.containerMemory = next.containerMemory;
+  if (!sameEnv(next.env ?? {}, model.env ?? {})) changes.env = next.env;
+  if (next.predictPath !== model.predictPath) changes.predictPath = next.predictPath;
+  if (next.healthPath !== model.healthPath) changes.healthPath = next.healthPath;
+  return changes;
+}
+
+/** Where an API field error belongs in the form: "env.FOO" goes to the row whose key is FOO. */
+export function apiErrorsToForm(details: readonly { field: string; message: string }[], form: ModelForm): { errors: FormErrors; unplaced: string[] } {
+  const errors: FormErrors = {};
+  const unplaced: string[] = [];
+  const simple = new Set(["name", "version", "description", "dockerImage", "artifactFormat", "containerPort", "containerCpu", "containerMemory", "predictPath", "healthPath"]);
+  for (const { field, message } of details) {
+    if (simple.has(field)) {
+      (errors as Record<string, string>)[field] = message;
+    } else if (field === "env") {
+      errors.env = message;
+    } else if (field.startsWith("env.")) {
+      const key = field.slice(4);
+      const row = form.env.find((r) => r.key.trim() === key);
+      if (row) {
+        errors.envRows = { ...errors.envRows, [row.id]: { ...errors.envRows?.[row.id], value: message } };
+      } else {
+        errors.env = `${key}: ${message}`;
+      }
+    } else {
+      unplaced.push(field ? `${field}: ${message}` : message);
+    }
+  }
+  return { errors, unplaced };
+}

@@ -1,0 +1,370 @@
+/**
+ * The models list: search, status filter, client-side sort of the loaded page, nextToken paging,
+ * a column chooser, and start/stop from the row. It polls only while a model is PENDING or STOPPING.
+ */
+import { useEffect, useMemo, useState } from "react";
+import { MODEL_STATUSES, type Model, type ModelStatus } from "../api/types";
+import { useApi, useNotify } from "../context";
+import { useAsync, useInterval } from "../hooks/useAsync";
+import { formatCpu, formatMemory } from "../lib/format";
+import { canStart, canStop, modelSource, needsPolling, sortModels, type SortDir, type SortKey } from "../lib/models";
+import { href } from "../lib/routes";
+import { CopyButton } from "../components/CopyButton";
+import { Dialog } from "../components/Dialog";
+import { Empty, ErrorState, Loading, errorText } from "../components/States";
+import { StatusBadge } from "../components/StatusBadge";
+import { Time } from "../components/Time";
+import { PageTitle } from "../components/PageTitle";
+
+const POLL_MS = 3000;
+
+type ColumnId = "version" | "cpu" | "memory" | "port" | "source" | "status" | "createdBy" | "createdAt" | "updatedAt";
+
+const COLUMNS: { id: ColumnId; label: string; sort?: SortKey }[] = [
+  { id: "version", label: "Version", sort: "version" },
+  { id: "cpu", label: "vCPU", sort: "containerCpu" },
+  { id: "memory", label: "Memory", sort: "containerMemory" },
+  { id: "port", label: "Port" },
+  { id: "source", label: "Image or artifact" },
+  { id: "status", label: "Status", sort: "status" },
+  { id: "createdBy", label: "Created by" },
+  { id: "createdAt", label: "Created", sort: "createdAt" },
+  { id: "updatedAt", label: "Updated", sort: "updatedAt" },
+];
+
+const COLUMNS_KEY = "kraken.columns";
+const DEFAULT_HIDDEN: ColumnId[] = ["port", "updatedAt"];
+
+function loadHidden(): Set<ColumnId> {
+  try {
+    const raw = window.localStorage.getItem(COLUMNS_KEY);
+    if (raw) return new Set(JSON.parse(raw) as ColumnId[]);
+  } catch {
+    /* storage unavailable: use defaults */
+  }
+  return new Set(DEFAULT_HIDDEN);
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const id = window.setTimeout(() => setDebounced(value), ms);
+    return () => window.clearTimeout(id);
+  }, [value, ms]);
+  return debounced;
+}
+
+export function ModelsList() {
+  const api = useApi();
+  const notify = useNotify();
+  const [search, setSearch] = useState("");
+  const [status, setStatus] = useState<ModelStatus | "">("");
+  const [pageSize, setPageSize] = useState(25);
+  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  const [sort, setSort] = useState<{ key: SortKey; dir: SortDir }>({ key: "createdAt", dir: "desc" });
+  const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
+  const [busy, setBusy] = useState<Record<string, boolean>>({});
+  const [stopping, setStopping] = useState<Model | null>(null);
+  const debouncedSearch = useDebounced(search.trim(), 300);
+  const token = tokens[tokens.length - 1] ?? null;
+
+  // A new query starts from the first page.
+  useEffect(() => setTokens([null]), [debouncedSearch, status, pageSize]);
+
+  const list = useAsync(
+    (signal) => api.listModels({ limit: pageSize, search: debouncedSearch, status, nextToken: token }, signal),
+    [api, debouncedSearch, status, pageSize, token],
+  );
+  const items = list.data?.items;
+  const polling = !!items && needsPolling(items);
+  useInterval(list.reload, POLL_MS, polling && !list.error);
+
+  const sorted = useMemo(() => (items ? sortModels(items, sort.key, sort.dir) : []), [items, sort]);
+  const visible = COLUMNS.filter((c) => !hidden.has(c.id));
+
+  const toggleColumn = (id: ColumnId) => {
+    setHidden((old) => {
+      const next = new Set(old);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      try {
+        window.localStorage.setItem(COLUMNS_KEY, JSON.stringify([...next]));
+      } catch {
+        /* not persisted; fine */
+      }
+      return next;
+    });
+  };
+
+  const sortBy = (key: SortKey) =>
+    setSort((old) => (old.key === key ? { key, dir: old.dir === "asc" ? "desc" : "asc" } : { key, dir: key === "createdAt" || key === "updatedAt" ? "desc" : "asc" }));
+
+  const replaceItem = (model: Model) =>
+    list.setData((old) => ({ items: (old?.items ?? []).map((m) => (m.id === model.id ? model : m)), nextToken: old?.nextToken ?? null }));
+
+  const act = async (model: Model, action: "start" | "stop") => {
+    setBusy((b) => ({ ...b, [model.id]: true }));
+    try {
+      const updated = action === "start" ? await api.startModel(model.id) : await api.stopModel(model.id);
+      replaceItem(updated);
+      notify(action === "start" ? `Starting ${model.name}…` : `Stopping ${model.name}…`, "info");
+    } catch (err) {
+      notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
+      list.reload();
+    } finally {
+      setBusy((b) => ({ ...b, [model.id]: false }));
+    }
+  };
+
+  const filtered = !!debouncedSearch || !!status;
+
+  return (
+    <section className="page">
+      <div className="page-header">
+        <PageTitle>Models</PageTitle>
+        <a className="btn btn-primary" href={href({ page: "create" })}>
+          Add model
+        </a>
+      </div>
+
+      <div className="toolbar" role="search">
+        <label className="field-inline">
+          <span className="label">Search by name</span>
+          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name contains…" autoComplete="off" />
+        </label>
+        <label className="field-inline">
+          <span className="label">Status</span>
+          <select value={status} onChange={(e) => setStatus(e.target.value as ModelStatus | "")}>
+            <option value="">All</option>
+            {MODEL_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field-inline">
+          <span className="label">Sort</span>
+          <select
+            value={`${sort.key}:${sort.dir}`}
+            onChange={(e) => {
+              const [key, dir] = e.target.value.split(":") as [SortKey, SortDir];
+              setSort({ key, dir });
+            }}
+          >
+            <option value="createdAt:desc">Newest first</option>
+            <option value="createdAt:asc">Oldest first</option>
+            <option value="updatedAt:desc">Recently updated</option>
+            <option value="name:asc">Name A–Z</option>
+            <option value="name:desc">Name Z–A</option>
+            <option value="status:asc">Status</option>
+            <option value="version:asc">Version</option>
+            <option value="containerCpu:desc">Most vCPU</option>
+            <option value="containerMemory:desc">Most memory</option>
+          </select>
+        </label>
+        <div className="toolbar-end">
+          <ColumnChooser hidden={hidden} onToggle={toggleColumn} />
+          <button type="button" className="btn" onClick={list.reload} disabled={list.loading} aria-label="Refresh the list">
+            {list.loading && items ? "Refreshing…" : "Refresh"}
+          </button>
+        </div>
+      </div>
+      {polling && (
+        <p className="muted small" aria-live="polite">
+          Some models are changing state; this list refreshes every {POLL_MS / 1000} seconds.
+        </p>
+      )}
+
+      {list.error && !items ? (
+        <ErrorState error={list.error} title="Could not load the models" onRetry={list.reload} />
+      ) : !items ? (
+        <Loading label="Loading models…" />
+      ) : items.length === 0 ? (
+        filtered ? (
+          <Empty title="No models match">
+            <p>Nothing matches this search and status filter.</p>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setSearch("");
+                setStatus("");
+              }}
+            >
+              Clear filters
+            </button>
+          </Empty>
+        ) : tokens.length > 1 ? (
+          <Empty title="No more models" />
+        ) : (
+          <Empty title="No models yet">
+            <p>Add a model from a container image or a trained artifact (joblib, pickle, ONNX or Python).</p>
+            <a className="btn btn-primary" href={href({ page: "create" })}>
+              Add your first model
+            </a>
+          </Empty>
+        )
+      ) : (
+        <>
+          {list.error !== undefined && <ErrorState error={list.error} title="The last refresh failed" onRetry={list.reload} />}
+          <div className="table-wrap">
+            <table className="table table-models">
+              <caption className="visually-hidden">Models, sorted by {sort.key} {sort.dir === "asc" ? "ascending" : "descending"}</caption>
+              <thead>
+                <tr>
+                  <SortHeader label="Name" sortKey="name" sort={sort} onSort={sortBy} />
+                  {visible.map((c) =>
+                    c.sort ? <SortHeader key={c.id} label={c.label} sortKey={c.sort} sort={sort} onSort={sortBy} /> : <th key={c.id} scope="col">{c.label}</th>,
+                  )}
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {sorted.map((m) => (
+                  <tr key={m.id} data-model-name={m.name}>
+                    <th scope="row" className="cell-name">
+                      <a href={href({ page: "detail", id: m.id, tab: "operations" })}>{m.name}</a>
+                      <CopyButton text={m.id} label={`Copy the id of ${m.name}`} className="btn btn-tiny" />
+                    </th>
+                    {visible.map((c) => (
+                      <td key={c.id} data-label={c.label} className={`cell-${c.id}`}>
+                        {cell(m, c.id)}
+                      </td>
+                    ))}
+                    <td className="cell-actions">
+                      {canStart(m) && (
+                        <button type="button" className="btn btn-small" disabled={busy[m.id]} onClick={() => act(m, "start")} aria-label={`Start ${m.name}`}>
+                          Start
+                        </button>
+                      )}
+                      {canStop(m) && (
+                        <button type="button" className="btn btn-small" disabled={busy[m.id]} onClick={() => setStopping(m)} aria-label={`Stop ${m.name}`}>
+                          Stop
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+
+      {items && (items.length > 0 || tokens.length > 1) && (
+        <nav className="pager" aria-label="Pages">
+          <button type="button" className="btn" disabled={tokens.length <= 1} onClick={() => setTokens((t) => t.slice(0, -1))}>
+            Previous
+          </button>
+          <span className="muted">Page {tokens.length}</span>
+          <button type="button" className="btn" disabled={!list.data?.nextToken} onClick={() => setTokens((t) => [...t, list.data?.nextToken ?? null])}>
+            Next
+          </button>
+          <label className="field-inline">
+            <span className="label">Per page</span>
+            <select value={pageSize} onChange={(e) => setPageSize(Number(e.target.value))}>
+              {[10, 25, 50, 100].map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+        </nav>
+      )}
+
+      <Dialog
+        open={!!stopping}
+        title={`Stop ${stopping?.name ?? ""}?`}
+        onClose={() => setStopping(null)}
+        footer={
+          <>
+            <button type="button" className="btn" onClick={() => setStopping(null)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn btn-danger"
+              data-autofocus
+              onClick={() => {
+                const m = stopping;
+                setStopping(null);
+                if (m) void act(m, "stop");
+              }}
+            >
+              Stop model
+            </button>
+          </>
+        }
+      >
+        <p>The model's container stops and predictions to it fail until it is started again.</p>
+      </Dialog>
+    </section>
+  );
+}
+
+function cell(m: Model, id: ColumnId) {
+  switch (id) {
+    case "version":
+      return m.version;
+    case "cpu":
+      return formatCpu(m.containerCpu);
+    case "memory":
+      return formatMemory(m.containerMemory);
+    case "port":
+      return m.containerPort;
+    case "source":
+      return <span className="mono ellipsis" title={modelSource(m)}>{modelSource(m)}</span>;
+    case "status":
+      return <StatusBadge status={m.status} reason={m.statusReason} />;
+    case "createdBy":
+      return m.createdBy;
+    case "createdAt":
+      return <Time iso={m.createdAt} />;
+    case "updatedAt":
+      return <Time iso={m.updatedAt} />;
+  }
+}
+
+function SortHeader({ label, sortKey, sort, onSort }: { label: string; sortKey: SortKey; sort: { key: SortKey; dir: SortDir }; onSort: (k: SortKey) => void }) {
+  const active = sort.key === sortKey;
+  return (
+    <th scope="col" aria-sort={active ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}>
+      <button type="button" className="th-sort" onClick={() => onSort(sortKey)}>
+        {label}
+        <span aria-hidden="true" className="sort-mark">
+          {active ? (sort.dir === "asc" ? "▲" : "▼") : ""}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+function ColumnChooser({ hidden, onToggle }: { hidden: Set<ColumnId>; onToggle: (id: ColumnId) => void }) {
+  return (
+    <details
+      className="menu"
+      onKeyDown={(e) => {
+        if (e.key === "Escape") {
+          const details = e.currentTarget;
+          details.open = false;
+          details.querySelector("summary")?.focus();
+        }
+      }}
+    >
+      <summary className="btn">Columns</summary>
+      <fieldset className="menu-panel">
+        <legend className="visually-hidden">Columns to show</legend>
+        {COLUMNS.map((c) => (
+          <label key={c.id} className="check">
+            <input type="checkbox" checked={!hidden.has(c.id)} onChange={() => onToggle(c.id)} />
+            {c.label}
+          </label>
+        ))}
+      </fieldset>
+    </details>
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Metrics over a chosen range: response times (avg, p50, p90, p99), requests per second, success
+ * rate, 4xx and 5xx. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
+ */
+import { useMemo, useState } from "react";
+import type { Model } from "../../api/types";
+import { useApi } from "../../context";
+import { useAsync, useInterval } from "../../hooks/useAsync";
+import { Chart } from "../../components/Chart";
+import { Empty, ErrorState, Loading } from "../../components/States";
+import { formatDuration, formatPercent } from "../../lib/format";
+import { requestsPerSecond, series, successPercent, summarize, timesInSeconds } from "../../lib/metrics";
+import { TIME_RANGES, findRange, rangeBounds } from "../../lib/time-ranges";
+
+const REFRESH_MS = 30_000;
+
+export default function MetricsTab({ model }: { model: Model }) {
+  const api = useApi();
+  const [rangeId, setRangeId] = useState("1h");
+  const range = findRange(rangeId);
+  const metrics = useAsync(
+    (signal) => api.getMetrics(model.id, { ...rangeBounds(range), period: range.period }, signal),
+    [api, model.id, range],
+  );
+  useInterval(metrics.reload, REFRESH_MS, !metrics.error);
+  const data = metrics.data;
+
+  const view = useMemo(() => {
+    if (!data) return null;
+    return {
+      times: timesInSeconds(data),
+      latency: [
+        { label: "avg", values: series(data, "latencyAvg"), color: "#2563eb" },
+        { label: "p50", values: series(data, "latencyP50"), color: "#16a34a" },
+        { label: "p90", values: series(data, "latencyP90"), color: "#d97706" },
+        { label: "p99", values: series(data, "latencyP99"), color: "#dc2626" },
+      ],
+      rps: [{ label: "requests/s", values: requestsPerSecond(data), color: "#2563eb" }],
+      success: [{ label: "success", values: successPercent(data), color: "#16a34a" }],
+      errors: [
+        { label: "4xx", values: series(data, "errors4xx"), color: "#d97706" },
+        { label: "5xx", values: series(data, "errors5xx"), color: "#dc2626" },
+      ],
+      summary: summarize(data),
+    };
+  }, [data]);
+
+  return (
+    <div className="tab-content">
+      <div className="toolbar">
+        <label className="field-inline">
+          <span className="label">Range</span>
+          <select value={rangeId} onChange={(e) => setRangeId(e.target.value)}>
+            {TIME_RANGES.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="btn" onClick={metrics.reload} disabled={metrics.loading}>
+          {metrics.loading && data ? "Refreshing…" : "Refresh"}
+        </button>
+        <span className="muted small">Refreshes every {REFRESH_MS / 1000} s.</span>
+      </div>
+      {metrics.error && !data ? (
+        <ErrorState error={metrics.error} title="Could not load the metrics" onRetry={metrics.reload} />
+      ) : !view ? (
+        <Loading label="Loading metrics…" />
+      ) : view.summary.requests === 0 ? (
+        <Empty title="No requests in this range">
+          <p>Send a prediction (for example with “Try it” above) and it shows up here within a minute.</p>
+        </Empty>
+      ) : (
+        <>
+          <dl className="stats">
+            <div>
+              <dt>Requests</dt>
+              <dd>{view.summary.requests.toLocaleString()}</dd>
+            </div>
+            <div>
+              <dt>Success rate</dt>
+              <dd>{formatPercent(view.summary.successRate)}</dd>
+            </div>
+            <div>
+              <dt>Avg response time</dt>
+              <dd>{formatDuration(view.summary.latencyAvg)}</dd>
+            </div>
+            <div>
+              <dt>Worst p99</dt>
+              <dd>{formatDuration(view.summary.latencyP99Max)}</dd>
+            </div>
+            <div>
+              <dt>4xx / 5xx</dt>
+              <dd>
+                {view.summary.errors4xx.toLocaleString()} / {view.summary.errors5xx.toLocaleString()}
+              </dd>
+            </div>
+          </dl>
+          <div className="charts">
+            <Chart title="Response time" times={view.times} series={view.latency} format={(v) => formatDuration(v)} />
+            <Chart title="Requests per second" times={view.times} series={view.rps} format={(v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2))} />
+            <Chart title="Success rate" times={view.times} series={view.success} format={(v) => `${Number(v.toFixed(1))}%`} yMin={0} yMax={100} />
+            <Chart title="Errors (4xx and 5xx)" times={view.times} series={view.errors} format={(v) => String(Number(v.toFixed(1)))} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

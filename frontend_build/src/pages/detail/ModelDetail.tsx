@@ -1,0 +1,298 @@
+/**
+ * One model: its settings, start/stop/edit/delete, the artifact upload, "Run an example", and the
+ * tabs (operations log, requests, container logs, metrics). Polls while the model is changing state.
+ */
+import { lazy, Suspense, useState } from "react";
+import { ApiError } from "../../api/client";
+import type { Model } from "../../api/types";
+import { useApi, useNotify } from "../../context";
+import { useAsync, useInterval } from "../../hooks/useAsync";
+import { CopyButton } from "../../components/CopyButton";
+import { Dialog } from "../../components/Dialog";
+import { PageTitle } from "../../components/PageTitle";
+import { ErrorState, InlineError, Loading, errorText } from "../../components/States";
+import { StatusBadge } from "../../components/StatusBadge";
+import { Tabs } from "../../components/Tabs";
+import { Time } from "../../components/Time";
+import { formatCpu, formatMemory } from "../../lib/format";
+import { canDelete, canStart, canStop, needsPolling } from "../../lib/models";
+import { href, navigate, type DetailTab } from "../../lib/routes";
+import { ArtifactUpload } from "./ArtifactUpload";
+import { ContainerLogsTab } from "./ContainerLogsTab";
+import { OperationsTab } from "./OperationsTab";
+import { RequestsTab } from "./RequestsTab";
+import { RunExample } from "./RunExample";
+
+// uPlot is only needed here: load it with the tab.
+const MetricsTab = lazy(() => import("./MetricsTab"));
+
+const POLL_MS = 3000;
+
+const TAB_LABELS: Record<DetailTab, string> = {
+  operations: "Operations log",
+  requests: "Requests",
+  "container-logs": "Container logs",
+  metrics: "Metrics",
+};
+
+export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
+  const api = useApi();
+  const notify = useNotify();
+  const model = useAsync((signal) => api.getModel(id, signal), [api, id]);
+  const [acting, setActing] = useState(false);
+  const [confirmStop, setConfirmStop] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const m = model.data;
+  useInterval(model.reload, POLL_MS, !!m && needsPolling([m]) && !model.error);
+
+  if (model.error && !m) {
+    const gone = model.error instanceof ApiError && model.error.isNotFound;
+    return (
+      <section className="page">
+        <p className="breadcrumb">
+          <a href={href({ page: "list" })}>Models</a> /
+        </p>
+        <PageTitle>{gone ? "Model not found" : "Model"}</PageTitle>
+        <ErrorState
+          error={model.error}
+          title={gone ? "There is no model with this id" : "Could not load the model"}
+          onRetry={gone ? undefined : model.reload}
+        />
+        {gone && <a href={href({ page: "list" })}>Back to the models</a>}
+      </section>
+    );
+  }
+  if (!m) return <Loading label="Loading the model…" />;
+
+  const act = async (action: "start" | "stop") => {
+    setActing(true);
+    try {
+      model.setData(action === "start" ? await api.startModel(m.id) : await api.stopModel(m.id));
+      notify(action === "start" ? `Starting ${m.name}…` : `Stopping ${m.name}…`, "info");
+    } catch (err) {
+      notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error");
+    } finally {
+      setActing(false);
+    }
+  };
+
+  return (
+    <section className="page">
+      <p className="breadcrumb">
+        <a href={href({ page: "list" })}>Models</a> /
+      </p>
+      <div className="page-header">
+        <div className="title-row">
+          <PageTitle>{m.name}</PageTitle>
+          <StatusBadge status={m.status} reason={m.statusReason} />
+        </div>
+        <div className="actions">
+          {canStart(m) && (
+            <button type="button" className="btn btn-primary" onClick={() => act("start")} disabled={acting}>
+              Start
+            </button>
+          )}
+          {canStop(m) && (
+            <button type="button" className="btn" onClick={() => setConfirmStop(true)} disabled={acting}>
+              Stop
+            </button>
+          )}
+          <a className="btn" href={href({ page: "edit", id: m.id })}>
+            Edit
+          </a>
+          <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>
+            Delete
+          </button>
+          <button type="button" className="btn" onClick={model.reload} disabled={model.loading} aria-label="Refresh the model">
+            Refresh
+          </button>
+        </div>
+      </div>
+      {m.status === "FAILED" && m.statusReason && (
+        <div className="banner banner-error" role="alert">
+          <strong>Failed:</strong> {m.statusReason}
+        </div>
+      )}
+      {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
+
+      <div className="detail-grid">
+        <InfoPanel model={m} />
+        <div className="detail-side">
+          {m.artifactFormat && <ArtifactUpload model={m} onUploaded={model.reload} />}
+          <RunExample model={m} />
+        </div>
+      </div>
+
+      <Tabs
+        label="Model activity"
+        current={tab}
+        tabs={(Object.keys(TAB_LABELS) as DetailTab[]).map((t) => ({ id: t, label: TAB_LABELS[t], href: href({ page: "detail", id: m.id, tab: t }) }))}
+      >
+        {tab === "operations" && <OperationsTab model={m} />}
+        {tab === "requests" && <RequestsTab model={m} />}
+        {tab === "container-logs" && <ContainerLogsTab model={m} />}
+        {tab === "metrics" && (
+          <Suspense fallback={<Loading label="Loading charts…" />}>
+            <MetricsTab model={m} />
+          </Suspense>
+        )}
+      </Tabs>
+
+      <Dialog
+        open={confirmStop}
+        title={`Stop ${m.name}?`}
+        onClose={() => setConfirmStop(false)}
+        footer={
+          <>
+            <button type="button" className="btn" onClick={() => setConfirmStop(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn btn-danger"
+              data-autofocus
+              onClick={() => {
+                setConfirmStop(false);
+                void act("stop");
+              }}
+            >
+              Stop model
+            </button>
+          </>
+        }
+      >
+        <p>The model's container stops and predictions to it fail until it is started again.</p>
+      </Dialog>
+
+      <DeleteDialog
+        model={m}
+        open={deleting}
+        onClose={() => setDeleting(false)}
+        onDeleted={() => {
+          notify(`Deleted ${m.name}.`);
+          navigate({ page: "list" });
+        }}
+      />
+    </section>
+  );
+}
+
+function InfoPanel({ model: m }: { model: Model }) {
+  const env = Object.entries(m.env ?? {});
+  return (
+    <section className="panel" aria-labelledby="info-title">
+      <h2 id="info-title">Information</h2>
+      <dl className="details">
+        <dt>Id</dt>
+        <dd>
+          <code className="break">{m.id}</code> <CopyButton text={m.id} label="Copy the model id" className="btn btn-tiny" />
+        </dd>
+        <dt>Version</dt>
+        <dd>{m.version}</dd>
+        {m.description && (
+          <>
+            <dt>Description</dt>
+            <dd className="prewrap">{m.description}</dd>
+          </>
+        )}
+        <dt>{m.dockerImage ? "Image" : "Artifact format"}</dt>
+        <dd className="mono break">{m.dockerImage ?? m.artifactFormat}</dd>
+        <dt>Size</dt>
+        <dd>
+          {formatCpu(m.containerCpu)}, {formatMemory(m.containerMemory)}
+        </dd>
+        <dt>Port</dt>
+        <dd>{m.containerPort}</dd>
+        <dt>Paths</dt>
+        <dd className="mono">
+          predict {m.predictPath}, health {m.healthPath}
+        </dd>
+        <dt>Environment</dt>
+        <dd>
+          {env.length === 0 ? (
+            <span className="muted">None</span>
+          ) : (
+            <ul className="env-list">
+              {env.map(([k, v]) => (
+                <li key={k} className="mono break">
+                  {k}={v}
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
+        <dt>Created</dt>
+        <dd>
+          <Time iso={m.createdAt} /> by {m.createdBy}
+        </dd>
+        <dt>Updated</dt>
+        <dd>
+          <Time iso={m.updatedAt} /> by {m.updatedBy} (revision {m.revision})
+        </dd>
+      </dl>
+    </section>
+  );
+}
+
+function DeleteDialog({ model, open, onClose, onDeleted }: { model: Model; open: boolean; onClose: () => void; onDeleted: () => void }) {
+  const api = useApi();
+  const [typed, setTyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const matches = typed === model.name;
+  const close = () => {
+    setTyped("");
+    setError(null);
+    onClose();
+  };
+  const submit = async () => {
+    if (!matches) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.deleteModel(model.id);
+      setTyped("");
+      onClose();
+      onDeleted();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      open={open}
+      title={`Delete ${model.name}?`}
+      onClose={close}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={close}>
+            Cancel
+          </button>
+          <button type="submit" form="delete-form" className="btn btn-danger" disabled={!matches || busy}>
+            {busy ? "Deleting…" : "Delete model"}
+          </button>
+        </>
+      }
+    >
+      <form
+        id="delete-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <p>This removes the model and its uploaded file. It cannot be undone.</p>
+        {!canDelete(model) && <p className="banner banner-warning">The model is {model.status.toLowerCase()}: stop it before deleting it.</p>}
+        <label htmlFor="confirm-name" className="label">
+          Type <strong className="mono">{model.name}</strong> to confirm
+        </label>
+        <input id="confirm-name" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} data-autofocus />
+        {error !== null && (
+          <InlineError>{error instanceof ApiError && error.isConflict ? `${error.message} Stop the model first.` : errorText(error)}</InlineError>
+        )}
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,174 @@
+/** Request history: time to response and status per prediction, a status filter and a details view with both bodies. */
+import { useEffect, useState } from "react";
+import type { Model, RequestRecord } from "../../api/types";
+import { useApi } from "../../context";
+import { useAsync } from "../../hooks/useAsync";
+import { Dialog } from "../../components/Dialog";
+import { CopyButton } from "../../components/CopyButton";
+import { Empty, ErrorState, Loading, errorText } from "../../components/States";
+import { Time } from "../../components/Time";
+import { formatBytes, formatDuration, prettyJson, statusClass } from "../../lib/format";
+import { TIME_RANGES, findRange, rangeBounds } from "../../lib/time-ranges";
+
+const PAGE = 50;
+const STATUS_FILTERS = [
+  { value: "", label: "All" },
+  { value: "2xx", label: "Success (2xx)" },
+  { value: "4xx", label: "Client errors (4xx)" },
+  { value: "5xx", label: "Server errors (5xx)" },
+];
+
+/** The server filters by `status`; the same test here keeps the view right whatever the server does with it. */
+function matches(record: RequestRecord, filter: string): boolean {
+  return !filter || statusClass(record.status) === filter;
+}
+
+export function RequestsTab({ model }: { model: Model }) {
+  const api = useApi();
+  const [rangeId, setRangeId] = useState("24h");
+  const [filter, setFilter] = useState("");
+  const [selected, setSelected] = useState<RequestRecord | null>(null);
+  const [more, setMore] = useState<{ items: RequestRecord[]; nextToken: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [bounds, setBounds] = useState(() => rangeBounds(findRange(rangeId)));
+  const requests = useAsync(
+    (signal) => api.listRequests(model.id, { ...bounds, status: filter, limit: PAGE }, signal),
+    [api, model.id, bounds, filter],
+  );
+  useEffect(() => setMore(null), [bounds, filter]);
+  const refresh = () => setBounds(rangeBounds(findRange(rangeId)));
+
+  const loadMore = async (nextToken: string) => {
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const page = await api.listRequests(model.id, { ...bounds, status: filter, limit: PAGE, nextToken });
+      setMore((old) => ({ items: [...(old?.items ?? []), ...page.items], nextToken: page.nextToken }));
+    } catch (err) {
+      setMoreError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  const items = requests.data ? [...requests.data.items, ...(more?.items ?? [])].filter((r) => matches(r, filter)) : [];
+  const nextToken = more ? more.nextToken : (requests.data?.nextToken ?? null);
+
+  return (
+    <div className="tab-content">
+      <div className="toolbar">
+        <label className="field-inline">
+          <span className="label">Range</span>
+          <select
+            value={rangeId}
+            onChange={(e) => {
+              setRangeId(e.target.value);
+              setBounds(rangeBounds(findRange(e.target.value)));
+            }}
+          >
+            {TIME_RANGES.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field-inline">
+          <span className="label">Status</span>
+          <select value={filter} onChange={(e) => setFilter(e.target.value)}>
+            {STATUS_FILTERS.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="btn" onClick={refresh} disabled={requests.loading}>
+          {requests.loading && requests.data ? "Refreshing…" : "Refresh"}
+        </button>
+      </div>
+      {requests.error && !requests.data ? (
+        <ErrorState error={requests.error} title="Could not load the request history" onRetry={requests.reload} />
+      ) : !requests.data ? (
+        <Loading label="Loading requests…" />
+      ) : items.length === 0 ? (
+        <Empty title={filter ? "No requests with this status in this range" : "No requests in this range"}>
+          <p>Predictions sent to this model appear here with their status and time to response.</p>
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table table-cards">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Status</th>
+                <th scope="col">Time to response</th>
+                <th scope="col">Request</th>
+                <th scope="col">Response</th>
+                <th scope="col">Version</th>
+                <th scope="col">
+                  <span className="visually-hidden">Details</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.requestId}>
+                  <td data-label="Time">
+                    <Time iso={r.time} />
+                  </td>
+                  <td data-label="Status">
+                    <span className={`http http-${statusClass(r.status)}`}>{r.status}</span>
+                  </td>
+                  <td data-label="Time to response">{formatDuration(r.latencyMs)}</td>
+                  <td data-label="Request">{formatBytes(r.requestBytes)}</td>
+                  <td data-label="Response">{formatBytes(r.responseBytes)}</td>
+                  <td data-label="Version">{r.modelVersion}</td>
+                  <td>
+                    <button type="button" className="btn btn-small" onClick={() => setSelected(r)} aria-label={`Details of request ${r.requestId}`}>
+                      Details
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {moreError !== null && <p className="field-error" role="alert">{errorText(moreError)}</p>}
+      {nextToken && requests.data && (
+        <button type="button" className="btn" onClick={() => loadMore(nextToken)} disabled={loadingMore}>
+          {loadingMore ? "Loading…" : "Load older requests"}
+        </button>
+      )}
+
+      <Dialog open={!!selected} title="Request details" onClose={() => setSelected(null)} wide>
+        {selected && (
+          <>
+            <dl className="details">
+              <dt>Request id</dt>
+              <dd>
+                <code>{selected.requestId}</code> <CopyButton text={selected.requestId} label="Copy the request id" className="btn btn-tiny" />
+              </dd>
+              <dt>Time</dt>
+              <dd>
+                <Time iso={selected.time} />
+              </dd>
+              <dt>Status</dt>
+              <dd>{selected.status}</dd>
+              <dt>Time to response</dt>
+              <dd>{formatDuration(selected.latencyMs)}</dd>
+              <dt>Model version</dt>
+              <dd>{selected.modelVersion}</dd>
+            </dl>
+            <h3>Request body ({formatBytes(selected.requestBytes)})</h3>
+            {selected.requestBody === null ? <p className="muted">Not recorded.</p> : <pre className="code-block">{prettyJson(selected.requestBody)}</pre>}
+            <h3>Response body ({formatBytes(selected.responseBytes)})</h3>
+            {selected.responseBody === null ? <p className="muted">Not recorded.</p> : <pre className="code-block">{prettyJson(selected.responseBody)}</pre>}
+          </>
+        )}
+      </Dialog>
+    </div>
+  );
+}
