@@ -149,7 +149,12 @@ def build_model(path: Path, fmt: str, uri: str) -> Model:
     except LoadFailure:
         raise
     except Exception as exc:
-        raise LoadFailure(f"artifact could not be loaded as {fmt}: {describe(exc)}") from None
+        # Library messages quote our temporary file; the owner knows the artifact by its URI.
+        cause = describe(exc).replace(str(path), uri)
+        raise LoadFailure(
+            f"artifact could not be loaded as {fmt}: {cause} (check the format and the library versions"
+            " it was saved with)"
+        ) from None
     raise LoadFailure(f"unsupported artifact format {fmt!r}")
 
 

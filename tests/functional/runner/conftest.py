@@ -123,25 +123,31 @@ def s3(moto_endpoint: str) -> Any:
     return client
 
 
+def runner_env(moto_endpoint: str, key: str, fmt: str, **extra_env: str) -> dict[str, str]:
+    """The child's whole environment: nothing from a developer's real AWS or KRAKEN settings leaks in."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("KRAKEN_", "AWS_"))}
+    env.update(
+        PYTHONPATH=str(REPO / "backend"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=moto_endpoint,
+        KRAKEN_ARTIFACT_URI=f"s3://{BUCKET}/{key}",
+        KRAKEN_ARTIFACT_FORMAT=fmt,
+        KRAKEN_MODEL_HOST="127.0.0.1",
+        KRAKEN_MODEL_PORT="0",
+    )
+    env.update(extra_env)
+    return env
+
+
 @pytest.fixture
 def start_runner(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Factory: start_runner(key, fmt, **extra_env) -> RunnerProcess; every child is killed after."""
     started: list[RunnerProcess] = []
 
     def start(key: str, fmt: str, **extra_env: str) -> RunnerProcess:
-        env = {name: value for name, value in os.environ.items() if not name.startswith(("KRAKEN_", "AWS_"))}
-        env.update(
-            PYTHONPATH=str(REPO / "backend"),
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_ENDPOINT_URL=moto_endpoint,
-            KRAKEN_ARTIFACT_URI=f"s3://{BUCKET}/{key}",
-            KRAKEN_ARTIFACT_FORMAT=fmt,
-            KRAKEN_MODEL_HOST="127.0.0.1",
-            KRAKEN_MODEL_PORT="0",
-        )
-        env.update(extra_env)
+        env = runner_env(moto_endpoint, key, fmt, **extra_env)
         runner = RunnerProcess(env, tmp_path_factory.mktemp("runner"))
         started.append(runner)
         return runner
