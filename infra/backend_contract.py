@@ -1,0 +1,43 @@
+"""What the CDK app reads from the backend: table layouts and environment variable names, nothing else.
+
+`chalicelib.tables` and `chalicelib.config` import only the standard library, so the CDK app can use
+them without the Lambda's dependencies; the rest of chalicelib is never imported here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from infra.stage import BACKEND_DIR
+
+if TYPE_CHECKING:  # the dataclass, for type hints only
+    from chalicelib.tables import TableLayout
+else:
+    TableLayout = Any
+
+
+def _backend_module(name: str) -> ModuleType:
+    if str(BACKEND_DIR) not in sys.path:
+        sys.path.insert(0, str(BACKEND_DIR))
+    return importlib.import_module(name)
+
+
+def tables_module() -> ModuleType:
+    return _backend_module("chalicelib.tables")
+
+
+def config_module() -> ModuleType:
+    return _backend_module("chalicelib.config")
+
+
+def env_name(constant: str) -> str | None:
+    """The environment variable chalicelib/config.py names `constant`, or None until the backend adds it.
+
+    The stack sets optional variables only once the backend declares them, so a name the API does not
+    read yet is never invented here.
+    """
+    value = getattr(config_module(), constant, None)
+    return value if isinstance(value, str) else None

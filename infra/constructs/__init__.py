@@ -1,0 +1,1 @@
+"""Building blocks of the kraken stack; each takes keyword-only settings and exposes its resources."""

@@ -1,0 +1,149 @@
+"""Where models run: the Fargate cluster, the roles tasks run with, the security groups, the runner image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
+
+# Model containers listen on a port of their choosing (the standard runner on 8080); only the API
+# function's security group may reach them, on unprivileged ports.
+MODEL_PORTS = ec2.Port.tcp_range(1024, 65535)
+
+
+class ModelCompute(Construct):
+    """The ECS cluster and everything a model task needs; the API registers task definitions at runtime.
+
+    Attributes: `cluster`, `execution_role`, `task_role`, `function_security_group` (the API function's),
+    `model_security_group` (the containers'), `runner_image` (None until backend/runner/Dockerfile exists),
+    `model_log_group_arn` (pattern for the per-model log groups).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        vpc: ec2.IVpc,
+        artifact_bucket_arn: str,
+        model_log_group_prefix: str,
+        runner_dir: Path,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=prefix,
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            enable_fargate_capacity_providers=True,
+        )
+
+        self.function_security_group = ec2.SecurityGroup(
+            self,
+            "FunctionSecurityGroup",
+            vpc=vpc,
+            security_group_name=f"{prefix}-api-function",
+            description=f"{prefix} API function: calls AWS APIs and the model containers",
+            allow_all_outbound=True,
+        )
+        self.model_security_group = ec2.SecurityGroup(
+            self,
+            "ModelSecurityGroup",
+            vpc=vpc,
+            security_group_name=f"{prefix}-models",
+            description=f"{prefix} model containers: reachable only from the API function",
+            # Containers pull their image and artifact and write logs; nothing else is restricted outbound
+            # because custom images may fetch what they need at start.
+            allow_all_outbound=True,
+        )
+        self.model_security_group.add_ingress_rule(
+            peer=self.function_security_group,
+            connection=MODEL_PORTS,
+            description="prediction requests proxied by the API function",
+        )
+
+        self.model_log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{model_log_group_prefix}/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        # Used by the ECS agent to start a task: pull the image, write the container's logs.
+        self.execution_role = iam.Role(
+            self,
+            "TaskExecutionRole",
+            role_name=f"{prefix}-task-execution",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"{prefix}: lets ECS pull model images and write model logs",
+        )
+        self.execution_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteModelLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.model_log_group_arn],
+            )
+        )
+        self.execution_role.add_to_policy(
+            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        acknowledge(
+            self.execution_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions; AWS requires '*'.",
+        )
+        acknowledge_wildcard_resource(
+            self.execution_role,
+            self.model_log_group_arn,
+            "One log group per model, created at runtime under this stage's prefix.",
+        )
+
+        # Assumed by the model container itself: read-only access to the artifacts it serves.
+        self.task_role = iam.Role(
+            self,
+            "ModelTaskRole",
+            role_name=f"{prefix}-model-task",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"{prefix}: what a running model may do (read its artifact)",
+        )
+        self.task_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadArtifacts",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[f"{artifact_bucket_arn}/*"],
+            )
+        )
+        acknowledge_wildcard_resource(
+            self.task_role,
+            f"{artifact_bucket_arn}/*",
+            "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
+        )
+
+        self.runner_image: ecr_assets.DockerImageAsset | None = None
+        if (runner_dir / "Dockerfile").is_file():
+            # Synthesis only hashes and copies the directory; the image is built by `cdk deploy`.
+            self.runner_image = ecr_assets.DockerImageAsset(
+                self,
+                "RunnerImage",
+                directory=str(runner_dir),
+                platform=ecr_assets.Platform.LINUX_AMD64,  # Fargate tasks default to X86_64
+                exclude=["**/__pycache__", "**/*.pyc", "tests", ".pytest_cache"],
+            )
+            self.runner_image.repository.grant_pull(self.execution_role)
+        else:
+            cdk.Annotations.of(self).add_warning_v2(
+                "kraken:no-runner-image",
+                f"{runner_dir}/Dockerfile does not exist yet: the standard runner image is not part of this "
+                "stack, so models can only use custom images.",
+            )
+        self.task_roles = (self.execution_role, self.task_role)

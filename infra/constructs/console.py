@@ -1,0 +1,268 @@
+"""The console: a private bucket behind CloudFront, with /api/* routed to API Gateway on the same domain."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from infra.constructs.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
+from infra.constructs.storage import acknowledge_auto_delete
+
+API_PATH_PATTERN = "/api/*"
+
+# Viewer-request function on the default (console) behaviour only: a path whose last segment has no
+# file extension is a client-side route of the single-page app, so it is served index.html. API
+# answers are never rewritten because /api/* is a different behaviour, and a missing asset
+# (/app.123.js) still answers 403/404 instead of HTML that the browser would try to run.
+SPA_FALLBACK_FUNCTION = """\
+function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  var last = uri.substring(uri.lastIndexOf('/') + 1);
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
+
+PLACEHOLDER_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kraken</title></head>
+<body><h1>kraken</h1>
+<p>The console was not built when this stage was deployed (frontend_build/dist was missing).
+Build it with <code>npm --prefix frontend_build ci && npm --prefix frontend_build run build</code>
+and run <code>./build-deploy.sh</code> again. The API is available under <a href="/api/health">/api</a>.</p>
+</body></html>
+"""
+
+# Files the browser must re-validate on every load, so a deployment takes effect at once; everything
+# else in dist/ is content-hashed by the build and cached for a year.
+ALWAYS_REVALIDATE = ("index.html", "config.json")
+
+
+class Console(Construct):
+    """Attributes: `bucket`, `distribution`, `url`, `deployed_build` (False when a placeholder was deployed)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        api_domain: str,
+        api_stage_path: str,
+        dist_dir: Path,
+        runtime_config: Mapping[str, Any],
+        connect_sources: Sequence[str],
+        log_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            server_access_logs_bucket=log_bucket,
+            server_access_logs_prefix="s3/console/",
+            # The console is rebuilt from source on every deployment: nothing here needs keeping.
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )
+        acknowledge_auto_delete(self)
+
+        headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            response_headers_policy_name=f"{prefix}-security-headers",
+            comment=f"{prefix}: security headers for the console and the API",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
+                ),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy="; ".join(
+                        [
+                            "default-src 'self'",
+                            # Presigned uploads go straight to the artifact bucket.
+                            "connect-src 'self' " + " ".join(connect_sources),
+                            "img-src 'self' data:",
+                            "style-src 'self' 'unsafe-inline'",
+                            "script-src 'self'",
+                            "object-src 'none'",
+                            "base-uri 'self'",
+                            "frame-ancestors 'none'",
+                            "form-action 'self'",
+                        ]
+                    ),
+                    override=True,
+                ),
+            ),
+        )
+
+        spa_fallback = cloudfront.Function(
+            self,
+            "SpaFallback",
+            function_name=f"{prefix}-spa-fallback",
+            comment="Serves index.html for client-side routes of the console (not for /api/*)",
+            code=cloudfront.FunctionCode.from_inline(SPA_FALLBACK_FUNCTION),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+
+        api_origin = origins.HttpOrigin(
+            api_domain,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            read_timeout=cdk.Duration.seconds(30),
+        )
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"{prefix} console and API",
+            default_root_object="index.html",
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,  # North America and Europe edges: cheapest
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            enable_logging=True,
+            log_bucket=log_bucket,
+            log_file_prefix="cloudfront/",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=headers,
+                compress=True,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=spa_fallback, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    )
+                ],
+            ),
+            additional_behaviors={
+                # /api/models reaches stage "api", resource /models: the path is forwarded unchanged.
+                API_PATH_PATTERN: cloudfront.BehaviorOptions(
+                    origin=api_origin,
+                    # API clients must not be redirected: a redirected POST loses its body.
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                    # Every viewer header but Host (API Gateway routes on its own host name), every
+                    # query string and cookie.
+                    origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy=headers,
+                    compress=True,
+                )
+            },
+        )
+        if api_stage_path != "api":
+            raise ValueError("CloudFront forwards /api/* unchanged, so the API Gateway stage must be 'api'")
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "The console is for the account's own users wherever they are; no country needs blocking.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR2",
+            "No WAF by default (it costs ~$6/month per web ACL plus rules); the API is throttled in API Gateway. "
+            "Attach a web ACL to the distribution where the threat model needs one.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR4",
+            "The distribution uses the default *.cloudfront.net certificate, with which CloudFront cannot enforce "
+            "a minimum TLS version; set a custom domain and ACM certificate to enforce TLSv1.2_2021.",
+        )
+        self.url = f"https://{self.distribution.distribution_domain_name}"
+
+        self.deployed_build = (dist_dir / "index.html").is_file()
+        config_source = s3deploy.Source.json_data("config.json", dict(runtime_config))
+        if self.deployed_build:
+            build = s3deploy.BucketDeployment(
+                self,
+                "DeployBuild",
+                sources=[s3deploy.Source.asset(str(dist_dir), exclude=list(ALWAYS_REVALIDATE))],
+                destination_bucket=self.bucket,
+                exclude=list(ALWAYS_REVALIDATE),  # so pruning leaves the files deployed below alone
+                cache_control=[
+                    s3deploy.CacheControl.set_public(),
+                    s3deploy.CacheControl.max_age(cdk.Duration.days(365)),
+                    s3deploy.CacheControl.immutable(),
+                ],
+                memory_limit=512,
+            )
+            index_source = s3deploy.Source.asset(str(dist_dir), exclude=["*", "!index.html"])
+        else:
+            print(
+                f"kraken: {dist_dir} has no index.html; deploying a placeholder console page.",
+                file=sys.stderr,
+            )
+            build = None
+            index_source = s3deploy.Source.data("index.html", PLACEHOLDER_INDEX)
+        entry = s3deploy.BucketDeployment(
+            self,
+            "DeployEntry",
+            sources=[index_source, config_source],
+            destination_bucket=self.bucket,
+            prune=False,
+            cache_control=[s3deploy.CacheControl.no_cache()],
+            distribution=self.distribution,
+            distribution_paths=["/*"],  # one invalidation path per deployment, inside the free tier
+            memory_limit=512,
+        )
+        if build is not None:
+            entry.node.add_dependency(build)  # the new index.html must not reference assets not yet uploaded
+        self._acknowledge_deployment_handler()
+
+    def _acknowledge_deployment_handler(self) -> None:
+        """cdk-nag findings on CDK's BucketDeployment handler, a singleton function in the stack."""
+        stack = cdk.Stack.of(self)
+        handler = next((c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")), None)
+        if handler is None:
+            return
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "CDK's BucketDeployment handler logs with the basic execution role; it only copies the console build.",
+        )
+        acknowledge(
+            handler,
+            "AwsSolutions-L1",
+            "The BucketDeployment handler's runtime is chosen by aws-cdk-lib and moves with its version.",
+        )
+        for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
+            acknowledge_wildcard_action(
+                handler, action, "CDK's BucketDeployment grants on the asset and console buckets only."
+            )
+        acknowledge_wildcard_resource(
+            handler, f"{self.bucket.bucket_arn}/*", "BucketDeployment writes the console's files only."
+        )
+        qualifier = cdk.DefaultStackSynthesizer.DEFAULT_QUALIFIER
+        acknowledge(
+            handler,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*]",
+            "BucketDeployment reads the console build from the CDK bootstrap asset bucket.",
+        )
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudfront:CreateInvalidation/GetInvalidation, which BucketDeployment calls after copying, "
+            "have no resource-level permissions in CDK's grant.",
+        )

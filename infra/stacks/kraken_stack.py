@@ -1,0 +1,175 @@
+"""One stage of kraken: data, network, compute, API, console and observability, wired in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.backend_contract import config_module, env_name
+from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi
+from infra.constructs.compute import ModelCompute
+from infra.constructs.console import Console
+from infra.constructs.network import Network
+from infra.constructs.observability import Observability
+from infra.constructs.storage import ArtifactBucket, LogBucket, Tables, table_env_var
+from infra.stage import StageSettings
+
+# Constants in chalicelib/config.py the stack leaves alone on purpose. tests/infra fails when the
+# backend declares a name that is neither set by _environment nor listed here.
+NOT_SET_BY_STACK = frozenset(
+    {
+        "AWS_ENDPOINT_URL",  # local mode and tests only
+        "REGION",  # Lambda sets AWS_REGION and AWS_DEFAULT_REGION itself
+        "DEFAULT_REGION",
+        "OPERATIONS_TTL_DAYS",  # tunables whose backend defaults are the intended production values
+        "ARTIFACT_MAX_BYTES",
+        "START_TIMEOUT_SECONDS",
+    }
+)
+
+
+class KrakenStack(cdk.Stack):
+    """Attributes: every construct (`tables`, `artifacts`, `network`, `compute`, `api`, `console`,
+    `observability`) and `function_environment` (the functions' environment variables)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"kraken model manager, stage {settings.stage}",
+            termination_protection=settings.is_production,
+            **kwargs,
+        )
+        self.settings = settings
+        prefix = settings.prefix
+        retain = settings.is_production
+        cdk.Tags.of(self).add("kraken:stage", settings.stage)
+
+        logs = LogBucket(self, "AccessLogs", retain=retain)
+        self.tables = Tables(self, "Tables", prefix=prefix, retain=retain)
+        self.network = Network(
+            self,
+            "Network",
+            egress=settings.egress,
+            nat_gateways=settings.nat_gateways,
+            flow_log_bucket=logs.bucket,
+        )
+        # Everything but the bucket itself uses the artifact bucket's fixed name (see ArtifactBucket).
+        artifact_bucket_name = ArtifactBucket.name_for(prefix)
+        artifact_bucket_arn = ArtifactBucket.arn_for(self, artifact_bucket_name)
+        self.compute = ModelCompute(
+            self,
+            "Models",
+            prefix=prefix,
+            vpc=self.network.vpc,
+            artifact_bucket_arn=artifact_bucket_arn,
+            model_log_group_prefix=settings.model_log_group_prefix,
+            runner_dir=settings.runner_dir,
+        )
+        subnet_ids = self.network.vpc.select_subnets(subnet_type=self.network.private_subnets.subnet_type).subnet_ids
+
+        self.function_environment = self._environment(subnet_ids, artifact_bucket_name)
+        self.api = KrakenApi(
+            self,
+            "Api",
+            prefix=prefix,
+            source_dir=settings.backend_dir,
+            stage=settings.stage,
+            environment=self.function_environment,
+            subnet_ids=subnet_ids,
+            security_group=self.compute.function_security_group,
+            tables=self.tables.tables,
+            artifact_bucket_arn=artifact_bucket_arn,
+            cluster_name=prefix,
+            cluster_arn=self.compute.cluster.cluster_arn,
+            passable_roles=self.compute.task_roles,
+            model_log_group_arn=self.compute.model_log_group_arn,
+            log_retention_days=settings.log_retention_days,
+            throttle_rate=settings.api_throttle_rate,
+            throttle_burst=settings.api_throttle_burst,
+        )
+
+        bucket_hosts = [
+            f"https://{artifact_bucket_name}.s3.{self.region}.{self.url_suffix}",
+            f"https://{artifact_bucket_name}.s3.{self.url_suffix}",
+        ]
+        self.console = Console(
+            self,
+            "Console",
+            prefix=prefix,
+            api_domain=self.api.api_domain,
+            api_stage_path=API_GATEWAY_STAGE,
+            dist_dir=settings.console_dist_dir,
+            runtime_config={"apiBase": "/api", "stage": settings.stage, "region": self.region},
+            connect_sources=bucket_hosts,
+            log_bucket=logs.bucket,
+        )
+        # Browsers may upload artifacts from the console's origin only.
+        self.artifacts = ArtifactBucket(
+            self,
+            "Artifacts",
+            prefix=prefix,
+            retain=retain,
+            log_bucket=logs.bucket,
+            allowed_origins=[self.console.url],
+        )
+        self.observability = Observability(
+            self,
+            "Observability",
+            prefix=prefix,
+            metrics_namespace=settings.metrics_namespace,
+            api_name=self.api.api_name,
+            api_stage=API_GATEWAY_STAGE,
+            function_names=list(self.api.function_names.values()),
+            api_function_name=self.api.api_function_name,
+            alarm_email=settings.alarm_email,
+        )
+
+        outputs = {
+            "Stage": (settings.stage, "the stage this stack deploys"),
+            "ConsoleUrl": (self.console.url, "open this in a browser"),
+            "ApiUrl": (f"{self.console.url}/api", "the API, on the console's domain"),
+            "ApiGatewayUrl": (self.api.api_url, "the API Gateway stage itself (prefer ApiUrl)"),
+            "ArtifactBucketName": (self.artifacts.bucket_name, "model artifacts"),
+            "ClusterName": (self.compute.cluster.cluster_name, "ECS cluster running the models"),
+            "ApiFunctionName": (self.api.api_function_name, "the Chalice API function"),
+            "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "AlarmTopicArn": (self.observability.alarm_topic.topic_arn, "subscribe here for alarm mail"),
+        }
+        for layout_name, table in self.tables.by_layout.items():
+            outputs[f"{layout_name}TableName"] = (table.table_name, f"DynamoDB table {layout_name}")
+        for output_id, (value, description) in outputs.items():
+            cdk.CfnOutput(self, output_id, value=value, description=description)
+
+    def _environment(self, subnet_ids: list[str], artifact_bucket_name: str) -> dict[str, str]:
+        """The functions' environment, named by chalicelib/config.py; set here and nowhere else."""
+        config = config_module()
+        settings = self.settings
+        environment = {
+            config.STAGE: settings.stage,
+            config.ARTIFACT_BUCKET: artifact_bucket_name,
+            config.CLUSTER: settings.prefix,
+            # Powertools reads these; harmless if the API names its namespace explicitly.
+            "POWERTOOLS_SERVICE_NAME": "kraken",
+            "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,
+        }
+        for layout in self.tables.layouts:
+            environment[table_env_var(layout)] = self.tables.by_layout[layout.logical_name].table_name
+        compute = self.compute
+        # Set once chalicelib/config.py declares the constant (constant -> value); the backend owns names.
+        optional = {
+            "TASK_EXECUTION_ROLE_ARN": compute.execution_role.role_arn,
+            "TASK_ROLE_ARN": compute.task_role.role_arn,
+            "SUBNETS": ",".join(subnet_ids),
+            "TASK_SECURITY_GROUP": compute.model_security_group.security_group_id,
+            "RUNNER_IMAGE": compute.runner_image.image_uri if compute.runner_image else None,
+            "MODEL_LOG_RETENTION_DAYS": str(settings.log_retention_days),
+            "METRICS_NAMESPACE": settings.metrics_namespace,
+        }
+        for constant, value in optional.items():
+            name = env_name(constant)
+            if name and value is not None:
+                environment[name] = value
+        return environment
