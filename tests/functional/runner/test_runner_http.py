@@ -5,11 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 
 import pytest
-from conftest import BUCKET, RunnerProcess, runner_env
+from conftest import BUCKET, REPO, RunnerProcess, runner_env
 
 MODEL = textwrap.dedent(
     """
@@ -183,3 +185,14 @@ def test_stop_signal_while_loading_exits_0(s3, start_runner) -> None:
 
     assert process.wait_exit(timeout=10) == 0
     assert time.monotonic() - started < 5
+
+
+def test_healthcheck_probe_reports_a_healthy_runner(runner) -> None:
+    env = {"PYTHONPATH": str(REPO / "backend"), "KRAKEN_MODEL_PORT": str(runner.port), "PATH": "/usr/bin:/bin"}
+
+    healthy = subprocess.run([sys.executable, "-m", "runner.healthcheck"], env=env, timeout=30, check=False)
+    dead = subprocess.run(
+        [sys.executable, "-m", "runner.healthcheck"], env={**env, "KRAKEN_MODEL_PORT": "9"}, timeout=30, check=False
+    )
+
+    assert (healthy.returncode, dead.returncode) == (0, 1)
