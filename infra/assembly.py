@@ -15,8 +15,8 @@ from infra.stage import StageSettings
 FEATURE_FLAGS: dict[str, Any] = {
     # Access logs delivered under a bucket policy instead of the deprecated LogDeliveryWrite ACL.
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
-    # Lambda functions CDK creates itself (BucketDeployment, auto-delete) on the latest Node/Python.
-    "@aws-cdk/customresources:installLatestAwsSdkDefault": False,
+    # CDK's built-in CloudFormation schema validation fails synthesis instead of printing warnings.
+    "@aws-cdk/core:validateAgainstDefaultRules": True,
 }
 
 

@@ -73,8 +73,32 @@ class Network(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        # One group for all interface endpoints; who may reach them (HTTPS from the function and the
+        # model containers) is decided by allow_endpoint_access, not by the VPC's whole CIDR.
+        self.endpoint_security_group: ec2.SecurityGroup | None = None
         if egress is Egress.ENDPOINTS:
+            self.endpoint_security_group = ec2.SecurityGroup(
+                self,
+                "EndpointSecurityGroup",
+                vpc=self.vpc,
+                description="AWS API interface endpoints: HTTPS from the kraken function and containers",
+                allow_all_outbound=False,
+            )
             for name, service in INTERFACE_ENDPOINTS.items():
                 self.interface_endpoints[name] = self.vpc.add_interface_endpoint(
-                    name, service=service, subnets=self.private_subnets, private_dns_enabled=True
+                    name,
+                    service=service,
+                    subnets=self.private_subnets,
+                    private_dns_enabled=True,
+                    security_groups=[self.endpoint_security_group],
+                    open=False,
                 )
+
+    def allow_endpoint_access(self, *clients: ec2.ISecurityGroup) -> None:
+        """Let these security groups call the AWS APIs through the interface endpoints (no-op with NAT)."""
+        if self.endpoint_security_group is None:
+            return
+        for client in clients:
+            self.endpoint_security_group.add_ingress_rule(
+                peer=client, connection=ec2.Port.tcp(443), description="AWS API calls over the endpoints"
+            )

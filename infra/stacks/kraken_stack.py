@@ -68,6 +68,7 @@ class KrakenStack(cdk.Stack):
             model_log_group_prefix=settings.model_log_group_prefix,
             runner_dir=settings.runner_dir,
         )
+        self.network.allow_endpoint_access(self.compute.function_security_group, self.compute.model_security_group)
         subnet_ids = self.network.vpc.select_subnets(subnet_type=self.network.private_subnets.subnet_type).subnet_ids
 
         self.function_environment = self._environment(subnet_ids, artifact_bucket_name)

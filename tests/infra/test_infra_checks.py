@@ -1,0 +1,193 @@
+"""Offline checks on the synthesized templates: cdk-nag, cfn-lint, IAM least privilege, the Lambda zip size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+
+from infra.constructs.chalice_app import RUNTIME_PROVIDED_PACKAGES
+
+MAX_PACKAGE_BYTES = 10 * 1024 * 1024
+# Statements that may name Resource "*", because the actions in them have no resource-level
+# permissions; each is acknowledged for cdk-nag next to the statement (infra/constructs/*.py).
+STAR_RESOURCE_ACTIONS = frozenset(
+    {
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:GetMetricData",
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        "ecr:GetAuthorizationToken",
+        # CDK's BucketDeployment handler invalidates the console's distribution.
+        "cloudfront:CreateInvalidation",
+        "cloudfront:GetInvalidation",
+    }
+)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every statement of every identity policy in a template, with the logical id that holds it."""
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append(props["PolicyDocument"])
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.extend(p["PolicyDocument"] for p in props.get("Policies", []))
+        if resource["Type"] == "AWS::Serverless::Function":
+            documents.extend(p for p in as_list(props.get("Policies", [])) if isinstance(p, dict) and "Statement" in p)
+        for document in documents:
+            found.extend((logical_id, statement) for statement in document["Statement"])
+    return found
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(synthesized) -> None:
+    report = synthesized.nag_report or {}
+    violations = [
+        f"{violation['ruleName']} ({violation['severity']}) at "
+        + ", ".join(c["constructPath"] for c in violation["violatingConstructs"])
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+    ]
+    assert not violations, "\n".join(violations)
+    assert synthesized.error is None, synthesized.error
+
+
+def test_cdk_nag_is_active(tmp_path) -> None:
+    """A deliberately careless bucket must fail synthesis, so a green run means the rules ran."""
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "careless")
+    s3.Bucket(stack, "Bucket")  # no TLS enforcement, no access logs
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])}
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
+
+
+def test_cfn_lint_reports_no_errors(synthesized) -> None:
+    files = [str(synthesized.outdir / f"{stack.stack_name}.template.json") for stack in synthesized.stacks.values()]
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "json", *files],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    findings = json.loads(result.stdout or "[]")
+    errors = [f for f in findings if f["Level"] == "Error"]
+    assert not errors, json.dumps(errors, indent=1)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod", "iso"])
+def test_no_policy_statement_allows_a_wildcard_action(synthesized, stage) -> None:
+    offending = [
+        (logical_id, action)
+        for logical_id, statement in policy_statements(synthesized.template(stage))
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action", []))
+        if action == "*" or action.endswith(":*")
+    ]
+    assert not offending
+
+
+@pytest.mark.parametrize("stage", ["dev", "iso"])
+def test_resource_star_only_where_aws_requires_it(synthesized, stage) -> None:
+    for logical_id, statement in policy_statements(synthesized.template(stage)):
+        if "*" in as_list(statement.get("Resource", [])):
+            extra = set(as_list(statement["Action"])) - STAR_RESOURCE_ACTIONS
+            assert not extra, f"{logical_id} grants {extra} on '*'"
+
+
+def _api_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s.get("Sid", ""): s for lid, s in policy_statements(template) if lid.startswith("ApiFunctionRole")}
+
+
+def test_pass_role_is_limited_to_the_task_roles(synthesized) -> None:
+    template = synthesized.template("dev")
+    statement = _api_statements(template)["PassTaskRoles"]
+    roles = {r["Fn::GetAtt"][0] for r in statement["Resource"]}
+    assert roles == {
+        lid
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role"
+        and r["Properties"].get("RoleName")
+        in {
+            "kraken-dev-task-execution",
+            "kraken-dev-model-task",
+        }
+    }
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    granting_pass_role = [
+        lid for lid, s in policy_statements(template) if "iam:PassRole" in as_list(s.get("Action", []))
+    ]
+    assert all(lid.startswith("ApiFunctionRole") for lid in granting_pass_role)
+
+
+def test_ecs_permissions_are_scoped_to_our_cluster(synthesized) -> None:
+    statements = _api_statements(synthesized.template("dev"))
+    actions = {a for s in statements.values() for a in as_list(s["Action"]) if a.startswith("ecs:")}
+    assert {
+        "ecs:RegisterTaskDefinition",
+        "ecs:CreateService",
+        "ecs:UpdateService",
+        "ecs:DeleteService",
+        "ecs:DescribeServices",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+        "ecs:StopTask",
+        "ecs:DeregisterTaskDefinition",
+    } <= actions
+    for sid in ("ModelServices", "ModelTasks", "ListModelTasks"):
+        assert "ecs:cluster" in statements[sid]["Condition"]["ArnEquals"]
+        assert "kraken-dev/*" in json.dumps(statements[sid]["Resource"])
+
+
+def test_log_and_data_permissions_name_this_stage(synthesized) -> None:
+    statements = _api_statements(synthesized.template("dev"))
+    assert set(as_list(statements["ModelLogs"]["Action"])) == {
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+    }
+    assert ":log-group:/kraken/dev/models/*" in json.dumps(statements["ModelLogs"]["Resource"])
+    assert "kraken-dev-artifacts-" in json.dumps(statements["Artifacts"]["Resource"])
+    table_resources = json.dumps(statements["Tables"]["Resource"])
+    assert "/index/*" in table_resources and "Tables" in table_resources
+
+
+def test_api_function_package_is_small_and_leaves_boto_to_the_runtime(synthesized) -> None:
+    chalice = synthesized.stacks["dev"].api.chalice
+    print(
+        f"\nAPI function package: {chalice.package_bytes / 1e6:.2f} MB zipped "
+        f"({chalice.unstripped_bytes / 1e6:.2f} MB as Chalice packaged it)"
+    )
+    assert chalice.package_bytes <= MAX_PACKAGE_BYTES
+    assets = json.loads((synthesized.outdir / "kraken-dev.assets.json").read_text())["files"]
+    zips = [synthesized.outdir / a["source"]["path"] for a in assets.values() if a["source"]["path"].endswith(".zip")]
+    package = next(z for z in zips if z.stat().st_size == chalice.package_bytes)
+    with zipfile.ZipFile(package) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert {"app.py", "chalicelib", "pynamodb", "pydantic"} <= tops
+    assert not tops & set(RUNTIME_PROVIDED_PACKAGES)

@@ -1,0 +1,436 @@
+"""Assertions on the synthesized kraken stacks: data, network, compute, API, console, observability."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from chalicelib import config, tables
+from infra.constructs.console import SPA_FALLBACK_FUNCTION
+from infra.constructs.storage import snake, table_env_var
+from infra.stacks.kraken_stack import NOT_SET_BY_STACK
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def only(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    found = list(resources(template, resource_type).values())
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return found[0]
+
+
+def api_handler(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]["APIHandler"]
+
+
+@pytest.fixture(scope="module")
+def dev(synthesized) -> dict[str, Any]:
+    return synthesized.template("dev")
+
+
+@pytest.fixture(scope="module")
+def prod(synthesized) -> dict[str, Any]:
+    return synthesized.template("prod")
+
+
+@pytest.fixture(scope="module")
+def iso(synthesized) -> dict[str, Any]:
+    return synthesized.template("iso")
+
+
+# --- DynamoDB ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", tables.ALL_TABLES, ids=lambda layout: layout.logical_name)
+def test_every_table_layout_becomes_an_on_demand_table_with_pitr(dev, layout) -> None:
+    keys = [{"AttributeName": layout.partition_key.name, "KeyType": "HASH"}]
+    if layout.sort_key:
+        keys.append({"AttributeName": layout.sort_key.name, "KeyType": "RANGE"})
+    expected: dict[str, Any] = {
+        "TableName": f"kraken-dev-{snake(layout.logical_name).replace('_', '-')}",
+        "KeySchema": keys,
+        "BillingMode": "PAY_PER_REQUEST",
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    }
+    if layout.indexes:
+        expected["GlobalSecondaryIndexes"] = Match.array_with(
+            [Match.object_like({"IndexName": index.name}) for index in layout.indexes]
+        )
+    if layout.ttl_attribute:
+        expected["TimeToLiveSpecification"] = {"AttributeName": layout.ttl_attribute, "Enabled": True}
+    Template.from_json(dev).has_resource_properties("AWS::DynamoDB::Table", expected)
+
+
+def test_index_keys_match_the_layouts(dev) -> None:
+    deployed = {r["Properties"]["TableName"]: r["Properties"] for r in resources(dev, "AWS::DynamoDB::Table").values()}
+    for layout in tables.ALL_TABLES:
+        table = deployed[f"kraken-dev-{snake(layout.logical_name).replace('_', '-')}"]
+        indexes = {i["IndexName"]: i["KeySchema"] for i in table.get("GlobalSecondaryIndexes", [])}
+        for index in layout.indexes:
+            expected = [{"AttributeName": index.partition_key.name, "KeyType": "HASH"}]
+            if index.sort_key:
+                expected.append({"AttributeName": index.sort_key.name, "KeyType": "RANGE"})
+            assert indexes[index.name] == expected
+
+
+def test_prod_retains_and_protects_its_data_and_dev_does_not(dev, prod) -> None:
+    for table in resources(prod, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["UpdateReplacePolicy"] == "Retain"
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+    for table in resources(dev, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Delete"
+        assert table["Properties"].get("DeletionProtectionEnabled") is not True
+    prod_buckets = resources(prod, "AWS::S3::Bucket")
+    artifacts = [b for b in prod_buckets.values() if "artifacts" in json.dumps(b["Properties"].get("BucketName", ""))]
+    assert artifacts and all(b["DeletionPolicy"] == "Retain" for b in artifacts)
+    assert not resources(prod, "Custom::S3AutoDeleteObjects") or all(
+        "Console" in k for k in resources(prod, "Custom::S3AutoDeleteObjects")
+    ), "only the rebuildable console bucket may be emptied on deletion in prod"
+
+
+def test_termination_protection_only_in_prod(synthesized) -> None:
+    assert synthesized.stacks["prod"].termination_protection is True
+    assert synthesized.stacks["dev"].termination_protection is False
+
+
+# --- Artifact bucket ------------------------------------------------------------------------------
+
+
+def _artifact_bucket(template: dict[str, Any]) -> dict[str, Any]:
+    for bucket in resources(template, "AWS::S3::Bucket").values():
+        if "-artifacts-" in json.dumps(bucket["Properties"].get("BucketName", "")):
+            return bucket
+    raise AssertionError("no artifact bucket")
+
+
+def test_artifact_bucket_is_private_encrypted_versioned_with_cors_and_lifecycle(dev) -> None:
+    props = _artifact_bucket(dev)["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    cors = props["CorsConfiguration"]["CorsRules"][0]
+    assert "POST" in cors["AllowedMethods"]
+    # The console's CloudFront domain only, not "*".
+    assert "ConsoleDistribution" in json.dumps(cors["AllowedOrigins"])
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") for r in rules)
+
+
+def test_every_bucket_denies_plain_http(dev) -> None:
+    buckets = set(resources(dev, "AWS::S3::Bucket"))
+    tls_only = set()
+    for policy in resources(dev, "AWS::S3::BucketPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                "Bool": {"aws:SecureTransport": "false"}
+            }:
+                tls_only.add(policy["Properties"]["Bucket"]["Ref"])
+    assert tls_only == buckets
+
+
+# --- Network --------------------------------------------------------------------------------------
+
+
+def test_gateway_endpoints_and_one_nat_gateway_by_default(dev) -> None:
+    endpoints = [e["Properties"] for e in resources(dev, "AWS::EC2::VPCEndpoint").values()]
+    gateway_services = {
+        json.dumps(e["ServiceName"]) for e in endpoints if e.get("VpcEndpointType", "Gateway") == "Gateway"
+    }
+    assert any("dynamodb" in s for s in gateway_services)
+    assert any(".s3" in s for s in gateway_services)
+    assert len(resources(dev, "AWS::EC2::NatGateway")) == 1
+    assert not [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
+
+
+def test_endpoints_mode_has_interface_endpoints_and_no_nat(iso) -> None:
+    assert not resources(iso, "AWS::EC2::NatGateway")
+    assert not resources(iso, "AWS::EC2::InternetGateway")
+    interface = [
+        json.dumps(e["Properties"]["ServiceName"])
+        for e in resources(iso, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+    for service in ("ecr.api", "ecr.dkr", "logs", "ecs", "monitoring"):
+        assert any(f".{service}" in s for s in interface), service
+
+
+def test_functions_run_in_the_private_subnets(dev) -> None:
+    private = {k for k, s in resources(dev, "AWS::EC2::Subnet").items() if "private" in k}
+    for function in resources(dev, "AWS::Serverless::Function").values():
+        subnets = {s["Ref"] for s in function["Properties"]["VpcConfig"]["SubnetIds"]}
+        assert subnets == private
+
+
+# --- Compute --------------------------------------------------------------------------------------
+
+
+def test_cluster_is_named_for_the_stage_with_container_insights(dev) -> None:
+    Template.from_json(dev).has_resource_properties(
+        "AWS::ECS::Cluster",
+        {"ClusterName": "kraken-dev", "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+    )
+    Template.from_json(dev).has_resource_properties(
+        "AWS::ECS::ClusterCapacityProviderAssociations",
+        {"CapacityProviders": Match.array_with(["FARGATE"])},
+    )
+
+
+def test_model_containers_accept_only_the_api_functions_security_group(dev) -> None:
+    groups = resources(dev, "AWS::EC2::SecurityGroup")
+    models = next(k for k, g in groups.items() if g["Properties"]["GroupName"] == "kraken-dev-models")
+    function = next(k for k, g in groups.items() if g["Properties"]["GroupName"] == "kraken-dev-api-function")
+    assert not groups[models]["Properties"].get("SecurityGroupIngress")
+    ingress = [i["Properties"] for i in resources(dev, "AWS::EC2::SecurityGroupIngress").values()]
+    to_models = [i for i in ingress if i["GroupId"] == {"Fn::GetAtt": [models, "GroupId"]}]
+    assert to_models
+    assert all(i["SourceSecurityGroupId"] == {"Fn::GetAtt": [function, "GroupId"]} for i in to_models)
+    assert not any("CidrIp" in i for i in to_models)
+
+
+def test_task_roles_are_assumed_by_ecs_tasks(dev) -> None:
+    for name in ("kraken-dev-task-execution", "kraken-dev-model-task"):
+        Template.from_json(dev).has_resource_properties(
+            "AWS::IAM::Role",
+            {
+                "RoleName": name,
+                "AssumeRolePolicyDocument": Match.object_like(
+                    {"Statement": [Match.object_like({"Principal": {"Service": "ecs-tasks.amazonaws.com"}})]}
+                ),
+            },
+        )
+
+
+def test_runner_image_is_an_asset_synthesized_without_docker(synthesized) -> None:
+    stack = synthesized.stacks["iso"]
+    assets = json.loads((synthesized.outdir / f"{stack.stack_name}.assets.json").read_text())
+    images = assets.get("dockerImages", {})
+    assert len(images) == 1
+    image = next(iter(images.values()))
+    assert (synthesized.outdir / image["source"]["directory"] / "Dockerfile").is_file()
+    assert image["source"].get("platform") == "linux/amd64"
+    env = api_handler(synthesized.template("iso"))["Properties"]["Environment"]["Variables"]
+    assert config.RUNNER_IMAGE in env
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+
+def test_functions_get_every_environment_variable_the_backend_declares(dev) -> None:
+    env = api_handler(dev)["Properties"]["Environment"]["Variables"]
+    declared = {
+        name: value
+        for name, value in vars(config).items()
+        if name.isupper() and isinstance(value, str) and name not in NOT_SET_BY_STACK
+    }
+    # RUNNER_IMAGE needs backend/runner/Dockerfile; the iso stage proves it is set when that exists.
+    if config.RUNNER_IMAGE not in env:
+        declared.pop("RUNNER_IMAGE", None)
+    missing = {name: value for name, value in declared.items() if value not in env}
+    assert not missing, f"chalicelib/config.py declares variables the stack does not set: {missing}"
+    for layout in tables.ALL_TABLES:
+        assert table_env_var(layout) in env
+    assert env[config.STAGE] == "dev"
+    assert env[config.CLUSTER] == "kraken-dev"
+
+
+def test_functions_are_named_traced_and_use_our_role(dev) -> None:
+    for logical_id, function in resources(dev, "AWS::Serverless::Function").items():
+        props = function["Properties"]
+        assert props["FunctionName"].startswith("kraken-dev-")
+        assert props["Tracing"] == "Active"
+        assert props["Role"]["Fn::GetAtt"][0].startswith("ApiFunctionRole")
+        assert "ApiFunctionRoleDefaultPolicy" in " ".join(function.get("DependsOn", [])), logical_id
+    assert api_handler(dev)["Properties"]["FunctionName"] == "kraken-dev-api-handler"
+
+
+def test_function_log_groups_are_named_after_the_functions(dev) -> None:
+    names = {f["Properties"]["FunctionName"] for f in resources(dev, "AWS::Serverless::Function").values()}
+    groups = {g["Properties"]["LogGroupName"] for g in resources(dev, "AWS::Logs::LogGroup").values()}
+    assert {f"/aws/lambda/{n}" for n in names} <= groups
+
+
+def test_rest_api_is_regional_traced_throttled_and_named_for_the_stage(dev) -> None:
+    api = dev["Resources"]["RestAPI"]["Properties"]
+    assert api["Name"] == "kraken-dev"
+    assert api["StageName"] == "api"
+    assert api["EndpointConfiguration"] == "REGIONAL"
+    assert api["TracingEnabled"] is True
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] > 0
+
+
+def test_unknown_routes_answer_404_and_gateway_errors_use_the_error_shape(dev) -> None:
+    responses = dev["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"):
+        template = responses[kind]["responseTemplates"]["application/json"]
+        # Substitute what API Gateway would, then the body must be our shape.
+        body = json.loads(
+            template.replace("$context.error.messageString", '"Forbidden"').replace("$context.requestId", "r-1")
+        )
+        assert set(body["error"]) >= {"code", "message"}
+    assert "statusCode" not in responses["DEFAULT_4XX"], "4xx responses keep their own status"
+
+
+def test_ecs_task_events_are_filtered_to_our_cluster(dev) -> None:
+    subscriptions = [
+        (logical_id, event["Properties"]["Pattern"])
+        for logical_id, function in resources(dev, "AWS::Serverless::Function").items()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] in ("CloudWatchEvent", "EventBridgeRule")
+        and "aws.ecs" in event["Properties"].get("Pattern", {}).get("source", [])
+    ]
+    if not subscriptions:
+        pytest.skip("the backend has no ECS task-state handler yet (unit-tested in test_infra_units)")
+    for _, pattern in subscriptions:
+        (cluster_arn,) = pattern["detail"]["clusterArn"]
+        assert cluster_arn["Fn::GetAtt"][0].startswith("ModelsCluster")
+
+
+def test_reconciler_runs_every_minute_when_it_exists(dev) -> None:
+    schedules = [
+        event["Properties"]["Schedule"]
+        for function in resources(dev, "AWS::Serverless::Function").values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "Schedule"
+    ]
+    if not schedules:
+        pytest.skip("the backend has no @app.schedule reconciler yet")
+    assert "rate(1 minute)" in schedules
+
+
+# --- Console --------------------------------------------------------------------------------------
+
+
+def test_console_bucket_is_private_behind_origin_access_control(dev) -> None:
+    distribution = only(dev, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    s3_origins = [o for o in distribution["Origins"] if "S3OriginConfig" in o]
+    assert len(s3_origins) == 1 and "OriginAccessControlId" in s3_origins[0]
+    assert (
+        only(dev, "AWS::CloudFront::OriginAccessControl")["Properties"]["OriginAccessControlConfig"]["SigningBehavior"]
+        == "always"
+    )
+
+
+def test_console_is_https_only_with_security_headers(dev) -> None:
+    distribution = only(dev, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert all(b["ViewerProtocolPolicy"] == "https-only" for b in distribution["CacheBehaviors"])
+    headers = only(dev, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"]["ResponseHeadersPolicyConfig"]
+    security = headers["SecurityHeadersConfig"]
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert "frame-ancestors 'none'" in json.dumps(security["ContentSecurityPolicy"])
+
+
+def test_api_is_routed_uncached_with_viewer_headers_and_query_strings(dev) -> None:
+    distribution = only(dev, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    api = next(b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    assert api["CachePolicyId"] == CACHING_DISABLED
+    assert api["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    origin = next(o for o in distribution["Origins"] if o["Id"] == api["TargetOriginId"])
+    assert "RestAPI" in json.dumps(origin["DomainName"]) and ".execute-api." in json.dumps(origin["DomainName"])
+    assert "OriginPath" not in origin, "/api/x must reach stage 'api' unchanged"
+    # The single-page fallback never touches API answers.
+    assert "FunctionAssociations" not in api
+    assert "CustomErrorResponses" not in distribution, "error-page rewrites would turn API 403/404s into HTML"
+    assert distribution["DefaultCacheBehavior"]["FunctionAssociations"][0]["EventType"] == "viewer-request"
+
+
+@pytest.mark.parametrize(
+    ("uri", "served"),
+    [
+        ("/", "/index.html"),
+        ("/models", "/index.html"),
+        ("/models/m-1/metrics", "/index.html"),
+        ("/assets/index-3f2a.js", "/assets/index-3f2a.js"),
+        ("/config.json", "/config.json"),
+        ("/favicon.ico", "/favicon.ico"),
+    ],
+)
+def test_spa_fallback_function_rewrites_only_client_routes(uri, served) -> None:
+    script = SPA_FALLBACK_FUNCTION + f"console.log(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);"
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30)
+    assert result.stdout.strip() == served
+
+
+def test_console_build_and_runtime_config_are_deployed(synthesized, dev, iso) -> None:
+    deployments = [d["Properties"] for d in resources(dev, "Custom::CDKBucketDeployment").values()]
+    entry = next(d for d in deployments if d.get("DistributionPaths"))
+    assert entry["DistributionPaths"] == ["/*"]
+    # config.json is one of the entry deployment's sources: find it in the assembly.
+    # Values from other resources (the region) are markers that the deployment substitutes.
+    configs = [
+        json.loads(re.sub(r"<<marker:[^>]+>>", '"marker"', p.read_text()))
+        for p in synthesized.outdir.glob("asset.*/config.json")
+    ]
+    assert {"apiBase": "/api", "stage": "dev"}.items() <= next(c for c in configs if c["stage"] == "dev").items()
+    # Without a console build the iso stage still deploys an index page (a placeholder) and config.json.
+    assert synthesized.stacks["iso"].console.deployed_build is False
+    assert len(resources(iso, "Custom::CDKBucketDeployment")) == 1
+
+
+# --- Observability --------------------------------------------------------------------------------
+
+
+def test_dashboard_shows_per_model_metrics_and_lambda_health(dev) -> None:
+    body = json.dumps(only(dev, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
+    for needle in ("Kraken", "ModelId", "Latency", "Requests", "Errors4xx", "Errors5xx", "Throttles", "AWS/Lambda"):
+        assert needle in body, needle
+
+
+def test_alarms_on_5xx_rate_and_throttling(dev) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(dev, "AWS::CloudWatch::Alarm").values()}
+    rate = alarms["kraken-dev-api-5xx-rate"]
+    assert rate["MetricName"] == "5XXError" and rate["Statistic"] == "Average" and rate["Threshold"] == 0.05
+    throttles = alarms["kraken-dev-lambda-throttles"]
+    assert "Throttles" in json.dumps(throttles["Metrics"])
+    assert all(a.get("AlarmActions") for a in alarms.values())
+
+
+# --- Names ----------------------------------------------------------------------------------------
+
+NAME_PROPERTIES = (
+    "TableName",
+    "BucketName",
+    "ClusterName",
+    "FunctionName",
+    "RoleName",
+    "GroupName",
+    "AlarmName",
+    "DashboardName",
+    "TopicName",
+    "Name",
+)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_explicit_name_includes_the_stage(synthesized, stage) -> None:
+    template = synthesized.template(stage)
+    for logical_id, resource in template["Resources"].items():
+        for prop in NAME_PROPERTIES:
+            value = resource.get("Properties", {}).get(prop)
+            # References name another resource, which is checked on its own.
+            if value is None or (isinstance(value, dict) and ({"Ref", "Fn::GetAtt"} & set(value))):
+                continue
+            if isinstance(value, str | dict):
+                assert f"kraken-{stage}" in json.dumps(value), f"{logical_id}.{prop} = {value}"
