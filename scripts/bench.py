@@ -126,6 +126,7 @@ class LoadResult:
     name: str
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    error_kinds: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
     def percentile(self, q: float) -> float:
@@ -160,12 +161,19 @@ async def _worker(port: int, request: bytes, count: int, result: LoadResult) -> 
     try:
         for _ in range(count):
             started = time.perf_counter()
-            writer.write(request)
-            status, _, close = await asyncio.wait_for(_read_response(reader), 30)
-            if status != 200:
+            try:
+                writer.write(request)
+                status, _, close = await asyncio.wait_for(_read_response(reader), 30)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                # Counted and reported, not fatal: one dropped connection must not void the whole run.
                 result.errors += 1
-                continue
-            result.latencies.append(time.perf_counter() - started)
+                result.error_kinds.add(type(exc).__name__)
+                status, close = 0, True
+            if status == 200:
+                result.latencies.append(time.perf_counter() - started)
+            elif status:
+                result.errors += 1
+                result.error_kinds.add(f"HTTP {status}")
             if close:
                 writer.close()
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), 5)
@@ -363,6 +371,7 @@ def bench_runner(args: argparse.Namespace) -> int:
                     total = totals[server.name]
                     total.latencies += measured.latencies
                     total.errors += measured.errors
+                    total.error_kinds |= measured.error_kinds
                     total.seconds += measured.seconds
             rss = {name: tree_rss_mb(server.proc.pid) for name, server in servers.items()}
         finally:
@@ -381,6 +390,9 @@ def bench_runner(args: argparse.Namespace) -> int:
         print(f"  {label} {ours.percentile(q) / theirs.percentile(q):5.2f}x  (lower is better)")
     print(f"  time to ready {runner.ready_seconds / mlflow.ready_seconds:5.2f}x  (runner includes its S3 download)")
     print(f"  memory (RSS)  {rss[runner.name] / rss[mlflow.name]:5.2f}x")
+    for result in results:
+        if result.errors:
+            print(f"{result.name}: {result.errors} failed requests ({', '.join(sorted(result.error_kinds))})")
     return 0 if ours.errors == theirs.errors == 0 else 1
 
 

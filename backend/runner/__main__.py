@@ -110,7 +110,6 @@ def main() -> int:
         startSeconds=round(time.perf_counter() - started, 3),
     )
     server.run(sockets=[sock])
-    app.close()
     return EXIT_LOAD_FAILURE if load_failed.is_set() else 0
 
 
