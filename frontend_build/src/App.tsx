@@ -44,12 +44,19 @@ export function App() {
 
   return (
     <>
-      <a className="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header className="app-header">
         <a className="brand" href={href({ page: "list" })}>
-          <span aria-hidden="true">🐙</span> Kraken
+          Kraken
         </a>
         <nav aria-label="Main">
           <a href={href({ page: "list" })}>Models</a>

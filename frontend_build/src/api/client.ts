@@ -50,13 +50,7 @@ export class ApiError extends Error {
   readonly details: FieldError[];
   readonly requestId: string | null;
 
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    details: FieldError[] = [],
-    requestId: string | null = null,
-  ) {
+  constructor(status: number, code: string, message: string, details: FieldError[] = [], requestId: string | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
@@ -280,12 +274,7 @@ export class ApiClient {
    * POSTs the file to the presigned URL as multipart form data (every field first, then `file`,
    * as S3 requires) and reports progress. Resolves on any 2xx; S3's XML errors become ApiError.
    */
-  postPresigned(
-    upload: PresignedUpload,
-    file: Blob,
-    onProgress?: (progress: UploadProgress) => void,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  postPresigned(upload: PresignedUpload, file: Blob, onProgress?: (progress: UploadProgress) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (file.size > upload.maxBytes) {
         reject(new ApiError(413, "payload_too_large", `The file is larger than the limit of ${upload.maxBytes} bytes.`));
@@ -305,7 +294,13 @@ export class ApiClient {
           resolve();
         } else {
           const s3Message = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText ?? "")?.[1];
-          reject(new ApiError(xhr.status, "upload_failed", s3Message ? `Upload refused: ${s3Message}` : `The upload failed (HTTP ${xhr.status}).`));
+          reject(
+            new ApiError(
+              xhr.status,
+              "upload_failed",
+              s3Message ? `Upload refused: ${s3Message}` : `The upload failed (HTTP ${xhr.status}).`,
+            ),
+          );
         }
       };
       xhr.onerror = () => reject(new ApiError(0, "network_error", "The upload could not reach the storage service."));
@@ -317,7 +312,11 @@ export class ApiClient {
 
   // --- observability -----------------------------------------------------------------------
 
-  listOperations(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<OperationLogEntry>> {
+  listOperations(
+    id: string,
+    query: { limit?: number; nextToken?: string | null } = {},
+    signal?: AbortSignal,
+  ): Promise<Page<OperationLogEntry>> {
     return this.request("GET", `/models/${enc(id)}/logs`, { query, signal });
   }
 
@@ -329,7 +328,11 @@ export class ApiClient {
     return this.request("GET", `/models/${enc(id)}/requests`, { query, signal });
   }
 
-  listContainerLogs(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<ContainerLogLine>> {
+  listContainerLogs(
+    id: string,
+    query: { limit?: number; nextToken?: string | null } = {},
+    signal?: AbortSignal,
+  ): Promise<Page<ContainerLogLine>> {
     return this.request("GET", `/models/${enc(id)}/container-logs`, { query, signal });
   }
 
@@ -385,7 +388,9 @@ export class ApiClient {
 }
 
 /** Reads /config.json (relative to the page, so it works under any path); falls back to "/api". */
-export async function loadRuntimeConfig(fetchImpl: typeof fetch = (i, init) => globalThis.fetch(i, init)): Promise<{ apiBase: string; stage: string; [k: string]: unknown }> {
+export async function loadRuntimeConfig(
+  fetchImpl: typeof fetch = (i, init) => globalThis.fetch(i, init),
+): Promise<{ apiBase: string; stage: string; [k: string]: unknown }> {
   const fallback = { apiBase: "/api", stage: "unknown" };
   try {
     const response = await fetchImpl("config.json", { headers: { Accept: "application/json" }, cache: "no-store" });

@@ -78,14 +78,7 @@ export interface PresignedUpload {
   maxBytes: number;
 }
 
-export type OperationAction =
-  | "create"
-  | "update"
-  | "start"
-  | "stop"
-  | "delete"
-  | "transition"
-  | "upload";
+export type OperationAction = "create" | "update" | "start" | "stop" | "delete" | "transition" | "upload";
 
 export interface OperationLogEntry {
   at: string;

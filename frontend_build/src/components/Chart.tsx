@@ -49,7 +49,13 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
       },
       axes: [
         { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" } },
-        { stroke: "#555", grid: { stroke: "#eee" }, ticks: { stroke: "#ddd" }, size: 60, values: (_u, splits) => splits.map((v) => format(v)) },
+        {
+          stroke: "#555",
+          grid: { stroke: "#eee" },
+          ticks: { stroke: "#ddd" },
+          size: 60,
+          values: (_u, splits) => splits.map((v) => format(v)),
+        },
       ],
       series: [
         {},

@@ -24,7 +24,9 @@ export function Dialog({ open, title, onClose, children, footer, wide }: DialogP
     if (open && !dialog.open) {
       opener.current = document.activeElement;
       dialog.showModal();
-      const target = dialog.querySelector<HTMLElement>("[data-autofocus]") ?? dialog.querySelector<HTMLElement>("input, select, textarea, button:not(.dialog-close)");
+      const target =
+        dialog.querySelector<HTMLElement>("[data-autofocus]") ??
+        dialog.querySelector<HTMLElement>("input, select, textarea, button:not(.dialog-close)");
       target?.focus();
     } else if (!open && dialog.open) {
       dialog.close();

@@ -29,13 +29,7 @@ export function errorText(error: unknown): string {
 
 export function ErrorState({ error, title, onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
   const api = error instanceof ApiError ? error : null;
-  const heading =
-    title ??
-    (api?.isNotFound
-      ? "Not available"
-      : api?.isNetwork
-        ? "Cannot reach the server"
-        : "Could not load this");
+  const heading = title ?? (api?.isNotFound ? "Not available" : api?.isNetwork ? "Cannot reach the server" : "Could not load this");
   return (
     <div className="state state-error" role="alert">
       <p className="state-title">{heading}</p>

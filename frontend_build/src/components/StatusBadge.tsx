@@ -16,7 +16,9 @@ export function StatusBadge({ status, reason }: { status: ModelStatus; reason?: 
     return (
       <span className={cls} title={reason} tabIndex={0} aria-label={`${LABELS[status]}: ${reason}`} data-status={status}>
         {LABELS[status]}
-        <span aria-hidden="true" className="badge-info">ⓘ</span>
+        <span aria-hidden="true" className="badge-info">
+          ⓘ
+        </span>
       </span>
     );
   }

@@ -7,7 +7,17 @@ export interface TabDef<T extends string> {
   href: string;
 }
 
-export function Tabs<T extends string>({ tabs, current, label, children }: { tabs: TabDef<T>[]; current: T; label: string; children: ReactNode }) {
+export function Tabs<T extends string>({
+  tabs,
+  current,
+  label,
+  children,
+}: {
+  tabs: TabDef<T>[];
+  current: T;
+  label: string;
+  children: ReactNode;
+}) {
   const onKeyDown = (e: KeyboardEvent<HTMLAnchorElement>) => {
     const index = tabs.findIndex((t) => t.id === current);
     let next = -1;

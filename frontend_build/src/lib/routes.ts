@@ -15,13 +15,16 @@ export type Route =
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "").replace(/\?.*$/, "");
-  const parts = path.split("/").filter(Boolean).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = path
+    .split("/")
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "models")) return { page: "list" };
   if (parts[0] !== "models") return { page: "not-found", path };
   const id = parts[1] as string;
@@ -41,7 +44,9 @@ export function href(route: Route): string {
     case "create":
       return "#/models/new";
     case "detail":
-      return route.tab === "operations" ? `#/models/${encodeURIComponent(route.id)}` : `#/models/${encodeURIComponent(route.id)}/${route.tab}`;
+      return route.tab === "operations"
+        ? `#/models/${encodeURIComponent(route.id)}`
+        : `#/models/${encodeURIComponent(route.id)}/${route.tab}`;
     case "edit":
       return `#/models/${encodeURIComponent(route.id)}/edit`;
     case "not-found":

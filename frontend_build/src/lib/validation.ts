@@ -237,10 +237,24 @@ export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
 }
 
 /** Where an API field error belongs in the form: "env.FOO" goes to the row whose key is FOO. */
-export function apiErrorsToForm(details: readonly { field: string; message: string }[], form: ModelForm): { errors: FormErrors; unplaced: string[] } {
+export function apiErrorsToForm(
+  details: readonly { field: string; message: string }[],
+  form: ModelForm,
+): { errors: FormErrors; unplaced: string[] } {
   const errors: FormErrors = {};
   const unplaced: string[] = [];
-  const simple = new Set(["name", "version", "description", "dockerImage", "artifactFormat", "containerPort", "containerCpu", "containerMemory", "predictPath", "healthPath"]);
+  const simple = new Set([
+    "name",
+    "version",
+    "description",
+    "dockerImage",
+    "artifactFormat",
+    "containerPort",
+    "containerCpu",
+    "containerMemory",
+    "predictPath",
+    "healthPath",
+  ]);
   for (const { field, message } of details) {
     if (simple.has(field)) {
       (errors as Record<string, string>)[field] = message;

@@ -204,7 +204,15 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
 
       <Field label="Name" error={errors.name} hint="1–64 characters: lowercase letters, digits and hyphens.">
         {(p) => (
-          <input {...p} value={form.name} onChange={(e) => update({ name: e.target.value })} autoComplete="off" spellCheck={false} maxLength={80} required />
+          <input
+            {...p}
+            value={form.name}
+            onChange={(e) => update({ name: e.target.value })}
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={80}
+            required
+          />
         )}
       </Field>
       <Field label="Version" error={errors.version}>
@@ -224,17 +232,36 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
         <legend>What to run</legend>
         <div className="radio-row" role="radiogroup" aria-label="Model kind">
           <label className="check">
-            <input type="radio" name="kind" value="artifact" checked={form.kind === "artifact"} onChange={() => update({ kind: "artifact" })} />
+            <input
+              type="radio"
+              name="kind"
+              value="artifact"
+              checked={form.kind === "artifact"}
+              onChange={() => update({ kind: "artifact" })}
+            />
             A trained model file (artifact)
           </label>
           <label className="check">
-            <input type="radio" name="kind" value="image" checked={form.kind === "image"} onChange={() => update({ kind: "image" })} />
-            A container image
+            <input type="radio" name="kind" value="image" checked={form.kind === "image"} onChange={() => update({ kind: "image" })} />A
+            container image
           </label>
         </div>
         {form.kind === "image" ? (
-          <Field label="Container image" error={errors.dockerImage} hint="For example 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:1.0">
-            {(p) => <input {...p} className="mono" value={form.dockerImage} onChange={(e) => update({ dockerImage: e.target.value })} spellCheck={false} autoComplete="off" />}
+          <Field
+            label="Container image"
+            error={errors.dockerImage}
+            hint="For example 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:1.0"
+          >
+            {(p) => (
+              <input
+                {...p}
+                className="mono"
+                value={form.dockerImage}
+                onChange={(e) => update({ dockerImage: e.target.value })}
+                spellCheck={false}
+                autoComplete="off"
+              />
+            )}
           </Field>
         ) : (
           <Field label="Artifact format" error={errors.artifactFormat} hint="You upload the file on the model's page after saving.">
@@ -262,7 +289,10 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
                 onChange={(e) => {
                   const cpu = Number(e.target.value);
                   const choices = memoryChoices(cpu);
-                  update({ containerCpu: cpu, containerMemory: choices.includes(form.containerMemory) ? form.containerMemory : (choices[0] ?? 1) });
+                  update({
+                    containerCpu: cpu,
+                    containerMemory: choices.includes(form.containerMemory) ? form.containerMemory : (choices[0] ?? 1),
+                  });
                 }}
               >
                 {CPU_CHOICES.map((c) => (
@@ -276,7 +306,9 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
           <Field label="Memory" error={errors.containerMemory}>
             {(p) => (
               <select {...p} value={String(form.containerMemory)} onChange={(e) => update({ containerMemory: Number(e.target.value) })}>
-                {!memory.includes(form.containerMemory) && <option value={String(form.containerMemory)}>{form.containerMemory} GB (not valid)</option>}
+                {!memory.includes(form.containerMemory) && (
+                  <option value={String(form.containerMemory)}>{form.containerMemory} GB (not valid)</option>
+                )}
                 {memory.map((m) => (
                   <option key={m} value={String(m)}>
                     {m} GB
@@ -286,15 +318,33 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
             )}
           </Field>
           <Field label="Port" error={errors.containerPort}>
-            {(p) => <input {...p} inputMode="numeric" value={form.containerPort} onChange={(e) => update({ containerPort: e.target.value })} />}
+            {(p) => (
+              <input {...p} inputMode="numeric" value={form.containerPort} onChange={(e) => update({ containerPort: e.target.value })} />
+            )}
           </Field>
         </div>
         <div className="grid-2">
           <Field label="Predict path" error={errors.predictPath}>
-            {(p) => <input {...p} className="mono" value={form.predictPath} onChange={(e) => update({ predictPath: e.target.value })} spellCheck={false} />}
+            {(p) => (
+              <input
+                {...p}
+                className="mono"
+                value={form.predictPath}
+                onChange={(e) => update({ predictPath: e.target.value })}
+                spellCheck={false}
+              />
+            )}
           </Field>
           <Field label="Health path" error={errors.healthPath}>
-            {(p) => <input {...p} className="mono" value={form.healthPath} onChange={(e) => update({ healthPath: e.target.value })} spellCheck={false} />}
+            {(p) => (
+              <input
+                {...p}
+                className="mono"
+                value={form.healthPath}
+                onChange={(e) => update({ healthPath: e.target.value })}
+                spellCheck={false}
+              />
+            )}
           </Field>
         </div>
       </fieldset>
@@ -336,13 +386,23 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
                   />
                 )}
               </Field>
-              <button type="button" className="btn btn-small env-remove" aria-label={`Remove variable ${row.key || index + 1}`} onClick={() => update({ env: form.env.filter((r) => r.id !== row.id) })}>
+              <button
+                type="button"
+                className="btn btn-small env-remove"
+                aria-label={`Remove variable ${row.key || index + 1}`}
+                onClick={() => update({ env: form.env.filter((r) => r.id !== row.id) })}
+              >
                 Remove
               </button>
             </div>
           );
         })}
-        <button type="button" className="btn btn-small" disabled={form.env.length >= MAX_ENV_KEYS} onClick={() => update({ env: [...form.env, envRow()] })}>
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={form.env.length >= MAX_ENV_KEYS}
+          onClick={() => update({ env: [...form.env, envRow()] })}
+        >
           Add variable
         </button>
       </fieldset>

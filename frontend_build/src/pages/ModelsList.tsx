@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus } from "../api/types";
+import { InlineField } from "../components/InlineField";
 import { useApi, useNotify } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
 import { formatCpu, formatMemory } from "../lib/format";
@@ -97,7 +98,11 @@ export function ModelsList() {
   };
 
   const sortBy = (key: SortKey) =>
-    setSort((old) => (old.key === key ? { key, dir: old.dir === "asc" ? "desc" : "asc" } : { key, dir: key === "createdAt" || key === "updatedAt" ? "desc" : "asc" }));
+    setSort((old) =>
+      old.key === key
+        ? { key, dir: old.dir === "asc" ? "desc" : "asc" }
+        : { key, dir: key === "createdAt" || key === "updatedAt" ? "desc" : "asc" },
+    );
 
   const replaceItem = (model: Model) =>
     list.setData((old) => ({ items: (old?.items ?? []).map((m) => (m.id === model.id ? model : m)), nextToken: old?.nextToken ?? null }));
@@ -128,12 +133,10 @@ export function ModelsList() {
       </div>
 
       <div className="toolbar" role="search">
-        <label className="field-inline">
-          <span className="label">Search by name</span>
+        <InlineField label="Search by name">
           <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name contains…" autoComplete="off" />
-        </label>
-        <label className="field-inline">
-          <span className="label">Status</span>
+        </InlineField>
+        <InlineField label="Status">
           <select value={status} onChange={(e) => setStatus(e.target.value as ModelStatus | "")}>
             <option value="">All</option>
             {MODEL_STATUSES.map((s) => (
@@ -142,9 +145,8 @@ export function ModelsList() {
               </option>
             ))}
           </select>
-        </label>
-        <label className="field-inline">
-          <span className="label">Sort</span>
+        </InlineField>
+        <InlineField label="Sort">
           <select
             value={`${sort.key}:${sort.dir}`}
             onChange={(e) => {
@@ -162,7 +164,7 @@ export function ModelsList() {
             <option value="containerCpu:desc">Most vCPU</option>
             <option value="containerMemory:desc">Most memory</option>
           </select>
-        </label>
+        </InlineField>
         <div className="toolbar-end">
           <ColumnChooser hidden={hidden} onToggle={toggleColumn} />
           <button type="button" className="btn" onClick={list.reload} disabled={list.loading} aria-label="Refresh the list">
@@ -210,12 +212,20 @@ export function ModelsList() {
           {list.error !== undefined && <ErrorState error={list.error} title="The last refresh failed" onRetry={list.reload} />}
           <div className="table-wrap">
             <table className="table table-models">
-              <caption className="visually-hidden">Models, sorted by {sort.key} {sort.dir === "asc" ? "ascending" : "descending"}</caption>
+              <caption className="visually-hidden">
+                Models, sorted by {sort.key} {sort.dir === "asc" ? "ascending" : "descending"}
+              </caption>
               <thead>
                 <tr>
                   <SortHeader label="Name" sortKey="name" sort={sort} onSort={sortBy} />
                   {visible.map((c) =>
-                    c.sort ? <SortHeader key={c.id} label={c.label} sortKey={c.sort} sort={sort} onSort={sortBy} /> : <th key={c.id} scope="col">{c.label}</th>,
+                    c.sort ? (
+                      <SortHeader key={c.id} label={c.label} sortKey={c.sort} sort={sort} onSort={sortBy} />
+                    ) : (
+                      <th key={c.id} scope="col">
+                        {c.label}
+                      </th>
+                    ),
                   )}
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
@@ -236,12 +246,24 @@ export function ModelsList() {
                     ))}
                     <td className="cell-actions">
                       {canStart(m) && (
-                        <button type="button" className="btn btn-small" disabled={busy[m.id]} onClick={() => act(m, "start")} aria-label={`Start ${m.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={busy[m.id]}
+                          onClick={() => act(m, "start")}
+                          aria-label={`Start ${m.name}`}
+                        >
                           Start
                         </button>
                       )}
                       {canStop(m) && (
-                        <button type="button" className="btn btn-small" disabled={busy[m.id]} onClick={() => setStopping(m)} aria-label={`Stop ${m.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={busy[m.id]}
+                          onClick={() => setStopping(m)}
+                          aria-label={`Stop ${m.name}`}
+                        >
                           Stop
                         </button>
                       )}
@@ -260,11 +282,15 @@ export function ModelsList() {
             Previous
           </button>
           <span className="muted">Page {tokens.length}</span>
-          <button type="button" className="btn" disabled={!list.data?.nextToken} onClick={() => setTokens((t) => [...t, list.data?.nextToken ?? null])}>
+          <button
+            type="button"
+            className="btn"
+            disabled={!list.data?.nextToken}
+            onClick={() => setTokens((t) => [...t, list.data?.nextToken ?? null])}
+          >
             Next
           </button>
-          <label className="field-inline">
-            <span className="label">Per page</span>
+          <InlineField label="Per page">
             <select value={pageSize} onChange={(e) => setPageSize(Number(e.target.value))}>
               {[10, 25, 50, 100].map((n) => (
                 <option key={n} value={n}>
@@ -272,7 +298,7 @@ export function ModelsList() {
                 </option>
               ))}
             </select>
-          </label>
+          </InlineField>
         </nav>
       )}
 
@@ -317,7 +343,11 @@ function cell(m: Model, id: ColumnId) {
     case "port":
       return m.containerPort;
     case "source":
-      return <span className="mono ellipsis" title={modelSource(m)}>{modelSource(m)}</span>;
+      return (
+        <span className="mono ellipsis" title={modelSource(m)}>
+          {modelSource(m)}
+        </span>
+      );
     case "status":
       return <StatusBadge status={m.status} reason={m.statusReason} />;
     case "createdBy":
@@ -329,7 +359,17 @@ function cell(m: Model, id: ColumnId) {
   }
 }
 
-function SortHeader({ label, sortKey, sort, onSort }: { label: string; sortKey: SortKey; sort: { key: SortKey; dir: SortDir }; onSort: (k: SortKey) => void }) {
+function SortHeader({
+  label,
+  sortKey,
+  sort,
+  onSort,
+}: {
+  label: string;
+  sortKey: SortKey;
+  sort: { key: SortKey; dir: SortDir };
+  onSort: (k: SortKey) => void;
+}) {
   const active = sort.key === sortKey;
   return (
     <th scope="col" aria-sort={active ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}>

@@ -4,6 +4,7 @@
  */
 import { useMemo, useState } from "react";
 import type { Model } from "../../api/types";
+import { InlineField } from "../../components/InlineField";
 import { useApi } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { Chart } from "../../components/Chart";
@@ -48,8 +49,7 @@ export default function MetricsTab({ model }: { model: Model }) {
   return (
     <div className="tab-content">
       <div className="toolbar">
-        <label className="field-inline">
-          <span className="label">Range</span>
+        <InlineField label="Range">
           <select value={rangeId} onChange={(e) => setRangeId(e.target.value)}>
             {TIME_RANGES.map((r) => (
               <option key={r.id} value={r.id}>
@@ -57,7 +57,7 @@ export default function MetricsTab({ model }: { model: Model }) {
               </option>
             ))}
           </select>
-        </label>
+        </InlineField>
         <button type="button" className="btn" onClick={metrics.reload} disabled={metrics.loading}>
           {metrics.loading && data ? "Refreshing…" : "Refresh"}
         </button>
@@ -99,8 +99,20 @@ export default function MetricsTab({ model }: { model: Model }) {
           </dl>
           <div className="charts">
             <Chart title="Response time" times={view.times} series={view.latency} format={(v) => formatDuration(v)} />
-            <Chart title="Requests per second" times={view.times} series={view.rps} format={(v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2))} />
-            <Chart title="Success rate" times={view.times} series={view.success} format={(v) => `${Number(v.toFixed(1))}%`} yMin={0} yMax={100} />
+            <Chart
+              title="Requests per second"
+              times={view.times}
+              series={view.rps}
+              format={(v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2))}
+            />
+            <Chart
+              title="Success rate"
+              times={view.times}
+              series={view.success}
+              format={(v) => `${Number(v.toFixed(1))}%`}
+              yMin={0}
+              yMax={100}
+            />
             <Chart title="Errors (4xx and 5xx)" times={view.times} series={view.errors} format={(v) => String(Number(v.toFixed(1)))} />
           </div>
         </>

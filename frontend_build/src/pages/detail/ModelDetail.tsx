@@ -126,7 +126,11 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
       <Tabs
         label="Model activity"
         current={tab}
-        tabs={(Object.keys(TAB_LABELS) as DetailTab[]).map((t) => ({ id: t, label: TAB_LABELS[t], href: href({ page: "detail", id: m.id, tab: t }) }))}
+        tabs={(Object.keys(TAB_LABELS) as DetailTab[]).map((t) => ({
+          id: t,
+          label: TAB_LABELS[t],
+          href: href({ page: "detail", id: m.id, tab: t }),
+        }))}
       >
         {tab === "operations" && <OperationsTab model={m} />}
         {tab === "requests" && <RequestsTab model={m} />}
@@ -284,13 +288,24 @@ function DeleteDialog({ model, open, onClose, onDeleted }: { model: Model; open:
         }}
       >
         <p>This removes the model and its uploaded file. It cannot be undone.</p>
-        {!canDelete(model) && <p className="banner banner-warning">The model is {model.status.toLowerCase()}: stop it before deleting it.</p>}
+        {!canDelete(model) && (
+          <p className="banner banner-warning">The model is {model.status.toLowerCase()}: stop it before deleting it.</p>
+        )}
         <label htmlFor="confirm-name" className="label">
           Type <strong className="mono">{model.name}</strong> to confirm
         </label>
-        <input id="confirm-name" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} data-autofocus />
+        <input
+          id="confirm-name"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+          data-autofocus
+        />
         {error !== null && (
-          <InlineError>{error instanceof ApiError && error.isConflict ? `${error.message} Stop the model first.` : errorText(error)}</InlineError>
+          <InlineError>
+            {error instanceof ApiError && error.isConflict ? `${error.message} Stop the model first.` : errorText(error)}
+          </InlineError>
         )}
       </form>
     </Dialog>

@@ -78,7 +78,11 @@ export function OperationsTab({ model }: { model: Model }) {
           </tbody>
         </table>
       </div>
-      {moreError !== null && <p className="field-error" role="alert">{errorText(moreError)}</p>}
+      {moreError !== null && (
+        <p className="field-error" role="alert">
+          {errorText(moreError)}
+        </p>
+      )}
       {nextToken && (
         <button type="button" className="btn" onClick={loadMore} disabled={loadingMore}>
           {loadingMore ? "Loading…" : "Load older entries"}

@@ -1,6 +1,7 @@
 /** Request history: time to response and status per prediction, a status filter and a details view with both bodies. */
 import { useEffect, useState } from "react";
 import type { Model, RequestRecord } from "../../api/types";
+import { InlineField } from "../../components/InlineField";
 import { useApi } from "../../context";
 import { useAsync } from "../../hooks/useAsync";
 import { Dialog } from "../../components/Dialog";
@@ -58,8 +59,7 @@ export function RequestsTab({ model }: { model: Model }) {
   return (
     <div className="tab-content">
       <div className="toolbar">
-        <label className="field-inline">
-          <span className="label">Range</span>
+        <InlineField label="Range">
           <select
             value={rangeId}
             onChange={(e) => {
@@ -73,9 +73,8 @@ export function RequestsTab({ model }: { model: Model }) {
               </option>
             ))}
           </select>
-        </label>
-        <label className="field-inline">
-          <span className="label">Status</span>
+        </InlineField>
+        <InlineField label="Status">
           <select value={filter} onChange={(e) => setFilter(e.target.value)}>
             {STATUS_FILTERS.map((f) => (
               <option key={f.value} value={f.value}>
@@ -83,7 +82,7 @@ export function RequestsTab({ model }: { model: Model }) {
               </option>
             ))}
           </select>
-        </label>
+        </InlineField>
         <button type="button" className="btn" onClick={refresh} disabled={requests.loading}>
           {requests.loading && requests.data ? "Refreshing…" : "Refresh"}
         </button>
@@ -126,7 +125,12 @@ export function RequestsTab({ model }: { model: Model }) {
                   <td data-label="Response">{formatBytes(r.responseBytes)}</td>
                   <td data-label="Version">{r.modelVersion}</td>
                   <td>
-                    <button type="button" className="btn btn-small" onClick={() => setSelected(r)} aria-label={`Details of request ${r.requestId}`}>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() => setSelected(r)}
+                      aria-label={`Details of request ${r.requestId}`}
+                    >
                       Details
                     </button>
                   </td>
@@ -136,7 +140,11 @@ export function RequestsTab({ model }: { model: Model }) {
           </table>
         </div>
       )}
-      {moreError !== null && <p className="field-error" role="alert">{errorText(moreError)}</p>}
+      {moreError !== null && (
+        <p className="field-error" role="alert">
+          {errorText(moreError)}
+        </p>
+      )}
       {nextToken && requests.data && (
         <button type="button" className="btn" onClick={() => loadMore(nextToken)} disabled={loadingMore}>
           {loadingMore ? "Loading…" : "Load older requests"}
@@ -149,7 +157,8 @@ export function RequestsTab({ model }: { model: Model }) {
             <dl className="details">
               <dt>Request id</dt>
               <dd>
-                <code>{selected.requestId}</code> <CopyButton text={selected.requestId} label="Copy the request id" className="btn btn-tiny" />
+                <code>{selected.requestId}</code>{" "}
+                <CopyButton text={selected.requestId} label="Copy the request id" className="btn btn-tiny" />
               </dd>
               <dt>Time</dt>
               <dd>
@@ -163,9 +172,17 @@ export function RequestsTab({ model }: { model: Model }) {
               <dd>{selected.modelVersion}</dd>
             </dl>
             <h3>Request body ({formatBytes(selected.requestBytes)})</h3>
-            {selected.requestBody === null ? <p className="muted">Not recorded.</p> : <pre className="code-block">{prettyJson(selected.requestBody)}</pre>}
+            {selected.requestBody === null ? (
+              <p className="muted">Not recorded.</p>
+            ) : (
+              <pre className="code-block">{prettyJson(selected.requestBody)}</pre>
+            )}
             <h3>Response body ({formatBytes(selected.responseBytes)})</h3>
-            {selected.responseBody === null ? <p className="muted">Not recorded.</p> : <pre className="code-block">{prettyJson(selected.responseBody)}</pre>}
+            {selected.responseBody === null ? (
+              <p className="muted">Not recorded.</p>
+            ) : (
+              <pre className="code-block">{prettyJson(selected.responseBody)}</pre>
+            )}
           </>
         )}
       </Dialog>

@@ -113,7 +113,11 @@ export function RunExample({ model }: { model: Model }) {
           <p className="result-meta">
             <span className={`http http-${statusClass(result.status)}`}>{result.status}</span>
             <span>{formatDuration(result.elapsedMs)}</span>
-            {result.serverTiming && <span className="muted small" title="Server-Timing">{result.serverTiming}</span>}
+            {result.serverTiming && (
+              <span className="muted small" title="Server-Timing">
+                {result.serverTiming}
+              </span>
+            )}
             {result.requestId && (
               <span className="muted small">
                 request <code>{result.requestId}</code>

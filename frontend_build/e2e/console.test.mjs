@@ -1,0 +1,344 @@
+/**
+ * The console in a real browser against local mode. The steps run in order and share one model:
+ * empty list, create (with a validation error first), detail and its tabs, list features, edit
+ * (and a stale edit), phone layouts, delete with the typed name. The lifecycle steps (upload,
+ * start, predict, requests, metrics, stop) run once the server has those routes.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { OUT, REPO, api, hasRoute, launchBrowser, screenshot, startLocalMode, watchPage } from "./harness.mjs";
+
+const NAME = `iris-e2e-${Date.now().toString(36)}`;
+const PHONE = { width: 390, height: 844 };
+
+let local;
+let browser;
+let page;
+let watch;
+let modelId;
+let routes = {};
+
+before(async () => {
+  local = await startLocalMode();
+  browser = await launchBrowser();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.setDefaultTimeout(15_000);
+  watch = watchPage(page);
+  const probeId = "00000000-0000-4000-8000-000000000000";
+  routes = {
+    logs: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/logs`),
+    requests: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/requests`),
+    containerLogs: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/container-logs`),
+    metrics: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/metrics`),
+    start: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/start`),
+    artifact: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/artifact`),
+    predict: await hasRoute(local.baseUrl, "GET", `/predict`),
+  };
+  // Routes the server does not have yet answer 404; the console shows an error state for them.
+  const missing = { logs: /\/logs\?/, requests: /\/requests\?/, containerLogs: /\/container-logs\?/, metrics: /\/metrics\?/ };
+  for (const [name, pattern] of Object.entries(missing)) if (!routes[name]) watch.allow(pattern, 404, "GET");
+});
+
+after(async () => {
+  await browser?.close();
+  await local?.stop();
+});
+
+/** Trains a small scikit-learn classifier on iris with the repository's Python and saves it with joblib. */
+function trainIris() {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, "iris.joblib");
+  const script = [
+    "import sys, joblib",
+    "from sklearn.datasets import load_iris",
+    "from sklearn.linear_model import LogisticRegression",
+    "X, y = load_iris(return_X_y=True)",
+    "joblib.dump(LogisticRegression(max_iter=500).fit(X, y), sys.argv[1])",
+  ].join("\n");
+  execFileSync(join(REPO, ".venv", "bin", "python"), ["-c", script, path], { stdio: "inherit" });
+  return path;
+}
+
+/** A scenario step; on failure it saves the page as e2e/.out/failed-<step>.png for the post-mortem. */
+function step(name, fn, options = {}) {
+  test(name, options, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      const file = join(OUT, `failed-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
+      await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
+      console.error(`screenshot of the failure: ${file}\nurl: ${page?.url()}`);
+      throw err;
+    }
+  });
+}
+
+const rowOf = (name) => page.locator(`tr[data-model-name="${name}"]`);
+
+step("the models list starts empty", async () => {
+  const existing = await api(local.baseUrl, "GET", "/models?limit=1");
+  await page.goto(`${local.baseUrl}/`);
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  if (existing.body.items.length === 0) {
+    await page.getByText("No models yet").waitFor();
+    await screenshot(page, "01-models-empty");
+  } else {
+    // A reused local mode: the scenario below still works with other models around.
+    await page.locator("table.table-models").waitFor();
+  }
+  await page.getByText(/API 0|API \d/).waitFor();
+});
+
+step("the create form shows validation errors, then creates an artifact model", async () => {
+  await page
+    .getByRole("link", { name: /Add (your first )?model/ })
+    .first()
+    .click();
+  await page.getByRole("heading", { level: 1, name: "Add a model" }).waitFor();
+
+  await page.getByLabel("Name", { exact: true }).fill("Iris Classifier!");
+  await page.getByLabel("Port").fill("70000");
+  await page.getByRole("button", { name: "Create model" }).click();
+  await page.getByText("Use only lowercase letters a-z, digits 0-9 and hyphens (-).").waitFor();
+  await page.getByText("Use a port from 1 to 65535.").waitFor();
+  assert.equal(await page.getByLabel("Name", { exact: true }).getAttribute("aria-invalid"), "true");
+  // Focus goes to the first field in error.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), await page.getByLabel("Name", { exact: true }).getAttribute("id"));
+  await screenshot(page, "02-create-validation", { fullPage: true });
+
+  // Memory choices follow the vCPU choice (Fargate pairs).
+  await page.getByLabel("vCPU").selectOption("0.25");
+  const memory = await page.getByLabel("Memory").locator("option").allTextContents();
+  assert.deepEqual(memory, ["0.5 GB", "1 GB", "2 GB"]);
+  await page.getByLabel("Memory").selectOption("1");
+
+  await page.getByLabel("Name", { exact: true }).fill(NAME);
+  await page.getByLabel("Version").fill("1.0");
+  await page.getByLabel("Description").fill("Iris species from sepal and petal sizes (scikit-learn).");
+  await page.getByLabel("Port").fill("8080");
+  await page.getByLabel("Artifact format").selectOption("joblib");
+  await page.getByRole("button", { name: "Add variable" }).click();
+  await page.getByLabel("Name 1").fill("LOG_LEVEL");
+  await page.getByLabel("Value 1").fill("info");
+  await page.getByRole("button", { name: "Create model" }).click();
+
+  await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
+  modelId = decodeURIComponent(new URL(page.url()).hash.split("/")[2]);
+  assert.match(modelId, /^[0-9a-f-]{36}$/);
+  await page.getByText(`Created ${NAME}.`).waitFor();
+});
+
+step("the detail page shows the model, a curl example and every tab", async () => {
+  await page.getByText("LOG_LEVEL=info").waitFor();
+  const curl = await page.getByTestId("curl").textContent();
+  assert.ok(curl.includes(`${local.baseUrl}/api/predict`), curl);
+  assert.ok(curl.includes(`"modelId":"${modelId}"`), curl);
+  // Times: local zone in the text, UTC on hover.
+  const title = await page.locator("time").first().getAttribute("title");
+  assert.match(title, / UTC$/);
+  await page.getByText("No file uploaded yet").waitFor();
+  await page.locator(".tabpanel").locator(".state:not(.state-loading), table").first().waitFor();
+  await screenshot(page, "03-model-detail", { fullPage: true });
+
+  for (const [tab, shot] of [
+    ["Requests", "04-tab-requests"],
+    ["Container logs", "05-tab-container-logs"],
+    ["Metrics", "06-tab-metrics"],
+    ["Operations log", null],
+  ]) {
+    await page.getByRole("tab", { name: tab }).click();
+    await page.getByRole("tab", { name: tab, selected: true }).waitFor();
+    // Whatever the server has yet: a table, an empty state or a clear error state, never a blank panel.
+    await page.locator(".tabpanel").locator(".state:not(.state-loading), table, .log-box, .charts").first().waitFor();
+    if (shot) await screenshot(page, shot, { fullPage: true });
+  }
+  // Arrow keys move between tabs.
+  await page.getByRole("tab", { name: "Operations log" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => location.hash.endsWith("/requests"));
+  await page.getByRole("tab", { name: "Operations log" }).click();
+});
+
+step("the list shows the model; search, status filter and the column chooser work", async () => {
+  await page.getByRole("link", { name: "Models" }).first().click();
+  await rowOf(NAME).waitFor();
+  const row = await rowOf(NAME).textContent();
+  assert.ok(
+    row.includes("1.0") &&
+      row.includes("0.25 vCPU") &&
+      row.includes("1 GB") &&
+      row.includes("artifact (joblib)") &&
+      row.includes("Stopped"),
+    row,
+  );
+  await screenshot(page, "07-models-list");
+
+  await page.getByLabel("Search by name").fill("no-such-model-xyz");
+  await page.getByText("No models match").waitFor();
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await rowOf(NAME).waitFor();
+
+  await page.getByRole("combobox", { name: "Status" }).selectOption("RUNNING");
+  await page.getByText("No models match").waitFor();
+  await page.getByRole("combobox", { name: "Status" }).selectOption("");
+  await rowOf(NAME).waitFor();
+
+  await page.getByText("Columns", { exact: true }).click();
+  await page.getByRole("checkbox", { name: "Port" }).check();
+  await page.locator("thead th", { hasText: "Port" }).waitFor();
+  await page.getByRole("checkbox", { name: "Port" }).uncheck();
+  await page.locator("thead th", { hasText: "Port" }).waitFor({ state: "detached" });
+  // Escape closes the menu.
+  await page.keyboard.press("Escape");
+  await page.getByRole("checkbox", { name: "Port" }).waitFor({ state: "hidden" });
+});
+
+step("edit saves a change, and a stale edit offers a reload", async () => {
+  await page.goto(`${local.baseUrl}/#/models/${modelId}/edit`);
+  await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();
+  await page.getByLabel("Version").fill("1.1");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText(`Saved ${NAME}.`).waitFor();
+  await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
+  await page.locator(".details").getByText("1.1", { exact: true }).waitFor();
+
+  // Someone else changes the model while this form is open: the save gets 409.
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();
+  const current = await api(local.baseUrl, "GET", `/models/${modelId}`);
+  const changed = await api(
+    local.baseUrl,
+    "PUT",
+    `/models/${modelId}`,
+    { description: "Changed elsewhere." },
+    { "If-Match": String(current.body.revision) },
+  );
+  assert.equal(changed.status, 200);
+  watch.allow(new RegExp(`/api/models/${modelId}$`), 409, "PUT");
+  await page.getByLabel("Version").fill("1.2");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("This model was changed by someone else").waitFor();
+  await screenshot(page, "08-edit-conflict", { fullPage: true });
+  await page.getByRole("button", { name: "Reload the latest version" }).click();
+  await page.waitForFunction(() => document.querySelector("textarea")?.value === "Changed elsewhere.");
+  await page.getByLabel("Version").fill("1.2");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText(`Saved ${NAME}.`).waitFor();
+});
+
+step("upload a trained scikit-learn model with a progress bar", async (t) => {
+  if (!routes.artifact) return t.skip("the server has no artifact route yet");
+  const file = trainIris();
+  await page.goto(`${local.baseUrl}/#/models/${modelId}`);
+  await page.getByText("No file uploaded yet").waitFor();
+  await page.setInputFiles("#artifact-file", file);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await page.getByText(/^Uploaded iris\.joblib/).waitFor();
+  await page.getByText("No file uploaded yet").waitFor({ state: "detached" });
+  await page
+    .locator("#artifact-title + p")
+    .getByText(/joblib file, uploaded/)
+    .waitFor();
+  await screenshot(page, "12-artifact-uploaded");
+});
+
+step("start, predict from the try-it form, see it in Requests and Metrics, stop", async (t) => {
+  if (!routes.start || !routes.predict || !routes.requests || !routes.metrics) {
+    return t.skip("the server has no lifecycle, predict, requests or metrics routes yet");
+  }
+  await page.goto(`${local.baseUrl}/#/models/${modelId}`);
+  await page.getByRole("button", { name: "Start", exact: true }).click();
+  await page.locator('.title-row [data-status="PENDING"], .title-row [data-status="RUNNING"]').first().waitFor();
+  await page.locator('.title-row [data-status="RUNNING"]').waitFor({ timeout: 120_000 });
+  await screenshot(page, "13-running");
+
+  await page.getByLabel(/Try it/).fill("[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]");
+  await page.getByRole("button", { name: "Send" }).click();
+  const result = page.getByTestId("predict-result");
+  await result.waitFor();
+  assert.match(await result.locator(".http").textContent(), /^200$/);
+  assert.match(await result.locator("pre").textContent(), /results/);
+  await screenshot(page, "14-try-it", { fullPage: true });
+
+  await page.getByRole("tab", { name: "Requests" }).click();
+  await page.locator(".tabpanel table tbody tr").first().waitFor({ timeout: 30_000 });
+  await page
+    .locator(".tabpanel")
+    .getByRole("button", { name: /Details of request/ })
+    .first()
+    .click();
+  await page.getByRole("dialog", { name: "Request details" }).getByText("5.1").first().waitFor();
+  await screenshot(page, "15-request-details");
+  await page.keyboard.press("Escape");
+
+  await page.getByRole("tab", { name: "Metrics" }).click();
+  // Metrics can lag behind the request by up to a minute; reload the tab until the chart is there.
+  const deadline = Date.now() + 90_000;
+  while (!(await page.locator(".charts canvas").count())) {
+    assert.ok(Date.now() < deadline, "no metrics chart within 90 s");
+    await page.waitForTimeout(3000);
+    await page
+      .locator(".tabpanel")
+      .getByRole("button", { name: /Refresh|Try again/ })
+      .first()
+      .click();
+  }
+  await screenshot(page, "16-metrics", { fullPage: true });
+
+  await page.getByRole("button", { name: "Stop", exact: true }).click();
+  await page
+    .getByRole("dialog", { name: `Stop ${NAME}?` })
+    .getByRole("button", { name: "Stop model" })
+    .click();
+  await page.locator('.title-row [data-status="STOPPED"]').waitFor({ timeout: 60_000 });
+});
+
+step("phone width: list, form and detail stay readable", async () => {
+  await page.setViewportSize(PHONE);
+  await page.goto(`${local.baseUrl}/#/models`);
+  await rowOf(NAME).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the list overflows the phone width by ${overflow}px`);
+  await screenshot(page, "09-phone-list");
+  await page.goto(`${local.baseUrl}/#/models/${modelId}`);
+  await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
+  const overflowDetail = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflowDetail <= 1, `the detail page overflows the phone width by ${overflowDetail}px`);
+  await screenshot(page, "10-phone-detail");
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+step("delete asks for the model's name, then removes it", async () => {
+  await page.goto(`${local.baseUrl}/#/models/${modelId}`);
+  await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
+  await page.getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("dialog", { name: `Delete ${NAME}?` });
+  await dialog.waitFor();
+  // Focus is in the dialog, on the confirmation field; Escape closes it.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "confirm-name");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Delete");
+
+  await page.getByRole("button", { name: "Delete" }).click();
+  const confirm = dialog.getByRole("button", { name: "Delete model" });
+  assert.equal(await confirm.isDisabled(), true);
+  await dialog.getByLabel(/Type .* to confirm/).fill(NAME.slice(0, -1));
+  assert.equal(await confirm.isDisabled(), true);
+  await dialog.getByLabel(/Type .* to confirm/).fill(NAME);
+  await screenshot(page, "11-delete-confirm");
+  await confirm.click();
+  await page.getByText(`Deleted ${NAME}.`).waitFor();
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  await rowOf(NAME).waitFor({ state: "detached" });
+  const gone = await api(local.baseUrl, "GET", `/models/${modelId}`);
+  assert.equal(gone.status, 404);
+});
+
+step("no console errors and no unexpected HTTP failures", () => {
+  assert.deepEqual(watch.consoleErrors, []);
+  assert.deepEqual(watch.failedResponses, []);
+});

@@ -1,0 +1,216 @@
+/**
+ * What the browser tests stand on: local mode started as a child process in its own process group
+ * (always stopped again), Debian's Chromium driven by playwright-core with a throw-away profile, a
+ * watch on console errors and failed responses, and screenshots into frontend_build/screenshots/.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO = resolve(CONSOLE_DIR, "..");
+export const SCREENSHOTS = join(CONSOLE_DIR, "screenshots");
+export const OUT = join(CONSOLE_DIR, "e2e", ".out");
+export const CHROMIUM = process.env.KRAKEN_CHROMIUM ?? "/usr/bin/chromium";
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `python -m local` on a free port and waits for GET /api/health.
+ * Returns { baseUrl, stop, logPath }; stop() sends SIGTERM to the process group, then SIGKILL.
+ */
+export async function startLocalMode({ timeoutMs = 90_000 } = {}) {
+  if (!existsSync(join(CONSOLE_DIR, "dist", "index.html"))) {
+    throw new Error("frontend_build/dist is missing: run `npm run build` first");
+  }
+  const python = join(REPO, ".venv", "bin", "python");
+  if (!existsSync(python)) throw new Error(`${python} is missing: run ./scripts/local.sh or ./scripts/test.sh once`);
+  mkdirSync(OUT, { recursive: true });
+  const port = await freePort();
+  const logPath = join(OUT, "local-mode.log");
+  const log = createWriteStream(logPath);
+  const child = spawn(python, ["-m", "local"], {
+    cwd: REPO,
+    env: { ...process.env, PYTHONPATH: "backend", KRAKEN_PORT: String(port), PYTHONUNBUFFERED: "1" },
+    detached: true, // its own process group, so stop() reaches the emulator and model processes too
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  const exitPromise = new Promise((r) =>
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      r();
+    }),
+  );
+  const cleanupOnExit = () => killGroup(child.pid, "SIGKILL");
+  process.on("exit", cleanupOnExit);
+
+  const stop = async () => {
+    process.off("exit", cleanupOnExit);
+    if (exited) return;
+    killGroup(child.pid, "SIGTERM");
+    const done = await Promise.race([exitPromise.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done) killGroup(child.pid, "SIGKILL");
+    await Promise.race([exitPromise, sleep(2000)]);
+    // Model containers started by local mode are in the same group; make sure none outlive it.
+    killGroup(child.pid, "SIGKILL");
+    log.end();
+  };
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) {
+      throw new Error(`local mode exited (${JSON.stringify(exited)}) before answering:\n${tail(logPath)}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`local mode did not answer /api/health within ${timeoutMs} ms:\n${tail(logPath)}`);
+    }
+    await sleep(250);
+  }
+  return { baseUrl, stop, logPath };
+}
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function tail(path, lines = 30) {
+  try {
+    return readFileSync(path, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** Chromium with a fresh profile; close() removes the profile. */
+export async function launchBrowser({ timezoneId = "America/New_York" } = {}) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  const profile = mkdtempSync(join(tmpdir(), "kraken-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+    ],
+    viewport: { width: 1280, height: 860 },
+    locale: "en-US",
+    timezoneId,
+    acceptDownloads: true,
+  });
+  const close = async () => {
+    await context.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+/**
+ * Collects page errors, console errors and HTTP failures. Chromium reports every failed fetch as a
+ * console error ("Failed to load resource"); those count only when the response itself was not expected.
+ */
+export function watchPage(page) {
+  const consoleErrors = [];
+  const failedResponses = [];
+  const allowed = [];
+  page.on("pageerror", (err) => consoleErrors.push(`pageerror: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    if (text.startsWith("Failed to load resource")) return; // judged through the response below
+    consoleErrors.push(`console.error: ${text}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() < 400) return;
+    const entry = { method: response.request().method(), url: response.url(), status: response.status() };
+    if (!allowed.some((a) => a.status === entry.status && a.pattern.test(entry.url) && (!a.method || a.method === entry.method))) {
+      failedResponses.push(entry);
+    }
+  });
+  page.on("requestfailed", (request) => {
+    const failure = request.failure()?.errorText ?? "";
+    if (failure.includes("ERR_ABORTED")) return; // cancelled by the app (navigation, AbortController)
+    failedResponses.push({ method: request.method(), url: request.url(), status: 0, failure });
+  });
+  return {
+    consoleErrors,
+    failedResponses,
+    /** Declares HTTP failures the scenario causes on purpose (or routes the server does not have yet). */
+    allow(pattern, status, method) {
+      allowed.push({ pattern, status, method });
+    },
+  };
+}
+
+export async function screenshot(page, name, { fullPage = false } = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Let fonts, charts and transitions settle; hide the caret so images do not flicker between runs.
+  await page.addStyleTag({ content: "*{caret-color:transparent !important}" }).catch(() => {});
+  await page.waitForTimeout(150);
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage });
+  return path;
+}
+
+/** A model API call outside the browser, for set-up and to cause conflicts on purpose. */
+export async function api(baseUrl, method, path, body, headers = {}) {
+  const res = await fetch(`${baseUrl}/api${path}`, {
+    method,
+    headers: { "Content-Type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json };
+}
+
+/**
+ * Whether the server has a route yet: a route that exists for another method answers 405, a
+ * missing route 404 "no route". Used to run the lifecycle scenario once those routes arrive.
+ */
+export async function hasRoute(baseUrl, method, path) {
+  const res = await fetch(`${baseUrl}/api${path}`, { method });
+  const text = await res.text();
+  return !(res.status === 404 && text.includes("no route"));
+}

@@ -1,0 +1,284 @@
+import { describe, expect, it, vi } from "vitest";
+import { ApiClient, ApiError, buildUrl, loadRuntimeConfig, normalizeField, parseError } from "./client";
+
+interface Call {
+  url: string;
+  init: RequestInit;
+}
+
+/** A fetch that records calls and answers from a queue. */
+function fakeFetch(...answers: (Response | Error)[]) {
+  const calls: Call[] = [];
+  const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({ url: String(input), init: init ?? {} });
+    const next = answers.shift();
+    if (!next) throw new Error("unexpected call");
+    if (next instanceof Error) throw next;
+    return next;
+  });
+  return { fetch: fn as unknown as typeof fetch, calls };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+
+const headersOf = (call: Call) => new Headers(call.init.headers as Record<string, string>);
+
+const MODEL = {
+  id: "7d4c2b1e-0000-4000-8000-000000000001",
+  name: "iris",
+  version: "1",
+  revision: 3,
+};
+
+describe("buildUrl", () => {
+  it("joins base and path and leaves out empty query values", () => {
+    expect(buildUrl("/api/", "/models", { limit: 25, search: "", status: undefined, nextToken: null })).toBe("/api/models?limit=25");
+  });
+  it("encodes query values", () => {
+    expect(buildUrl("https://x.example/api", "models", { search: "a b&c", nextToken: "eyJ+/=" })).toBe(
+      "https://x.example/api/models?search=a+b%26c&nextToken=eyJ%2B%2F%3D",
+    );
+  });
+});
+
+describe("ApiClient requests", () => {
+  it("lists models with search, status and nextToken", async () => {
+    const f = fakeFetch(json(200, { items: [], nextToken: "t2" }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const page = await api.listModels({ limit: 10, search: "  iris ", status: "RUNNING", nextToken: "t1" });
+    expect(page.nextToken).toBe("t2");
+    expect(f.calls[0]?.url).toBe("/api/models?limit=10&search=iris&status=RUNNING&nextToken=t1");
+    expect(f.calls[0]?.init.method).toBe("GET");
+    expect(f.calls[0]?.init.body).toBeUndefined();
+  });
+
+  it("sends JSON bodies with a content type", async () => {
+    const f = fakeFetch(json(201, MODEL));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.createModel({
+      name: "iris",
+      version: "1",
+      artifactFormat: "joblib",
+      containerPort: 8080,
+      containerCpu: 0.25,
+      containerMemory: 1,
+    });
+    const call = f.calls[0]!;
+    expect(call.init.method).toBe("POST");
+    expect(headersOf(call).get("Content-Type")).toBe("application/json");
+    expect(JSON.parse(String(call.init.body))).toMatchObject({ name: "iris", containerCpu: 0.25 });
+  });
+
+  it("guards updates with If-Match and the revision", async () => {
+    const f = fakeFetch(json(200, { ...MODEL, revision: 4 }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const saved = await api.updateModel(MODEL.id, { version: "2" }, 3);
+    expect(saved.revision).toBe(4);
+    const call = f.calls[0]!;
+    expect(call.url).toBe(`/api/models/${MODEL.id}`);
+    expect(call.init.method).toBe("PUT");
+    expect(headersOf(call).get("If-Match")).toBe("3");
+    expect(JSON.parse(String(call.init.body))).toEqual({ version: "2" });
+  });
+
+  it("turns a stale update into a conflict ApiError", async () => {
+    const f = fakeFetch(json(409, { error: { code: "conflict", message: "the model has changed" } }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const err = await api.updateModel(MODEL.id, { version: "2" }, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).isConflict).toBe(true);
+    expect((err as ApiError).message).toBe("the model has changed");
+  });
+
+  it("returns undefined for 204 (delete)", async () => {
+    const f = fakeFetch(new Response(null, { status: 204 }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await expect(api.deleteModel(MODEL.id)).resolves.toBeUndefined();
+    expect(f.calls[0]?.init.method).toBe("DELETE");
+  });
+
+  it("encodes ids in paths", async () => {
+    const f = fakeFetch(json(200, MODEL));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.getModel("a/b?c");
+    expect(f.calls[0]?.url).toBe("/api/models/a%2Fb%3Fc");
+  });
+
+  it("adds the auth headers from one hook to every call", async () => {
+    const f = fakeFetch(json(200, { status: "ok", version: "1" }), json(200, { items: [], nextToken: null }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch, authHeaders: async () => ({ Authorization: "Bearer t0k" }) });
+    await api.health();
+    await api.listOperations(MODEL.id, { limit: 5, nextToken: "n" });
+    for (const call of f.calls) expect(headersOf(call).get("Authorization")).toBe("Bearer t0k");
+    expect(f.calls[1]?.url).toBe(`/api/models/${MODEL.id}/logs?limit=5&nextToken=n`);
+  });
+
+  it("builds the requests, container-logs and metrics queries", async () => {
+    const f = fakeFetch(
+      json(200, { items: [], nextToken: null }),
+      json(200, { items: [], nextToken: null }),
+      json(200, { period: 60, timestamps: [], series: {} }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.listRequests(MODEL.id, { from: "2024-01-01T00:00:00.000Z", to: "2024-01-01T01:00:00.000Z", status: "5xx", limit: 50 });
+    await api.listContainerLogs(MODEL.id, { limit: 200 });
+    await api.getMetrics(MODEL.id, { from: "2024-01-01T00:00:00.000Z", to: "2024-01-01T01:00:00.000Z", period: 60 });
+    expect(f.calls.map((c) => c.url)).toEqual([
+      `/api/models/${MODEL.id}/requests?from=2024-01-01T00%3A00%3A00.000Z&to=2024-01-01T01%3A00%3A00.000Z&status=5xx&limit=50`,
+      `/api/models/${MODEL.id}/container-logs?limit=200`,
+      `/api/models/${MODEL.id}/metrics?from=2024-01-01T00%3A00%3A00.000Z&to=2024-01-01T01%3A00%3A00.000Z&period=60`,
+    ]);
+  });
+
+  it("reports a network failure as status 0", async () => {
+    const f = fakeFetch(new TypeError("Failed to fetch"));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const err = (await api.health().catch((e: unknown) => e)) as ApiError;
+    expect(err.isNetwork).toBe(true);
+    expect(err.code).toBe("network_error");
+  });
+
+  it("lets aborts through untouched", async () => {
+    const f = fakeFetch(new DOMException("aborted", "AbortError"));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const err = await api.health().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DOMException);
+  });
+
+  it("predict reports status, timing headers and body, also for errors", async () => {
+    const f = fakeFetch(
+      json(200, { results: [0] }, { "X-Request-Id": "r-1", "Server-Timing": "model;dur=3.2" }),
+      json(503, { error: { code: "service_unavailable", message: "the model is not running" } }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const ok = await api.predict(MODEL.id, [[5.1, 3.5, 1.4, 0.2]]);
+    expect(ok).toMatchObject({ status: 200, ok: true, requestId: "r-1", serverTiming: "model;dur=3.2", body: { results: [0] } });
+    expect(ok.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(String(f.calls[0]?.init.body))).toEqual({ modelData: [[5.1, 3.5, 1.4, 0.2]], metaData: { modelId: MODEL.id } });
+    expect(f.calls[0]?.url).toBe("/api/predict");
+    const failed = await api.predict(MODEL.id, [1]);
+    expect(failed).toMatchObject({ status: 503, ok: false });
+  });
+});
+
+describe("parseError", () => {
+  it("reads our error shape with field details and the request id", () => {
+    const err = parseError(
+      422,
+      JSON.stringify({
+        error: {
+          code: "validation_error",
+          message: "the request is not valid",
+          details: [
+            { field: "container_memory", message: "too big" },
+            { field: "env.MY_VAR", message: "too long" },
+          ],
+        },
+      }),
+    );
+    expect(err.code).toBe("validation_error");
+    expect(err.details).toEqual([
+      { field: "containerMemory", message: "too big" },
+      { field: "env.MY_VAR", message: "too long" },
+    ]);
+  });
+
+  it("takes requestId from a 500 body, else from the header", () => {
+    expect(parseError(500, JSON.stringify({ error: { code: "internal", message: "x", requestId: "abc" } })).requestId).toBe("abc");
+    expect(parseError(500, "<html>oops</html>", "hdr").requestId).toBe("hdr");
+  });
+
+  it("survives bodies that are not our shape", () => {
+    const text = parseError(502, "<html>Bad Gateway</html>");
+    expect(text.code).toBe("bad_gateway");
+    expect(text.message).toMatch(/502/);
+    const chalice = parseError(404, JSON.stringify({ Code: "NotFoundError", Message: "no such thing" }));
+    expect(chalice.code).toBe("not_found");
+    expect(chalice.message).toBe("no such thing");
+    expect(parseError(404, "").isNotFound).toBe(true);
+  });
+});
+
+describe("normalizeField", () => {
+  it("camel-cases only the first segment", () => {
+    expect(normalizeField("container_cpu")).toBe("containerCpu");
+    expect(normalizeField("containerCpu")).toBe("containerCpu");
+    expect(normalizeField("env.SOME_KEY")).toBe("env.SOME_KEY");
+  });
+});
+
+describe("postPresigned", () => {
+  class FakeXhr {
+    static last: FakeXhr;
+    method = "";
+    url = "";
+    body: FormData | null = null;
+    status = 0;
+    responseText = "";
+    upload: { onprogress: ((e: ProgressEvent) => void) | null } = { onprogress: null };
+    onload: (() => void) | null = null;
+    onerror: (() => void) | null = null;
+    onabort: (() => void) | null = null;
+    constructor() {
+      FakeXhr.last = this;
+    }
+    open(method: string, url: string) {
+      this.method = method;
+      this.url = url;
+    }
+    send(body: FormData) {
+      this.body = body;
+    }
+    abort() {
+      this.onabort?.();
+    }
+  }
+  const presigned = {
+    url: "http://127.0.0.1:5000/bucket",
+    fields: { key: "artifacts/m/model.joblib", policy: "p", "x-amz-signature": "s" },
+    maxBytes: 100,
+  };
+
+  it("sends every field first and the file last, and reports progress", async () => {
+    const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => new FakeXhr() as unknown as XMLHttpRequest });
+    const progress: number[] = [];
+    const done = api.postPresigned(presigned, new Blob(["x".repeat(10)]), (p) => progress.push(p.loaded));
+    const xhr = FakeXhr.last;
+    expect(xhr.method).toBe("POST");
+    expect(xhr.url).toBe(presigned.url);
+    expect([...xhr.body!.keys()]).toEqual(["key", "policy", "x-amz-signature", "file"]);
+    xhr.upload.onprogress?.({ loaded: 5, total: 10, lengthComputable: true } as ProgressEvent);
+    xhr.status = 204;
+    xhr.onload?.();
+    await done;
+    expect(progress).toEqual([5, 10]);
+  });
+
+  it("refuses files over maxBytes before sending", async () => {
+    const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => new FakeXhr() as unknown as XMLHttpRequest });
+    const err = (await api.postPresigned(presigned, new Blob(["x".repeat(101)])).catch((e: unknown) => e)) as ApiError;
+    expect(err.code).toBe("payload_too_large");
+  });
+
+  it("reads S3's XML error message", async () => {
+    const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => new FakeXhr() as unknown as XMLHttpRequest });
+    const done = api.postPresigned(presigned, new Blob(["x"])).catch((e: unknown) => e);
+    FakeXhr.last.status = 403;
+    FakeXhr.last.responseText = "<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>";
+    FakeXhr.last.onload?.();
+    expect(((await done) as ApiError).message).toBe("Upload refused: Policy expired");
+  });
+});
+
+describe("loadRuntimeConfig", () => {
+  it("reads apiBase and stage", async () => {
+    const f = fakeFetch(json(200, { apiBase: "https://api.example/prod", stage: "prod", mode: "aws" }));
+    await expect(loadRuntimeConfig(f.fetch)).resolves.toMatchObject({ apiBase: "https://api.example/prod", stage: "prod", mode: "aws" });
+    expect(f.calls[0]?.url).toBe("config.json");
+  });
+  it("falls back to /api when config.json is missing", async () => {
+    const f = fakeFetch(json(404, { error: { code: "not_found", message: "x" } }));
+    await expect(loadRuntimeConfig(f.fetch)).resolves.toEqual({ apiBase: "/api", stage: "unknown" });
+  });
+});

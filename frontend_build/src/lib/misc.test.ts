@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import type { Metrics, Model } from "../api/types";
+import { requestsPerSecond, successPercent, summarize } from "./metrics";
+import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models";
+import { href, parseRoute } from "./routes";
+import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
+import { curlCommand, predictUrl } from "../pages/detail/RunExample";
+
+describe("routes", () => {
+  it("parses every screen", () => {
+    expect(parseRoute("")).toEqual({ page: "list" });
+    expect(parseRoute("#/models")).toEqual({ page: "list" });
+    expect(parseRoute("#/models/new")).toEqual({ page: "create" });
+    expect(parseRoute("#/models/abc")).toEqual({ page: "detail", id: "abc", tab: "operations" });
+    expect(parseRoute("#/models/abc/metrics")).toEqual({ page: "detail", id: "abc", tab: "metrics" });
+    expect(parseRoute("#/models/abc/edit")).toEqual({ page: "edit", id: "abc" });
+    expect(parseRoute("#/models/abc/nope")).toEqual({ page: "not-found", path: "/models/abc/nope" });
+    expect(parseRoute("#/elsewhere")).toEqual({ page: "not-found", path: "/elsewhere" });
+  });
+  it("round-trips through href", () => {
+    for (const route of [
+      { page: "list" },
+      { page: "create" },
+      { page: "edit", id: "a b" },
+      { page: "detail", id: "x", tab: "requests" },
+    ] as const) {
+      expect(parseRoute(href(route))).toEqual(route);
+    }
+  });
+});
+
+describe("polling and actions", () => {
+  it("polls only while a model is changing", () => {
+    expect(needsPolling([])).toBe(false);
+    expect(needsPolling([{ status: "RUNNING" }, { status: "STOPPED" }, { status: "FAILED" }])).toBe(false);
+    expect(needsPolling([{ status: "RUNNING" }, { status: "PENDING" }])).toBe(true);
+    expect(needsPolling([{ status: "STOPPING" }])).toBe(true);
+  });
+  it("offers start, stop and delete by status", () => {
+    expect(canStart({ status: "STOPPED" })).toBe(true);
+    expect(canStart({ status: "FAILED" })).toBe(true);
+    expect(canStart({ status: "RUNNING" })).toBe(false);
+    expect(canStop({ status: "RUNNING" })).toBe(true);
+    expect(canStop({ status: "STOPPED" })).toBe(false);
+    expect(canDelete({ status: "RUNNING" })).toBe(false);
+  });
+  it("sorts a page client-side", () => {
+    const m = (name: string, status: Model["status"], createdAt: string) => ({ name, status, createdAt }) as Model;
+    const list = [m("b", "STOPPED", "2024-01-02"), m("a10", "RUNNING", "2024-01-01"), m("a9", "FAILED", "2024-01-03")];
+    expect(sortModels(list, "name", "asc").map((x) => x.name)).toEqual(["a9", "a10", "b"]);
+    expect(sortModels(list, "createdAt", "desc").map((x) => x.name)).toEqual(["a9", "b", "a10"]);
+    expect(sortModels(list, "status", "asc").map((x) => x.status)).toEqual(["RUNNING", "FAILED", "STOPPED"]);
+  });
+});
+
+describe("time ranges", () => {
+  it("ends now and spans the range", () => {
+    const now = Date.parse("2024-03-10T15:04:05.678Z");
+    expect(rangeBounds(findRange("15m"), now)).toEqual({ from: "2024-03-10T14:49:05.000Z", to: "2024-03-10T15:04:05.000Z" });
+    expect(findRange("7d").period).toBe(3600);
+    expect(findRange("bogus")).toBe(TIME_RANGES[1]);
+  });
+});
+
+describe("metrics", () => {
+  const metrics: Metrics = {
+    period: 60,
+    timestamps: ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"],
+    series: {
+      requests: [60, null, 120],
+      latencyAvg: [10, null, 40],
+      latencyP99: [50, null, 90],
+      successRate: [1, null, 0.5],
+      errors4xx: [0, null, 60],
+      errors5xx: [0, null, 0],
+    },
+  };
+  it("computes requests per second", () => {
+    expect(requestsPerSecond(metrics)).toEqual([1, null, 2]);
+  });
+  it("reads success rate as percent whether the API sends fractions or percent", () => {
+    expect(successPercent(metrics)).toEqual([100, null, 50]);
+    expect(successPercent({ ...metrics, series: { successRate: [100, 50, null] } })).toEqual([100, 50, null]);
+  });
+  it("summarizes weighted by requests", () => {
+    expect(summarize(metrics)).toEqual({
+      requests: 180,
+      errors4xx: 60,
+      errors5xx: 0,
+      successRate: (100 * 60 + 50 * 120) / 180,
+      latencyAvg: 30,
+      latencyP99Max: 90,
+    });
+    expect(summarize({ period: 60, timestamps: [], series: {} }).successRate).toBeNull();
+  });
+});
+
+describe("run an example", () => {
+  it("builds an absolute predict URL", () => {
+    expect(predictUrl("/api", "http://127.0.0.1:8000")).toBe("http://127.0.0.1:8000/api/predict");
+    expect(predictUrl("https://api.example/prod/", "https://console.example")).toBe("https://api.example/prod/predict");
+  });
+  it("quotes the body for a POSIX shell", () => {
+    const cmd = curlCommand("http://h/api/predict", "id-1", `[["it's"]]`);
+    expect(cmd).toContain(`curl -X POST 'http://h/api/predict'`);
+    expect(cmd).toContain(`-d '{"modelData":[["it'\\''s"]],"metaData":{"modelId":"id-1"}}'`);
+  });
+});

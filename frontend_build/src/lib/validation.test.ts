@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import type { Model } from "../api/types";
+import {
+  FARGATE_SIZES,
+  apiErrorsToForm,
+  emptyForm,
+  envRow,
+  formFromModel,
+  isFargateSize,
+  memoryChoices,
+  toCreateBody,
+  toUpdateBody,
+  validateEnv,
+  validateForm,
+  validateName,
+  validatePort,
+} from "./validation";
+
+describe("Fargate sizes", () => {
+  it("offers the documented memory per vCPU", () => {
+    expect(memoryChoices(0.25)).toEqual([0.5, 1, 2]);
+    expect(memoryChoices(0.5)).toEqual([1, 2, 3, 4]);
+    expect(memoryChoices(1)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(memoryChoices(2)[0]).toBe(4);
+    expect(memoryChoices(2).at(-1)).toBe(16);
+    expect(memoryChoices(4)).toHaveLength(23);
+    expect(memoryChoices(4).at(-1)).toBe(30);
+    expect(memoryChoices(3)).toEqual([]);
+    expect([...FARGATE_SIZES.keys()]).toEqual([0.25, 0.5, 1, 2, 4]);
+  });
+  it("accepts only valid pairs", () => {
+    expect(isFargateSize(0.25, 0.5)).toBe(true);
+    expect(isFargateSize(0.25, 3)).toBe(false);
+    expect(isFargateSize(0.5, 0.5)).toBe(false);
+    expect(isFargateSize(4, 8)).toBe(true);
+    expect(isFargateSize(4, 8.5)).toBe(false);
+  });
+  it("explains an invalid pair on the memory field", () => {
+    const errors = validateForm({ ...emptyForm(), name: "iris", containerCpu: 1, containerMemory: 1 });
+    expect(errors.containerMemory).toMatch(/2, 3, 4, 5, 6, 7, 8 GB for 1 vCPU/);
+    expect(errors.containerCpu).toBeUndefined();
+  });
+});
+
+describe("name", () => {
+  it.each([
+    ["iris", null],
+    ["a", null],
+    ["iris-v2-0", null],
+    ["x".repeat(64), null],
+  ])("accepts %s", (name, expected) => expect(validateName(name)).toBe(expected));
+  it.each(["", "Iris", "iris_v2", "iris v2", "iris.v2", "x".repeat(65), "ïris"])("rejects %j", (name) =>
+    expect(validateName(name)).not.toBeNull(),
+  );
+});
+
+describe("port", () => {
+  it.each(["1", "80", "8080", "65535"])("accepts %s", (port) => expect(validatePort(port)).toBeNull());
+  it.each(["", "0", "65536", "-1", "80.5", "abc", "1e3"])("rejects %j", (port) => expect(validatePort(port)).not.toBeNull());
+});
+
+describe("env", () => {
+  it("accepts valid keys and ignores fully empty rows", () => {
+    expect(validateEnv([envRow("LOG_LEVEL", "info"), envRow("_X1", ""), envRow("", "")])).toEqual({ rows: {}, general: null });
+  });
+  it("rejects bad and duplicate keys, and values over 4 KB", () => {
+    const bad = envRow("1X", "v");
+    const dup1 = envRow("A", "1");
+    const dup2 = envRow("A", "2");
+    const big = envRow("BIG", "x".repeat(4097));
+    const multibyte = envRow("MB", "é".repeat(2049)); // 4098 bytes in UTF-8
+    const fits = envRow("FITS", "x".repeat(4096));
+    const orphan = envRow("", "value without a name");
+    const result = validateEnv([bad, dup1, dup2, big, multibyte, fits, orphan]);
+    expect(Object.keys(result.rows).map(Number).sort()).toEqual([bad.id, dup2.id, big.id, multibyte.id, orphan.id].sort());
+    expect(result.rows[big.id]?.value).toMatch(/4 KB/);
+  });
+  it("allows at most 50 keys", () => {
+    const rows = Array.from({ length: 51 }, (_, i) => envRow(`K${i}`, "v"));
+    expect(validateEnv(rows).general).toMatch(/50/);
+    expect(validateEnv(rows.slice(0, 50)).general).toBeNull();
+  });
+});
+
+describe("form bodies", () => {
+  const model: Model = {
+    id: "m1",
+    name: "iris",
+    version: "1",
+    description: "",
+    dockerImage: null,
+    artifactFormat: "joblib",
+    containerPort: 8080,
+    containerCpu: 0.5,
+    containerMemory: 1,
+    env: { A: "1" },
+    predictPath: "/predict",
+    healthPath: "/health",
+    status: "STOPPED",
+    statusReason: null,
+    createdBy: "ann",
+    updatedBy: "ann",
+    createdAt: "2024-01-01T00:00:00Z",
+    updatedAt: "2024-01-01T00:00:00Z",
+    revision: 1,
+  };
+
+  it("creates an artifact model with only known fields", () => {
+    const body = toCreateBody({ ...emptyForm(), name: " iris ", env: [envRow("A", "1"), envRow("", "")] });
+    expect(body).toEqual({
+      name: "iris",
+      version: "1",
+      artifactFormat: "joblib",
+      containerPort: 8080,
+      containerCpu: 0.5,
+      containerMemory: 1,
+      env: { A: "1" },
+      predictPath: "/predict",
+      healthPath: "/health",
+    });
+  });
+
+  it("creates an image model without artifactFormat", () => {
+    const body = toCreateBody({ ...emptyForm(), name: "x", kind: "image", dockerImage: "repo/img:1" });
+    expect(body.dockerImage).toBe("repo/img:1");
+    expect("artifactFormat" in body).toBe(false);
+  });
+
+  it("updates only what changed", () => {
+    expect(toUpdateBody(formFromModel(model), model)).toEqual({});
+    const form = { ...formFromModel(model), version: "2", containerCpu: 1, containerMemory: 2 };
+    expect(toUpdateBody(form, model)).toEqual({ version: "2", containerCpu: 1, containerMemory: 2 });
+  });
+
+  it("clears the other kind when switching to an image", () => {
+    const form = { ...formFromModel(model), kind: "image" as const, dockerImage: "repo/img:2" };
+    expect(toUpdateBody(form, model)).toEqual({ dockerImage: "repo/img:2", artifactFormat: null });
+  });
+
+  it("sends env as a whole when it changed", () => {
+    const form = { ...formFromModel(model), env: [envRow("A", "1"), envRow("B", "2")] };
+    expect(toUpdateBody(form, model)).toEqual({ env: { A: "1", B: "2" } });
+  });
+
+  it("requires an image for image models", () => {
+    expect(validateForm({ ...emptyForm(), name: "x", kind: "image" }).dockerImage).toBeTruthy();
+    expect(validateForm({ ...emptyForm(), name: "x" })).toEqual({});
+  });
+});
+
+describe("API field errors in the form", () => {
+  it("places simple fields, env keys, and keeps the rest", () => {
+    const form = { ...emptyForm(), env: [envRow("FOO", "x")] };
+    const fooId = form.env[0]!.id;
+    const { errors, unplaced } = apiErrorsToForm(
+      [
+        { field: "containerMemory", message: "bad pair" },
+        { field: "env.FOO", message: "too long" },
+        { field: "env.GONE", message: "nope" },
+        { field: "foo", message: "Extra inputs are not permitted" },
+      ],
+      form,
+    );
+    expect(errors.containerMemory).toBe("bad pair");
+    expect(errors.envRows?.[fooId]?.value).toBe("too long");
+    expect(errors.env).toBe("GONE: nope");
+    expect(unplaced).toEqual(["foo: Extra inputs are not permitted"]);
+  });
+});
