@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from chalicelib.api import errors, health, models
+from chalicelib import triggers
+from chalicelib.api import errors, health, lifecycle, models
 from chalicelib.api.application import KrakenApp
 
 app = KrakenApp(app_name="kraken")
 app.register_middleware(errors.normalize_gateway_errors, "http")
 app.register_blueprint(health.blueprint)
 app.register_blueprint(models.blueprint)
+app.register_blueprint(lifecycle.blueprint)
+app.register_blueprint(triggers.blueprint)

@@ -12,6 +12,16 @@ MODELS_TABLE = "KRAKEN_MODELS_TABLE"
 ARTIFACT_BUCKET = "KRAKEN_ARTIFACT_BUCKET"
 CLUSTER = "KRAKEN_CLUSTER"
 AWS_ENDPOINT_URL = "KRAKEN_AWS_ENDPOINT_URL"
+OPERATIONS_TABLE = "KRAKEN_OPERATIONS_TABLE"
+OPERATIONS_TTL_DAYS = "KRAKEN_OPERATIONS_TTL_DAYS"
+ARTIFACT_MAX_BYTES = "KRAKEN_ARTIFACT_MAX_BYTES"
+RUNNER_IMAGE = "KRAKEN_RUNNER_IMAGE"
+TASK_EXECUTION_ROLE_ARN = "KRAKEN_TASK_EXECUTION_ROLE_ARN"
+TASK_ROLE_ARN = "KRAKEN_TASK_ROLE_ARN"
+SUBNETS = "KRAKEN_SUBNETS"
+TASK_SECURITY_GROUP = "KRAKEN_TASK_SECURITY_GROUP"
+MODEL_LOG_RETENTION_DAYS = "KRAKEN_MODEL_LOG_RETENTION_DAYS"
+START_TIMEOUT_SECONDS = "KRAKEN_START_TIMEOUT_SECONDS"
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
@@ -25,6 +35,29 @@ class Settings:
     cluster: str
     # Set only in local mode and tests: the emulator's endpoint. On AWS every client uses its default.
     aws_endpoint_url: str | None
+    operations_table: str
+    operations_ttl_days: int
+    artifact_max_bytes: int
+    runner_image: str
+    task_execution_role_arn: str
+    task_role_arn: str
+    subnets: tuple[str, ...]
+    task_security_group: str
+    model_log_retention_days: int
+    # A model still PENDING after this long is marked FAILED by the reconciler.
+    start_timeout_seconds: int
+
+    @property
+    def model_log_group_prefix(self) -> str:
+        return f"/kraken/{self.stage}/models"
+
+    def model_log_group(self, model_id: str) -> str:
+        return f"{self.model_log_group_prefix}/{model_id}"
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of the per-model ECS names (task family, service), so events map back to models."""
+        return f"kraken-{self.stage}-"
 
 
 def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
@@ -36,6 +69,16 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         artifact_bucket=environ.get(ARTIFACT_BUCKET, f"kraken-{stage}-artifacts"),
         cluster=environ.get(CLUSTER, f"kraken-{stage}"),
         aws_endpoint_url=environ.get(AWS_ENDPOINT_URL) or None,
+        operations_table=environ.get(OPERATIONS_TABLE, f"kraken-{stage}-operations"),
+        operations_ttl_days=int(environ.get(OPERATIONS_TTL_DAYS, "90")),
+        artifact_max_bytes=int(environ.get(ARTIFACT_MAX_BYTES, str(500 * 1024 * 1024))),
+        runner_image=environ.get(RUNNER_IMAGE, "kraken-runner:local"),
+        task_execution_role_arn=environ.get(TASK_EXECUTION_ROLE_ARN, ""),
+        task_role_arn=environ.get(TASK_ROLE_ARN, ""),
+        subnets=tuple(s for s in environ.get(SUBNETS, "").split(",") if s),
+        task_security_group=environ.get(TASK_SECURITY_GROUP, ""),
+        model_log_retention_days=int(environ.get(MODEL_LOG_RETENTION_DAYS, "30")),
+        start_timeout_seconds=int(environ.get(START_TIMEOUT_SECONDS, "600")),
     )
 
 

@@ -47,4 +47,15 @@ MODELS = TableLayout(
     indexes=(MODELS_BY_CREATED, MODELS_BY_STATUS),
 )
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS,)
+# Operations log: who did what to a model and every status transition, newest first per model.
+# `entryKey` is at#uuid so entries at the same millisecond stay distinct; `expiresAt` drives the TTL.
+OPERATION_MODEL_ID = KeyAttribute("modelId", "S")
+OPERATION_ENTRY_KEY = KeyAttribute("entryKey", "S")
+OPERATIONS = TableLayout(
+    logical_name="Operations",
+    partition_key=OPERATION_MODEL_ID,
+    sort_key=OPERATION_ENTRY_KEY,
+    ttl_attribute="expiresAt",
+)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS)

@@ -51,8 +51,10 @@ def main() -> int:
     create_resources(settings, origins)
 
     from chalicelib import wiring
+    from local.wiring import LocalWiring
 
-    wiring.install(wiring.Wiring(settings))
+    services = LocalWiring(settings)
+    wiring.install(services)
     from app import app
     from local.server import LocalServer
 
@@ -72,6 +74,7 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    services.start_reconciler()
     print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
     if server.console_dir is None:
         print("The console is not built; the API works without it.", flush=True)
@@ -79,6 +82,7 @@ def main() -> int:
     print("Stopping local mode...", flush=True)
     server.shutdown()
     server.server_close()
+    services.shutdown()  # model processes stop and their last events land before the emulator goes
     emulator.stop()
     return 0
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import boto3
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters import dynamodb
+from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
-
-# The emulator is on loopback: a request that takes longer than this means it is stuck.
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 
 
 class Emulator:
@@ -33,15 +28,6 @@ class Emulator:
 
     def stop(self) -> None:
         self._server.stop()
-
-
-def client(service: str, settings: Settings) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=settings.aws_endpoint_url,
-        region_name=settings.region,
-        config=CLIENT_CONFIG,
-    )
 
 
 def create_resources(settings: Settings, console_origins: list[str]) -> None:

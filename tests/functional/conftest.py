@@ -9,7 +9,8 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import config, wiring
-from chalicelib.adapters import dynamodb
+from chalicelib.adapters import clients
+from local.emulator import create_resources
 
 
 @pytest.fixture
@@ -20,8 +21,7 @@ def settings() -> config.Settings:
 @pytest.fixture
 def aws(settings: config.Settings) -> Iterator[None]:
     with mock_aws():
-        dynamodb.configure(settings)
-        dynamodb.create_tables()
+        create_resources(settings, console_origins=["http://127.0.0.1:8000"])
         yield
 
 
@@ -33,3 +33,4 @@ def api(aws: None, settings: config.Settings) -> Iterator[Client]:
     with Client(app) as client:
         yield client
     wiring.install(None)
+    clients.client.cache_clear()  # clients made under one moto mock must not serve the next

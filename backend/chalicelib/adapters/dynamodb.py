@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -19,7 +21,7 @@ from chalicelib import tables
 from chalicelib.config import Settings
 from chalicelib.domain.clock import from_iso, to_iso
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
-from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
+from chalicelib.domain.models import ArtifactFormat, ArtifactInfo, ModelRecord, ModelStatus, OperationEntry
 from chalicelib.domain.ports import ModelQuery, Page
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
@@ -81,17 +83,39 @@ class ModelItem(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")
     revision = NumberAttribute()
+    artifact_size = NumberAttribute(attr_name="artifactSize", null=True)
+    artifact_uploaded_at = UnicodeAttribute(attr_name="artifactUploadedAt", null=True)
+    artifact_pending_since = UnicodeAttribute(attr_name="artifactPendingSince", null=True)
+    endpoints = ListAttribute[str](of=UnicodeAttribute, default=list)
+    status_changed_at = UnicodeAttribute(attr_name="statusChangedAt", null=True)
 
     by_created = ModelsByCreated()
     by_status = ModelsByStatus()
 
 
-ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem,)
+class OperationItem(Model):
+    class Meta(_Meta):
+        table_name = "operations"
+
+    model_id = UnicodeAttribute(hash_key=True, attr_name=tables.OPERATION_MODEL_ID.name)
+    entry_key = UnicodeAttribute(range_key=True, attr_name=tables.OPERATION_ENTRY_KEY.name)
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(attr_name="fromStatus", null=True)
+    to_status = UnicodeAttribute(attr_name="toStatus", null=True)
+    result = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(attr_name=tables.OPERATIONS.ttl_attribute)
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem)
 
 
 def configure(settings: Settings) -> None:
     """Point every table class at this process's table names, region and endpoint."""
     ModelItem.Meta.table_name = settings.models_table
+    OperationItem.Meta.table_name = settings.operations_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -128,7 +152,20 @@ def _to_item(record: ModelRecord) -> ModelItem:
         created_at=created_at,
         updated_at=to_iso(record.updated_at),
         revision=record.revision,
+        artifact_size=record.artifact.size if record.artifact else None,
+        artifact_uploaded_at=to_iso(record.artifact.uploaded_at) if record.artifact else None,
+        artifact_pending_since=_optional_iso(record.artifact_pending_since),
+        endpoints=list(record.endpoints),
+        status_changed_at=_optional_iso(record.status_changed_at),
     )
+
+
+def _optional_iso(moment: datetime | None) -> str | None:
+    return to_iso(moment) if moment else None
+
+
+def _optional_instant(text: str | None) -> datetime | None:
+    return from_iso(text) if text else None
 
 
 def _to_record(item: ModelItem) -> ModelRecord:
@@ -153,6 +190,14 @@ def _to_record(item: ModelItem) -> ModelRecord:
         created_at=from_iso(item.created_at),
         updated_at=from_iso(item.updated_at),
         revision=int(item.revision),
+        artifact=(
+            ArtifactInfo(int(item.artifact_size), from_iso(item.artifact_uploaded_at))
+            if item.artifact_size is not None and item.artifact_uploaded_at
+            else None
+        ),
+        artifact_pending_since=_optional_instant(item.artifact_pending_since),
+        endpoints=tuple(item.endpoints or ()),
+        status_changed_at=_optional_instant(item.status_changed_at),
     )
 
 
@@ -277,3 +322,49 @@ class DynamoModelRepository:
                         continue
                 break
         return Page(records, _encode_cursor(next_key, fingerprint) if next_key else None)
+
+
+class DynamoOperationsLog:
+    """OperationsLog on the operations table; entries expire through DynamoDB's TTL."""
+
+    def __init__(self, ttl_days: int) -> None:
+        self._ttl = timedelta(days=ttl_days)
+
+    def record(self, entry: OperationEntry) -> None:
+        with _translated_errors():
+            OperationItem(
+                entry.model_id,
+                f"{to_iso(entry.at)}#{uuid.uuid4().hex[:12]}",
+                at=to_iso(entry.at),
+                actor=entry.actor,
+                action=entry.action,
+                from_status=entry.from_status.value if entry.from_status else None,
+                to_status=entry.to_status.value if entry.to_status else None,
+                result=entry.result,
+                reason=entry.reason,
+                expires_at=entry.at + self._ttl,
+            ).save()
+
+    def list(self, model_id: str, limit: int, cursor: str | None) -> Page[OperationEntry]:
+        key_names = [tables.OPERATION_MODEL_ID.name, tables.OPERATION_ENTRY_KEY.name]
+        fingerprint = json.dumps(["operations", model_id])
+        start = _decode_cursor(cursor, fingerprint, key_names) if cursor else None
+        with _translated_errors():
+            results = OperationItem.query(
+                model_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+            )
+            entries = [
+                OperationEntry(
+                    model_id=item.model_id,
+                    at=from_iso(item.at),
+                    actor=item.actor,
+                    action=item.action,
+                    from_status=ModelStatus(item.from_status) if item.from_status else None,
+                    to_status=ModelStatus(item.to_status) if item.to_status else None,
+                    result=item.result,
+                    reason=item.reason,
+                )
+                for item in results
+            ]
+            next_key = results.last_evaluated_key
+        return Page(entries, _encode_cursor(next_key, fingerprint) if next_key else None)

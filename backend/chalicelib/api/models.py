@@ -9,10 +9,12 @@ from chalice import Response
 from chalicelib import wiring
 from chalicelib.api.http import ApiBlueprint, actor, json_response, parse_body, parse_query
 from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import ModelQuery
 from chalicelib.domain.registry import NewModel
 from chalicelib.schemas.models import (
     CreateModelRequest,
+    DeleteModelQuery,
     ListModelsQuery,
     ModelListResponse,
     ModelResponse,
@@ -24,7 +26,7 @@ blueprint = ApiBlueprint(__name__)
 _ETAG = re.compile(r'^(W/)?"?(\d{1,18})"?$')
 
 
-def _revision_from(if_match: str | None) -> int | None:
+def revision_from(if_match: str | None) -> int | None:
     if not if_match:
         return None
     found = _ETAG.match(if_match.strip())
@@ -33,7 +35,7 @@ def _revision_from(if_match: str | None) -> int | None:
     return int(found.group(2))
 
 
-def _record_response(record: object, status_code: int = 200) -> Response:
+def record_response(record: ModelRecord, status_code: int = 200) -> Response:
     model = ModelResponse.of(record)
     return json_response(model.to_json(), status_code, headers={"ETag": f'"{model.revision}"'})
 
@@ -43,7 +45,7 @@ def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
     record = wiring.current().registry.create(NewModel(**spec.model_dump()), actor(request))
-    return _record_response(record, 201)
+    return record_response(record, 201)
 
 
 @blueprint.route("/models", methods=["GET"])
@@ -58,24 +60,28 @@ def list_models() -> Response:
 
 @blueprint.route("/models/{model_id}", methods=["GET"])
 def get_model(model_id: str) -> Response:
-    return _record_response(wiring.current().registry.get(model_id))
+    services = wiring.current()
+    return record_response(services.lifecycle.refresh_artifact(services.registry.get(model_id)))
 
 
 @blueprint.route("/models/{model_id}", methods=["PUT"])
 def update_model(model_id: str) -> Response:
     request = blueprint.current_request
     change = parse_body(request, UpdateModelRequest)
-    expected = _revision_from(request.headers.get("if-match"))
+    expected = revision_from(request.headers.get("if-match"))
     if expected is not None and change.revision is not None and expected != change.revision:
         raise BadRequest("If-Match and revision disagree; send one of them")
     record = wiring.current().registry.update(
         model_id, change.changes(), actor(request), expected_revision=expected or change.revision
     )
-    return _record_response(record)
+    return record_response(record)
 
 
 @blueprint.route("/models/{model_id}", methods=["DELETE"])
 def delete_model(model_id: str) -> Response:
     request = blueprint.current_request
-    wiring.current().registry.delete(model_id, expected_revision=_revision_from(request.headers.get("if-match")))
+    query = parse_query(request, DeleteModelQuery)
+    wiring.current().lifecycle.delete(
+        model_id, actor(request), force=query.force, expected_revision=revision_from(request.headers.get("if-match"))
+    )
     return Response(body="", status_code=204)

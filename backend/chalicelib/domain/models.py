@@ -70,6 +70,12 @@ RUNTIME_FIELDS = frozenset(
 
 
 @dataclass(frozen=True)
+class ArtifactInfo:
+    size: int
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     id: str
     name: str
@@ -90,8 +96,28 @@ class ModelRecord:
     created_at: datetime
     updated_at: datetime
     revision: int
+    artifact: ArtifactInfo | None = None
+    # Set when an upload was offered and not yet seen in the bucket.
+    artifact_pending_since: datetime | None = None
+    # host:port of each healthy container, recorded only from the container runtime's own reports.
+    endpoints: tuple[str, ...] = ()
+    status_changed_at: datetime | None = None
 
     @property
     def is_idle(self) -> bool:
         """True when no container runs or is on its way, so runtime settings may change."""
         return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class OperationEntry:
+    """One line of a model's operations log: a user's action or a status transition."""
+
+    model_id: str
+    at: datetime
+    actor: str
+    action: str  # create, update, upload, start, stop, delete, transition
+    from_status: ModelStatus | None
+    to_status: ModelStatus | None
+    result: str
+    reason: str | None = None

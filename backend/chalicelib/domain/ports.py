@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.models import ModelRecord, ModelStatus
+from chalicelib.domain.models import ArtifactInfo, ModelRecord, ModelStatus, OperationEntry
 
 T = TypeVar("T")
 
@@ -47,3 +48,100 @@ class ModelRepository(Protocol):
     def remove(self, model_id: str, expected_revision: int, allowed: Collection[ModelStatus]) -> None:
         """Delete the record if it is unchanged and in one of the `allowed` statuses; else Conflict."""
         ...
+
+
+class OperationsLog(Protocol):
+    def record(self, entry: OperationEntry) -> None: ...
+
+    def list(self, model_id: str, limit: int, cursor: str | None) -> Page[OperationEntry]:
+        """Entries newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """A presigned browser/curl upload: POST the fields, then the file, as multipart/form-data to url."""
+
+    url: str
+    fields: Mapping[str, str]
+    max_bytes: int
+    expires_in_seconds: int
+
+
+class ArtifactStore(Protocol):
+    def uri(self, model_id: str) -> str: ...
+
+    def upload_ticket(self, model_id: str, max_bytes: int) -> UploadTicket: ...
+
+    def describe(self, model_id: str) -> ArtifactInfo | None:
+        """The stored artifact's size and upload time, or None when there is none."""
+        ...
+
+    def delete(self, model_id: str) -> None:
+        """Remove the artifact and every earlier version of it."""
+        ...
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A container's state change as ECS reports it; the local runtime reports the same shape."""
+
+    model_id: str
+    task_id: str
+    last_status: str  # PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, STOPPED
+    desired_status: str  # RUNNING or STOPPED
+    health: str  # HEALTHY, UNHEALTHY or UNKNOWN
+    address: str | None  # the container's IP once it has one
+    at: datetime
+    # The port bound on `address`; None means the model's containerPort (awsvpc networking).
+    port: int | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    exit_code: int | None = None
+    container_reason: str | None = None
+
+    def endpoint_for(self, record: ModelRecord) -> str | None:
+        return f"{self.address}:{self.port or record.container_port}" if self.address else None
+
+
+@dataclass(frozen=True)
+class RuntimeView:
+    """What the container runtime says is there for a model, for the reconciler to compare."""
+
+    desired_running: bool
+    healthy_endpoints: tuple[str, ...]
+    tasks_alive: int
+
+
+class RuntimeRefused(Exception):
+    """The runtime cannot run this model at all; the message tells the user why."""
+
+
+class ContainerRuntime(Protocol):
+    """Runs at most one container per model and reports its life as TaskEvents."""
+
+    def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
+        """Have one container of the model running; idempotent. RuntimeRefused when impossible."""
+        ...
+
+    def stop(self, model_id: str) -> bool:
+        """Stop the model's container; True when one was running or starting."""
+        ...
+
+    def remove(self, model_id: str) -> None:
+        """Forget everything the runtime keeps for the model (after stop)."""
+        ...
+
+    def view(self, model_id: str) -> RuntimeView: ...
+
+
+class ContainerLogs(Protocol):
+    def create_group(self, model_id: str) -> None:
+        """Make sure the model's log group exists, with the configured retention."""
+        ...
+
+    def failure_line(self, model_id: str, task_id: str) -> str | None:
+        """The runner's own one-line explanation of why it could not serve, if it printed one."""
+        ...
+
+    def delete_group(self, model_id: str) -> None: ...

@@ -16,9 +16,10 @@ from chalicelib.domain.models import (
     ArtifactFormat,
     ModelRecord,
     ModelStatus,
+    OperationEntry,
     fargate_size_problem,
 )
-from chalicelib.domain.ports import ModelQuery, ModelRepository, Page
+from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
 
 DEFAULT_PREDICT_PATH = "/predict"
 DEFAULT_HEALTH_PATH = "/health"
@@ -65,10 +66,12 @@ class ModelRegistry:
     def __init__(
         self,
         repository: ModelRepository,
+        operations: OperationsLog,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._repository = repository
+        self._operations = operations
         self._clock = clock
         self._new_id = new_id
 
@@ -97,6 +100,7 @@ class ModelRegistry:
         )
         check_record(record)
         self._repository.add(record)
+        self._log(record, actor, "create", "created")
         return record
 
     def get(self, model_id: str) -> ModelRecord:
@@ -137,15 +141,10 @@ class ModelRegistry:
         )
         check_record(updated)
         self._repository.replace(updated, expected_revision=current.revision)
+        self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")
         return updated
 
-    def delete(self, model_id: str, expected_revision: int | None = None) -> None:
-        current = self._repository.get(model_id)
-        if expected_revision is not None and expected_revision != current.revision:
-            raise Conflict(
-                f"the model has changed: revision {current.revision} is current, "
-                f"the request is based on revision {expected_revision}"
-            )
-        if current.status is not ModelStatus.STOPPED:
-            raise Conflict(f"only a STOPPED model can be deleted; this one is {current.status}")
-        self._repository.remove(model_id, current.revision, allowed=(ModelStatus.STOPPED,))
+    def _log(self, record: ModelRecord, actor: str, action: str, result: str) -> None:
+        self._operations.record(
+            OperationEntry(record.id, self._clock(), actor, action, record.status, record.status, result)
+        )

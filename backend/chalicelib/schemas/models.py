@@ -103,22 +103,41 @@ class UpdateModelRequest(_Strict):
         return self.model_dump(exclude_unset=True, exclude={"revision"})
 
 
-class ListModelsQuery(BaseModel):
+class PageQuery(BaseModel):
     # Query strings arrive as text, so numbers are parsed (lax); unknown parameters are still mistakes.
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
 
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+    next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+
+
+class ListModelsQuery(PageQuery):
     search: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     status: ModelStatus | None = None
-    next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+
+
+class DeleteModelQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = False
 
 
 Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
 
 
-class ModelResponse(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ArtifactResponse(_Out):
+    size: int
+    uploaded_at: Instant
+
+
+class ModelResponse(_Out):
     id: str
     name: str
     version: str
@@ -138,20 +157,36 @@ class ModelResponse(BaseModel):
     created_at: Instant
     updated_at: Instant
     revision: int
+    artifact: ArtifactResponse | None
+    artifact_pending_since: Instant | None
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        return cls.model_validate(record, from_attributes=True)
-
-    def to_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json", by_alias=True)
+        return cls.model_validate(record)
 
 
-class ModelListResponse(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class ModelListResponse(_Out):
     items: list[ModelResponse]
     next_token: str | None
 
-    def to_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json", by_alias=True)
+
+class OperationResponse(_Out):
+    at: Instant
+    actor: str
+    action: str
+    from_status: ModelStatus | None
+    to_status: ModelStatus | None
+    result: str
+    reason: str | None
+
+
+class OperationListResponse(_Out):
+    items: list[OperationResponse]
+    next_token: str | None
+
+
+class UploadTicketResponse(_Out):
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_in_seconds: int

@@ -1,0 +1,263 @@
+"""ECS Fargate: one service per model (desired count 1 while started), and ECS task events parsed for the domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.adapters.clients import error_code
+from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, STREAM_PREFIX
+from chalicelib.config import Settings
+from chalicelib.domain.clock import utc_now
+from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.domain.models import ModelRecord
+from chalicelib.domain.ports import RuntimeRefused, RuntimeView, TaskEvent
+from chalicelib.domain.runner_contract import runner_environment
+
+# Errors that mean ECS will never accept this request as it stands; anything else is worth a retry.
+_REFUSALS = {"ClientException", "InvalidParameterException", "AccessDeniedException", "PlatformUnknownException"}
+HEALTH_CHECK_SECONDS = {"interval": 15, "timeout": 5, "retries": 3, "startPeriod": 120}
+
+
+def health_check_command(port: int, path: str) -> list[str]:
+    # Custom images may lack curl or wget, and the runner image has only Python: try each in turn.
+    url = f"http://127.0.0.1:{port}{path}"
+    return [
+        "CMD-SHELL",
+        f"curl -fsS -m 4 {url} >/dev/null 2>&1 || wget -q -T 4 -O /dev/null {url} || "
+        f"python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=4)\"",
+    ]
+
+
+def _ecs_call(operation: str, call: Any, **kwargs: Any) -> Any:
+    try:
+        return call(**kwargs)
+    except ClientError as error:
+        if error_code(error) in _REFUSALS:
+            raise RuntimeRefused(f"ECS refused to {operation}: {error.response['Error'].get('Message', '')}") from error
+        raise DependencyUnavailable(f"ECS did not {operation}; try again shortly") from error
+    except BotoCoreError as error:
+        raise DependencyUnavailable(f"ECS did not {operation}; try again shortly") from error
+
+
+class EcsContainerRuntime:
+    def __init__(self, ecs: Any, settings: Settings) -> None:
+        self._ecs = ecs
+        self._settings = settings
+
+    def family(self, model_id: str) -> str:
+        return f"{self._settings.resource_prefix}{model_id}"
+
+    def task_definition(self, record: ModelRecord, artifact_uri: str | None) -> dict[str, Any]:
+        settings = self._settings
+        environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, record.container_port)
+        memory_mib = int(record.container_memory * 1024)
+        definition: dict[str, Any] = {
+            "family": self.family(record.id),
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": str(int(record.container_cpu * 1024)),
+            "memory": str(memory_mib),
+            "containerDefinitions": [
+                {
+                    "name": CONTAINER_NAME,
+                    "image": record.docker_image or settings.runner_image,
+                    "essential": True,
+                    "memory": memory_mib,
+                    "portMappings": [{"containerPort": record.container_port, "protocol": "tcp"}],
+                    "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                    "healthCheck": {
+                        "command": health_check_command(record.container_port, record.health_path),
+                        **HEALTH_CHECK_SECONDS,
+                    },
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": settings.model_log_group(record.id),
+                            "awslogs-region": settings.region,
+                            "awslogs-stream-prefix": STREAM_PREFIX,
+                        },
+                    },
+                }
+            ],
+            "tags": [{"key": "kraken:model-id", "value": record.id}],
+        }
+        if settings.task_execution_role_arn:
+            definition["executionRoleArn"] = settings.task_execution_role_arn
+        if settings.task_role_arn:
+            definition["taskRoleArn"] = settings.task_role_arn
+        return definition
+
+    def _service(self, model_id: str) -> dict[str, Any] | None:
+        found = _ecs_call(
+            "describe the model's service",
+            self._ecs.describe_services,
+            cluster=self._settings.cluster,
+            services=[self.family(model_id)],
+        )
+        active = [s for s in found.get("services", []) if s.get("status") == "ACTIVE"]
+        return active[0] if active else None
+
+    def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
+        registered = _ecs_call(
+            "register the task definition",
+            self._ecs.register_task_definition,
+            **self.task_definition(record, artifact_uri),
+        )
+        task_definition = registered["taskDefinition"]["taskDefinitionArn"]
+        if self._service(record.id) is not None:
+            _ecs_call(
+                "update the model's service",
+                self._ecs.update_service,
+                cluster=self._settings.cluster,
+                service=self.family(record.id),
+                taskDefinition=task_definition,
+                desiredCount=1,
+                forceNewDeployment=True,
+            )
+            return
+        _ecs_call(
+            "create the model's service",
+            self._ecs.create_service,
+            cluster=self._settings.cluster,
+            serviceName=self.family(record.id),
+            taskDefinition=task_definition,
+            desiredCount=1,
+            launchType="FARGATE",
+            # At most one container per model, ever: the old task stops before a new one starts.
+            deploymentConfiguration={
+                "maximumPercent": 100,
+                "minimumHealthyPercent": 0,
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+            },
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": list(self._settings.subnets),
+                    "securityGroups": [self._settings.task_security_group]
+                    if self._settings.task_security_group
+                    else [],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            propagateTags="TASK_DEFINITION",
+            enableECSManagedTags=True,
+            # Same token for the same model: a retried create cannot make a second service.
+            clientToken=record.id,
+        )
+
+    def stop(self, model_id: str) -> bool:
+        service = self._service(model_id)
+        if service is None:
+            return False
+        _ecs_call(
+            "stop the model's service",
+            self._ecs.update_service,
+            cluster=self._settings.cluster,
+            service=self.family(model_id),
+            desiredCount=0,
+        )
+        return bool(service.get("runningCount", 0) or service.get("pendingCount", 0) or self._tasks(model_id))
+
+    def remove(self, model_id: str) -> None:
+        if self._service(model_id) is not None:
+            _ecs_call(
+                "delete the model's service",
+                self._ecs.delete_service,
+                cluster=self._settings.cluster,
+                service=self.family(model_id),
+                force=True,
+            )
+        listed = _ecs_call(
+            "list task definitions",
+            self._ecs.list_task_definitions,
+            familyPrefix=self.family(model_id),
+            status="ACTIVE",
+        )
+        for arn in listed.get("taskDefinitionArns", []):
+            _ecs_call("deregister a task definition", self._ecs.deregister_task_definition, taskDefinition=arn)
+
+    def _tasks(self, model_id: str) -> list[dict[str, Any]]:
+        family = self.family(model_id)
+        listed = _ecs_call(
+            "list the model's tasks",
+            self._ecs.list_tasks,
+            cluster=self._settings.cluster,
+            serviceName=family,
+            desiredStatus="RUNNING",
+        )
+        arns = listed.get("taskArns", [])
+        if not arns:
+            return []
+        described = _ecs_call(
+            "describe the model's tasks", self._ecs.describe_tasks, cluster=self._settings.cluster, tasks=arns
+        )
+        return [t for t in described.get("tasks", []) if t.get("group") == f"service:{family}"]
+
+    def view(self, model_id: str) -> RuntimeView:
+        service = self._service(model_id)
+        tasks = self._tasks(model_id) if service is not None else []
+        healthy = []
+        for task in tasks:
+            if task.get("lastStatus") == "RUNNING" and task.get("healthStatus") == "HEALTHY":
+                address = _task_address(task)
+                port = _container_port(task)
+                if address and port:
+                    healthy.append(f"{address}:{port}")
+        return RuntimeView(
+            desired_running=bool(service and service.get("desiredCount", 0) > 0),
+            healthy_endpoints=tuple(healthy),
+            tasks_alive=len(tasks),
+        )
+
+
+def _model_container(task: dict[str, Any]) -> dict[str, Any]:
+    containers = task.get("containers") or [{}]
+    return next((c for c in containers if c.get("name") == CONTAINER_NAME), containers[0])
+
+
+def _task_address(task: dict[str, Any]) -> str | None:
+    interfaces = _model_container(task).get("networkInterfaces") or []
+    if interfaces and interfaces[0].get("privateIpv4Address"):
+        return str(interfaces[0]["privateIpv4Address"])
+    for attachment in task.get("attachments", []):
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                return str(detail["value"])
+    return None
+
+
+def _container_port(task: dict[str, Any]) -> int | None:
+    bindings = _model_container(task).get("networkBindings") or []
+    if bindings and bindings[0].get("hostPort"):
+        return int(bindings[0]["hostPort"])
+    return None
+
+
+def task_event_from_detail(detail: dict[str, Any], settings: Settings) -> TaskEvent | None:
+    """The domain's TaskEvent from an "ECS Task State Change" detail, or None when it is not one of ours."""
+    if not str(detail.get("clusterArn", "")).endswith(f":cluster/{settings.cluster}"):
+        return None
+    family = str(detail.get("group", "")).removeprefix("service:")
+    if not family.startswith(settings.resource_prefix):
+        family = str(detail.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
+    if not family.startswith(settings.resource_prefix):
+        return None
+    container = _model_container(detail)
+    bindings = container.get("networkBindings") or []
+    updated_at = detail.get("updatedAt")
+    return TaskEvent(
+        model_id=family.removeprefix(settings.resource_prefix),
+        task_id=str(detail.get("taskArn", "")).rsplit("/", 1)[-1],
+        last_status=str(detail.get("lastStatus", "")),
+        desired_status=str(detail.get("desiredStatus", "")),
+        health=str(detail.get("healthStatus") or container.get("healthStatus") or "UNKNOWN"),
+        address=(bindings[0].get("bindIP") if bindings else None) or _task_address(detail),
+        port=int(bindings[0]["hostPort"]) if bindings and bindings[0].get("hostPort") else None,
+        at=datetime.fromisoformat(updated_at) if updated_at else utc_now(),
+        stop_code=detail.get("stopCode"),
+        stopped_reason=detail.get("stoppedReason"),
+        exit_code=container.get("exitCode"),
+        container_reason=container.get("reason"),
+    )

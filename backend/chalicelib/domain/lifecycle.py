@@ -1,0 +1,329 @@
+"""Model lifecycle: start, stop, delete and artifact uploads, and status transitions from task events."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.clock import utc_now
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.models import ModelRecord, ModelStatus, OperationEntry
+from chalicelib.domain.ports import (
+    ArtifactStore,
+    ContainerLogs,
+    ContainerRuntime,
+    ModelQuery,
+    ModelRepository,
+    OperationsLog,
+    RuntimeRefused,
+    TaskEvent,
+    UploadTicket,
+)
+
+logger = logging.getLogger("kraken.lifecycle")
+
+ECS_ACTOR = "system:container-runtime"
+RECONCILER_ACTOR = "system:reconciler"
+OOM_MARKER = "OutOfMemory"
+
+
+@dataclass(frozen=True)
+class Transition:
+    status: ModelStatus
+    reason: str | None
+    endpoints: tuple[str, ...]
+
+
+def failure_reason(record: ModelRecord, event: TaskEvent, runner_says: str | None) -> str:
+    """A reason a person can act on, from what ECS (or the local runtime) and the runner reported."""
+    stopped = event.stopped_reason or ""
+    container = event.container_reason or ""
+    if "CannotPullContainer" in stopped or "CannotPullContainer" in container:
+        return f"the image {record.docker_image or 'of the runner'} cannot be pulled: {stopped or container}"
+    if OOM_MARKER in container or (event.exit_code == 137 and OOM_MARKER in stopped):
+        return (
+            f"out of memory: the container needed more than {record.container_memory:g} GB; "
+            "choose a larger containerMemory"
+        )
+    if event.health == "UNHEALTHY" or "health check" in stopped.lower():
+        return f"health check failing: GET {record.health_path} did not answer 200"
+    if runner_says:
+        return runner_says
+    if event.exit_code is not None and event.exit_code > 128:
+        return f"the container was killed by signal {event.exit_code - 128} (exit code {event.exit_code})"
+    if event.exit_code is not None:
+        return f"the container exited with code {event.exit_code}"
+    return stopped or container or "the container stopped unexpectedly"
+
+
+def next_state(record: ModelRecord, event: TaskEvent, reason_for_failure: Callable[[], str]) -> Transition | None:
+    """Where a task event moves the record, or None when it changes nothing (late or irrelevant events)."""
+    endpoint = event.endpoint_for(record)
+    # An event without an address cannot be told apart from the others; it ends them all.
+    others = tuple(e for e in record.endpoints if e != endpoint) if endpoint else ()
+    wants_running = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
+    if event.last_status == "RUNNING" and event.health == "HEALTHY" and endpoint:
+        if not wants_running:
+            return None
+        endpoints = record.endpoints if endpoint in record.endpoints else (*record.endpoints, endpoint)
+        if record.status is ModelStatus.RUNNING and endpoints == record.endpoints:
+            return None
+        return Transition(ModelStatus.RUNNING, None, endpoints)
+    if event.last_status == "RUNNING" and event.health == "UNHEALTHY":
+        if record.status not in (ModelStatus.PENDING, ModelStatus.RUNNING):
+            return None
+        return Transition(ModelStatus.FAILED, reason_for_failure(), others)
+    if event.last_status == "STOPPED":
+        if record.status is ModelStatus.STOPPING:
+            return Transition(ModelStatus.STOPPED, None, ()) if not others else Transition(record.status, None, others)
+        if wants_running:
+            if others:  # another healthy container still serves; the runtime replaces this one
+                return Transition(record.status, record.status_reason, others)
+            return Transition(ModelStatus.FAILED, reason_for_failure(), ())
+    return None
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        models: ModelRepository,
+        runtime: ContainerRuntime,
+        operations: OperationsLog,
+        artifacts: ArtifactStore,
+        container_logs: ContainerLogs,
+        artifact_max_bytes: int,
+        start_timeout: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._models = models
+        self._runtime = runtime
+        self._operations = operations
+        self._artifacts = artifacts
+        self._logs = container_logs
+        self._artifact_max_bytes = artifact_max_bytes
+        self._start_timeout = start_timeout
+        self._clock = clock
+
+    # --- user actions -------------------------------------------------------------------------
+
+    def start(self, model_id: str, actor: str) -> ModelRecord:
+        record = self.refresh_artifact(self._models.get(model_id))
+        if record.status in (ModelStatus.PENDING, ModelStatus.RUNNING):
+            self._log(record, actor, "start", record.status, f"already {record.status}; nothing to do")
+            return record
+        if record.status is ModelStatus.STOPPING:
+            raise Conflict("the model is stopping; start it again once it is STOPPED")
+        if record.docker_image is None:
+            if record.artifact is None:
+                raise Conflict(f"upload the model's artifact first: POST /api/models/{model_id}/artifact")
+            if record.artifact.size > self._artifact_max_bytes:
+                raise Conflict(
+                    f"the artifact is {record.artifact.size} bytes, over the limit of {self._artifact_max_bytes}"
+                )
+        pending = self._transition(record, ModelStatus.PENDING, None, record.endpoints, actor, "start", "accepted")
+        if pending is None:  # a concurrent start won the conditional write; it starts the container
+            current = self._models.get(model_id)
+            self._log(current, actor, "start", current.status, f"already {current.status}; nothing to do")
+            return current
+        try:
+            self._logs.create_group(model_id)
+            artifact_uri = None if record.docker_image else self._artifacts.uri(model_id)
+            self._runtime.start(pending, artifact_uri)
+        except RuntimeRefused as refused:
+            failed = self._transition(pending, ModelStatus.FAILED, str(refused), (), actor, "transition", "refused")
+            return failed or self._models.get(model_id)
+        return pending
+
+    def stop(self, model_id: str, actor: str) -> ModelRecord:
+        record = self._models.get(model_id)
+        if record.status in (ModelStatus.STOPPED, ModelStatus.STOPPING):
+            self._log(record, actor, "stop", record.status, f"already {record.status}; nothing to do")
+            return record
+        stopping = self._transition(record, ModelStatus.STOPPING, None, record.endpoints, actor, "stop", "accepted")
+        if stopping is None:
+            current = self._models.get(model_id)
+            self._log(current, actor, "stop", current.status, f"{current.status} meanwhile; nothing to do")
+            return current
+        if not self._runtime.stop(model_id):
+            # Nothing was running, so no event will come to finish the stop.
+            stopped = self._transition(
+                stopping, ModelStatus.STOPPED, None, (), actor, "transition", "nothing was running"
+            )
+            return stopped or self._models.get(model_id)
+        return stopping
+
+    def delete(self, model_id: str, actor: str, force: bool, expected_revision: int | None = None) -> None:
+        record = self._models.get(model_id)
+        if expected_revision is not None and expected_revision != record.revision:
+            raise Conflict(
+                f"the model has changed: revision {record.revision} is current, "
+                f"the request is based on revision {expected_revision}"
+            )
+        if record.status is not ModelStatus.STOPPED:
+            if not force:
+                raise Conflict(
+                    f"only a STOPPED model can be deleted; this one is {record.status}. "
+                    "Stop it first, or delete with ?force=true to stop its container and delete it"
+                )
+            self._runtime.stop(model_id)
+        current = record
+        for attempt in range(3):  # the stopping container's events may bump the revision meanwhile
+            try:
+                self._models.remove(model_id, current.revision, allowed=list(ModelStatus))
+                break
+            except Conflict:
+                if attempt == 2:
+                    raise
+                current = self._models.get(model_id)
+        self._runtime.remove(model_id)
+        self._artifacts.delete(model_id)
+        self._logs.delete_group(model_id)
+        self._log(record, actor, "delete", None, "deleted" + (" (forced)" if force and not record.is_idle else ""))
+
+    def request_upload(self, model_id: str, actor: str) -> UploadTicket:
+        record = self._models.get(model_id)
+        if record.docker_image:
+            raise Conflict("this model runs its own image; artifacts are for models without dockerImage")
+        ticket = self._artifacts.upload_ticket(model_id, self._artifact_max_bytes)
+        if record.artifact_pending_since is None:
+            self._save(dataclasses.replace(record, artifact_pending_since=self._clock()), record)
+        self._log(record, actor, "upload", record.status, "upload offered")
+        return ticket
+
+    def refresh_artifact(self, record: ModelRecord) -> ModelRecord:
+        """Record an upload that has landed in the bucket since it was offered; one HEAD, only while pending."""
+        if record.artifact_pending_since is None:
+            return record
+        found = self._artifacts.describe(record.id)
+        if found is None or (record.artifact is not None and found == record.artifact):
+            return record
+        updated = dataclasses.replace(record, artifact=found, artifact_pending_since=None)
+        saved = self._save(updated, record)
+        if saved is None:
+            return self._models.get(record.id)
+        self._log(saved, "system:artifact-store", "upload", record.status, f"artifact stored ({found.size} bytes)")
+        return saved
+
+    # --- reports from the container runtime ---------------------------------------------------
+
+    def on_task_event(self, event: TaskEvent) -> None:
+        for _ in range(3):  # the record may change under us; re-read and re-decide
+            try:
+                record = self._models.get(event.model_id)
+            except NotFound:
+                return  # a deleted model's last container stopping
+            decided = next_state(record, event, lambda r=record: self._failure_reason(r, event))
+            if decided is None:
+                return
+            result = f"task {event.task_id[:12]} {event.last_status.lower()}"
+            if self._transition(
+                record, decided.status, decided.reason, decided.endpoints, ECS_ACTOR, "transition", result
+            ):
+                return
+        logger.warning("gave up applying a task event after repeated conflicts", extra={"model_id": event.model_id})
+
+    def reconcile(self) -> None:
+        """Repair drift between records and the runtime: missed events, dead containers, stuck starts."""
+        for status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.STOPPING, ModelStatus.FAILED):
+            cursor = None
+            while True:
+                page = self._models.list(ModelQuery(limit=100, status=status, cursor=cursor))
+                for record in page.items:
+                    self._reconcile_one(record)
+                cursor = page.cursor
+                if not cursor:
+                    break
+
+    def _reconcile_one(self, record: ModelRecord) -> None:
+        view = self._runtime.view(record.id)
+        changed_at = record.status_changed_at or record.updated_at
+        if record.status is ModelStatus.STOPPING and view.tasks_alive == 0:
+            self._transition(record, ModelStatus.STOPPED, None, (), RECONCILER_ACTOR, "transition", "no container left")
+        elif record.status in (ModelStatus.PENDING, ModelStatus.FAILED) and view.healthy_endpoints:
+            self._transition(
+                record, ModelStatus.RUNNING, None, view.healthy_endpoints, RECONCILER_ACTOR, "transition", "healthy"
+            )
+        elif record.status is ModelStatus.RUNNING and not view.healthy_endpoints:
+            reason = "the container is gone or unhealthy; the runtime is replacing it"
+            self._transition(record, ModelStatus.FAILED, reason, (), RECONCILER_ACTOR, "transition", "drift repaired")
+        elif record.status is ModelStatus.RUNNING and set(view.healthy_endpoints) != set(record.endpoints):
+            self._transition(
+                record, ModelStatus.RUNNING, None, view.healthy_endpoints, RECONCILER_ACTOR, "transition", "endpoints"
+            )
+        elif record.status is ModelStatus.PENDING and self._clock() - changed_at > self._start_timeout:
+            minutes = self._start_timeout.total_seconds() / 60
+            reason = f"did not become healthy within {minutes:g} minutes; see the container logs"
+            self._transition(record, ModelStatus.FAILED, reason, (), RECONCILER_ACTOR, "transition", "start timed out")
+        elif (
+            record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED) and not view.desired_running
+        ):
+            # The record wants a container but the runtime was never told (a lost start): tell it again.
+            artifact_uri = None if record.docker_image else self._artifacts.uri(record.id)
+            try:
+                self._runtime.start(record, artifact_uri)
+            except RuntimeRefused as refused:
+                self._transition(
+                    record, ModelStatus.FAILED, str(refused), (), RECONCILER_ACTOR, "transition", "refused"
+                )
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _failure_reason(self, record: ModelRecord, event: TaskEvent) -> str:
+        return failure_reason(record, event, self._logs.failure_line(record.id, event.task_id))
+
+    def _save(self, updated: ModelRecord, current: ModelRecord) -> ModelRecord | None:
+        """Conditional write on the revision read; None when someone else wrote first."""
+        updated = dataclasses.replace(updated, revision=current.revision + 1, updated_at=self._clock())
+        try:
+            self._models.replace(updated, expected_revision=current.revision)
+        except Conflict:
+            return None
+        return updated
+
+    def _transition(
+        self,
+        record: ModelRecord,
+        status: ModelStatus,
+        reason: str | None,
+        endpoints: tuple[str, ...],
+        actor: str,
+        action: str,
+        result: str,
+    ) -> ModelRecord | None:
+        now = self._clock()
+        changed = dataclasses.replace(
+            record,
+            status=status,
+            status_reason=reason,
+            endpoints=endpoints,
+            status_changed_at=now if status is not record.status else record.status_changed_at,
+        )
+        saved = self._save(changed, record)
+        if saved is not None:
+            self._log(record, actor, action, status, result, reason)
+        return saved
+
+    def _log(
+        self,
+        record: ModelRecord,
+        actor: str,
+        action: str,
+        to_status: ModelStatus | None,
+        result: str,
+        reason: str | None = None,
+    ) -> None:
+        self._operations.record(
+            OperationEntry(
+                model_id=record.id,
+                at=self._clock(),
+                actor=actor,
+                action=action,
+                from_status=record.status,
+                to_status=to_status,
+                result=result,
+                reason=reason,
+            )
+        )

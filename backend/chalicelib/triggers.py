@@ -1,0 +1,34 @@
+"""Non-HTTP entry points: ECS task state changes from EventBridge and the reconciler's schedule."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalice import Blueprint, Rate
+from chalice.app import CloudWatchEvent
+
+from chalicelib import wiring
+
+logger = logging.getLogger("kraken.triggers")
+blueprint = Blueprint(__name__)
+
+# The deployed rule narrows this to our cluster (infra); the handler checks the cluster again.
+TASK_STATE_CHANGE_PATTERN: dict[str, Any] = {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"]}
+
+
+@blueprint.on_cw_event(TASK_STATE_CHANGE_PATTERN, name="task_state_change")
+def on_task_state_change(event: CloudWatchEvent) -> None:
+    from chalicelib.adapters.ecs import task_event_from_detail
+
+    services = wiring.current()
+    task_event = task_event_from_detail(event.detail, services.settings)
+    if task_event is None:
+        logger.info("ignored a task event of another cluster or service")
+        return
+    services.lifecycle.on_task_event(task_event)
+
+
+@blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile")
+def reconcile(event: CloudWatchEvent) -> None:  # noqa: ARG001 - the schedule's event carries nothing we need
+    wiring.current().lifecycle.reconcile()

@@ -1,0 +1,74 @@
+"""Local mode's wiring: the AWS adapters on the emulator, with the local container runtime in place of ECS."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from chalice.local import LambdaContext
+
+from chalicelib import triggers
+from chalicelib.config import Settings
+from chalicelib.domain.clock import to_iso
+from chalicelib.domain.ports import ContainerRuntime
+from chalicelib.wiring import Wiring
+from local.logs import LogShipper
+from local.runtime import LocalContainerRuntime
+
+logger = logging.getLogger("kraken.local")
+RECONCILE_SECONDS = 60
+
+
+def _context(name: str) -> LambdaContext:
+    return LambdaContext(function_name=name, memory_size=512)
+
+
+def deliver_task_event(event: dict[str, Any]) -> None:
+    """Hand a task event to the handler EventBridge invokes on AWS, through Chalice's own event wrapper."""
+    triggers.on_task_state_change(event, _context("task_state_change"))
+
+
+class LocalWiring(Wiring):
+    def __init__(self, config: Settings) -> None:
+        super().__init__(config)
+        self._stop_reconciling = threading.Event()
+
+    @cached_property
+    def shipper(self) -> LogShipper:
+        return LogShipper(self.client("logs"))
+
+    @cached_property
+    def runtime(self) -> ContainerRuntime:
+        return LocalContainerRuntime(self.settings, deliver_task_event, self.shipper)
+
+    def start_reconciler(self) -> None:
+        def loop() -> None:
+            while not self._stop_reconciling.wait(RECONCILE_SECONDS):
+                now = to_iso(datetime.now(UTC))
+                event = {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "time": now,
+                    "region": self.settings.region,
+                    "resources": [],
+                    "detail": {},
+                }
+                try:
+                    triggers.reconcile(event, _context("reconcile"))
+                except Exception:  # the next round tries again, as the schedule would
+                    logger.exception("reconciling failed")
+
+        threading.Thread(target=loop, name="local-reconciler", daemon=True).start()
+
+    def shutdown(self) -> None:
+        self._stop_reconciling.set()
+        runtime = self.runtime
+        assert isinstance(runtime, LocalContainerRuntime)
+        runtime.shutdown()
+        self.shipper.close()

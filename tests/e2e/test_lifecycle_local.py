@@ -1,0 +1,153 @@
+"""The model lifecycle in local mode: real runner processes started, killed, restarted and stopped over HTTP."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+import requests
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from local.runtime import docker_available
+from tests.e2e.conftest import LocalMode, session_processes
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACT_MODEL = {
+    "version": "1.0",
+    "artifactFormat": "joblib",
+    "containerPort": 8080,
+    "containerCpu": 0.5,
+    "containerMemory": 1,
+}
+
+
+def trained_pipeline() -> bytes:
+    frame = pd.DataFrame({"carat": [0.2, 0.3, 0.5, 1.0, 1.2], "cut": ["Ideal", "Good", "Ideal", "Fair", "Good"]})
+    pipeline = make_pipeline(
+        make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["cut"]), (StandardScaler(), ["carat"])),
+        LinearRegression(),
+    ).fit(frame, [300, 400, 900, 3000, 4000])
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer)
+    return buffer.getvalue()
+
+
+def create_model(local: LocalMode, name: str, content: bytes) -> str:
+    created = local.request("POST", "/api/models", {**ARTIFACT_MODEL, "name": name})
+    assert created.status == 201, created.body
+    model_id = created.body["id"]
+    ticket = local.request("POST", f"/api/models/{model_id}/artifact", {}).body
+    uploaded = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("model", content)}, timeout=30)
+    assert uploaded.status_code in (200, 204), uploaded.text
+    return model_id
+
+
+def wait_for(condition: Callable[[], Any], seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {seconds} s")
+
+
+def status(local: LocalMode, model_id: str) -> dict[str, Any]:
+    return local.request("GET", f"/api/models/{model_id}").body
+
+
+def runner_processes(local: LocalMode, model_id: str) -> list[int]:
+    """The model processes local mode started for this model, found through their environment."""
+    found = []
+    for pid in session_processes(local.process.pid):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if f"models/{model_id}/artifact".encode() in environ:
+            found.append(pid)
+    return found
+
+
+def test_start_kill_recover_stop(local_mode: LocalMode) -> None:
+    model_id = create_model(local_mode, "lifecycle", trained_pipeline())
+    assert local_mode.request("POST", f"/api/models/{model_id}/start", {}).body["status"] == "PENDING"
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 10, "RUNNING")
+    [pid] = runner_processes(local_mode, model_id)
+
+    os.kill(pid, signal.SIGKILL)
+    failed = wait_for(
+        lambda: (record := status(local_mode, model_id))["status"] == "FAILED" and record, 5, "FAILED after a kill"
+    )
+    assert "killed by signal 9" in failed["statusReason"]
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 30, "RUNNING again")
+    assert runner_processes(local_mode, model_id) not in ([], [pid])
+
+    assert local_mode.request("POST", f"/api/models/{model_id}/stop", {}).body["status"] == "STOPPING"
+    wait_for(lambda: status(local_mode, model_id)["status"] == "STOPPED", 15, "STOPPED")
+    wait_for(lambda: not runner_processes(local_mode, model_id), 5, "the model process to end")
+
+    log = local_mode.request("GET", f"/api/models/{model_id}/logs?limit=100").body["items"]
+    transitions = [(e["fromStatus"], e["toStatus"]) for e in reversed(log) if e["action"] == "transition"]
+    assert transitions == [
+        ("PENDING", "RUNNING"),
+        ("RUNNING", "FAILED"),
+        ("FAILED", "RUNNING"),
+        ("STOPPING", "STOPPED"),
+    ]
+    assert any(e["reason"] and "signal 9" in e["reason"] for e in log)
+
+
+def test_a_garbage_artifact_fails_with_a_reason(local_mode: LocalMode) -> None:
+    model_id = create_model(local_mode, "garbage", b"this is not a pickle at all")
+    local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    failed = wait_for(lambda: (r := status(local_mode, model_id))["status"] == "FAILED" and r, 30, "FAILED")
+    assert "joblib" in failed["statusReason"] and "KRAKEN_FAILURE" not in failed["statusReason"]
+    local_mode.request("POST", f"/api/models/{model_id}/stop", {})
+    wait_for(lambda: status(local_mode, model_id)["status"] == "STOPPED", 15, "STOPPED")
+
+
+def test_concurrent_starts_give_one_container(local_mode: LocalMode) -> None:
+    model_id = create_model(local_mode, "concurrent", trained_pipeline())
+    statuses: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def start() -> None:
+        barrier.wait(timeout=10)
+        statuses.append(local_mode.request("POST", f"/api/models/{model_id}/start", {}).status)
+
+    threads = [threading.Thread(target=start) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [202] * 20
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 15, "RUNNING")
+    time.sleep(1)  # a second container, had one been started, would be up by now
+    assert len(runner_processes(local_mode, model_id)) == 1
+    log = local_mode.request("GET", f"/api/models/{model_id}/logs?limit=100").body["items"]
+    assert sum(e["action"] == "start" and e["result"] == "accepted" for e in log) == 1
+    assert local_mode.request("DELETE", f"/api/models/{model_id}?force=true").status == 204
+    wait_for(lambda: not runner_processes(local_mode, model_id), 15, "the model process to end")
+
+
+@pytest.mark.skipif(docker_available(), reason="a Docker engine answers here; the refusal needs none")
+def test_image_models_without_docker_fail_at_once(local_mode: LocalMode) -> None:
+    body = {**ARTIFACT_MODEL, "name": "image", "artifactFormat": None, "dockerImage": "repo/model:1"}
+    model_id = local_mode.request("POST", "/api/models", body).body["id"]
+    started = local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    assert started.status == 202
+    assert started.body["status"] == "FAILED" and "Docker" in started.body["statusReason"]

@@ -1,0 +1,319 @@
+"""The lifecycle on the AWS path: ECS services on moto, task events through the real EventBridge handler."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from chalice.test import Client
+
+from chalicelib import config, wiring
+from chalicelib.adapters import clients
+from chalicelib.adapters.cloudwatch_logs import stream_name
+from tests.functional.test_models_api import DIAMONDS, assert_error, post
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def ecs_settings(settings: config.Settings) -> config.Settings:
+    return settings
+
+
+@pytest.fixture
+def ecs_api(aws: None, settings: config.Settings) -> Iterator[tuple[Client, config.Settings]]:
+    ec2 = boto3.client("ec2", region_name=settings.region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="models", Description="models", VpcId=vpc)["GroupId"]
+    configured = dataclasses.replace(
+        settings,
+        subnets=(subnet,),
+        task_security_group=group,
+        runner_image=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/kraken-runner:1",
+        task_execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task-execution",
+        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task",
+    )
+    from app import app
+
+    wiring.install(wiring.Wiring(configured))
+    with Client(app) as client:
+        yield client, configured
+    wiring.install(None)
+    clients.client.cache_clear()
+
+
+def upload(client: Client, model_id: str, content: bytes) -> None:
+    ticket = post(client, f"/models/{model_id}/artifact", {}).json_body
+    response = requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("model.joblib", content)}, timeout=10
+    )
+    assert response.status_code in (200, 204), response.text
+    assert ticket["maxBytes"] == 500 * 1024 * 1024
+
+
+def task_event(settings: config.Settings, model_id: str, **detail: Any) -> dict[str, Any]:
+    task_id = detail.pop("task_id", "0123456789abcdef")
+    family = f"{settings.resource_prefix}{model_id}"
+    container = {"name": "model", **detail.pop("container", {})}
+    return {
+        "version": "0",
+        "id": "e1",
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": ACCOUNT,
+        "time": "2026-11-21T05:00:00Z",
+        "region": settings.region,
+        "resources": [],
+        "detail": {
+            "clusterArn": f"arn:aws:ecs:{settings.region}:{ACCOUNT}:cluster/{settings.cluster}",
+            "taskArn": f"arn:aws:ecs:{settings.region}:{ACCOUNT}:task/{settings.cluster}/{task_id}",
+            "group": f"service:{family}",
+            "taskDefinitionArn": f"arn:aws:ecs:{settings.region}:{ACCOUNT}:task-definition/{family}:1",
+            "containers": [container],
+            **detail,
+        },
+    }
+
+
+def running(settings: config.Settings, model_id: str, ip: str = "10.20.1.7") -> dict[str, Any]:
+    return task_event(
+        settings,
+        model_id,
+        lastStatus="RUNNING",
+        desiredStatus="RUNNING",
+        healthStatus="HEALTHY",
+        container={"networkInterfaces": [{"privateIpv4Address": ip}]},
+    )
+
+
+def send(client: Client, event: dict[str, Any]) -> None:
+    client.lambda_.invoke("task_state_change", event)
+
+
+def model(client: Client, model_id: str) -> dict[str, Any]:
+    return client.http.get(f"/models/{model_id}").json_body
+
+
+def started_model(client: Client) -> str:
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    upload(client, model_id, b"fake model bytes")
+    assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+    return model_id
+
+
+def test_start_needs_an_uploaded_artifact(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    error = assert_error(post(client, f"/models/{model_id}/start", {}), 409, "conflict")
+    assert "artifact" in error["message"]
+    assert model(client, model_id)["status"] == "STOPPED"
+
+
+def test_upload_is_recorded_with_size_and_time(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    assert model(client, model_id)["artifact"] is None
+    upload(client, model_id, b"x" * 1234)
+    artifact = model(client, model_id)["artifact"]
+    assert artifact["size"] == 1234 and artifact["uploadedAt"].endswith("Z")
+
+
+def test_image_models_take_no_artifact(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    body = {**DIAMONDS, "artifactFormat": None, "dockerImage": "repo/model:1"}
+    model_id = post(client, "/models", body).json_body["id"]
+    assert_error(post(client, f"/models/{model_id}/artifact", {}), 409, "conflict")
+
+
+def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    # moto does not echo every CreateService setting back, so the request itself is observed.
+    sent: list[dict[str, Any]] = []
+    wiring.current().client("ecs").meta.events.register(
+        "provide-client-params.ecs.CreateService", lambda params, **_: sent.append(dict(params))
+    )
+    model_id = started_model(client)
+    assert model(client, model_id)["status"] == "PENDING"
+    assert sent[0]["deploymentConfiguration"]["maximumPercent"] == 100
+    assert sent[0]["deploymentConfiguration"]["minimumHealthyPercent"] == 0
+    ecs = boto3.client("ecs", region_name=settings.region)
+    family = f"{settings.resource_prefix}{model_id}"
+    service = ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]
+    assert service["desiredCount"] == 1 and service["launchType"] == "FARGATE"
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["assignPublicIp"] == "DISABLED"
+    assert network["subnets"] == list(settings.subnets) and network["securityGroups"] == [settings.task_security_group]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert (definition["cpu"], definition["memory"]) == ("512", "1024")
+    assert definition["networkMode"] == "awsvpc" and definition["requiresCompatibilities"] == ["FARGATE"]
+    container = definition["containerDefinitions"][0]
+    assert container["image"] == settings.runner_image
+    assert container["portMappings"][0]["containerPort"] == 8080
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["KRAKEN_ARTIFACT_URI"] == f"s3://{settings.artifact_bucket}/models/{model_id}/artifact"
+    assert env["KRAKEN_ARTIFACT_FORMAT"] == "joblib" and env["KRAKEN_MODEL_PORT"] == "8080"
+    assert "/health" in " ".join(container["healthCheck"]["command"])
+    assert container["logConfiguration"]["options"]["awslogs-group"] == settings.model_log_group(model_id)
+    groups = boto3.client("logs", region_name=settings.region).describe_log_groups(
+        logGroupNamePrefix=settings.model_log_group(model_id)
+    )["logGroups"]
+    assert groups[0]["retentionInDays"] == settings.model_log_retention_days
+
+    # Starting again is a no-op: still one service, still PENDING.
+    assert post(client, f"/models/{model_id}/start", {}).json_body["status"] == "PENDING"
+    assert len(ecs.list_services(cluster=settings.cluster)["serviceArns"]) == 1
+
+
+def test_task_events_drive_the_status(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    record = model(client, model_id)
+    assert record["status"] == "RUNNING" and record["statusReason"] is None
+
+    assert post(client, f"/models/{model_id}/stop", {}).json_body["status"] == "STOPPING"
+    ecs = boto3.client("ecs", region_name=settings.region)
+    family = f"{settings.resource_prefix}{model_id}"
+    assert ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]["desiredCount"] == 0
+    send(
+        client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="STOPPED", stopCode="UserInitiated")
+    )
+    assert model(client, model_id)["status"] == "STOPPED"
+    actions = [(e["action"], e["toStatus"]) for e in client.http.get(f"/models/{model_id}/logs").json_body["items"]]
+    assert actions[:4] == [
+        ("transition", "STOPPED"),
+        ("stop", "STOPPING"),
+        ("transition", "RUNNING"),
+        ("start", "PENDING"),
+    ]
+
+
+def test_a_crash_is_failed_with_the_runners_reason_then_recovers(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    logs = boto3.client("logs", region_name=settings.region)
+    group, stream = settings.model_log_group(model_id), stream_name("deadbeef")
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    message = "KRAKEN_FAILURE: artifact could not be loaded as joblib: UnpicklingError: invalid load key"
+    logs.put_log_events(
+        logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": int(time.time() * 1000), "message": message}]
+    )
+    send(
+        client,
+        task_event(
+            settings,
+            model_id,
+            task_id="deadbeef",
+            lastStatus="STOPPED",
+            desiredStatus="RUNNING",
+            stopCode="EssentialContainerExited",
+            stoppedReason="Essential container in task exited",
+            container={"exitCode": 3},
+        ),
+    )
+    record = model(client, model_id)
+    assert record["status"] == "FAILED"
+    assert record["statusReason"] == "artifact could not be loaded as joblib: UnpicklingError: invalid load key"
+    send(client, running(settings, model_id, ip="10.20.1.9"))
+    assert model(client, model_id)["status"] == "RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("detail", "expected"),
+    [
+        (
+            {
+                "stoppedReason": "OutOfMemoryError: Container killed",
+                "container": {"exitCode": 137, "reason": "OutOfMemoryError: Container killed due to memory usage"},
+            },
+            "out of memory",
+        ),
+        (
+            {"stopCode": "TaskFailedToStart", "stoppedReason": "CannotPullContainerError: pull access denied"},
+            "cannot be pulled",
+        ),
+        ({"stoppedReason": "Task failed container health checks"}, "health check failing"),
+        ({"container": {"exitCode": 2}}, "exited with code 2"),
+    ],
+)
+def test_failure_reasons_say_what_to_fix(
+    ecs_api: tuple[Client, config.Settings], detail: dict[str, Any], expected: str
+) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="RUNNING", **detail))
+    record = model(client, model_id)
+    assert record["status"] == "FAILED" and expected in record["statusReason"]
+
+
+def test_events_of_other_clusters_are_ignored(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    event = running(settings, model_id)
+    event["detail"]["clusterArn"] = f"arn:aws:ecs:{settings.region}:{ACCOUNT}:cluster/someone-else"
+    send(client, event)
+    assert model(client, model_id)["status"] == "PENDING"
+
+
+def test_reconciler_repairs_drift(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    # moto never launches a service's tasks, so the runtime reports none: the RUNNING record has drifted.
+    client.lambda_.invoke("reconcile", client.events.generate_cw_event("aws.events", "Scheduled Event", {}, []))
+    record = model(client, model_id)
+    assert record["status"] == "FAILED" and "gone" in record["statusReason"]
+    entries = client.http.get(f"/models/{model_id}/logs?limit=1").json_body
+    assert entries["items"][0]["actor"] == "system:reconciler" and entries["nextToken"]
+
+
+def test_a_stuck_start_fails_after_the_timeout(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    wiring.install(wiring.Wiring(dataclasses.replace(settings, start_timeout_seconds=0)))
+    client.lambda_.invoke("reconcile", client.events.generate_cw_event("aws.events", "Scheduled Event", {}, []))
+    record = model(client, model_id)
+    assert record["status"] == "FAILED" and "did not become healthy" in record["statusReason"]
+
+
+def test_force_delete_stops_and_cleans_up(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    assert_error(client.http.delete(f"/models/{model_id}"), 409, "conflict")
+    assert client.http.delete(f"/models/{model_id}?force=true").status_code == 204
+    assert_error(client.http.get(f"/models/{model_id}"), 404, "not_found")
+    ecs = boto3.client("ecs", region_name=settings.region)
+    family = f"{settings.resource_prefix}{model_id}"
+    services = ecs.describe_services(cluster=settings.cluster, services=[family])["services"]
+    assert all(s["status"] != "ACTIVE" for s in services)
+    s3 = boto3.client("s3", region_name=settings.region)
+    assert (
+        s3.list_object_versions(Bucket=settings.artifact_bucket, Prefix=f"models/{model_id}/").get("Versions") is None
+    )
+    # The last container's events arrive after the record is gone and change nothing.
+    send(client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="STOPPED"))
+
+
+def test_operations_log_pages_newest_first(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    for version in ("2", "3", "4"):
+        client.http.put(
+            f"/models/{model_id}", headers={"Content-Type": "application/json"}, body=json.dumps({"version": version})
+        )
+    first = client.http.get(f"/models/{model_id}/logs?limit=2").json_body
+    second = client.http.get(f"/models/{model_id}/logs?limit=2&nextToken={first['nextToken']}").json_body
+    entries = first["items"] + second["items"]
+    assert [e["action"] for e in entries] == ["update", "update", "update", "create"]
+    assert entries[0]["at"] >= entries[-1]["at"]
+    assert_error(client.http.get("/models/nope/logs"), 404, "not_found")
