@@ -153,7 +153,7 @@ step("the detail page shows the model, a curl example and every tab", async () =
     await page.getByRole("tab", { name: tab, selected: true }).waitFor();
     // Whatever the server has yet: a table, an empty state or a clear error state, never a blank panel.
     await page.locator(".tabpanel").locator(".state:not(.state-loading), table, .log-box, .charts").first().waitFor();
-    if (shot) await screenshot(page, shot, { fullPage: true });
+    if (shot) await screenshot(page.locator(".tabs"), shot);
   }
   // Arrow keys move between tabs.
   await page.getByRole("tab", { name: "Operations log" }).focus();
@@ -286,7 +286,7 @@ step("start, predict from the try-it form, see it in Requests and Metrics, stop"
       .first()
       .click();
   }
-  await screenshot(page, "16-metrics", { fullPage: true });
+  await screenshot(page.locator(".tabs"), "16-metrics");
 
   await page.getByRole("button", { name: "Stop", exact: true }).click();
   await page

@@ -178,13 +178,20 @@ export function watchPage(page) {
   };
 }
 
-export async function screenshot(page, name, { fullPage = false } = {}) {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  // Let fonts, charts and transitions settle; hide the caret so images do not flicker between runs.
+/**
+ * Saves a screenshot under e2e/.out/screenshots/, or under frontend_build/screenshots/ (the ones the
+ * README shows, committed) when KRAKEN_UPDATE_SCREENSHOTS=1, so ordinary test runs leave the tree clean.
+ * `target` is the page or one element (a locator) to keep the images small.
+ */
+export async function screenshot(target, name, { fullPage = false } = {}) {
+  const dir = process.env.KRAKEN_UPDATE_SCREENSHOTS === "1" ? SCREENSHOTS : join(OUT, "screenshots");
+  mkdirSync(dir, { recursive: true });
+  const page = typeof target.page === "function" ? target.page() : target;
+  // Hide the caret and let charts and transitions settle so images do not change between runs.
   await page.addStyleTag({ content: "*{caret-color:transparent !important}" }).catch(() => {});
   await page.waitForTimeout(150);
-  const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage });
+  const path = join(dir, `${name}.png`);
+  await target.screenshot(target === page ? { path, fullPage } : { path });
   return path;
 }
 

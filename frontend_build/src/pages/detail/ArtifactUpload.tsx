@@ -20,6 +20,7 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
   const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const controller = useRef<AbortController | null>(null);
+  const input = useRef<HTMLInputElement>(null);
   const uploading = progress !== null;
 
   const upload = async () => {
@@ -32,6 +33,7 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
       await api.postPresigned(presigned, file, setProgress, controller.current.signal);
       notify(`Uploaded ${file.name} (${formatBytes(file.size)}).`);
       setFile(null);
+      if (input.current) input.current.value = "";
       onUploaded();
     } catch (err) {
       if (!(err instanceof DOMException && err.name === "AbortError")) setError(err);
@@ -59,6 +61,7 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
         </label>
         <input
           id="artifact-file"
+          ref={input}
           type="file"
           accept={ACCEPT[model.artifactFormat ?? ""] ?? ""}
           disabled={uploading}
