@@ -15,7 +15,6 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
-from infra.constructs.storage import acknowledge_auto_delete
 
 API_PATH_PATTERN = "/api/*"
 
@@ -78,7 +77,6 @@ class Console(Construct):
             removal_policy=cdk.RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
-        acknowledge_auto_delete(self)
 
         headers = cloudfront.ResponseHeadersPolicy(
             self,

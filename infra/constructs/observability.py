@@ -11,8 +11,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.constructs.nag import acknowledge
-
 # What the API emits as EMF lines, per model (dimension ModelId): Latency in ms and three counters.
 MODEL_DIMENSION = "ModelId"
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -56,24 +54,20 @@ class Observability(Construct):
                 period=FIVE_MINUTES,
             )
 
-        def lambda_metric(function_name: str, name: str, stat: str) -> cloudwatch.Metric:
+        def lambda_metric(function_name: str, name: str, stat: str, label: str | None = None) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace="AWS/Lambda",
                 metric_name=name,
                 dimensions_map={"FunctionName": function_name},
                 statistic=stat,
                 period=FIVE_MINUTES,
-                label=function_name,
+                label=label or function_name,
             )
 
+        # Not KMS-encrypted on purpose: notifications carry alarm names and states only, CloudWatch cannot
+        # publish to a topic under the AWS-managed SNS key, and a customer key costs $1/month per stage.
         self.alarm_topic = sns.Topic(
             self, "AlarmTopic", topic_name=f"{prefix}-alarms", display_name=f"{prefix} alarms", enforce_ssl=True
-        )
-        acknowledge(
-            self.alarm_topic,
-            "AwsSolutions-SNS2",
-            "Alarm notifications carry alarm names and states only. CloudWatch cannot publish to a topic "
-            "encrypted with the AWS-managed SNS key, and a customer key would add $1/month per stage.",
         )
         if alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
@@ -157,7 +151,7 @@ class Observability(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="API function duration (ms)",
-                left=[lambda_metric(api_function_name, "Duration", s) for s in ("p50", "p90", "Maximum")],
+                left=[lambda_metric(api_function_name, "Duration", s, label=s) for s in ("p50", "p90", "Maximum")],
                 width=8,
             ),
         )

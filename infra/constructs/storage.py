@@ -80,19 +80,6 @@ def removal_settings(retain: bool) -> dict[str, object]:
     return {"removal_policy": cdk.RemovalPolicy.DESTROY, "auto_delete_objects": True}
 
 
-def acknowledge_auto_delete(scope: Construct) -> None:
-    """Acknowledge cdk-nag findings on CDK's auto-delete-objects provider (one per stack, if any)."""
-    provider = cdk.Stack.of(scope).node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
-    if provider is None:
-        return
-    cdk.Validations.of(provider).acknowledge(
-        cdk.Acknowledgment(
-            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            reason="CDK's own auto-delete provider (non-production stacks only) logs with the basic execution role.",
-        )
-    )
-
-
 class LogBucket(Construct):
     """Receives S3 server access logs, CloudFront logs and VPC flow logs; expires them after 90 days."""
 
@@ -108,13 +95,6 @@ class LogBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(90))],
             **removal_settings(retain),  # type: ignore[arg-type]
-        )
-        acknowledge_auto_delete(self)
-        cdk.Validations.of(self.bucket).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This is the access-log bucket itself; logging its own accesses would loop.",
-            )
         )
 
 
@@ -179,6 +159,5 @@ class ArtifactBucket(Construct):
             ],
             **removal_settings(retain),  # type: ignore[arg-type]
         )
-        acknowledge_auto_delete(self)
 
         self.bucket_arn = self.arn_for(self, self.bucket_name)

@@ -191,3 +191,26 @@ def test_api_function_package_is_small_and_leaves_boto_to_the_runtime(synthesize
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
     assert {"app.py", "chalicelib", "pynamodb", "pydantic"} <= tops
     assert not tops & set(RUNTIME_PROVIDED_PACKAGES)
+
+
+def test_every_acknowledgment_matches_a_finding(tmp_path, monkeypatch) -> None:
+    """Synthesize with acknowledgments switched off: the findings must be exactly what the code acknowledges."""
+    from infra.assembly import build_app
+    from infra.stage import Egress, StageSettings
+
+    acknowledged: set[str] = set()
+    monkeypatch.setattr(cdk.Validations, "acknowledge", lambda _self, *rules: acknowledged.update(r.id for r in rules))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    (runner / "Dockerfile").write_text("FROM scratch\n")
+    app, _ = build_app(
+        [StageSettings(stage="dev"), StageSettings(stage="iso", egress=Egress.ENDPOINTS, runner_dir=runner)],
+        outdir=str(tmp_path / "out"),
+    )
+    with pytest.raises(RuntimeError):
+        app.synth()
+    report = json.loads((tmp_path / "out" / "validation-report.json").read_text())
+    findings = {v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])}
+    assert findings - acknowledged == set(), "findings nobody acknowledged"
+    assert acknowledged - findings == set(), "stale acknowledgments: remove them"
