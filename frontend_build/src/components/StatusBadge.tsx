@@ -17,7 +17,7 @@ export function StatusBadge({ status, reason }: { status: ModelStatus; reason?: 
       <span className={cls} title={reason} tabIndex={0} aria-label={`${LABELS[status]}: ${reason}`} data-status={status}>
         {LABELS[status]}
         <span aria-hidden="true" className="badge-info">
-          ⓘ
+          i
         </span>
       </span>
     );

@@ -167,3 +167,29 @@ describe("API field errors in the form", () => {
     expect(unplaced).toEqual(["foo: Extra inputs are not permitted"]);
   });
 });
+
+describe("rules shared with the API schema", () => {
+  const base = { ...emptyForm(), name: "iris" };
+  it("checks versions", () => {
+    expect(validateForm({ ...base, version: "1.2.0-rc.1+build" }).version).toBeUndefined();
+    expect(validateForm({ ...base, version: "v 1" }).version).toBeTruthy();
+    expect(validateForm({ ...base, version: "x".repeat(65) }).version).toBeTruthy();
+  });
+  it("checks image references", () => {
+    const image = (dockerImage: string) => validateForm({ ...base, kind: "image", dockerImage }).dockerImage;
+    expect(image("123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:1.0")).toBeUndefined();
+    expect(image("repo/img@sha256:abc")).toBeUndefined();
+    expect(image("-bad")).toBeTruthy();
+    expect(image("has space")).toBeTruthy();
+  });
+  it("checks paths", () => {
+    expect(validateForm({ ...base, predictPath: "/v1/predict" }).predictPath).toBeUndefined();
+    expect(validateForm({ ...base, predictPath: "predict" }).predictPath).toBeTruthy();
+    expect(validateForm({ ...base, healthPath: "/health?x=1" }).healthPath).toBeTruthy();
+  });
+  it("limits descriptions to 2048 characters and env names to 128", () => {
+    expect(validateForm({ ...base, description: "x".repeat(2048) }).description).toBeUndefined();
+    expect(validateForm({ ...base, description: "x".repeat(2049) }).description).toBeTruthy();
+    expect(validateEnv([envRow("K".repeat(129), "v")]).rows).not.toEqual({});
+  });
+});

@@ -34,7 +34,13 @@ export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_ENV_KEYS = 50;
 export const MAX_ENV_VALUE_BYTES = 4096;
 export const MAX_VERSION_LENGTH = 64;
-export const MAX_DESCRIPTION_LENGTH = 1024;
+export const VERSION_PATTERN = /^[A-Za-z0-9._+-]+$/;
+export const MAX_DESCRIPTION_LENGTH = 2048;
+export const IMAGE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
+export const MAX_IMAGE_LENGTH = 512;
+export const PATH_PATTERN = /^\/[A-Za-z0-9._~/%-]*$/;
+export const MAX_PATH_LENGTH = 256;
+export const MAX_ENV_KEY_LENGTH = 128;
 
 export function validateName(name: string): string | null {
   if (!name) return "Enter a name.";
@@ -75,6 +81,7 @@ export function validateEnv(rows: readonly EnvRow[]): { rows: Record<number, { k
     } else {
       count++;
       if (!ENV_KEY_PATTERN.test(key)) errors.key = "Letters, digits and _, not starting with a digit.";
+      else if (key.length > MAX_ENV_KEY_LENGTH) errors.key = `Use at most ${MAX_ENV_KEY_LENGTH} characters.`;
       else if (seen.has(key)) errors.key = "This name is already used.";
       seen.add(key);
     }
@@ -148,7 +155,8 @@ export function formFromModel(model: Model): ModelForm {
 
 function validatePath(path: string): string | null {
   if (!path.startsWith("/")) return "Start the path with /.";
-  if (/\s/.test(path)) return "Paths cannot contain spaces.";
+  if (path.length > MAX_PATH_LENGTH) return `Use at most ${MAX_PATH_LENGTH} characters.`;
+  if (!PATH_PATTERN.test(path)) return "Use letters, digits and . _ ~ / % - only.";
   return null;
 }
 
@@ -158,10 +166,13 @@ export function validateForm(form: ModelForm): FormErrors {
   if (name) errors.name = name;
   if (!form.version.trim()) errors.version = "Enter a version.";
   else if (form.version.trim().length > MAX_VERSION_LENGTH) errors.version = `Use at most ${MAX_VERSION_LENGTH} characters.`;
+  else if (!VERSION_PATTERN.test(form.version.trim())) errors.version = "Use letters, digits and . _ + - only (for example 1.2.0).";
   if (form.description.length > MAX_DESCRIPTION_LENGTH) errors.description = `Use at most ${MAX_DESCRIPTION_LENGTH} characters.`;
   if (form.kind === "image") {
     if (!form.dockerImage.trim()) errors.dockerImage = "Enter an image, such as registry/repository:tag.";
-    else if (/\s/.test(form.dockerImage.trim())) errors.dockerImage = "Image names cannot contain spaces.";
+    else if (form.dockerImage.trim().length > MAX_IMAGE_LENGTH) errors.dockerImage = `Use at most ${MAX_IMAGE_LENGTH} characters.`;
+    else if (!IMAGE_PATTERN.test(form.dockerImage.trim()))
+      errors.dockerImage = "Use an image reference such as registry/repository:tag (letters, digits and . _ / : @ -).";
   } else if (!ARTIFACT_FORMATS.includes(form.artifactFormat)) {
     errors.artifactFormat = "Choose a format.";
   }

@@ -134,7 +134,14 @@ export function ModelsList() {
 
       <div className="toolbar" role="search">
         <InlineField label="Search by name">
-          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name contains…" autoComplete="off" />
+          <input
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Name contains…"
+            autoComplete="off"
+            maxLength={64}
+          />
         </InlineField>
         <InlineField label="Status">
           <select value={status} onChange={(e) => setStatus(e.target.value as ModelStatus | "")}>
