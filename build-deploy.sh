@@ -177,15 +177,9 @@ ensure_bootstrapped() {
   # The CDK's staging bucket and roles, once per account and region; the version the assembly needs
   # is recorded in it, so an outdated bootstrap is upgraded too.
   local need have
-  need=$(.venv/bin/python - <<'EOF'
-import glob, json
-versions = [6]
-for path in glob.glob("infra/cdk.out/*.assets.json") + ["infra/cdk.out/manifest.json"]:
-    text = open(path).read()
-    versions += [int(v) for v in __import__("re").findall(r'"requiresBootstrapStackVersion":\s*(\d+)', text)]
-print(max(versions))
-EOF
-  )
+  need=$(grep -ho '"requiresBootstrapStackVersion": *[0-9]*' infra/cdk.out/manifest.json |
+    grep -o '[0-9]*$' | sort -n | tail -1 || true)
+  need=${need:-6}
   have=$(.venv/bin/python - <<'EOF'
 import boto3
 try:
