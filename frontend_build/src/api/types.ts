@@ -32,6 +32,9 @@ export interface Model {
   updatedAt: string;
   revision: number;
   artifact?: ArtifactInfo | null;
+  /** Server extras beyond the contract; shown when present. */
+  predictTimeoutSeconds?: number;
+  captureBodyBytes?: number;
 }
 
 /** Body of POST /models. Exactly one of dockerImage and artifactFormat is set. */

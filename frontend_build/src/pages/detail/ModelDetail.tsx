@@ -14,7 +14,7 @@ import { ErrorState, InlineError, Loading, errorText } from "../../components/St
 import { StatusBadge } from "../../components/StatusBadge";
 import { Tabs } from "../../components/Tabs";
 import { Time } from "../../components/Time";
-import { formatCpu, formatMemory } from "../../lib/format";
+import { formatBytes, formatCpu, formatMemory } from "../../lib/format";
 import { canDelete, canStart, canStop, needsPolling } from "../../lib/models";
 import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
@@ -211,6 +211,18 @@ function InfoPanel({ model: m }: { model: Model }) {
         <dd className="mono">
           predict {m.predictPath}, health {m.healthPath}
         </dd>
+        {m.predictTimeoutSeconds !== undefined && (
+          <>
+            <dt>Predict timeout</dt>
+            <dd>{m.predictTimeoutSeconds} s</dd>
+          </>
+        )}
+        {m.captureBodyBytes !== undefined && (
+          <>
+            <dt>Bodies recorded</dt>
+            <dd>up to {formatBytes(m.captureBodyBytes)} each</dd>
+          </>
+        )}
         <dt>Environment</dt>
         <dd>
           {env.length === 0 ? (
