@@ -18,9 +18,16 @@ from infra.constructs.chalice_app import (
     SamTemplate,
     configure_rest_api,
     filter_ecs_events_to_cluster,
+    function_name,
     name_functions,
 )
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
+
+
+def request_log_group_name(prefix: str) -> str:
+    """Where the API function's stdout, and so its prediction lines, lands: its Lambda log group."""
+    return f"/aws/lambda/{function_name(prefix, API_HANDLER_LOGICAL_ID)}"
+
 
 API_GATEWAY_STAGE = "api"  # backend/.chalice/config.json's api_gateway_stage; CloudFront's /api/* maps onto it
 LAMBDA_TIMEOUT_SECONDS = 30  # API Gateway gives up after 29 s anyway
@@ -180,15 +187,15 @@ class KrakenApi(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="TaskDefinitions",
-                # Registering and deregistering task definitions cannot be scoped to a resource.
-                actions=["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"],
+                # Registering, deregistering and listing task definitions cannot be scoped to a resource.
+                actions=["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"],
                 resources=["*"],
             )
         )
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition, "
+            "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition/ListTaskDefinitions, "
             "cloudwatch:GetMetricData, xray:PutTraceSegments/PutTelemetryRecords and the EC2 "
             "network-interface actions Lambda needs in a VPC; none has resource-level permissions.",
         )
@@ -260,6 +267,19 @@ class KrakenApi(Construct):
             role, model_log_group_arn, "One log group per model, created at runtime under /kraken/<stage>/models/."
         )
 
+        # Prediction lines (request history and EMF metrics) are the API function's stdout, so the
+        # history is read back from the function's own log group.
+        own_group = arn("logs", "log-group", request_log_group_name(prefix), cdk.ArnFormat.COLON_RESOURCE_NAME)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RequestHistory",
+                actions=["logs:FilterLogEvents", "logs:GetLogEvents"],
+                resources=[own_group, f"{own_group}:*"],
+            )
+        )
+        acknowledge_wildcard_resource(
+            role, f"{own_group}:*", "The API reads its own log group's streams, named by Lambda, for request history."
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="Artifacts",

@@ -69,9 +69,14 @@ def resources_of_type(template: SamTemplate, resource_type: str) -> dict[str, di
     return {lid: res for lid, res in template.get("Resources", {}).items() if res.get("Type") == resource_type}
 
 
+def function_name(prefix: str, logical_id: str) -> str:
+    """The name a Chalice function gets, known before packaging (the API's own log group is named after it)."""
+    return f"{prefix}-{kebab(logical_id)}"
+
+
 def function_names(template: SamTemplate, prefix: str) -> dict[str, str]:
     """Logical id of every Chalice function -> the explicit name it gets: <prefix>-<kebab id>."""
-    names = {lid: f"{prefix}-{kebab(lid)}" for lid in resources_of_type(template, SERVERLESS_FUNCTION)}
+    names = {lid: function_name(prefix, lid) for lid in resources_of_type(template, SERVERLESS_FUNCTION)}
     too_long = [name for name in names.values() if len(name) > 64]
     if too_long:
         raise ValueError(f"Lambda function names longer than 64 characters: {too_long}")

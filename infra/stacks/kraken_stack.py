@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.backend_contract import config_module, env_name
-from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi
+from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.compute import ModelCompute
 from infra.constructs.console import Console
 from infra.constructs.network import Network
@@ -168,6 +168,7 @@ class KrakenStack(cdk.Stack):
             "RUNNER_IMAGE": compute.runner_image.image_uri if compute.runner_image else None,
             "MODEL_LOG_RETENTION_DAYS": str(settings.log_retention_days),
             "METRICS_NAMESPACE": settings.metrics_namespace,
+            "REQUEST_LOG_GROUP": request_log_group_name(settings.prefix),
         }
         for constant, value in optional.items():
             name = env_name(constant)

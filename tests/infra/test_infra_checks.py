@@ -31,6 +31,7 @@ STAR_RESOURCE_ACTIONS = frozenset(
         "cloudwatch:GetMetricData",
         "ecs:RegisterTaskDefinition",
         "ecs:DeregisterTaskDefinition",
+        "ecs:ListTaskDefinitions",
         "ecr:GetAuthorizationToken",
         # CDK's BucketDeployment handler invalidates the console's distribution.
         "cloudfront:CreateInvalidation",
@@ -173,6 +174,7 @@ def test_log_and_data_permissions_name_this_stage(synthesized) -> None:
     }
     assert ":log-group:/kraken/dev/models/*" in json.dumps(statements["ModelLogs"]["Resource"])
     assert "kraken-dev-artifacts-" in json.dumps(statements["Artifacts"]["Resource"])
+    assert ":log-group:/aws/lambda/kraken-dev-api-handler" in json.dumps(statements["RequestHistory"]["Resource"])
     table_resources = json.dumps(statements["Tables"]["Resource"])
     assert "/index/*" in table_resources and "Tables" in table_resources
 

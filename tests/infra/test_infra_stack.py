@@ -249,6 +249,8 @@ def test_functions_get_every_environment_variable_the_backend_declares(dev) -> N
         assert table_env_var(layout) in env
     assert env[config.STAGE] == "dev"
     assert env[config.CLUSTER] == "kraken-dev"
+    if hasattr(config, "REQUEST_LOG_GROUP"):  # prediction lines are the API function's own stdout
+        assert env[config.REQUEST_LOG_GROUP] == "/aws/lambda/kraken-dev-api-handler"
 
 
 def test_functions_are_named_traced_and_use_our_role(dev) -> None:
