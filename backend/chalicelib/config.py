@@ -22,6 +22,8 @@ SUBNETS = "KRAKEN_SUBNETS"
 TASK_SECURITY_GROUP = "KRAKEN_TASK_SECURITY_GROUP"
 MODEL_LOG_RETENTION_DAYS = "KRAKEN_MODEL_LOG_RETENTION_DAYS"
 START_TIMEOUT_SECONDS = "KRAKEN_START_TIMEOUT_SECONDS"
+METRICS_NAMESPACE = "KRAKEN_METRICS_NAMESPACE"
+REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
@@ -46,6 +48,9 @@ class Settings:
     model_log_retention_days: int
     # A model still PENDING after this long is marked FAILED by the reconciler.
     start_timeout_seconds: int
+    metrics_namespace: str
+    # Where prediction lines land: the API function's own log group on AWS.
+    request_log_group: str
 
     @property
     def model_log_group_prefix(self) -> str:
@@ -79,6 +84,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         task_security_group=environ.get(TASK_SECURITY_GROUP, ""),
         model_log_retention_days=int(environ.get(MODEL_LOG_RETENTION_DAYS, "30")),
         start_timeout_seconds=int(environ.get(START_TIMEOUT_SECONDS, "600")),
+        metrics_namespace=environ.get(METRICS_NAMESPACE, "Kraken"),
+        request_log_group=environ.get(REQUEST_LOG_GROUP, f"/kraken/{stage}/requests"),
     )
 
 

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib.config import Settings, settings
+from chalicelib.domain.gateway import PredictionGateway, PredictionLog
 from chalicelib.domain.lifecycle import Lifecycle
 from chalicelib.domain.ports import ContainerRuntime
 from chalicelib.domain.registry import ModelRegistry
@@ -61,7 +62,50 @@ class Wiring:
             container_logs=CloudWatchContainerLogs(self.client("logs"), self.settings),
             artifact_max_bytes=self.settings.artifact_max_bytes,
             start_timeout=timedelta(seconds=self.settings.start_timeout_seconds),
+            on_change=self._forget_route,
         )
+
+    def _forget_route(self, model_id: str) -> None:
+        # Only a gateway this process already built holds a cached route worth dropping.
+        gateway = self.__dict__.get("gateway")
+        if gateway is not None:
+            gateway.forget(model_id)
+
+    @cached_property
+    def prediction_log(self) -> PredictionLog:
+        from chalicelib.adapters.prediction_log import StdoutPredictionLog
+
+        return StdoutPredictionLog(self.settings.metrics_namespace)
+
+    @cached_property
+    def gateway(self) -> PredictionGateway:
+        from chalicelib.adapters.http_transport import PooledTransport
+
+        return PredictionGateway(self._tables.DynamoModelRepository(), PooledTransport(), self.prediction_log)
+
+    @cached_property
+    def _log_reader(self) -> Any:
+        from chalicelib.adapters.log_history import LogReader
+
+        return LogReader(self.client("logs"))
+
+    @cached_property
+    def request_history(self) -> Any:
+        from chalicelib.adapters.log_history import CloudWatchRequestHistory
+
+        return CloudWatchRequestHistory(self._log_reader, self.settings)
+
+    @cached_property
+    def container_logs(self) -> Any:
+        from chalicelib.adapters.log_history import CloudWatchContainerLogReader
+
+        return CloudWatchContainerLogReader(self._log_reader, self.settings)
+
+    @cached_property
+    def metrics(self) -> Any:
+        from chalicelib.adapters.cloudwatch_metrics import CloudWatchMetricsReader
+
+        return CloudWatchMetricsReader(self.client("cloudwatch"), self.settings.metrics_namespace)
 
 
 _current: Wiring | None = None

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
+
+
+def add_percentiles_to_cloudwatch() -> None:
+    """Teach moto's CloudWatch the pNN statistics it lacks, so local charts show p50/p90/p99 too.
+
+    moto computes Sum, Average, Minimum, Maximum and SampleCount only; a percentile query makes its
+    GetMetricData fail. This fills the gap in the emulator, leaving the adapter's queries as on AWS.
+    """
+    from moto.cloudwatch import models
+
+    original = models.Statistics.get_statistics_for_type
+    if getattr(original, "with_percentiles", False):
+        return
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        if not (stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit()):
+            return original(self, stat)
+        values = sorted(self.metric_single_values_list)
+        if not values:
+            return 0.0
+        rank = max(0, min(len(values) - 1, math.ceil(float(stat[1:]) / 100 * len(values)) - 1))
+        return values[rank]
+
+    get_statistics_for_type.with_percentiles = True  # type: ignore[attr-defined]
+    models.Statistics.get_statistics_for_type = get_statistics_for_type
 
 
 class Emulator:
@@ -19,6 +46,7 @@ class Emulator:
         self.endpoint_url = ""
 
     def start(self) -> str:
+        add_percentiles_to_cloudwatch()
         # werkzeug would log every emulated AWS call; only its problems are worth seeing.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
@@ -50,3 +78,6 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
         },
     )
     client("ecs", settings).create_cluster(clusterName=settings.cluster)
+    logs = client("logs", settings)
+    logs.create_log_group(logGroupName=settings.request_log_group)
+    logs.put_retention_policy(logGroupName=settings.request_log_group, retentionInDays=30)

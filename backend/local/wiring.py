@@ -14,10 +14,12 @@ from chalice.local import LambdaContext
 from chalicelib import triggers
 from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
+from chalicelib.domain.gateway import PredictionLog
 from chalicelib.domain.ports import ContainerRuntime
 from chalicelib.wiring import Wiring
 from local.logs import LogShipper
 from local.runtime import LocalContainerRuntime
+from local.telemetry import LocalPredictionLog, MetricsWorker
 
 logger = logging.getLogger("kraken.local")
 RECONCILE_SECONDS = 60
@@ -44,6 +46,14 @@ class LocalWiring(Wiring):
     @cached_property
     def runtime(self) -> ContainerRuntime:
         return LocalContainerRuntime(self.settings, deliver_task_event, self.shipper)
+
+    @cached_property
+    def metrics_worker(self) -> MetricsWorker:
+        return MetricsWorker(self.client("cloudwatch"))
+
+    @cached_property
+    def prediction_log(self) -> PredictionLog:
+        return LocalPredictionLog(self.settings, self.shipper, self.metrics_worker)
 
     def start_reconciler(self) -> None:
         def loop() -> None:
@@ -72,3 +82,4 @@ class LocalWiring(Wiring):
         assert isinstance(runtime, LocalContainerRuntime)
         runtime.shutdown()
         self.shipper.close()
+        self.metrics_worker.close()

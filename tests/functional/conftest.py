@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from chalicelib import config, wiring
 from chalicelib.adapters import clients
-from local.emulator import create_resources
+from local.emulator import add_percentiles_to_cloudwatch, create_resources
 
 
 @pytest.fixture
@@ -20,6 +20,7 @@ def settings() -> config.Settings:
 
 @pytest.fixture
 def aws(settings: config.Settings) -> Iterator[None]:
+    add_percentiles_to_cloudwatch()
     with mock_aws():
         create_resources(settings, console_origins=["http://127.0.0.1:8000"])
         yield

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Collection, Iterator
@@ -18,6 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import tables
+from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
 from chalicelib.config import Settings
 from chalicelib.domain.clock import from_iso, to_iso
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
@@ -77,6 +76,8 @@ class ModelItem(Model):
     env = MapAttribute[str, str](default=dict)
     predict_path = UnicodeAttribute(attr_name="predictPath")
     health_path = UnicodeAttribute(attr_name="healthPath")
+    predict_timeout_seconds = NumberAttribute(attr_name="predictTimeoutSeconds", default=25)
+    capture_body_bytes = NumberAttribute(attr_name="captureBodyBytes", default=16384)
     status_reason = UnicodeAttribute(attr_name="statusReason", null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
     updated_by = UnicodeAttribute(attr_name="updatedBy")
@@ -146,6 +147,8 @@ def _to_item(record: ModelRecord) -> ModelItem:
         env=dict(record.env),
         predict_path=record.predict_path,
         health_path=record.health_path,
+        predict_timeout_seconds=record.predict_timeout_seconds,
+        capture_body_bytes=record.capture_body_bytes,
         status_reason=record.status_reason,
         created_by=record.created_by,
         updated_by=record.updated_by,
@@ -183,6 +186,8 @@ def _to_record(item: ModelItem) -> ModelRecord:
         env=env,
         predict_path=item.predict_path,
         health_path=item.health_path,
+        predict_timeout_seconds=float(item.predict_timeout_seconds),
+        capture_body_bytes=int(item.capture_body_bytes),
         status=ModelStatus(item.status),
         status_reason=item.status_reason,
         created_by=item.created_by,
@@ -214,20 +219,8 @@ def _translated_errors() -> Iterator[None]:
         raise DependencyUnavailable("the model store did not answer; try again shortly") from error
 
 
-def _encode_cursor(key: dict[str, Any], fingerprint: str) -> str:
-    payload = json.dumps({"k": key, "q": fingerprint}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
-
-
-def _decode_cursor(token: str, fingerprint: str, key_names: Collection[str]) -> dict[str, Any]:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error):
-        raise BadRequest("nextToken is not a token this API issued") from None
-    if not isinstance(payload, dict) or payload.get("q") != fingerprint:
-        raise BadRequest("nextToken belongs to a different query; repeat the same filters or start over")
-    key = payload.get("k")
+def _decode_key(token: str, fingerprint: str, key_names: Collection[str]) -> dict[str, Any]:
+    key = unseal(token, fingerprint)
     valid = (
         isinstance(key, dict)
         and set(key) == set(key_names)
@@ -236,7 +229,7 @@ def _decode_cursor(token: str, fingerprint: str, key_names: Collection[str]) -> 
         )
     )
     if not valid:
-        raise BadRequest("nextToken is not a token this API issued")
+        raise BadRequest(NOT_OURS)
     return key
 
 
@@ -293,7 +286,7 @@ class DynamoModelRepository:
         if index_layout.sort_key:
             key_names.append(index_layout.sort_key.name)
         fingerprint = json.dumps([index_layout.name, hash_value, query.search])
-        start = _decode_cursor(query.cursor, fingerprint, key_names) if query.cursor else None
+        start = _decode_key(query.cursor, fingerprint, key_names) if query.cursor else None
         page_size = SEARCH_PAGE_SIZE if query.search else query.limit
         page_budget = SEARCH_PAGE_BUDGET if query.search else 1
 
@@ -321,7 +314,7 @@ class DynamoModelRepository:
                     if next_key and pages_read < page_budget:
                         continue
                 break
-        return Page(records, _encode_cursor(next_key, fingerprint) if next_key else None)
+        return Page(records, seal(next_key, fingerprint) if next_key else None)
 
 
 class DynamoOperationsLog:
@@ -348,7 +341,7 @@ class DynamoOperationsLog:
     def list(self, model_id: str, limit: int, cursor: str | None) -> Page[OperationEntry]:
         key_names = [tables.OPERATION_MODEL_ID.name, tables.OPERATION_ENTRY_KEY.name]
         fingerprint = json.dumps(["operations", model_id])
-        start = _decode_cursor(cursor, fingerprint, key_names) if cursor else None
+        start = _decode_key(cursor, fingerprint, key_names) if cursor else None
         with _translated_errors():
             results = OperationItem.query(
                 model_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
@@ -367,4 +360,4 @@ class DynamoOperationsLog:
                 for item in results
             ]
             next_key = results.last_evaluated_key
-        return Page(entries, _encode_cursor(next_key, fingerprint) if next_key else None)
+        return Page(entries, seal(next_key, fingerprint) if next_key else None)

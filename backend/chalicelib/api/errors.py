@@ -50,6 +50,11 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location if part != "[key]")
 
 
+def _api_name(field: str) -> str:
+    """A domain field name (container_memory, metaData.modelId) as the API spells it."""
+    return ".".join(to_camel(part) if "_" in part else part for part in field.split("."))
+
+
 def _validation_details(error: ValidationError) -> list[dict[str, str]]:
     # Never include the input: it may be huge or hold a secret the caller mistyped.
     return [
@@ -67,7 +72,7 @@ def response_for(error: Exception, rid: str) -> Response:
             headers=headers,
         )
     if isinstance(error, domain.DomainError):
-        details = [{"field": to_camel(p.field), "message": p.message} for p in error.details]
+        details = [{"field": _api_name(p.field), "message": p.message} for p in error.details]
         status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
         return Response(body=error_body(error.code, error.message, details), status_code=status, headers=headers)
     logger.exception("unexpected error", extra={"request_id": rid})

@@ -54,3 +54,13 @@ class DependencyUnavailable(DomainError):
     """An AWS service or a container did not answer in time; retrying later may work."""
 
     code = "service_unavailable"
+
+
+class BadGateway(DomainError):
+    """The model's container refused the connection, reset it, or answered something that is not JSON."""
+
+    code = "bad_gateway"
+
+
+class GatewayTimeout(DomainError):
+    code = "gateway_timeout"

@@ -97,6 +97,7 @@ class Lifecycle:
         artifact_max_bytes: int,
         start_timeout: timedelta,
         clock: Callable[[], datetime] = utc_now,
+        on_change: Callable[[str], None] = lambda _model_id: None,
     ) -> None:
         self._models = models
         self._runtime = runtime
@@ -106,6 +107,7 @@ class Lifecycle:
         self._artifact_max_bytes = artifact_max_bytes
         self._start_timeout = start_timeout
         self._clock = clock
+        self._on_change = on_change
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -178,6 +180,7 @@ class Lifecycle:
                 if attempt == 2:
                     raise
                 current = self._models.get(model_id)
+        self._on_change(model_id)
         self._runtime.remove(model_id)
         self._artifacts.delete(model_id)
         self._logs.delete_group(model_id)
@@ -281,6 +284,7 @@ class Lifecycle:
             self._models.replace(updated, expected_revision=current.revision)
         except Conflict:
             return None
+        self._on_change(updated.id)
         return updated
 
     def _transition(

@@ -96,6 +96,10 @@ class ModelRecord:
     created_at: datetime
     updated_at: datetime
     revision: int
+    # How long the gateway waits for the container; API Gateway gives up at 29 s.
+    predict_timeout_seconds: float = 25.0
+    # How much of each request and response body the request history keeps; 0 keeps none.
+    capture_body_bytes: int = 16384
     artifact: ArtifactInfo | None = None
     # Set when an upload was offered and not yet seen in the bucket.
     artifact_pending_since: datetime | None = None

@@ -40,6 +40,8 @@ class NewModel:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     predict_path: str = DEFAULT_PREDICT_PATH
     health_path: str = DEFAULT_HEALTH_PATH
+    predict_timeout_seconds: float = 25.0
+    capture_body_bytes: int = 16384
 
 
 def check_record(record: ModelRecord) -> None:
@@ -90,6 +92,8 @@ class ModelRegistry:
             env=dict(spec.env),
             predict_path=spec.predict_path,
             health_path=spec.health_path,
+            predict_timeout_seconds=spec.predict_timeout_seconds,
+            capture_body_bytes=spec.capture_body_bytes,
             status=ModelStatus.STOPPED,
             status_reason=None,
             created_by=actor,

@@ -34,6 +34,8 @@ UrlPath = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern
 Port = Annotated[int, Field(ge=1, le=65535)]
 Cpu = Annotated[float, Field(gt=0, le=16)]
 Memory = Annotated[float, Field(gt=0, le=120)]
+PredictTimeout = Annotated[float, Field(ge=1, le=28)]  # API Gateway ends every request at 29 s
+CaptureBytes = Annotated[int, Field(ge=0, le=262144)]
 EnvName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -70,6 +72,8 @@ class CreateModelRequest(_Strict):
     env: Env = Field(default_factory=dict)
     predict_path: UrlPath = "/predict"
     health_path: UrlPath = "/health"
+    predict_timeout_seconds: PredictTimeout = 25.0
+    capture_body_bytes: CaptureBytes = 16384
 
 
 class UpdateModelRequest(_Strict):
@@ -86,6 +90,8 @@ class UpdateModelRequest(_Strict):
     env: Env | None = None
     predict_path: UrlPath | None = None
     health_path: UrlPath | None = None
+    predict_timeout_seconds: PredictTimeout | None = None
+    capture_body_bytes: CaptureBytes | None = None
     revision: Annotated[int, Field(ge=1)] | None = None
 
     # Switching between an image and an artifact clears the other with an explicit null.
@@ -150,6 +156,8 @@ class ModelResponse(_Out):
     env: dict[str, str]
     predict_path: str
     health_path: str
+    predict_timeout_seconds: float
+    capture_body_bytes: int
     status: ModelStatus
     status_reason: str | None
     created_by: str

@@ -1,0 +1,58 @@
+"""Prediction records as one JSON line each: the request-history entry and its CloudWatch EMF metrics at once.
+
+On Lambda the line goes to stdout: CloudWatch Logs keeps it as history and extracts the metrics from
+its `_aws` block, with no PutMetricData call on the request path.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from chalicelib.domain.clock import to_iso
+from chalicelib.domain.gateway import Prediction
+
+LINE_TYPE = "prediction"
+METRICS = (("Latency", "Milliseconds"), ("Requests", "Count"), ("Errors4xx", "Count"), ("Errors5xx", "Count"))
+
+
+def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any]:
+    return {
+        "_aws": {
+            "Timestamp": int(prediction.at.timestamp() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [["ModelId"]],
+                    "Metrics": [{"Name": name, "Unit": unit} for name, unit in METRICS],
+                }
+            ],
+        },
+        "type": LINE_TYPE,
+        "ModelId": prediction.model_id,
+        "Latency": round(prediction.latency_ms, 3),
+        "Requests": 1,
+        "Errors4xx": int(400 <= prediction.status < 500),
+        "Errors5xx": int(prediction.status >= 500),
+        "requestId": prediction.request_id,
+        "time": to_iso(prediction.at),
+        "modelVersion": prediction.model_version,
+        "status": prediction.status,
+        "containerMs": round(prediction.container_ms, 3) if prediction.container_ms is not None else None,
+        "requestBytes": prediction.request_bytes,
+        "responseBytes": prediction.response_bytes,
+        "requestBody": prediction.request_body,
+        "responseBody": prediction.response_body,
+        "caller": prediction.caller,
+    }
+
+
+class StdoutPredictionLog:
+    def __init__(self, namespace: str) -> None:
+        self._namespace = namespace
+
+    def record(self, prediction: Prediction) -> None:
+        # One write per line keeps lines whole when threads share stdout.
+        sys.stdout.write(json.dumps(prediction_document(prediction, self._namespace), separators=(",", ":")) + "\n")
+        sys.stdout.flush()

@@ -1,0 +1,129 @@
+"""Prediction routes: the ML-Kraken contract (POST /predict) and the per-model form, plus their history."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from chalice import Response
+
+from chalicelib import wiring
+from chalicelib.api.correlation import request_id
+from chalicelib.api.http import ApiBlueprint, actor, json_body, json_response, parse_query
+from chalicelib.domain.clock import to_iso
+from chalicelib.domain.errors import FieldProblem, InvalidRequest
+from chalicelib.schemas.observability import (
+    ContainerLogsQuery,
+    LogLineListResponse,
+    LogLineResponse,
+    MetricsQuery,
+    MetricsResponse,
+    PredictionListResponse,
+    PredictionResponse,
+    RequestsQuery,
+)
+
+blueprint = ApiBlueprint(__name__)
+
+MAX_PREDICTION_BYTES = 6 * 1024 * 1024  # Lambda's invocation payload limit
+
+
+def _model_id_in(body: Any, path_model_id: str | None) -> str:
+    """The model a prediction is for; the body itself is forwarded untouched."""
+    problems: list[FieldProblem] = []
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be an object with modelData and metaData")
+    if "modelData" not in body:
+        problems.append(FieldProblem("modelData", "modelData is required: the input rows for the model"))
+    meta = body.get("metaData", {})
+    if not isinstance(meta, dict):
+        problems.append(FieldProblem("metaData", "metaData must be an object"))
+        meta = {}
+    named = meta.get("modelId")
+    if named is not None and not isinstance(named, str):
+        problems.append(FieldProblem("metaData.modelId", "metaData.modelId must be a string"))
+    elif path_model_id is None and not named:
+        problems.append(FieldProblem("metaData.modelId", "metaData.modelId is required: the model to ask"))
+    elif path_model_id is not None and named and named != path_model_id:
+        problems.append(FieldProblem("metaData.modelId", "metaData.modelId names another model than the path"))
+    if problems:
+        raise InvalidRequest("the prediction request is not valid", tuple(problems))
+    return path_model_id or str(named)
+
+
+def _predict(path_model_id: str | None) -> Response:
+    started = time.perf_counter()
+    request = blueprint.current_request
+    body = json_body(request, MAX_PREDICTION_BYTES)
+    model_id = _model_id_in(body, path_model_id)
+    rid = request_id(request)
+    answer = wiring.current().gateway.predict(model_id, request.raw_body, rid, actor(request))
+    gateway_ms = (time.perf_counter() - started) * 1000 - answer.container_ms
+    return Response(
+        body=answer.body.decode("utf-8", errors="replace"),
+        status_code=answer.status,
+        headers={
+            "Content-Type": "application/json",
+            "X-Request-Id": rid,
+            "X-Model-Id": model_id,
+            "X-Model-Version": answer.route.version,
+            "Server-Timing": f"container;dur={answer.container_ms:.2f}, gateway;dur={max(gateway_ms, 0):.2f}",
+        },
+    )
+
+
+@blueprint.route("/predict", methods=["POST"])
+def predict() -> Response:
+    return _predict(None)
+
+
+@blueprint.route("/models/{model_id}/predict", methods=["POST"])
+def predict_model(model_id: str) -> Response:
+    return _predict(model_id)
+
+
+@blueprint.route("/models/{model_id}/requests", methods=["GET"])
+def prediction_history(model_id: str) -> Response:
+    query = parse_query(blueprint.current_request, RequestsQuery)
+    services = wiring.current()
+    services.registry.get(model_id)
+    start, end = query.window(timedelta(days=1))
+    page = services.request_history.list(model_id, start, end, query.status, query.limit, query.next_token)
+    body = PredictionListResponse(
+        items=[PredictionResponse.of_line(line) for line in page.items], next_token=page.cursor
+    )
+    return json_response(body.to_json())
+
+
+@blueprint.route("/models/{model_id}/container-logs", methods=["GET"])
+def container_logs(model_id: str) -> Response:
+    query = parse_query(blueprint.current_request, ContainerLogsQuery)
+    services = wiring.current()
+    services.registry.get(model_id)
+    start, end = query.window(timedelta(days=1))
+    if query.format == "text":
+        text, cut = services.container_logs.download(model_id, start, end)
+        if cut:
+            text += "... cut at the download limit: ask for a shorter range with from and to\n"
+        return Response(
+            body=text,
+            headers={
+                "Content-Type": "text/plain; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{model_id}.log"',
+            },
+        )
+    page = services.container_logs.latest(model_id, start, end, query.limit, query.next_token)
+    items = [LogLineResponse(time=to_iso(line.time), message=line.message, stream=line.stream) for line in page.items]
+    return json_response(LogLineListResponse(items=items, next_token=page.cursor).to_json())
+
+
+@blueprint.route("/models/{model_id}/metrics", methods=["GET"])
+def model_metrics(model_id: str) -> Response:
+    query = parse_query(blueprint.current_request, MetricsQuery)
+    services = wiring.current()
+    services.registry.get(model_id)
+    start, end = query.aligned_window()
+    grid, series = services.metrics.series(model_id, start, end, query.period)
+    body = MetricsResponse(period=query.period, timestamps=[to_iso(t) for t in grid], series=series)
+    return json_response(body.to_json())

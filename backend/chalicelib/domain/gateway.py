@@ -1,0 +1,214 @@
+"""The prediction gateway: finds a running model's container, forwards the request, records the outcome.
+
+It dials only endpoints the container runtime recorded, never an address taken from a request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.clock import utc_now
+from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound
+from chalicelib.domain.models import ModelRecord, ModelStatus
+from chalicelib.domain.ports import ModelRepository
+
+ROUTE_CACHE_SECONDS = 10.0
+# The status a failed prediction is recorded with: the one the caller receives for that error.
+HISTORY_STATUS = {"conflict": 409, "bad_gateway": 502, "gateway_timeout": 504}
+
+
+class Unreachable(Exception):
+    """The connection was refused or could not be made in time; nothing reached the container."""
+
+
+class TimedOut(Exception):
+    """The container accepted the request but did not answer in time."""
+
+
+class Garbled(Exception):
+    """The connection broke mid-answer, or the answer was not HTTP with a JSON body."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+
+
+class Transport(Protocol):
+    def post(self, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+        """POST to http://endpoint/path over a pooled keep-alive connection."""
+        ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One prediction's outcome, as the request history and the metrics keep it."""
+
+    request_id: str
+    at: datetime
+    model_id: str
+    model_version: str | None
+    status: int
+    latency_ms: float
+    container_ms: float | None
+    request_bytes: int
+    response_bytes: int
+    request_body: str | None
+    response_body: str | None
+    caller: str
+
+
+class PredictionLog(Protocol):
+    def record(self, prediction: Prediction) -> None: ...
+
+
+@dataclass(frozen=True)
+class Route:
+    model_id: str
+    version: str
+    endpoints: tuple[str, ...]
+    predict_path: str
+    timeout: float
+    capture_bytes: int
+
+    @classmethod
+    def of(cls, record: ModelRecord) -> Route:
+        return cls(
+            record.id,
+            record.version,
+            record.endpoints,
+            record.predict_path,
+            record.predict_timeout_seconds,
+            record.capture_body_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    route: Route
+    container_ms: float
+
+
+def _truncate(body: bytes, limit: int) -> str | None:
+    if limit <= 0:
+        return None
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+class PredictionGateway:
+    def __init__(
+        self,
+        models: ModelRepository,
+        transport: Transport,
+        log: PredictionLog,
+        clock: Callable[[], datetime] = utc_now,
+        cache_seconds: float = ROUTE_CACHE_SECONDS,
+    ) -> None:
+        self._models = models
+        self._transport = transport
+        self._log = log
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._routes: dict[str, tuple[Route, float]] = {}
+        self._lock = threading.Lock()
+        self._turn = itertools.count()
+
+    def forget(self, model_id: str) -> None:
+        """Drop a cached route: the model's status or endpoints changed."""
+        with self._lock:
+            self._routes.pop(model_id, None)
+
+    def route(self, model_id: str) -> Route:
+        """The running model's route: from the warm cache, else one read of the record."""
+        with self._lock:
+            cached = self._routes.get(model_id)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        record = self._models.get(model_id)
+        if record.status is not ModelStatus.RUNNING or not record.endpoints:
+            raise Conflict(f"the model is {record.status}, not RUNNING; start it first")
+        route = Route.of(record)
+        with self._lock:
+            self._routes[model_id] = (route, time.monotonic() + self._cache_seconds)
+        return route
+
+    def predict(self, model_id: str, body: bytes, request_id: str, caller: str) -> Answer:
+        """Forward the body unchanged; raise NotFound, Conflict, BadGateway or GatewayTimeout."""
+        started = time.perf_counter()
+        route: Route | None = None
+        try:
+            route = self.route(model_id)
+            answer = self._forward(route, body, request_id)
+        except NotFound:
+            raise  # unknown ids are not recorded: each would become a paid custom metric
+        except DomainError as error:
+            status = HISTORY_STATUS.get(error.code, 500)
+            self._record(model_id, route, request_id, caller, started, status, None, body, error.message.encode())
+            raise
+        self._record(
+            model_id, route, request_id, caller, started, answer.status, answer.container_ms, body, answer.body
+        )
+        return answer
+
+    def _forward(self, route: Route, body: bytes, request_id: str) -> Answer:
+        first = next(self._turn) % len(route.endpoints)
+        # A refused connection is retried once on another endpoint, when there is one.
+        candidates = [route.endpoints[first]]
+        if len(route.endpoints) > 1:
+            candidates.append(route.endpoints[(first + 1) % len(route.endpoints)])
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        for attempt, endpoint in enumerate(candidates, start=1):
+            sent = time.perf_counter()
+            try:
+                reply = self._transport.post(endpoint, route.predict_path, body, headers, route.timeout)
+            except Unreachable:
+                if attempt < len(candidates):
+                    continue
+                self.forget(route.model_id)
+                raise BadGateway("the model's container refused the connection; it may be restarting") from None
+            except TimedOut:
+                raise GatewayTimeout(f"the model did not answer within {route.timeout:g} s") from None
+            except Garbled as garbled:
+                self.forget(route.model_id)
+                raise BadGateway(f"the model's container answered badly: {garbled}") from None
+            return Answer(reply.status, reply.body, route, (time.perf_counter() - sent) * 1000)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _record(
+        self,
+        model_id: str,
+        route: Route | None,
+        request_id: str,
+        caller: str,
+        started: float,
+        status: int,
+        container_ms: float | None,
+        request: bytes,
+        response: bytes,
+    ) -> None:
+        capture = route.capture_bytes if route else 0
+        self._log.record(
+            Prediction(
+                request_id=request_id,
+                at=self._clock(),
+                model_id=model_id,
+                model_version=route.version if route else None,
+                status=status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                container_ms=container_ms,
+                request_bytes=len(request),
+                response_bytes=len(response),
+                request_body=_truncate(request, capture),
+                response_body=_truncate(response, capture),
+                caller=caller,
+            )
+        )

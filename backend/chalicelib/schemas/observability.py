@@ -1,0 +1,125 @@
+"""Query and response shapes of predictions' history, containers' logs and metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+MAX_RANGE = timedelta(days=15)  # CloudWatch keeps one-minute metrics for 15 days
+MAX_POINTS = 1440
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+
+    def window(self, default: timedelta) -> tuple[datetime, datetime]:
+        end = (self.to or datetime.now(UTC)).astimezone(UTC)
+        start = (self.from_ or end - default).astimezone(UTC)
+        return start, end
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Query:
+        for moment in (self.from_, self.to):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("times need a time zone, such as 2026-11-21T05:00:00Z")
+        if self.from_ and self.to and self.from_ >= self.to:
+            raise ValueError("from must be before to")
+        if self.from_ and self.to and self.to - self.from_ > MAX_RANGE:
+            raise ValueError("the range may span at most 15 days")
+        return self
+
+
+class RequestsQuery(_Query):
+    status: Annotated[str, StringConstraints(pattern=r"^([1-5]xx|[1-5][0-9]{2})$")] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+
+
+class ContainerLogsQuery(_Query):
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200
+    next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    format: Literal["json", "text"] = "json"
+
+
+class MetricsQuery(_Query):
+    period: Annotated[int, Field(ge=60, le=86400, multiple_of=60)] = 60
+
+    def aligned_window(self) -> tuple[datetime, datetime]:
+        """The range with its start on a period boundary, so every series shares one time grid."""
+        start, end = self.window(timedelta(hours=1))
+        epoch = int(start.timestamp()) // self.period * self.period
+        return datetime.fromtimestamp(epoch, UTC), end
+
+    @model_validator(mode="after")
+    def _few_enough_points(self) -> MetricsQuery:
+        start, end = self.aligned_window()
+        if (end - start).total_seconds() / self.period > MAX_POINTS:
+            raise ValueError(f"at most {MAX_POINTS} points: choose a longer period or a shorter range")
+        return self
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PredictionResponse(_Out):
+    request_id: str
+    time: str
+    model_id: str
+    model_version: str | None
+    status: int
+    latency_ms: float
+    container_ms: float | None
+    request_bytes: int
+    response_bytes: int
+    request_body: str | None
+    response_body: str | None
+    caller: str | None = None
+
+    @classmethod
+    def of_line(cls, line: dict[str, Any]) -> PredictionResponse:
+        return cls(
+            request_id=line.get("requestId", ""),
+            time=line.get("time", ""),
+            model_id=line.get("ModelId", ""),
+            model_version=line.get("modelVersion"),
+            status=int(line.get("status", 0)),
+            latency_ms=float(line.get("Latency", 0)),
+            container_ms=line.get("containerMs"),
+            request_bytes=int(line.get("requestBytes", 0)),
+            response_bytes=int(line.get("responseBytes", 0)),
+            request_body=line.get("requestBody"),
+            response_body=line.get("responseBody"),
+            caller=line.get("caller"),
+        )
+
+
+class PredictionListResponse(_Out):
+    items: list[PredictionResponse]
+    next_token: str | None
+
+
+class LogLineResponse(_Out):
+    time: str
+    message: str
+    stream: str
+
+
+class LogLineListResponse(_Out):
+    items: list[LogLineResponse]
+    next_token: str | None
+
+
+class MetricsResponse(_Out):
+    period: int
+    timestamps: list[str]
+    series: dict[str, list[float | None]]

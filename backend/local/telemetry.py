@@ -1,0 +1,101 @@
+"""Local mode's telemetry: prediction lines to the emulator's Logs, their EMF metrics to its CloudWatch.
+
+On Lambda, CloudWatch extracts metrics from the EMF lines the API prints. Locally a background worker
+does that extraction and calls PutMetricData, so the request path is no slower and charts still work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.adapters.prediction_log import prediction_document
+from chalicelib.config import Settings
+from chalicelib.domain.gateway import Prediction
+from local.logs import LogShipper
+
+logger = logging.getLogger("kraken.local.telemetry")
+REQUEST_STREAM = "api"
+FLUSH_SECONDS = 1.0
+MAX_DATUMS_PER_CALL = 1000
+
+
+def metric_data(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """PutMetricData entries for one EMF document, as CloudWatch would extract them."""
+    envelope = document["_aws"]
+    timestamp = datetime.fromtimestamp(envelope["Timestamp"] / 1000, UTC)
+    data = []
+    for directive in envelope["CloudWatchMetrics"]:
+        for dimension_set in directive["Dimensions"]:
+            dimensions = [{"Name": name, "Value": str(document[name])} for name in dimension_set]
+            for metric in directive["Metrics"]:
+                data.append(
+                    {
+                        "MetricName": metric["Name"],
+                        "Dimensions": dimensions,
+                        "Timestamp": timestamp,
+                        "Value": float(document[metric["Name"]]),
+                        "Unit": metric.get("Unit", "None"),
+                        "_namespace": directive["Namespace"],
+                    }
+                )
+    return data
+
+
+class MetricsWorker:
+    def __init__(self, cloudwatch: Any) -> None:
+        self._cloudwatch = cloudwatch
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="local-metrics", daemon=True)
+        self._thread.start()
+
+    def put(self, document: dict[str, Any]) -> None:
+        self._queue.put(document)
+
+    def flush(self) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        while True:
+            try:
+                document = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            for datum in metric_data(document):
+                by_namespace.setdefault(datum.pop("_namespace"), []).append(datum)
+        for namespace, data in by_namespace.items():
+            for start in range(0, len(data), MAX_DATUMS_PER_CALL):
+                try:
+                    self._cloudwatch.put_metric_data(
+                        Namespace=namespace, MetricData=data[start : start + MAX_DATUMS_PER_CALL]
+                    )
+                except (ClientError, BotoCoreError):
+                    logger.warning(
+                        "the emulator refused %d metric values", len(data[start : start + MAX_DATUMS_PER_CALL])
+                    )
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._closed.wait(FLUSH_SECONDS):
+            self.flush()
+
+
+class LocalPredictionLog:
+    def __init__(self, settings: Settings, shipper: LogShipper, metrics: MetricsWorker) -> None:
+        self._settings = settings
+        self._shipper = shipper
+        self._metrics = metrics
+
+    def record(self, prediction: Prediction) -> None:
+        document = prediction_document(prediction, self._settings.metrics_namespace)
+        self._shipper.add(self._settings.request_log_group, REQUEST_STREAM, json.dumps(document, separators=(",", ":")))
+        self._metrics.put(document)
