@@ -41,7 +41,7 @@ class Wiring:
 
     @cached_property
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(self._tables.DynamoModelRepository(), self.operations)
+        return ModelRegistry(self._tables.DynamoModelRepository(), self.operations, on_change=self._forget_route)
 
     @cached_property
     def runtime(self) -> ContainerRuntime:

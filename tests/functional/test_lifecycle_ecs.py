@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,40 +13,9 @@ import requests
 from chalice.test import Client
 
 from chalicelib import config, wiring
-from chalicelib.adapters import clients
 from chalicelib.adapters.cloudwatch_logs import stream_name
+from tests.functional.conftest import ACCOUNT
 from tests.functional.test_models_api import DIAMONDS, assert_error, post
-
-ACCOUNT = "123456789012"
-
-
-@pytest.fixture
-def ecs_settings(settings: config.Settings) -> config.Settings:
-    return settings
-
-
-@pytest.fixture
-def ecs_api(aws: None, settings: config.Settings) -> Iterator[tuple[Client, config.Settings]]:
-    ec2 = boto3.client("ec2", region_name=settings.region)
-    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="models", Description="models", VpcId=vpc)["GroupId"]
-    configured = dataclasses.replace(
-        settings,
-        subnets=(subnet,),
-        task_security_group=group,
-        runner_image=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/kraken-runner:1",
-        task_execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task-execution",
-        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task",
-    )
-    from app import app
-
-    wiring.install(wiring.Wiring(configured))
-    with Client(app) as client:
-        yield client, configured
-    wiring.install(None)
-    clients.client.cache_clear()
 
 
 def upload(client: Client, model_id: str, content: bytes) -> None:

@@ -20,7 +20,9 @@ from chalicelib.domain import errors
         (errors.PayloadTooLarge("x"), 413),
         (errors.UnsupportedMediaType("x"), 415),
         (errors.InvalidRequest("x", (errors.FieldProblem("container_memory", "too big"),)), 422),
+        (errors.BadGateway("x"), 502),
         (errors.DependencyUnavailable("x"), 503),
+        (errors.GatewayTimeout("x"), 504),
     ],
 )
 def test_domain_errors_map_to_statuses(error: errors.DomainError, status: int) -> None:

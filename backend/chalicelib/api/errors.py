@@ -23,7 +23,9 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.PayloadTooLarge: 413,
     domain.UnsupportedMediaType: 415,
     domain.InvalidRequest: 422,
+    domain.BadGateway: 502,
     domain.DependencyUnavailable: 503,
+    domain.GatewayTimeout: 504,
 }
 
 # Chalice answers some requests itself (wrong method, bad Accept); their codes, in our vocabulary.

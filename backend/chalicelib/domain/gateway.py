@@ -134,6 +134,9 @@ class PredictionGateway:
         if cached and cached[1] > time.monotonic():
             return cached[0]
         record = self._models.get(model_id)
+        if record.status is ModelStatus.FAILED:
+            # The container broke (it is being replaced): an upstream failure, not a request in conflict.
+            raise BadGateway(f"the model's container failed: {record.status_reason}; it is being restarted")
         if record.status is not ModelStatus.RUNNING or not record.endpoints:
             raise Conflict(f"the model is {record.status}, not RUNNING; start it first")
         route = Route.of(record)

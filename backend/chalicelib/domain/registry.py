@@ -69,11 +69,13 @@ class ModelRegistry:
         self,
         repository: ModelRepository,
         operations: OperationsLog,
+        on_change: Callable[[str], None] = lambda _model_id: None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._repository = repository
         self._operations = operations
+        self._on_change = on_change
         self._clock = clock
         self._new_id = new_id
 
@@ -145,6 +147,7 @@ class ModelRegistry:
         )
         check_record(updated)
         self._repository.replace(updated, expected_revision=current.revision)
+        self._on_change(model_id)
         self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")
         return updated
 

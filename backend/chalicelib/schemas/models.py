@@ -57,7 +57,7 @@ Format = Annotated[ArtifactFormat, Field(strict=False)]
 
 class _Strict(BaseModel):
     # Strict: "0.5" is not a number and unknown fields are mistakes worth reporting.
-    model_config = ConfigDict(strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
 
 
 class CreateModelRequest(_Strict):
@@ -111,7 +111,7 @@ class UpdateModelRequest(_Strict):
 
 class PageQuery(BaseModel):
     # Query strings arrive as text, so numbers are parsed (lax); unknown parameters are still mistakes.
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
 
     limit: Annotated[int, Field(ge=1, le=100)] = 50
     next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
@@ -123,7 +123,7 @@ class ListModelsQuery(PageQuery):
 
 
 class DeleteModelQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     force: bool = False
 
@@ -132,7 +132,7 @@ Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)

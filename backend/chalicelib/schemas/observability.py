@@ -13,7 +13,7 @@ MAX_POINTS = 1440
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
 
     from_: datetime | None = Field(default=None, alias="from")
     to: datetime | None = None
@@ -65,7 +65,7 @@ class MetricsQuery(_Query):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

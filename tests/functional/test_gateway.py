@@ -1,0 +1,261 @@
+"""The prediction gateway against real sockets: a good echo server and deliberately bad ones on 127.0.0.1.
+
+Endpoints reach the record only as the container runtime reports them: through the task-event handler.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import config
+from tests.e2e.conftest import free_port
+from tests.functional.test_lifecycle_ecs import send, started_model, task_event
+from tests.functional.test_models_api import assert_error, post
+
+
+class Echo(BaseHTTPRequestHandler):
+    """A well-behaved model: answers the body it got, with the request id it was given."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.seen.append({"path": self.path, "body": body, "headers": dict(self.headers)})  # type: ignore[attr-defined]
+        reply = json.dumps({"results": [len(body)], "requestId": self.headers.get("X-Request-Id")}).encode()
+        status = 400 if b"bad-input" in body else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class Misbehaving(socketserver.BaseRequestHandler):
+    mode = "sleep"
+
+    def handle(self) -> None:
+        self.server.hits += 1  # type: ignore[attr-defined]
+        self.request.recv(65536)
+        if self.server.mode == "sleep":  # type: ignore[attr-defined]
+            time.sleep(3)
+        elif self.server.mode == "reset":  # type: ignore[attr-defined]
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.request.close()
+        elif self.server.mode == "garbage":  # type: ignore[attr-defined]
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!")
+
+
+@pytest.fixture
+def echo() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    server.seen = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def misbehaving(mode: str) -> socketserver.ThreadingTCPServer:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Misbehaving)
+    server.daemon_threads = True
+    server.mode = mode  # type: ignore[attr-defined]
+    server.hits = 0  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def healthy_at(client: Client, settings: config.Settings, model_id: str, port: int, task: str = "t1") -> None:
+    send(
+        client,
+        task_event(
+            settings,
+            model_id,
+            task_id=task,
+            lastStatus="RUNNING",
+            desiredStatus="RUNNING",
+            healthStatus="HEALTHY",
+            container={"networkBindings": [{"bindIP": "127.0.0.1", "hostPort": port, "containerPort": 8080}]},
+        ),
+    )
+
+
+def running_model(ecs_api: tuple[Client, config.Settings], port: int, **changes: Any) -> str:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    if changes:
+        client.http.put(f"/models/{model_id}", headers={"Content-Type": "application/json"}, body=json.dumps(changes))
+    healthy_at(client, settings, model_id, port)
+    assert client.http.get(f"/models/{model_id}").json_body["status"] == "RUNNING"
+    return model_id
+
+
+def predict(client: Client, model_id: str, **extra: Any) -> Any:
+    body = {"modelData": [[1, 2]], "metaData": {"modelId": model_id, **extra.pop("meta", {})}}
+    return post(client, "/predict", body, extra.pop("headers", None))
+
+
+def test_a_prediction_comes_back_unchanged_with_its_headers(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    response = predict(client, model_id, meta={"threshold": 0.7}, headers={"X-Request-Id": "req-77"})
+    assert response.status_code == 200
+    assert response.json_body == {"results": [len(echo.seen[0]["body"])], "requestId": "req-77"}
+    assert response.headers["X-Request-Id"] == "req-77" and response.headers["X-Model-Id"] == model_id
+    assert response.headers["X-Model-Version"] == "1.0"
+    assert "container;dur=" in response.headers["Server-Timing"] and "gateway;dur=" in response.headers["Server-Timing"]
+    forwarded = json.loads(echo.seen[0]["body"])
+    assert forwarded["metaData"] == {"modelId": model_id, "threshold": 0.7}  # metaData passes untouched
+    assert echo.seen[0]["path"] == "/predict"
+
+    line = json.loads([out for out in capsys.readouterr().out.splitlines() if '"prediction"' in out][-1])
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId"]]
+    assert {m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
+        "Latency",
+        "Requests",
+        "Errors4xx",
+        "Errors5xx",
+    }
+    assert (line["ModelId"], line["status"], line["Requests"], line["requestId"]) == (model_id, 200, 1, "req-77")
+    assert line["requestBody"] and line["responseBody"] and line["Latency"] > 0
+
+
+def test_the_model_path_form_and_the_container_status(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    ok = post(client, f"/models/{model_id}/predict", {"modelData": [1]})
+    assert ok.status_code == 200
+    rejected = post(client, f"/models/{model_id}/predict", {"modelData": "bad-input"})
+    assert rejected.status_code == 400 and rejected.json_body["results"]  # the container's own answer
+    mismatch = post(client, f"/models/{model_id}/predict", {"modelData": [1], "metaData": {"modelId": "other"}})
+    assert_error(mismatch, 422, "validation_error")
+
+
+def test_bodies_are_captured_up_to_the_models_limit(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1], captureBodyBytes=10)
+    predict(client, model_id)
+    line = json.loads([o for o in capsys.readouterr().out.splitlines() if '"prediction"' in o][-1])
+    assert len(line["requestBody"]) == 10 and line["requestBytes"] > 10
+    client.http.put(f"/models/{model_id}", headers={"Content-Type": "application/json"}, body='{"captureBodyBytes": 0}')
+    predict(client, model_id)
+    line = json.loads([o for o in capsys.readouterr().out.splitlines() if '"prediction"' in o][-1])
+    assert line["requestBody"] is None and line["responseBody"] is None
+
+
+def test_unknown_and_stopped_models(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    assert_error(predict(client, "no-such-model"), 404, "not_found")
+    model_id = post(client, "/models", {**_diamonds(), "name": "idle"}).json_body["id"]
+    error = assert_error(predict(client, model_id), 409, "conflict")
+    assert "STOPPED" in error["message"]
+
+
+def _diamonds() -> dict[str, Any]:
+    from tests.functional.test_models_api import DIAMONDS
+
+    return dict(DIAMONDS)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (b'{"modelData": [1], "metaData": {"modelId": "m"}' + b" " * (6 * 1024 * 1024), None, 413, "payload_too_large"),
+        (b"modelData=1", {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        (b'{"modelData": [1], ', None, 400, "bad_request"),
+        (b'{"metaData": {"modelId": "m"}}', None, 422, "validation_error"),
+        (b'{"modelData": [1]}', None, 422, "validation_error"),
+        (b'{"modelData": [1], "metaData": {"modelId": 7}}', None, 422, "validation_error"),
+    ],
+    ids=["over-6-mb", "not-json-type", "malformed", "no-model-data", "no-model-id", "model-id-not-a-string"],
+)
+def test_bad_prediction_requests(
+    ecs_api: tuple[Client, config.Settings], body: bytes, headers: dict[str, str] | None, status: int, code: str
+) -> None:
+    client, _ = ecs_api
+    response = client.http.post("/predict", headers=headers or {"Content-Type": "application/json"}, body=body)
+    assert_error(response, status, code)
+
+
+def test_a_refused_connection_is_a_fast_502(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, free_port())  # nothing listens there
+    started = time.monotonic()
+    assert_error(predict(client, model_id), 502, "bad_gateway")
+    assert time.monotonic() - started < 5  # a guard against hanging, not a speed test
+
+
+def test_a_slow_container_is_a_504_after_the_models_timeout(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    slow = misbehaving("sleep")
+    model_id = running_model(ecs_api, slow.server_address[1], predictTimeoutSeconds=1)
+    started = time.monotonic()
+    error = assert_error(predict(client, model_id), 504, "gateway_timeout")
+    assert "1 s" in error["message"] and time.monotonic() - started < 3
+    slow.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["reset", "garbage"])
+def test_a_container_that_breaks_the_answer_is_a_502(ecs_api: tuple[Client, config.Settings], mode: str) -> None:
+    client, _ = ecs_api
+    broken = misbehaving(mode)
+    model_id = running_model(ecs_api, broken.server_address[1])
+    assert_error(predict(client, model_id), 502, "bad_gateway")
+    broken.shutdown()
+
+
+def test_a_refused_connection_is_retried_once_on_another_endpoint(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    client, settings = ecs_api
+    model_id = running_model(ecs_api, free_port())
+    healthy_at(client, settings, model_id, echo.server_address[1], task="t2")
+    assert len(client.http.get(f"/models/{model_id}").json_body) > 0
+    statuses = {predict(client, model_id).status_code for _ in range(4)}
+    assert statuses == {200}
+
+
+def test_addresses_in_the_request_are_never_dialled(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    client, _ = ecs_api
+    trap = misbehaving("garbage")
+    trap_address = f"127.0.0.1:{trap.server_address[1]}"
+    model_id = running_model(ecs_api, echo.server_address[1])
+    response = predict(
+        client,
+        model_id,
+        meta={"endpoint": trap_address, "url": f"http://{trap_address}/predict"},
+        headers={"Host": trap_address, "X-Forwarded-Host": trap_address, "X-Model-Endpoint": trap_address},
+    )
+    assert response.status_code == 200 and len(echo.seen) == 1
+    assert trap.hits == 0  # type: ignore[attr-defined]
+    trap.shutdown()
+
+
+def test_stopping_turns_the_next_request_into_a_409(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    assert predict(client, model_id).status_code == 200  # the route is now cached
+    post(client, f"/models/{model_id}/stop", {})
+    assert_error(predict(client, model_id), 409, "conflict")
