@@ -258,7 +258,7 @@ step("start from the detail page; the page follows PENDING to RUNNING by itself"
   running = true;
   // The operations log shows the start and the transition.
   await page.locator(".tabpanel").getByText("PENDING → RUNNING").first().waitFor({ timeout: 15_000 });
-  await screenshot(page, "13-running", { fullPage: true });
+  await screenshot(page, "13-running");
 });
 
 step("predict from the try-it form", async (t) => {

@@ -104,6 +104,9 @@ export interface RequestRecord {
   responseBytes: number;
   requestBody: string | null;
   responseBody: string | null;
+  /** Server extras beyond the contract; shown when present. */
+  containerMs?: number | null;
+  caller?: string | null;
 }
 
 export interface ContainerLogLine {

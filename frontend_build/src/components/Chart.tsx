@@ -24,6 +24,22 @@ export interface ChartProps {
   yMax?: number;
 }
 
+/** Indices of values with no neighbour on either side (a line cannot show them). */
+export function isolated(values: ArrayLike<number | null | undefined>): number[] {
+  const out: number[] = [];
+  const missing = (i: number) => i < 0 || i >= values.length || values[i] === null || values[i] === undefined;
+  for (let i = 0; i < values.length; i++) {
+    if (!missing(i) && missing(i - 1) && missing(i + 1)) out.push(i);
+  }
+  return out;
+}
+
+function isolatedPoints(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
+  if (show) return null;
+  const found = isolated(u.data[seriesIdx] ?? []);
+  return found.length ? found : null;
+}
+
 export function Chart({ title, times, series, format, height = 180, yMin, yMax }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -64,7 +80,8 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
           stroke: s.color,
           width: 2,
           spanGaps: false,
-          points: { size: 4 },
+          // uPlot hides points when they are dense; a value between gaps would then be invisible.
+          points: { size: 6, fill: s.color, filter: isolatedPoints },
           value: (_u, v) => (v === null || v === undefined ? "—" : format(v)),
         })),
       ],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   formatBytes,
+  formatLogMessage,
   formatClock,
   formatDuration,
   formatLocal,
@@ -85,5 +86,19 @@ describe("misc", () => {
     expect(statusClass(204)).toBe("2xx");
     expect(statusClass(404)).toBe("4xx");
     expect(statusClass(503)).toBe("5xx");
+  });
+});
+
+describe("container log lines", () => {
+  it("reads structured JSON lines", () => {
+    expect(formatLogMessage('{"time":1.5,"level":"info","logger":"kraken.runner","message":"model loaded","sizeBytes":991}')).toEqual({
+      level: "INFO",
+      text: "model loaded logger=kraken.runner sizeBytes=991",
+    });
+  });
+  it("leaves plain and broken lines alone", () => {
+    expect(formatLogMessage("Traceback (most recent call last):")).toEqual({ level: null, text: "Traceback (most recent call last):" });
+    expect(formatLogMessage("{not json")).toEqual({ level: null, text: "{not json" });
+    expect(formatLogMessage("[1, 2]")).toEqual({ level: null, text: "[1, 2]" });
   });
 });

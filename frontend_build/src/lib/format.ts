@@ -109,3 +109,31 @@ export function prettyJson(text: string | null | undefined): string {
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
+
+export interface LogView {
+  level: string | null;
+  text: string;
+}
+
+/**
+ * A container log line for reading: structured JSON lines ({"level", "message", ...}) become
+ * "message key=value ..." with the level apart; anything else is shown as it is.
+ */
+export function formatLogMessage(raw: string): LogView {
+  const trimmed = raw.trim();
+  if (!trimmed.startsWith("{")) return { level: null, text: raw };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    return { level: null, text: raw };
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { level: null, text: raw };
+  const { level, message, msg, time: _time, timestamp: _ts, ...rest } = parsed as Record<string, unknown>;
+  const main = typeof message === "string" ? message : typeof msg === "string" ? msg : "";
+  const extras = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return {
+    level: typeof level === "string" ? level.toUpperCase() : null,
+    text: [main, ...extras].filter(Boolean).join(" "),
+  };
+}

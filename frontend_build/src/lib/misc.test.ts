@@ -106,3 +106,12 @@ describe("run an example", () => {
     expect(cmd).toContain(`-d '{"modelData":[["it'\\''s"]],"metaData":{"modelId":"id-1"}}'`);
   });
 });
+
+describe("chart points", () => {
+  it("finds values a line cannot draw", async () => {
+    const { isolated } = await import("../components/Chart");
+    expect(isolated([null, 3, null, 4, 5, null, 6])).toEqual([1, 6]);
+    expect(isolated([1])).toEqual([0]);
+    expect(isolated([null, null])).toEqual([]);
+  });
+});

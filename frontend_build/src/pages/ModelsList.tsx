@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus } from "../api/types";
 import { InlineField } from "../components/InlineField";
+import { RefreshButton } from "../components/RefreshButton";
 import { useApi, useNotify } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
 import { formatCpu, formatMemory } from "../lib/format";
@@ -174,9 +175,7 @@ export function ModelsList() {
         </InlineField>
         <div className="toolbar-end">
           <ColumnChooser hidden={hidden} onToggle={toggleColumn} />
-          <button type="button" className="btn" onClick={list.reload} disabled={list.loading} aria-label="Refresh the list">
-            {list.loading && items ? "Refreshing…" : "Refresh"}
-          </button>
+          <RefreshButton onClick={list.reload} busy={list.loading} label="Refresh the list" />
         </div>
       </div>
       {polling && (

@@ -1,10 +1,11 @@
 /** The container's latest log lines, oldest at the top and scrolled to the bottom, with a download of the whole log. */
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { ContainerLogLine, Model } from "../../api/types";
+import { RefreshButton } from "../../components/RefreshButton";
 import { useApi, useNotify } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { Empty, ErrorState, Loading, errorText } from "../../components/States";
-import { formatClock, formatLocal, formatUtc } from "../../lib/format";
+import { formatClock, formatLocal, formatLogMessage, formatUtc } from "../../lib/format";
 
 const PAGE = 200;
 const FOLLOW_MS = 5000;
@@ -67,9 +68,7 @@ export function ContainerLogsTab({ model }: { model: Model }) {
   return (
     <div className="tab-content">
       <div className="toolbar">
-        <button type="button" className="btn" onClick={logs.reload} disabled={logs.loading}>
-          {logs.loading && logs.data ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton onClick={logs.reload} busy={logs.loading} />
         <label className="check">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow (every {FOLLOW_MS / 1000} s)
@@ -99,12 +98,22 @@ export function ContainerLogsTab({ model }: { model: Model }) {
                 <time dateTime={line.time} title={`${formatLocal(line.time)} · ${formatUtc(line.time)}`} className="log-time">
                   {formatClock(line.time)}
                 </time>
-                <span className="log-message">{line.message}</span>
+                <LogMessage raw={line.message} />
               </div>
             ))}
           </div>
         </>
       )}
     </div>
+  );
+}
+
+function LogMessage({ raw }: { raw: string }) {
+  const view = formatLogMessage(raw);
+  return (
+    <span className="log-message" title={view.level ? raw : undefined}>
+      {view.level && <span className={`log-level log-level-${view.level.toLowerCase()}`}>{view.level}</span>}
+      {view.text}
+    </span>
   );
 }

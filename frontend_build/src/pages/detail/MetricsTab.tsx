@@ -5,6 +5,7 @@
 import { useMemo, useState } from "react";
 import type { Model } from "../../api/types";
 import { InlineField } from "../../components/InlineField";
+import { RefreshButton } from "../../components/RefreshButton";
 import { useApi } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { Chart } from "../../components/Chart";
@@ -58,9 +59,7 @@ export default function MetricsTab({ model }: { model: Model }) {
             ))}
           </select>
         </InlineField>
-        <button type="button" className="btn" onClick={metrics.reload} disabled={metrics.loading}>
-          {metrics.loading && data ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton onClick={metrics.reload} busy={metrics.loading} />
         <span className="muted small">Refreshes every {REFRESH_MS / 1000} s.</span>
       </div>
       {metrics.error && !data ? (
@@ -103,7 +102,7 @@ export default function MetricsTab({ model }: { model: Model }) {
               title="Requests per second"
               times={view.times}
               series={view.rps}
-              format={(v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2))}
+              format={(v) => (v >= 10 ? v.toFixed(0) : String(Number(v.toPrecision(2))))}
             />
             <Chart
               title="Success rate"

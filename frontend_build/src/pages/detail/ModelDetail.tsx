@@ -5,6 +5,7 @@
 import { lazy, Suspense, useState } from "react";
 import { ApiError } from "../../api/client";
 import type { Model } from "../../api/types";
+import { RefreshButton } from "../../components/RefreshButton";
 import { useApi, useNotify } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { CopyButton } from "../../components/CopyButton";
@@ -103,9 +104,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>
             Delete
           </button>
-          <button type="button" className="btn" onClick={model.reload} disabled={model.loading} aria-label="Refresh the model">
-            Refresh
-          </button>
+          <RefreshButton onClick={model.reload} busy={model.loading} label="Refresh the model" />
         </div>
       </div>
       {m.status === "FAILED" && m.statusReason && (

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import type { Model, RequestRecord } from "../../api/types";
 import { InlineField } from "../../components/InlineField";
+import { RefreshButton } from "../../components/RefreshButton";
 import { useApi } from "../../context";
 import { useAsync } from "../../hooks/useAsync";
 import { Dialog } from "../../components/Dialog";
@@ -83,9 +84,7 @@ export function RequestsTab({ model }: { model: Model }) {
             ))}
           </select>
         </InlineField>
-        <button type="button" className="btn" onClick={refresh} disabled={requests.loading}>
-          {requests.loading && requests.data ? "Refreshing…" : "Refresh"}
-        </button>
+        <RefreshButton onClick={refresh} busy={requests.loading} />
       </div>
       {requests.error && !requests.data ? (
         <ErrorState error={requests.error} title="Could not load the request history" onRetry={requests.reload} />
@@ -167,7 +166,18 @@ export function RequestsTab({ model }: { model: Model }) {
               <dt>Status</dt>
               <dd>{selected.status}</dd>
               <dt>Time to response</dt>
-              <dd>{formatDuration(selected.latencyMs)}</dd>
+              <dd>
+                {formatDuration(selected.latencyMs)}
+                {typeof selected.containerMs === "number" && (
+                  <span className="muted"> (in the container: {formatDuration(selected.containerMs)})</span>
+                )}
+              </dd>
+              {selected.caller && (
+                <>
+                  <dt>Caller</dt>
+                  <dd>{selected.caller}</dd>
+                </>
+              )}
               <dt>Model version</dt>
               <dd>{selected.modelVersion}</dd>
             </dl>
