@@ -259,3 +259,44 @@ def test_stopping_turns_the_next_request_into_a_409(
     assert predict(client, model_id).status_code == 200  # the route is now cached
     post(client, f"/models/{model_id}/stop", {})
     assert_error(predict(client, model_id), 409, "conflict")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "requests?status=abc",
+        "requests?limit=0",
+        "requests?from=2026-11-21T05:00:00Z&to=2026-11-20T05:00:00Z",
+        "requests?from=2026-11-21T05:00:00",
+        "container-logs?format=xml",
+        "metrics?period=30",
+        "metrics?period=90",
+        "metrics?from=2026-10-01T00:00:00Z&to=2026-11-20T00:00:00Z",
+        "metrics?from=2026-11-19T00:00:00Z&to=2026-11-21T00:00:00Z&period=60",
+    ],
+)
+def test_bad_observability_queries_get_422(ecs_api: tuple[Client, config.Settings], query: str) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", _diamonds()).json_body["id"]
+    assert_error(client.http.get(f"/models/{model_id}/{query}"), 422, "validation_error")
+
+
+def test_metrics_are_one_aligned_grid(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", _diamonds()).json_body["id"]
+    body = client.http.get(f"/models/{model_id}/metrics?from=2026-11-21T05:00:30Z&to=2026-11-21T06:00:00Z").json_body
+    assert (
+        body["period"] == 60 and body["timestamps"][0] == "2026-11-21T05:00:00.000Z" and len(body["timestamps"]) == 60
+    )
+    assert set(body["series"]) == {
+        "latencyAvg",
+        "latencyP50",
+        "latencyP90",
+        "latencyP99",
+        "requests",
+        "errors4xx",
+        "errors5xx",
+        "successRate",
+    }
+    assert all(len(values) == 60 and set(values) == {None} for values in body["series"].values())
+    assert_error(client.http.get("/models/nope/metrics"), 404, "not_found")

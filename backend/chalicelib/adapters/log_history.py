@@ -60,9 +60,14 @@ class LogReader:
         cursor: str | None,
         pattern: str = "",
         accept: Callable[[dict[str, Any]], bool] = lambda _: True,
+        filters: str = "",
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Up to `limit` events, newest first, looking back through widening time windows."""
-        query = json.dumps([group, _ms(start), pattern])
+        """Up to `limit` events, newest first, looking back through widening time windows.
+
+        A token is bound to the group and filters but not to the range, whose default start moves with
+        the clock; the token itself carries where to continue.
+        """
+        query = json.dumps([group, pattern, filters])
         upper, skip = _ms(end), set[str]()
         if cursor:
             payload = unseal(cursor, query)
@@ -154,7 +159,7 @@ class CloudWatchRequestHistory:
 
         # Quoted: a model id has hyphens, which the filter syntax would otherwise read as operators.
         events, next_cursor = self._reader.newest_first(
-            self._group, start, end, limit, cursor, pattern=f'"{model_id}"', accept=accept
+            self._group, start, end, limit, cursor, pattern=f'"{model_id}"', accept=accept, filters=status or ""
         )
         return Page([e["parsed"] for e in events], next_cursor)
 

@@ -57,7 +57,9 @@ Format = Annotated[ArtifactFormat, Field(strict=False)]
 
 class _Strict(BaseModel):
     # Strict: "0.5" is not a number and unknown fields are mistakes worth reporting.
-    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(
+        defer_build=True, strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=False
+    )
 
 
 class CreateModelRequest(_Strict):
