@@ -15,7 +15,29 @@ FLUSH_SECONDS = 0.5
 MAX_BATCH = 1000
 
 
-class LogShipper:
+class PeriodicFlusher:
+    """Calls `flush` from a background thread every `every` seconds, and once more on `close`."""
+
+    def __init__(self, name: str, every: float) -> None:
+        self._every = every
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self._every):
+            self.flush()
+
+
+class LogShipper(PeriodicFlusher):
     """Batches lines per (group, stream) and sends them from one background thread."""
 
     def __init__(self, logs_client: Any) -> None:
@@ -24,9 +46,7 @@ class LogShipper:
         self._known_streams: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="local-log-shipper", daemon=True)
-        self._thread.start()
+        super().__init__("local-log-shipper", FLUSH_SECONDS)
 
     def add(self, group: str, stream: str, line: str) -> None:
         with self._lock:
@@ -39,15 +59,6 @@ class LogShipper:
                 batches, self._pending = self._pending, defaultdict(list)
             for (group, stream), events in batches.items():
                 self._send(group, stream, events)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._thread.join(timeout=5)
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._closed.wait(FLUSH_SECONDS):
-            self.flush()
 
     def _send(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
         try:

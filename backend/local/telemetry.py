@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.adapters.prediction_log import prediction_document
 from chalicelib.config import Settings
 from chalicelib.domain.gateway import Prediction
-from local.logs import LogShipper
+from local.logs import LogShipper, PeriodicFlusher
 
 logger = logging.getLogger("kraken.local.telemetry")
 REQUEST_STREAM = "api"
@@ -48,13 +47,11 @@ def metric_data(document: dict[str, Any]) -> list[dict[str, Any]]:
     return data
 
 
-class MetricsWorker:
+class MetricsWorker(PeriodicFlusher):
     def __init__(self, cloudwatch: Any) -> None:
         self._cloudwatch = cloudwatch
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="local-metrics", daemon=True)
-        self._thread.start()
+        super().__init__("local-metrics", FLUSH_SECONDS)
 
     def put(self, document: dict[str, Any]) -> None:
         self._queue.put(document)
@@ -78,15 +75,6 @@ class MetricsWorker:
                     logger.warning(
                         "the emulator refused %d metric values", len(data[start : start + MAX_DATUMS_PER_CALL])
                     )
-
-    def close(self) -> None:
-        self._closed.set()
-        self._thread.join(timeout=5)
-        self.flush()
-
-    def _run(self) -> None:
-        while not self._closed.wait(FLUSH_SECONDS):
-            self.flush()
 
 
 class LocalPredictionLog:

@@ -13,9 +13,9 @@ from constructs import Construct
 
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
 
-# Model containers listen on a port of their choosing (the standard runner on 8080); only the API
-# function's security group may reach them, on unprivileged ports.
-MODEL_PORTS = ec2.Port.tcp_range(1024, 65535)
+# Model containers listen on the containerPort their record names (1..65535, the standard runner on
+# 8080; images built for ML-Kraken often use 80); only the API function's security group reaches them.
+MODEL_PORTS = ec2.Port.tcp_range(1, 65535)
 
 
 class ModelCompute(Construct):

@@ -49,6 +49,7 @@ ensure_console_build() {
   fi
   if [ ! -f frontend_build/dist/index.html ] ||
     [ -n "$(find frontend_build -path frontend_build/node_modules -prune -o -path frontend_build/dist -prune -o \
+      -path frontend_build/e2e/.out -prune -o -path frontend_build/screenshots -prune -o \
       -type f -newer frontend_build/dist/index.html -print -quit)" ]; then
     echo "Building the console ..."
     npm --prefix frontend_build run build --silent

@@ -105,3 +105,27 @@ def test_stop_is_an_immediate_409_and_a_kill_a_fast_502(local_mode: LocalMode, r
     stopped = predict(local_mode, model_id)
     assert stopped.status_code == 409
     assert any(state in stopped.json()["error"]["message"] for state in ("STOPPING", "STOPPED"))
+
+
+def test_custom_paths_of_an_ml_kraken_container_are_honoured(local_mode: LocalMode) -> None:
+    created = local_mode.request(
+        "POST",
+        "/api/models",
+        {
+            "name": "kraken-paths",
+            "version": "1.0",
+            "artifactFormat": "joblib",
+            "containerPort": 8080,
+            "containerCpu": 0.5,
+            "containerMemory": 1,
+            "predictPath": "/api/v1/run-model",
+            "healthPath": "/api/v1/health",
+        },
+    )
+    model_id = created.body["id"]
+    ticket = local_mode.request("POST", f"/api/models/{model_id}/artifact", {}).body
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m", trained_pipeline())}, timeout=30)
+    local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 15, "RUNNING on custom paths")
+    assert predict(local_mode, model_id).status_code == 200
+    local_mode.request("DELETE", f"/api/models/{model_id}?force=true")

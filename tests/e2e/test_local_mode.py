@@ -11,17 +11,9 @@ import urllib.request
 import pytest
 
 from tests.e2e.conftest import LocalMode, session_processes, start_local_mode
+from tests.functional.test_models_api import DIAMONDS
 
 pytestmark = pytest.mark.e2e
-
-DIAMONDS = {
-    "name": "diamonds",
-    "version": "1.0",
-    "artifactFormat": "joblib",
-    "containerPort": 8080,
-    "containerCpu": 0.5,
-    "containerMemory": 1,
-}
 
 
 def test_model_crud_over_http(local_mode: LocalMode) -> None:
