@@ -7,6 +7,8 @@ import { PageTitle } from "./components/PageTitle";
 import { ModelsList } from "./pages/ModelsList";
 import { CreateModelPage, EditModelPage } from "./pages/ModelForm";
 import { ModelDetail } from "./pages/detail/ModelDetail";
+import { useUser } from "./auth/user";
+import { deniedReason } from "./auth/roles";
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -16,6 +18,25 @@ function useRoute(): Route {
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
   return route;
+}
+
+/** The signed-in user, their role and the sign-out button. */
+function UserMenu() {
+  const user = useUser();
+  if (!user.authEnabled) return null;
+  return (
+    <span className="user-menu">
+      <span className="user-name" data-testid="user-name">
+        {user.username}
+      </span>
+      <span className={`role-badge role-${user.role ?? "none"}`} title="Your role" data-testid="user-role">
+        {user.role ?? "no role"}
+      </span>
+      <button type="button" className="btn btn-small" onClick={user.signOut}>
+        Sign out
+      </button>
+    </span>
+  );
 }
 
 function ApiStatus() {
@@ -66,8 +87,10 @@ export function App() {
             {config.stage}
           </span>
           <ApiStatus />
+          <UserMenu />
         </span>
       </header>
+      <RoleBanner />
       <main id="main" tabIndex={-1}>
         <Screen route={route} />
       </main>
@@ -75,14 +98,42 @@ export function App() {
   );
 }
 
+/** Said once, under the header, when the role cannot change anything. */
+function RoleBanner() {
+  const user = useUser();
+  if (!user.authEnabled || !user.confirmed || user.role === "editor" || user.role === "admin") return null;
+  return (
+    <p className="banner banner-info role-banner" role="status">
+      {user.role === "viewer"
+        ? "You have the viewer role: you can see models and their activity, but not change them."
+        : "Your account has no role yet, so the server refuses every request. Ask an administrator to add you to a group (viewer, editor or admin)."}
+    </p>
+  );
+}
+
+function NotAllowed({ reason }: { reason: string }) {
+  return (
+    <section className="page">
+      <PageTitle>Not allowed</PageTitle>
+      <p>{reason}</p>
+      <a href={href({ page: "list" })}>Go to the models</a>
+    </section>
+  );
+}
+
 function Screen({ route }: { route: Route }) {
+  const { role } = useUser();
   switch (route.page) {
     case "list":
       return <ModelsList />;
-    case "create":
-      return <CreateModelPage />;
-    case "edit":
-      return <EditModelPage key={route.id} id={route.id} />;
+    case "create": {
+      const denied = deniedReason(role, "create");
+      return denied ? <NotAllowed reason={denied} /> : <CreateModelPage />;
+    }
+    case "edit": {
+      const denied = deniedReason(role, "edit");
+      return denied ? <NotAllowed reason={denied} /> : <EditModelPage key={route.id} id={route.id} />;
+    }
     case "detail":
       return <ModelDetail key={route.id} id={route.id} tab={route.tab} />;
     case "not-found":

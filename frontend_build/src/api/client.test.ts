@@ -114,6 +114,83 @@ describe("ApiClient requests", () => {
     expect(f.calls[1]?.url).toBe(`/api/models/${MODEL.id}/logs?limit=5&nextToken=n`);
   });
 
+  it("on a 401 asks onUnauthorized and sends the call once more with the new header", async () => {
+    const f = fakeFetch(json(401, { error: { code: "unauthorized", message: "expired" } }), json(200, { items: [], nextToken: null }));
+    let token = "old";
+    const onUnauthorized = vi.fn(async (used: Record<string, string>) => {
+      expect(used.Authorization).toBe("Bearer old");
+      token = "new";
+      return true;
+    });
+    const api = new ApiClient({
+      baseUrl: "/api",
+      fetch: f.fetch,
+      authHeaders: () => ({ Authorization: `Bearer ${token}` }),
+      onUnauthorized,
+    });
+    await api.listModels();
+    expect(onUnauthorized).toHaveBeenCalledTimes(1);
+    expect(f.calls.map((c) => headersOf(c).get("Authorization"))).toEqual(["Bearer old", "Bearer new"]);
+  });
+
+  it("retries a 401 only once, reports the second, and throws it", async () => {
+    const f = fakeFetch(
+      json(401, { error: { code: "unauthorized", message: "no" } }),
+      json(401, { error: { code: "unauthorized", message: "no" } }),
+    );
+    const onUnauthorized = vi.fn(async (_used: Record<string, string>, _afterRetry: boolean) => true);
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch, onUnauthorized });
+    await expect(api.getModel("x")).rejects.toMatchObject({ status: 401, code: "unauthorized" });
+    expect(onUnauthorized.mock.calls.map((c) => c[1])).toEqual([false, true]);
+    expect(f.calls).toHaveLength(2);
+  });
+
+  it("does not retry when the refresh failed", async () => {
+    const f = fakeFetch(json(401, { error: { code: "unauthorized", message: "no" } }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch, onUnauthorized: async () => false });
+    await expect(api.me()).rejects.toMatchObject({ status: 401 });
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it("sends predictions with the auth header and retries them after a refresh too", async () => {
+    const f = fakeFetch(json(401, { error: { code: "unauthorized", message: "expired" } }), json(200, { results: [0] }));
+    let token = "old";
+    const api = new ApiClient({
+      baseUrl: "/api",
+      fetch: f.fetch,
+      authHeaders: () => ({ Authorization: `Bearer ${token}` }),
+      onUnauthorized: async () => {
+        token = "new";
+        return true;
+      },
+    });
+    const result = await api.predict("m1", [[1]]);
+    expect(result.status).toBe(200);
+    expect(headersOf(f.calls[1]!).get("Authorization")).toBe("Bearer new");
+    expect(headersOf(f.calls[1]!).get("Content-Type")).toBe("application/json");
+  });
+
+  it("reads /me and manages client tokens", async () => {
+    const f = fakeFetch(
+      json(200, { username: "ann", groups: ["admin"], role: "admin" }),
+      json(201, { name: "svc_1", token: "tok", createdAt: "2024-01-01T00:00:00Z" }),
+      json(200, { items: [{ name: "svc_1", createdAt: "2024-01-01T00:00:00Z", lastUsedAt: null }] }),
+      new Response(null, { status: 204 }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    expect((await api.me()).role).toBe("admin");
+    expect((await api.createClient("m/1", "svc_1")).token).toBe("tok");
+    expect((await api.listClients("m/1")).items).toHaveLength(1);
+    await api.revokeClient("m/1", "svc_1");
+    expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      "GET /api/me",
+      "POST /api/models/m%2F1/clients",
+      "GET /api/models/m%2F1/clients",
+      "DELETE /api/models/m%2F1/clients/svc_1",
+    ]);
+    expect(JSON.parse(String(f.calls[1]?.init.body))).toEqual({ name: "svc_1" });
+  });
+
   it("builds the requests, container-logs and metrics queries", async () => {
     const f = fakeFetch(
       json(200, { items: [], nextToken: null }),

@@ -1,14 +1,18 @@
 /**
  * The one HTTP client of the console. Every call to the kraken API goes through `ApiClient.request`,
  * so cross-cutting concerns live in one place: the base URL from /config.json, the JSON encoding,
- * turning any failure into an `ApiError`, and `authHeaders` — the hook where sign-in (Cognito, a
- * later issue) will add `Authorization`. The artifact upload to S3 deliberately bypasses it: a
- * presigned POST must not carry our credentials.
+ * turning any failure into an `ApiError`, and `authHeaders` — the hook where sign-in adds
+ * `Authorization` — with `onUnauthorized`, which may refresh the session and have a 401 sent once
+ * more. The artifact upload to S3 deliberately bypasses it: a presigned POST must not carry our
+ * credentials.
  */
 import type {
+  ClientToken,
   ContainerLogLine,
+  CreatedClientToken,
   Health,
   ListModelsQuery,
+  Me,
   Metrics,
   Model,
   ModelCreate,
@@ -150,6 +154,11 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
   /** Headers added to every API call; sign-in will return {Authorization: ...} here. */
   authHeaders?: () => Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Called when the API answers 401 to a call sent with `used` headers. Resolving true sends the call
+   * once more (with fresh authHeaders); `afterRetry` says the retry got a 401 too.
+   */
+  onUnauthorized?: (used: Record<string, string>, afterRetry: boolean) => Promise<boolean>;
   /** For tests: builds the XMLHttpRequest used by the artifact upload. */
   xhrFactory?: () => XMLHttpRequest;
 }
@@ -165,6 +174,7 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
   private readonly authHeaders: NonNullable<ApiClientOptions["authHeaders"]>;
+  private readonly onUnauthorized: ApiClientOptions["onUnauthorized"];
   private readonly xhrFactory: () => XMLHttpRequest;
 
   constructor(options: ApiClientOptions) {
@@ -172,6 +182,7 @@ export class ApiClient {
     // Bind: calling an unbound window.fetch as a method of another object throws "Illegal invocation".
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.authHeaders = options.authHeaders ?? (() => ({}));
+    this.onUnauthorized = options.onUnauthorized;
     this.xhrFactory = options.xhrFactory ?? (() => new XMLHttpRequest());
   }
 
@@ -179,25 +190,36 @@ export class ApiClient {
     return buildUrl(this.baseUrl, path, query);
   }
 
+  /**
+   * Fetches with the auth headers; on a 401 lets `onUnauthorized` refresh and sends once more.
+   * Network failures become ApiError status 0; any HTTP answer is returned as it is.
+   */
+  private async fetchWithAuth(url: string, init: RequestInit, headers: Record<string, string>): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const auth = await this.authHeaders();
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, { ...init, headers: { ...headers, ...auth } });
+      } catch (err) {
+        if (err instanceof DOMException && err.name === "AbortError") throw err;
+        throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
+      }
+      if (response.status !== 401 || !this.onUnauthorized) return response;
+      const again = await this.onUnauthorized(auth, attempt > 0);
+      if (!again || attempt > 0) return response;
+      await response.body?.cancel().catch(() => {});
+    }
+  }
+
   /** Sends one API call and returns the raw Response when it is 2xx; throws ApiError otherwise. */
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = {
-      Accept: "application/json",
-      ...(await this.authHeaders()),
-      ...options.headers,
-    };
-    const init: RequestInit = { method, headers, signal: options.signal };
+    const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+    const init: RequestInit = { method, signal: options.signal };
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.body);
     }
-    let response: Response;
-    try {
-      response = await this.fetchImpl(this.url(path, options.query), init);
-    } catch (err) {
-      if (err instanceof DOMException && err.name === "AbortError") throw err;
-      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
-    }
+    const response = await this.fetchWithAuth(this.url(path, options.query), init, headers);
     if (!response.ok) {
       const text = await response.text().catch(() => "");
       throw parseError(response.status, text, response.headers.get("X-Request-Id"));
@@ -262,6 +284,25 @@ export class ApiClient {
 
   stopModel(id: string): Promise<Model> {
     return this.request("POST", `/models/${enc(id)}/stop`, { body: {} });
+  }
+
+  // --- who is signed in, client tokens ----------------------------------------------------
+
+  me(signal?: AbortSignal): Promise<Me> {
+    return this.request("GET", "/me", { signal });
+  }
+
+  listClients(id: string, signal?: AbortSignal): Promise<{ items: ClientToken[] }> {
+    return this.request("GET", `/models/${enc(id)}/clients`, { signal });
+  }
+
+  /** The answer holds the token: the only time anyone sees it. */
+  createClient(id: string, name: string): Promise<CreatedClientToken> {
+    return this.request("POST", `/models/${enc(id)}/clients`, { body: { name } });
+  }
+
+  revokeClient(id: string, name: string): Promise<void> {
+    return this.request("DELETE", `/models/${enc(id)}/clients/${enc(name)}`);
   }
 
   // --- artifact upload ---------------------------------------------------------------------
@@ -356,18 +397,11 @@ export class ApiClient {
    */
   async predict(modelId: string, modelData: unknown, signal?: AbortSignal): Promise<PredictResult> {
     const started = performance.now();
-    let response: Response;
-    try {
-      response = await this.fetchImpl(this.url("/predict"), {
-        method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/json", ...(await this.authHeaders()) },
-        body: JSON.stringify({ modelData, metaData: { modelId } }),
-        signal,
-      });
-    } catch (err) {
-      if (err instanceof DOMException && err.name === "AbortError") throw err;
-      throw new ApiError(0, "network_error", "Cannot reach the server. Check your connection and try again.");
-    }
+    const response = await this.fetchWithAuth(
+      this.url("/predict"),
+      { method: "POST", body: JSON.stringify({ modelData, metaData: { modelId } }), signal },
+      { Accept: "application/json", "Content-Type": "application/json" },
+    );
     const text = await response.text();
     const elapsedMs = performance.now() - started;
     let body: unknown = text;

@@ -32,10 +32,15 @@ export interface Model {
   updatedAt: string;
   revision: number;
   artifact?: ArtifactInfo | null;
+  /** "private" (default): predictions need a token; "public": anyone may call. Absent on older servers. */
+  endpointVisibility?: EndpointVisibility;
   /** Server extras beyond the contract; shown when present. */
   predictTimeoutSeconds?: number;
   captureBodyBytes?: number;
 }
+
+export const ENDPOINT_VISIBILITIES = ["private", "public"] as const;
+export type EndpointVisibility = (typeof ENDPOINT_VISIBILITIES)[number];
 
 /** Body of POST /models. Exactly one of dockerImage and artifactFormat is set. */
 export interface ModelCreate {
@@ -50,6 +55,7 @@ export interface ModelCreate {
   env?: Record<string, string>;
   predictPath?: string;
   healthPath?: string;
+  endpointVisibility?: EndpointVisibility;
 }
 
 /** Body of PUT /models/{id}: any subset; null clears dockerImage or artifactFormat when switching kind. */
@@ -148,4 +154,25 @@ export interface RuntimeConfig {
   apiBase: string;
   stage: string;
   [key: string]: unknown;
+}
+
+/** GET /me: who is signed in and their role (from Cognito groups). */
+export interface Me {
+  username: string;
+  groups: string[];
+  role: "admin" | "editor" | "viewer" | null;
+}
+
+/** A model's client token as listed (the token itself is never listed). */
+export interface ClientToken {
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** POST /models/{id}/clients: the token, shown once. */
+export interface CreatedClientToken {
+  name: string;
+  token: string;
+  createdAt: string;
 }

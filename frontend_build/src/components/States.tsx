@@ -22,6 +22,8 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 
 /** A human sentence for any error the client may throw. */
 export function errorText(error: unknown): string {
+  if (error instanceof ApiError && error.status === 403) return `Not allowed for your role: ${error.message}`;
+  if (error instanceof ApiError && error.status === 401) return `Not signed in: ${error.message}`;
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;
   return "Something went wrong.";
@@ -29,7 +31,10 @@ export function errorText(error: unknown): string {
 
 export function ErrorState({ error, title, onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
   const api = error instanceof ApiError ? error : null;
-  const heading = title ?? (api?.isNotFound ? "Not available" : api?.isNetwork ? "Cannot reach the server" : "Could not load this");
+  const heading =
+    api?.status === 403
+      ? "Not allowed for your role"
+      : (title ?? (api?.isNotFound ? "Not available" : api?.isNetwork ? "Cannot reach the server" : "Could not load this"));
   return (
     <div className="state state-error" role="alert">
       <p className="state-title">{heading}</p>

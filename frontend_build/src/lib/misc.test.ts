@@ -4,7 +4,7 @@ import { requestsPerSecond, successPercent, summarize } from "./metrics";
 import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models";
 import { href, parseRoute } from "./routes";
 import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
-import { curlCommand, predictUrl } from "../pages/detail/RunExample";
+import { curlAuthFor, curlCommand, predictUrl } from "../pages/detail/RunExample";
 
 describe("routes", () => {
   it("parses every screen", () => {
@@ -14,6 +14,7 @@ describe("routes", () => {
     expect(parseRoute("#/models/abc")).toEqual({ page: "detail", id: "abc", tab: "operations" });
     expect(parseRoute("#/models/abc/metrics")).toEqual({ page: "detail", id: "abc", tab: "metrics" });
     expect(parseRoute("#/models/abc/edit")).toEqual({ page: "edit", id: "abc" });
+    expect(parseRoute("#/models/abc/clients")).toEqual({ page: "detail", id: "abc", tab: "clients" });
     expect(parseRoute("#/models/abc/nope")).toEqual({ page: "not-found", path: "/models/abc/nope" });
     expect(parseRoute("#/elsewhere")).toEqual({ page: "not-found", path: "/elsewhere" });
   });
@@ -104,6 +105,15 @@ describe("run an example", () => {
     const cmd = curlCommand("http://h/api/predict", "id-1", `[["it's"]]`);
     expect(cmd).toContain(`curl -X POST 'http://h/api/predict'`);
     expect(cmd).toContain(`-d '{"modelData":[["it'\\''s"]],"metaData":{"modelId":"id-1"}}'`);
+  });
+  it("authenticates with a just-created client token, else shows a Bearer placeholder; public needs nothing", () => {
+    const basic = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor(true, "private", { name: "svc", token: "t'k" }));
+    expect(basic).toContain(`-u 'svc:t'\\''k' \\\n`);
+    const placeholder = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor(true, undefined, null));
+    expect(placeholder).toContain(`-H 'Authorization: Bearer <your token>'`);
+    expect(curlAuthFor(true, "public", { name: "svc", token: "t" })).toEqual({ kind: "none" });
+    expect(curlAuthFor(false, "private", null)).toEqual({ kind: "none" });
+    expect(curlCommand("http://h/api/predict", "id-1", "[[1]]")).not.toContain("Authorization");
   });
 });
 

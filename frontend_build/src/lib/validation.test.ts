@@ -10,6 +10,7 @@ import {
   memoryChoices,
   toCreateBody,
   toUpdateBody,
+  validateClientName,
   validateEnv,
   validateForm,
   validateName,
@@ -140,6 +141,25 @@ describe("form bodies", () => {
   it("sends env as a whole when it changed", () => {
     const form = { ...formFromModel(model), env: [envRow("A", "1"), envRow("B", "2")] };
     expect(toUpdateBody(form, model)).toEqual({ env: { A: "1", B: "2" } });
+  });
+
+  it("sends endpointVisibility only when public on create, and when changed on update", () => {
+    expect("endpointVisibility" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
+    expect(toCreateBody({ ...emptyForm(), name: "x", endpointVisibility: "public" }).endpointVisibility).toBe("public");
+    expect(formFromModel(model).endpointVisibility).toBe("private");
+    expect(toUpdateBody({ ...formFromModel(model), endpointVisibility: "public" }, model)).toEqual({ endpointVisibility: "public" });
+    const publicModel = { ...model, endpointVisibility: "public" as const };
+    expect(toUpdateBody(formFromModel(publicModel), publicModel)).toEqual({});
+    expect(toUpdateBody({ ...formFromModel(publicModel), endpointVisibility: "private" }, publicModel)).toEqual({
+      endpointVisibility: "private",
+    });
+  });
+
+  it("checks client token names", () => {
+    expect(validateClientName("billing_svc-2")).toBeNull();
+    expect(validateClientName("")).toMatch(/Enter a name/);
+    expect(validateClientName("Billing")).toMatch(/lowercase/);
+    expect(validateClientName("a".repeat(65))).toMatch(/64/);
   });
 
   it("requires an image for image models", () => {

@@ -2,7 +2,14 @@
  * Client-side validation of the model form. It mirrors the API's rules so that most mistakes are
  * caught before a round trip; the API stays the authority and its field errors are shown the same way.
  */
-import { ARTIFACT_FORMATS, type ArtifactFormat, type ModelCreate, type ModelUpdate, type Model } from "../api/types";
+import {
+  ARTIFACT_FORMATS,
+  type ArtifactFormat,
+  type EndpointVisibility,
+  type ModelCreate,
+  type ModelUpdate,
+  type Model,
+} from "../api/types";
 
 /** Fargate task sizes: vCPU -> memory choices in GB (whole GB above 0.5). */
 export const FARGATE_SIZES: ReadonlyMap<number, readonly number[]> = new Map<number, readonly number[]>([
@@ -30,6 +37,8 @@ export function isFargateSize(cpu: number, memory: number): boolean {
 }
 
 export const NAME_PATTERN = /^[a-z0-9-]{1,64}$/;
+/** Client token names (POST /models/{id}/clients). */
+export const CLIENT_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
 export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_ENV_KEYS = 50;
 export const MAX_ENV_VALUE_BYTES = 4096;
@@ -46,6 +55,13 @@ export function validateName(name: string): string | null {
   if (!name) return "Enter a name.";
   if (name.length > 64) return "Use at most 64 characters.";
   if (!NAME_PATTERN.test(name)) return "Use only lowercase letters a-z, digits 0-9 and hyphens (-).";
+  return null;
+}
+
+export function validateClientName(name: string): string | null {
+  if (!name) return "Enter a name for the client.";
+  if (name.length > 64) return "Use at most 64 characters.";
+  if (!CLIENT_NAME_PATTERN.test(name)) return "Use only lowercase letters a-z, digits 0-9, hyphens (-) and underscores (_).";
   return null;
 }
 
@@ -107,6 +123,7 @@ export interface ModelForm {
   env: EnvRow[];
   predictPath: string;
   healthPath: string;
+  endpointVisibility: EndpointVisibility;
 }
 
 export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env">, string>> & {
@@ -133,6 +150,7 @@ export function emptyForm(): ModelForm {
     env: [],
     predictPath: "/predict",
     healthPath: "/health",
+    endpointVisibility: "private",
   };
 }
 
@@ -150,6 +168,7 @@ export function formFromModel(model: Model): ModelForm {
     env: Object.entries(model.env ?? {}).map(([k, v]) => envRow(k, v)),
     predictPath: model.predictPath || "/predict",
     healthPath: model.healthPath || "/health",
+    endpointVisibility: model.endpointVisibility ?? "private",
   };
 }
 
@@ -216,6 +235,8 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   if (form.description.trim()) body.description = form.description.trim();
   if (form.kind === "image") body.dockerImage = form.dockerImage.trim();
   else body.artifactFormat = form.artifactFormat;
+  // "private" is the server's default: sent only when public, so servers without the field still accept the body.
+  if (form.endpointVisibility === "public") body.endpointVisibility = "public";
   return body;
 }
 
@@ -244,6 +265,7 @@ export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
   if (!sameEnv(next.env ?? {}, model.env ?? {})) changes.env = next.env;
   if (next.predictPath !== model.predictPath) changes.predictPath = next.predictPath;
   if (next.healthPath !== model.healthPath) changes.healthPath = next.healthPath;
+  if (form.endpointVisibility !== (model.endpointVisibility ?? "private")) changes.endpointVisibility = form.endpointVisibility;
   return changes;
 }
 
@@ -265,6 +287,7 @@ export function apiErrorsToForm(
     "containerMemory",
     "predictPath",
     "healthPath",
+    "endpointVisibility",
   ]);
   for (const { field, message } of details) {
     if (simple.has(field)) {

@@ -5,7 +5,8 @@
  */
 import { useId, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
-import { ARTIFACT_FORMATS, type ArtifactFormat, type Model } from "../api/types";
+import { ARTIFACT_FORMATS, type ArtifactFormat, type EndpointVisibility, type Model } from "../api/types";
+import { useUser } from "../auth/user";
 import { useApi, useNotify } from "../context";
 import { useAsync } from "../hooks/useAsync";
 import { isIdle } from "../lib/models";
@@ -124,6 +125,7 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
   const [conflict, setConflict] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const runtimeLocked = !!model && !isIdle(model);
+  const { authEnabled } = useUser();
 
   const update = (patch: Partial<FormState>) => {
     const next = { ...form, ...patch };
@@ -221,6 +223,25 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
       <Field label="Description" error={errors.description} optional>
         {(p) => <textarea {...p} rows={2} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
       </Field>
+
+      {authEnabled && (
+        <Field
+          label="Endpoint visibility"
+          error={errors.endpointVisibility}
+          hint="Private: callers need a token (a client token, or a signed-in user's). Public: anyone who can reach the API may call it."
+        >
+          {(p) => (
+            <select
+              {...p}
+              value={form.endpointVisibility}
+              onChange={(e) => update({ endpointVisibility: e.target.value as EndpointVisibility })}
+            >
+              <option value="private">Private (token required)</option>
+              <option value="public">Public (no token)</option>
+            </select>
+          )}
+        </Field>
+      )}
 
       {runtimeLocked && (
         <p className="banner banner-info">

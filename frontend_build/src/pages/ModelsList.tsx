@@ -17,6 +17,9 @@ import { Empty, ErrorState, Loading, errorText } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { Time } from "../components/Time";
 import { PageTitle } from "../components/PageTitle";
+import { DeniedButton } from "../components/Guarded";
+import { useUser } from "../auth/user";
+import { can, deniedReason } from "../auth/roles";
 
 const POLL_MS = 3000;
 
@@ -67,6 +70,10 @@ export function ModelsList() {
   const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const [stopping, setStopping] = useState<Model | null>(null);
+  const { role } = useUser();
+  const addDenied = deniedReason(role, "create");
+  // Viewers get no row buttons at all (a column of disabled buttons says nothing the banner does not).
+  const mayRun = can(role, "lifecycle");
   const debouncedSearch = useDebounced(search.trim(), 300);
   const token = tokens[tokens.length - 1] ?? null;
 
@@ -128,9 +135,15 @@ export function ModelsList() {
     <section className="page">
       <div className="page-header">
         <PageTitle>Models</PageTitle>
-        <a className="btn btn-primary" href={href({ page: "create" })}>
-          Add model
-        </a>
+        {addDenied ? (
+          <DeniedButton className="btn btn-primary" reason={addDenied}>
+            Add model
+          </DeniedButton>
+        ) : (
+          <a className="btn btn-primary" href={href({ page: "create" })}>
+            Add model
+          </a>
+        )}
       </div>
 
       <div className="toolbar" role="search">
@@ -208,9 +221,11 @@ export function ModelsList() {
         ) : (
           <Empty title="No models yet">
             <p>Add a model from a container image or a trained artifact (joblib, pickle, ONNX or Python).</p>
-            <a className="btn btn-primary" href={href({ page: "create" })}>
-              Add your first model
-            </a>
+            {!addDenied && (
+              <a className="btn btn-primary" href={href({ page: "create" })}>
+                Add your first model
+              </a>
+            )}
           </Empty>
         )
       ) : (
@@ -251,7 +266,7 @@ export function ModelsList() {
                       </td>
                     ))}
                     <td className="cell-actions">
-                      {canStart(m) && (
+                      {mayRun && canStart(m) && (
                         <button
                           type="button"
                           className="btn btn-small"
@@ -262,7 +277,7 @@ export function ModelsList() {
                           Start
                         </button>
                       )}
-                      {canStop(m) && (
+                      {mayRun && canStop(m) && (
                         <button
                           type="button"
                           className="btn btn-small"

@@ -5,6 +5,9 @@ import { useApi, useNotify } from "../../context";
 import { InlineError, errorText } from "../../components/States";
 import { Time } from "../../components/Time";
 import { formatBytes } from "../../lib/format";
+import { useUser } from "../../auth/user";
+import { deniedReason } from "../../auth/roles";
+import { DeniedButton } from "../../components/Guarded";
 
 const ACCEPT: Record<string, string> = {
   joblib: ".joblib,.pkl,.gz",
@@ -22,6 +25,7 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
   const controller = useRef<AbortController | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const uploading = progress !== null;
+  const denied = deniedReason(useUser().role, "upload");
 
   const upload = async () => {
     if (!file) return;
@@ -55,41 +59,45 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
       ) : (
         <p className="banner banner-info">No file uploaded yet: upload the trained model before starting it.</p>
       )}
-      <div className="upload">
-        <label htmlFor="artifact-file" className="label">
-          {model.artifact ? "Replace with a new file" : "Choose the file"} ({model.artifactFormat})
-        </label>
-        <input
-          id="artifact-file"
-          ref={input}
-          type="file"
-          accept={ACCEPT[model.artifactFormat ?? ""] ?? ""}
-          disabled={uploading}
-          onChange={(e) => {
-            setFile(e.target.files?.[0] ?? null);
-            setError(null);
-          }}
-        />
-        <div className="upload-actions">
-          <button type="button" className="btn btn-primary" disabled={!file || uploading} onClick={upload}>
-            Upload
-          </button>
-          {uploading && (
-            <button type="button" className="btn" onClick={() => controller.current?.abort()}>
-              Cancel
+      {denied ? (
+        <DeniedButton reason={denied}>Upload a file</DeniedButton>
+      ) : (
+        <div className="upload">
+          <label htmlFor="artifact-file" className="label">
+            {model.artifact ? "Replace with a new file" : "Choose the file"} ({model.artifactFormat})
+          </label>
+          <input
+            id="artifact-file"
+            ref={input}
+            type="file"
+            accept={ACCEPT[model.artifactFormat ?? ""] ?? ""}
+            disabled={uploading}
+            onChange={(e) => {
+              setFile(e.target.files?.[0] ?? null);
+              setError(null);
+            }}
+          />
+          <div className="upload-actions">
+            <button type="button" className="btn btn-primary" disabled={!file || uploading} onClick={upload}>
+              Upload
             </button>
-          )}
-        </div>
-        {progress && (
-          <div className="progress">
-            <progress max={100} value={percent} aria-label="Upload progress" />
-            <span className="small">
-              {percent}% · {formatBytes(progress.loaded)} of {formatBytes(progress.total)}
-            </span>
+            {uploading && (
+              <button type="button" className="btn" onClick={() => controller.current?.abort()}>
+                Cancel
+              </button>
+            )}
           </div>
-        )}
-        {error !== null && <InlineError>{errorText(error)}</InlineError>}
-      </div>
+          {progress && (
+            <div className="progress">
+              <progress max={100} value={percent} aria-label="Upload progress" />
+              <span className="small">
+                {percent}% · {formatBytes(progress.loaded)} of {formatBytes(progress.total)}
+              </span>
+            </div>
+          )}
+          {error !== null && <InlineError>{errorText(error)}</InlineError>}
+        </div>
+      )}
     </section>
   );
 }

@@ -1,6 +1,8 @@
 /**
  * One model: its settings, start/stop/edit/delete, the artifact upload, "Run an example", and the
- * tabs (operations log, requests, container logs, metrics). Polls while the model is changing state.
+ * tabs (operations log, requests, container logs, metrics, and client tokens for admins). Polls
+ * while the model is changing state. Controls the user's role does not allow are disabled with the
+ * reason as a tooltip.
  */
 import { lazy, Suspense, useState } from "react";
 import { ApiError } from "../../api/client";
@@ -22,7 +24,11 @@ import { ArtifactUpload } from "./ArtifactUpload";
 import { ContainerLogsTab } from "./ContainerLogsTab";
 import { OperationsTab } from "./OperationsTab";
 import { RequestsTab } from "./RequestsTab";
-import { RunExample } from "./RunExample";
+import { RunExample, type ExampleCredentials } from "./RunExample";
+import { ClientsTab } from "./ClientsTab";
+import { DeniedButton } from "../../components/Guarded";
+import { useUser } from "../../auth/user";
+import { can, deniedReason } from "../../auth/roles";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
@@ -34,6 +40,7 @@ const TAB_LABELS: Record<DetailTab, string> = {
   requests: "Requests",
   "container-logs": "Container logs",
   metrics: "Metrics",
+  clients: "Clients",
 };
 
 export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
@@ -43,6 +50,12 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [acting, setActing] = useState(false);
   const [confirmStop, setConfirmStop] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  // A client token created on this page, kept in memory only, for the curl example.
+  const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
+  const { role, authEnabled } = useUser();
+  const lifecycleDenied = deniedReason(role, "lifecycle");
+  const editDenied = deniedReason(role, "edit");
+  const deleteDenied = deniedReason(role, "delete");
   const m = model.data;
   useInterval(model.reload, POLL_MS, !!m && needsPolling([m]) && !model.error);
 
@@ -88,22 +101,40 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           <StatusBadge status={m.status} reason={m.statusReason} />
         </div>
         <div className="actions">
-          {canStart(m) && (
-            <button type="button" className="btn btn-primary" onClick={() => act("start")} disabled={acting}>
-              Start
+          {canStart(m) &&
+            (lifecycleDenied ? (
+              <DeniedButton className="btn btn-primary" reason={lifecycleDenied}>
+                Start
+              </DeniedButton>
+            ) : (
+              <button type="button" className="btn btn-primary" onClick={() => act("start")} disabled={acting}>
+                Start
+              </button>
+            ))}
+          {canStop(m) &&
+            (lifecycleDenied ? (
+              <DeniedButton reason={lifecycleDenied}>Stop</DeniedButton>
+            ) : (
+              <button type="button" className="btn" onClick={() => setConfirmStop(true)} disabled={acting}>
+                Stop
+              </button>
+            ))}
+          {editDenied ? (
+            <DeniedButton reason={editDenied}>Edit</DeniedButton>
+          ) : (
+            <a className="btn" href={href({ page: "edit", id: m.id })}>
+              Edit
+            </a>
+          )}
+          {deleteDenied ? (
+            <DeniedButton className="btn btn-danger-outline" reason={deleteDenied}>
+              Delete
+            </DeniedButton>
+          ) : (
+            <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>
+              Delete
             </button>
           )}
-          {canStop(m) && (
-            <button type="button" className="btn" onClick={() => setConfirmStop(true)} disabled={acting}>
-              Stop
-            </button>
-          )}
-          <a className="btn" href={href({ page: "edit", id: m.id })}>
-            Edit
-          </a>
-          <button type="button" className="btn btn-danger-outline" onClick={() => setDeleting(true)}>
-            Delete
-          </button>
           <RefreshButton onClick={model.reload} busy={model.loading} label="Refresh the model" />
         </div>
       </div>
@@ -118,22 +149,27 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         <InfoPanel model={m} />
         <div className="detail-side">
           {m.artifactFormat && <ArtifactUpload model={m} onUploaded={model.reload} />}
-          <RunExample model={m} />
+          <RunExample model={m} credentials={credentials} />
         </div>
       </div>
 
       <Tabs
         label="Model activity"
         current={tab}
-        tabs={(Object.keys(TAB_LABELS) as DetailTab[]).map((t) => ({
-          id: t,
-          label: TAB_LABELS[t],
-          href: href({ page: "detail", id: m.id, tab: t }),
-        }))}
+        tabs={(Object.keys(TAB_LABELS) as DetailTab[])
+          .filter((t) => t !== "clients" || (authEnabled && can(role, "clients")) || tab === "clients")
+          .map((t) => ({
+            id: t,
+            label: TAB_LABELS[t],
+            href: href({ page: "detail", id: m.id, tab: t }),
+          }))}
       >
         {tab === "operations" && <OperationsTab model={m} />}
         {tab === "requests" && <RequestsTab model={m} />}
         {tab === "container-logs" && <ContainerLogsTab model={m} />}
+        {tab === "clients" && (
+          <ClientsTab model={m} onCreated={setCredentials} onRevoked={(name) => setCredentials((c) => (c?.name === name ? null : c))} />
+        )}
         {tab === "metrics" && (
           <Suspense fallback={<Loading label="Loading charts…" />}>
             <MetricsTab model={m} />
@@ -206,6 +242,14 @@ function InfoPanel({ model: m }: { model: Model }) {
         </dd>
         <dt>Port</dt>
         <dd>{m.containerPort}</dd>
+        {m.endpointVisibility && (
+          <>
+            <dt>Endpoint</dt>
+            <dd data-testid="endpoint-visibility">
+              {m.endpointVisibility === "public" ? "public: anyone can call it, no token needed" : "private: callers need a token"}
+            </dd>
+          </>
+        )}
         <dt>Paths</dt>
         <dd className="mono">
           predict {m.predictPath}, health {m.healthPath}

@@ -1,10 +1,29 @@
-/** "Run an example": a curl command ready to copy, and a try-it form that sends modelData and shows the answer. */
+/**
+ * "Run an example": a curl command ready to copy, and a try-it form that sends modelData (with the
+ * signed-in user's token) and shows the answer. The curl command authenticates with the client token
+ * just created on this page (`-u name:token`), else shows a Bearer placeholder; public models need
+ * nothing.
+ */
 import { useState } from "react";
 import type { Model, PredictResult } from "../../api/types";
 import { useApi } from "../../context";
 import { CopyButton } from "../../components/CopyButton";
 import { InlineError, errorText } from "../../components/States";
 import { formatDuration, statusClass } from "../../lib/format";
+import { useUser } from "../../auth/user";
+import { deniedReason } from "../../auth/roles";
+import { DeniedButton } from "../../components/Guarded";
+
+/** A client token created on the detail page (kept in memory only). */
+export interface ExampleCredentials {
+  name: string;
+  token: string;
+}
+
+/** How the curl command authenticates. */
+export type CurlAuth = { kind: "none" } | { kind: "basic"; name: string; token: string } | { kind: "bearer-placeholder" };
+
+const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 const EXAMPLE_DATA = "[[5.1, 3.5, 1.4, 0.2]]";
 
@@ -13,7 +32,7 @@ export function predictUrl(apiBase: string, origin: string): string {
   return new URL(`${apiBase.replace(/\/+$/, "")}/predict`, origin).href;
 }
 
-export function curlCommand(url: string, modelId: string, modelData: string): string {
+export function curlCommand(url: string, modelId: string, modelData: string, auth: CurlAuth = { kind: "none" }): string {
   let data: unknown;
   try {
     data = JSON.parse(modelData);
@@ -21,21 +40,41 @@ export function curlCommand(url: string, modelId: string, modelData: string): st
     data = JSON.parse(EXAMPLE_DATA);
   }
   const body = JSON.stringify({ modelData: data, metaData: { modelId } });
-  const quoted = `'${body.replace(/'/g, `'\\''`)}'`;
-  return `curl -X POST '${url}' \\\n  -H 'Content-Type: application/json' \\\n  -d ${quoted}`;
+  const authLine =
+    auth.kind === "basic"
+      ? `  -u ${shellQuote(`${auth.name}:${auth.token}`)} \\\n`
+      : auth.kind === "bearer-placeholder"
+        ? `  -H 'Authorization: Bearer <your token>' \\\n`
+        : "";
+  return `curl -X POST '${url}' \\\n${authLine}  -H 'Content-Type: application/json' \\\n  -d ${shellQuote(body)}`;
 }
 
-export function RunExample({ model }: { model: Model }) {
+/** Which credentials the example shows: none with sign-in off or for a public model. */
+export function curlAuthFor(
+  authEnabled: boolean,
+  visibility: Model["endpointVisibility"],
+  credentials: ExampleCredentials | null,
+): CurlAuth {
+  if (!authEnabled || visibility === "public") return { kind: "none" };
+  if (credentials) return { kind: "basic", name: credentials.name, token: credentials.token };
+  return { kind: "bearer-placeholder" };
+}
+
+export function RunExample({ model, credentials = null }: { model: Model; credentials?: ExampleCredentials | null }) {
   const api = useApi();
+  const user = useUser();
+  const predictDenied = deniedReason(user.role, "predict");
+  const auth = curlAuthFor(user.authEnabled, model.endpointVisibility, credentials);
   const [input, setInput] = useState(EXAMPLE_DATA);
   const [inputError, setInputError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   const [result, setResult] = useState<PredictResult | null>(null);
   const [failure, setFailure] = useState<unknown>(null);
   const url = predictUrl(api.baseUrl, window.location.origin);
-  const curl = curlCommand(url, model.id, input);
+  const curl = curlCommand(url, model.id, input, auth);
 
   const send = async () => {
+    if (predictDenied) return;
     let data: unknown;
     try {
       data = JSON.parse(input);
@@ -66,6 +105,15 @@ export function RunExample({ model }: { model: Model }) {
       <pre className="code-block" data-testid="curl">
         {curl}
       </pre>
+      {user.authEnabled && (
+        <p className="hint" data-testid="curl-auth-note">
+          {auth.kind === "basic"
+            ? `Uses the client token ${auth.name} you just created. Keep it secret.`
+            : auth.kind === "bearer-placeholder"
+              ? "This model is private: replace <your token> with a client token (admins create them under Clients), or use curl -u <client-name>:<token>. Public models need no token."
+              : "This model is public: calls need no token."}
+        </p>
+      )}
 
       <form
         className="try-it"
@@ -102,9 +150,15 @@ export function RunExample({ model }: { model: Model }) {
             {model.status === "RUNNING" ? "Ctrl+Enter sends." : `The model is ${model.status.toLowerCase()}; start it to get predictions.`}
           </p>
         )}
-        <button type="submit" className="btn btn-primary" disabled={sending}>
-          {sending ? "Sending…" : "Send"}
-        </button>
+        {predictDenied ? (
+          <DeniedButton className="btn btn-primary" reason={predictDenied}>
+            Send
+          </DeniedButton>
+        ) : (
+          <button type="submit" className="btn btn-primary" disabled={sending}>
+            {sending ? "Sending…" : "Send"}
+          </button>
+        )}
       </form>
 
       {failure !== null && <InlineError>{errorText(failure)}</InlineError>}
