@@ -38,6 +38,8 @@ class StageSettings:
     log_retention_days: int = 30
     api_throttle_rate: int = 100  # requests per second across the API, before API Gateway answers 429
     api_throttle_burst: int = 200
+    # Cognito threat protection needs the Plus feature plan (billed per active user, no free tier).
+    threat_protection: bool = False
     backend_dir: Path = BACKEND_DIR
     runner_dir: Path = RUNNER_DIR
     console_dist_dir: Path = CONSOLE_DIST_DIR
@@ -79,6 +81,8 @@ class StageSettings:
             kwargs["nat_gateways"] = int(context["natGateways"])
         if "logRetentionDays" in context:
             kwargs["log_retention_days"] = int(context["logRetentionDays"])
+        if "threatProtection" in context:
+            kwargs["threat_protection"] = str(context["threatProtection"]).lower() in ("true", "1", "yes")
         return cls(**kwargs)
 
 

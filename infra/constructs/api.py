@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -32,6 +33,35 @@ def request_log_group_name(prefix: str) -> str:
 API_GATEWAY_STAGE = "api"  # backend/.chalice/config.json's api_gateway_stage; CloudFront's /api/* maps onto it
 LAMBDA_TIMEOUT_SECONDS = 30  # API Gateway gives up after 29 s anyway
 LAMBDA_MEMORY_MB = 512  # more memory is more CPU: pydantic and the proxy hop are CPU-bound
+
+
+def chalice_stage_config(
+    *,
+    stage: str,
+    environment: Mapping[str, str],
+    role_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_id: str,
+    log_retention_days: int,
+) -> dict[str, Any]:
+    """The Chalice stage settings. Stage-level, so every function Chalice generates gets them: the API
+    handler, event and schedule handlers, and built-in authorizers (`@app.authorizer()`) alike."""
+    return {
+        "environment_variables": dict(environment),
+        # The role is ours (KrakenApi.role), not one Chalice derives from the code it reads.
+        "manage_iam_role": False,
+        "iam_role_arn": role_arn,
+        "autogen_policy": False,
+        "subnet_ids": list(subnet_ids),
+        "security_group_ids": [security_group_id],
+        "xray": True,
+        "log_retention_in_days": log_retention_days,
+        # Behind CloudFront an edge-optimized API would add a second CloudFront hop.
+        "api_gateway_endpoint_type": "REGIONAL",
+        "lambda_timeout": LAMBDA_TIMEOUT_SECONDS,
+        "lambda_memory_size": LAMBDA_MEMORY_MB,
+        "tags": {"kraken:stage": stage},
+    }
 
 
 class KrakenApi(Construct):
@@ -93,22 +123,14 @@ class KrakenApi(Construct):
             "Chalice",
             source_dir=source_dir,
             stage=stage,
-            stage_config={
-                "environment_variables": dict(environment),
-                # The role is ours (below), not one Chalice derives from the code it reads.
-                "manage_iam_role": False,
-                "iam_role_arn": self.role.role_arn,
-                "autogen_policy": False,
-                "subnet_ids": list(subnet_ids),
-                "security_group_ids": [security_group.security_group_id],
-                "xray": True,
-                "log_retention_in_days": log_retention_days,
-                # Behind CloudFront an edge-optimized API would add a second CloudFront hop.
-                "api_gateway_endpoint_type": "REGIONAL",
-                "lambda_timeout": LAMBDA_TIMEOUT_SECONDS,
-                "lambda_memory_size": LAMBDA_MEMORY_MB,
-                "tags": {"kraken:stage": stage},
-            },
+            stage_config=chalice_stage_config(
+                stage=stage,
+                environment=environment,
+                role_arn=self.role.role_arn,
+                subnet_ids=subnet_ids,
+                security_group_id=security_group.security_group_id,
+                log_retention_days=log_retention_days,
+            ),
             template_hook=adjust_template,
         )
         # Lambda refuses to create a function in a VPC whose role cannot manage network interfaces yet,

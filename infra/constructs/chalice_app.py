@@ -117,16 +117,22 @@ def filter_ecs_events_to_cluster(template: SamTemplate, cluster_arn: str) -> lis
     return filtered
 
 
-def _gateway_response(status: int | None, code: str, message: str) -> dict[str, Any]:
+def _gateway_response(
+    status: int | None, code: str, message: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One gateway response; `message` is a JSON string literal or a $context value that is one.
 
-    Without a status the response keeps API Gateway's own (401, 403, 415, 502...).
+    Without a status the response keeps API Gateway's own (401, 403, 415, 502...). `headers` are
+    static response headers (name -> value).
     """
     # The body is a mapping template: API Gateway substitutes the $context values.
     body = json.dumps({"error": {"code": code, "message": "MESSAGE", "requestId": "$context.requestId"}})
     body = body.replace('"MESSAGE"', message)
+    parameters = {"gatewayresponse.header.X-Request-Id": "context.requestId"}
+    for name, value in (headers or {}).items():
+        parameters[f"gatewayresponse.header.{name}"] = f"'{value}'"  # a quoted literal, not a mapping
     response: dict[str, Any] = {
-        "responseParameters": {"gatewayresponse.header.X-Request-Id": "context.requestId"},
+        "responseParameters": parameters,
         "responseTemplates": {"application/json": body},
     }
     if status is not None:
@@ -139,6 +145,12 @@ def _gateway_response(status: int | None, code: str, message: str) -> dict[str, 
 GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     # API Gateway says "Missing Authentication Token" (403) for unknown routes; it means 404.
     "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"'),
+    # The authorizer found no token, or a bad or expired one (RFC 6750: a 401 names the scheme).
+    "UNAUTHORIZED": _gateway_response(
+        401, "unauthorized", '"sign in: a valid bearer token is required"', {"WWW-Authenticate": "Bearer"}
+    ),
+    # The authorizer's policy denied the call: the caller's role is too low for it.
+    "ACCESS_DENIED": _gateway_response(403, "forbidden", '"your role does not allow this request"'),
     "THROTTLED": _gateway_response(429, "throttled", '"too many requests; retry later"'),
     "REQUEST_TOO_LARGE": _gateway_response(413, "payload_too_large", '"the request is too large"'),
     "INTEGRATION_TIMEOUT": _gateway_response(504, "timeout", '"the request timed out"'),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -190,7 +191,10 @@ class Console(Construct):
         self.url = f"https://{self.distribution.distribution_domain_name}"
 
         self.deployed_build = (dist_dir / "index.html").is_file()
-        config_source = s3deploy.Source.json_data("config.json", dict(runtime_config))
+        # Source.json_data would drop null values (jsii passes Python's None as undefined), and the console
+        # reads "cognitoEndpoint": null. Source.data substitutes deploy-time values inside the JSON
+        # strings; those values (ids, the region) need no JSON escaping.
+        config_source = s3deploy.Source.data("config.json", json.dumps(dict(runtime_config), indent=2))
         if self.deployed_build:
             build = s3deploy.BucketDeployment(
                 self,

@@ -10,7 +10,7 @@ from infra.stage import Egress
 
 # What the private subnets must reach when there is no NAT gateway: Fargate pulls images (ECR API,
 # ECR registry; the layers come from S3 through the gateway endpoint) and ships logs; the API function
-# drives ECS, reads logs and metrics, and sends traces.
+# drives ECS, reads logs and metrics, sends traces, and reads the user pool's signing keys (JWKS).
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -18,6 +18,7 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
     "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+    "CognitoIdp": ec2.InterfaceVpcEndpointAwsService.COGNITO_IDP,
 }
 MAX_AZS = 2
 

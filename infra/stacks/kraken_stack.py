@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.backend_contract import config_module, env_name
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
+from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
 from infra.constructs.console import Console
 from infra.constructs.network import Network
@@ -26,12 +27,16 @@ NOT_SET_BY_STACK = frozenset(
         "OPERATIONS_TTL_DAYS",  # tunables whose backend defaults are the intended production values
         "ARTIFACT_MAX_BYTES",
         "START_TIMEOUT_SECONDS",
+        # The console and the API share the CloudFront domain, so the console's requests are same-origin
+        # and need no CORS. Setting the distribution's domain here would make the functions depend on
+        # the distribution, whose /api/* origin depends on the API: a dependency cycle.
+        "CORS_ORIGIN",
     }
 )
 
 
 class KrakenStack(cdk.Stack):
-    """Attributes: every construct (`tables`, `artifacts`, `network`, `compute`, `api`, `console`,
+    """Attributes: every construct (`tables`, `sign_in`, `artifacts`, `network`, `compute`, `api`, `console`,
     `observability`) and `function_environment` (the functions' environment variables)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings, **kwargs: Any) -> None:
@@ -49,6 +54,9 @@ class KrakenStack(cdk.Stack):
 
         logs = LogBucket(self, "AccessLogs", retain=retain)
         self.tables = Tables(self, "Tables", prefix=prefix, retain=retain)
+        self.sign_in = SignIn(
+            self, "SignIn", prefix=prefix, retain=retain, threat_protection=settings.threat_protection
+        )
         self.network = Network(
             self,
             "Network",
@@ -103,7 +111,17 @@ class KrakenStack(cdk.Stack):
             api_domain=self.api.api_domain,
             api_stage_path=API_GATEWAY_STAGE,
             dist_dir=settings.console_dist_dir,
-            runtime_config={"apiBase": "/api", "stage": settings.stage, "region": self.region},
+            runtime_config={
+                "apiBase": "/api",
+                "stage": settings.stage,
+                "region": self.region,
+                "auth": {
+                    "userPoolId": self.sign_in.user_pool_id,
+                    "clientId": self.sign_in.client_id,
+                    "region": self.region,
+                    "cognitoEndpoint": None,  # the console then uses https://cognito-idp.<region>.amazonaws.com/
+                },
+            },
             connect_sources=bucket_hosts,
             log_bucket=logs.bucket,
         )
@@ -138,6 +156,9 @@ class KrakenStack(cdk.Stack):
             "ApiFunctionName": (self.api.api_function_name, "the Chalice API function"),
             "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AlarmTopicArn": (self.observability.alarm_topic.topic_arn, "subscribe here for alarm mail"),
+            "UserPoolId": (self.sign_in.user_pool_id, "Cognito user pool: create users here"),
+            "UserPoolClientId": (self.sign_in.client_id, "the console's app client"),
+            "Region": (self.region, "the stage's region"),
         }
         for layout_name, table in self.tables.by_layout.items():
             outputs[f"{layout_name}TableName"] = (table.table_name, f"DynamoDB table {layout_name}")
@@ -169,6 +190,10 @@ class KrakenStack(cdk.Stack):
             "MODEL_LOG_RETENTION_DAYS": str(settings.log_retention_days),
             "METRICS_NAMESPACE": settings.metrics_namespace,
             "REQUEST_LOG_GROUP": request_log_group_name(settings.prefix),
+            "USER_POOL_ID": self.sign_in.user_pool_id,
+            "USER_POOL_CLIENT_ID": self.sign_in.client_id,
+            "TOKEN_ISSUER": self.sign_in.issuer,
+            "JWKS_URL": self.sign_in.jwks_url,
         }
         for constant, value in optional.items():
             name = env_name(constant)

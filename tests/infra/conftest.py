@@ -15,7 +15,8 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # The third stage covers the other branches: interface endpoints instead of NAT, a runner image built
-# from a stand-in Dockerfile (proving synthesis never calls Docker), and a console placeholder.
+# from a stand-in Dockerfile (proving synthesis never calls Docker), a console placeholder, and
+# Cognito threat protection (Plus feature plan).
 RUNNER_STAND_IN = 'FROM public.ecr.aws/docker/library/python:3.11-slim\nCMD ["python", "-V"]\n'
 
 
@@ -46,7 +47,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         StageSettings(stage="dev"),
         StageSettings(stage="prod"),
         StageSettings(
-            stage="iso", egress=Egress.ENDPOINTS, runner_dir=runner, console_dist_dir=work / "no-console-build"
+            stage="iso",
+            egress=Egress.ENDPOINTS,
+            runner_dir=runner,
+            console_dist_dir=work / "no-console-build",
+            threat_protection=True,
         ),
     ]
     saved = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION", "CDK_DOCKER")}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import sys
 import zipfile
 
 import pytest
@@ -137,3 +139,88 @@ def test_settings_from_context() -> None:
     assert stages_from_context({"stages": "dev, prod,dev"}) == ["dev", "prod"]
     assert stages_from_context({"stage": "qa"}) == ["qa"]
     assert stages_from_context({}) == ["dev"]
+
+
+def test_unauthorized_and_access_denied_use_the_error_shape_with_a_bearer_challenge() -> None:
+    unauthorized = GATEWAY_RESPONSES["UNAUTHORIZED"]
+    assert unauthorized["statusCode"] == "401"
+    # Static header values are quoted literals in API Gateway's mapping syntax.
+    assert unauthorized["responseParameters"]["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
+    assert GATEWAY_RESPONSES["ACCESS_DENIED"]["statusCode"] == "403"
+    for kind, code in (("UNAUTHORIZED", "unauthorized"), ("ACCESS_DENIED", "forbidden")):
+        body = json.loads(GATEWAY_RESPONSES[kind]["responseTemplates"]["application/json"])
+        assert body["error"]["code"] == code
+        assert body["error"]["requestId"] == "$context.requestId"
+
+
+AUTHORIZER_APP = """\
+from chalice import AuthResponse, Chalice
+
+app = Chalice(app_name="kraken")
+
+
+@app.authorizer()
+def jwt_auth(auth_request):
+    return AuthResponse(routes=["*"], principal_id="someone")
+
+
+@app.route("/models", authorizer=jwt_auth)
+def models():
+    return {}
+"""
+
+
+def test_a_chalice_authorizer_gets_the_same_role_environment_vpc_and_naming(tmp_path, monkeypatch) -> None:
+    """Chalice generates the authorizer's function from the stage settings, like every other function."""
+    import aws_cdk as cdk
+
+    from infra.constructs.api import chalice_stage_config
+    from infra.constructs.chalice_app import KrakenChalice
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    project = tmp_path / "app"
+    (project / ".chalice").mkdir(parents=True)
+    (project / "app.py").write_text(AUTHORIZER_APP)
+    (project / "requirements.txt").write_text("")
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "kraken", "api_gateway_stage": "api", "stages": {}})
+    )
+    role_arn = "arn:aws:iam::123456789012:role/kraken-dev-api-function"
+    environment = {"KRAKEN_USER_POOL_ID": "us-east-1_example"}
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "out")), "authorizer")
+    # Chalice imports the project as the module `app`; the backend's may already be imported.
+    backend_app = sys.modules.pop("app", None)
+    try:
+        chalice = KrakenChalice(
+            stack,
+            "Chalice",
+            source_dir=project,
+            stage="dev",
+            stage_config=chalice_stage_config(
+                stage="dev",
+                environment=environment,
+                role_arn=role_arn,
+                subnet_ids=["subnet-1", "subnet-2"],
+                security_group_id="sg-1",
+                log_retention_days=30,
+            ),
+            template_hook=lambda template: name_functions(template, "kraken-dev"),
+        )
+    finally:
+        sys.modules.pop("app", None)
+        if backend_app is not None:
+            sys.modules["app"] = backend_app
+    functions = {
+        lid: r["Properties"] for lid, r in chalice.sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(functions) == {"APIHandler", "JwtAuth"}
+    for props in functions.values():
+        assert props["Role"] == role_arn
+        assert props["Environment"]["Variables"] == environment
+        assert props["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "SubnetIds": ["subnet-1", "subnet-2"]}
+        assert props["Tracing"] == "Active"
+    assert functions["JwtAuth"]["FunctionName"] == "kraken-dev-jwt-auth"
+    groups = {
+        r["Properties"]["LogGroupName"] for r in chalice.sam["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    assert "/aws/lambda/kraken-dev-jwt-auth" in groups
