@@ -16,6 +16,8 @@ Options:
   --profile NAME       AWS CLI profile to use (default: the usual credential chain)
   --egress MODE        nat (default: one NAT gateway) or endpoints (interface endpoints, no internet)
   --alarm-email ADDR   subscribe ADDR to the stage's alarm topic
+  --admin-email ADDR   after deploying, create the first admin (username ADDR, group admin) unless
+                       that user exists; Cognito e-mails ADDR a temporary password
   --destroy            delete the stage's stack (asks for confirmation)
   --yes                do not ask for confirmation (with --destroy)
   --check              no AWS account needed: synthesize every template, run cfn-lint and
@@ -32,6 +34,7 @@ REGION=""
 PROFILE=""
 EGRESS=""
 ALARM_EMAIL=""
+ADMIN_EMAIL=""
 ACTION=deploy
 ASSUME_YES=false
 
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=${2:?--profile needs a value}; shift 2 ;;
     --egress) EGRESS=${2:?--egress needs nat or endpoints}; shift 2 ;;
     --alarm-email) ALARM_EMAIL=${2:?--alarm-email needs an address}; shift 2 ;;
+    --admin-email) ADMIN_EMAIL=${2:?--admin-email needs an address}; shift 2 ;;
     --destroy) ACTION=destroy; shift ;;
     --check) ACTION=check; shift ;;
     --yes | -y) ASSUME_YES=true; shift ;;
@@ -52,6 +56,10 @@ done
 
 if ! [[ $STAGE =~ ^[a-z][a-z0-9-]{0,11}$ ]]; then
   echo "--stage must be lower-case letters, digits and dashes, starting with a letter, at most 12 characters." >&2
+  exit 2
+fi
+if [ -n "$ADMIN_EMAIL" ] && ! [[ $ADMIN_EMAIL =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]]; then
+  echo "--admin-email must be an e-mail address (it becomes the admin's username)." >&2
   exit 2
 fi
 if [ -n "$EGRESS" ] && [ "$EGRESS" != nat ] && [ "$EGRESS" != endpoints ]; then
@@ -196,27 +204,86 @@ EOF
   fi
 }
 
-print_outputs() {
-  local outputs=infra/cdk.out/outputs.json
-  [ -f "$outputs" ] || return 0
-  .venv/bin/python - "$outputs" "$STACK" "$REGION" <<'EOF'
+# The first admin: created once (AdminGetUser first, so a re-run neither fails nor re-invites) and
+# added to group admin (idempotent). Sets ADMIN_STATE: created, exists, failed, or empty without
+# --admin-email.
+ADMIN_STATE=""
+create_first_admin() {
+  [ -n "$ADMIN_EMAIL" ] || return 0
+  step "First admin: $ADMIN_EMAIL"
+  if ADMIN_STATE=$(.venv/bin/python - infra/cdk.out/outputs.json "$STACK" "$ADMIN_EMAIL" <<'EOF'
 import json
 import sys
 
-path, stack, region = sys.argv[1:]
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+path, stack, email = sys.argv[1:]
+pool = json.load(open(path)).get(stack, {}).get("UserPoolId")
+if not pool:
+    sys.exit(f"The stack {stack} has no UserPoolId output.")
+cognito = boto3.client("cognito-idp")
+try:
+    try:
+        user = cognito.admin_get_user(UserPoolId=pool, Username=email)
+        state = "exists"
+        print(f"{email} already exists ({user['UserStatus']}); no new invitation sent.", file=sys.stderr)
+        if user["UserStatus"] == "FORCE_CHANGE_PASSWORD":
+            print(
+                "If the temporary password expired (7 days), send a new one with: aws cognito-idp "
+                f"admin-create-user --user-pool-id {pool} --username {email} --message-action RESEND",
+                file=sys.stderr,
+            )
+    except cognito.exceptions.UserNotFoundException:
+        cognito.admin_create_user(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            DesiredDeliveryMediums=["EMAIL"],
+        )
+        state = "created"
+        print(f"Created {email}; Cognito e-mails it a temporary password (valid 7 days).", file=sys.stderr)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admin")
+    print(f"{email} is in group admin.", file=sys.stderr)
+except (BotoCoreError, ClientError) as error:
+    sys.exit(f"Could not create the first admin: {error}")
+print(state)
+EOF
+  ); then
+    return 0
+  fi
+  ADMIN_STATE=failed
+  echo "The deployment itself succeeded; the summary below shows how to create the admin by hand." >&2
+}
+
+print_outputs() {
+  local outputs=infra/cdk.out/outputs.json
+  [ -f "$outputs" ] || return 0
+  .venv/bin/python - "$outputs" "$STACK" "$REGION" "$STAGE" "$ADMIN_EMAIL" "$ADMIN_STATE" <<'EOF'
+import json
+import sys
+
+path, stack, region, stage, admin, admin_state = sys.argv[1:]
 out = json.load(open(path)).get(stack, {})
 print(f"\nkraken is deployed (stack {stack}):")
-print(f"  Console:  {out.get('ConsoleUrl', '?')}")
-print(f"  API:      {out.get('ApiUrl', '?')}   (for example: curl {out.get('ApiUrl', '')}/health)")
+print(f"  Console:   {out.get('ConsoleUrl', '?')}")
+print(f"  API:       {out.get('ApiUrl', '?')}   (for example: curl {out.get('ApiUrl', '')}/health)")
 print(f"  Dashboard: https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={out.get('DashboardName', stack)}")
 pool = out.get("UserPoolId")
 if pool:
-    print("\nCreate the first user (an e-mail with a temporary password is sent):")
-    print(f"  aws cognito-idp admin-create-user --region {region} --user-pool-id {pool} \\")
-    print("    --username you@example.com --user-attributes Name=email,Value=you@example.com Name=email_verified,Value=true")
-else:
-    print("\nUsers: this build has no sign-in yet (Cognito arrives in a later release), so there is no user to")
-    print("create; anyone with the console URL can use it. Do not put sensitive models in it until then.")
+    print(f"  User pool: {pool}   (region {region}; groups admin, editor, viewer)")
+    if admin_state in ("created", "exists"):
+        how = "with the temporary password e-mailed to it" if admin_state == "created" else "(an existing user)"
+        print(f"\nSign in to the console as {admin} {how}.")
+    else:
+        user = admin or "you@example.com"
+        print("\nCreate the first admin (Cognito e-mails a temporary password, valid 7 days):")
+        print(f"  ./build-deploy.sh --stage {stage} --admin-email {user}")
+        print("or by hand:")
+        print(f"  aws cognito-idp admin-create-user --region {region} --user-pool-id {pool} --username {user} \\")
+        print(f"    --user-attributes Name=email,Value={user} Name=email_verified,Value=true --desired-delivery-mediums EMAIL")
+        print(f"  aws cognito-idp admin-add-user-to-group --region {region} --user-pool-id {pool} --username {user} --group-name admin")
+    print("More users: the same two commands, with --group-name editor or viewer for the lower roles.")
 print("\nA first deployment can take a few minutes more before CloudFront serves the console everywhere.")
 EOF
 }
@@ -262,7 +329,7 @@ check_credentials
 if [ "$ACTION" = destroy ]; then
   if ! $ASSUME_YES; then
     echo "This deletes the stack $STACK in account $ACCOUNT, region $REGION."
-    [ "$STAGE" = prod ] && echo "(prod keeps its tables and artifact bucket; the stack is termination-protected.)"
+    [ "$STAGE" = prod ] && echo "(prod keeps its tables, artifact bucket and user pool; the stack is termination-protected.)"
     read -r -p "Type the stage name ($STAGE) to confirm: " answer
     [ "$answer" = "$STAGE" ] || die "Not confirmed; nothing was deleted."
   fi
@@ -294,5 +361,7 @@ ensure_bootstrapped
 step "Deploying $STACK (this takes 10-20 minutes the first time: CloudFront and the NAT gateway)"
 cdk deploy "$STACK" --app cdk.out --require-approval never --outputs-file cdk.out/outputs.json
 
+create_first_admin
 print_outputs
 echo "Done in $(($(date +%s) - STARTED)) s."
+[ "$ADMIN_STATE" != failed ] || exit 1

@@ -139,6 +139,9 @@ def test_settings_from_context() -> None:
     assert stages_from_context({"stages": "dev, prod,dev"}) == ["dev", "prod"]
     assert stages_from_context({"stage": "qa"}) == ["qa"]
     assert stages_from_context({}) == ["dev"]
+    assert not settings.threat_protection
+    assert StageSettings.from_context("dev", {"threatProtection": "true"}).threat_protection
+    assert not StageSettings.from_context("dev", {"threatProtection": False}).threat_protection
 
 
 def test_unauthorized_and_access_denied_use_the_error_shape_with_a_bearer_challenge() -> None:
