@@ -1,15 +1,29 @@
 /**
  * The console in a real browser against local mode. The steps run in order and share one model:
- * empty list, create (with a validation error first), detail and its tabs, list features, edit
- * (and a stale edit), phone layouts, delete with the typed name. The lifecycle steps (upload,
- * start, predict, requests, metrics, stop) run once the server has those routes.
+ * sign-in (only the sign-in page before it; a wrong password first), empty list, create (with a
+ * validation error first), detail and its tabs, list features, edit (and a stale edit), phone
+ * layouts, delete with the typed name, sign-out. The lifecycle steps (upload, start, predict,
+ * client tokens, requests, metrics, stop) run once the server has those routes; the sign-in steps
+ * once its /config.json has an `auth` block.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { OUT, REPO, api, hasRoute, launchBrowser, screenshot, startLocalMode, watchPage } from "./harness.mjs";
+import {
+  OUT,
+  REPO,
+  api,
+  authSettings,
+  cognitoAccessToken,
+  hasRoute,
+  launchBrowser,
+  screenshot,
+  startLocalMode,
+  strongPassword,
+  watchPage,
+} from "./harness.mjs";
 
 const NAME = `iris-e2e-${Date.now().toString(36)}`;
 const PHONE = { width: 390, height: 844 };
@@ -20,22 +34,36 @@ let page;
 let watch;
 let modelId;
 let routes = {};
+/** The server's sign-in settings (null: no sign-in) and headers for the test's own API calls. */
+let auth = null;
+let authHeaders = {};
+const ADMIN_PASSWORD = strongPassword();
+const CLIENT = "e2e-client";
+
+/** An API call from the test itself, signed in as admin when the server has sign-in. */
+const call = (method, path, body, headers = {}) => api(local.baseUrl, method, path, body, { ...authHeaders, ...headers });
 
 before(async () => {
-  local = await startLocalMode();
+  local = await startLocalMode({ env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  auth = await authSettings(local.baseUrl);
+  if (auth) {
+    authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
+  }
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(15_000);
   watch = watchPage(page);
   const probeId = "00000000-0000-4000-8000-000000000000";
+  const probe = (path) => hasRoute(local.baseUrl, "GET", path, authHeaders);
   routes = {
-    logs: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/logs`),
-    requests: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/requests`),
-    containerLogs: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/container-logs`),
-    metrics: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/metrics`),
-    start: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/start`),
-    artifact: await hasRoute(local.baseUrl, "GET", `/models/${probeId}/artifact`),
-    predict: await hasRoute(local.baseUrl, "GET", `/predict`),
+    logs: await probe(`/models/${probeId}/logs`),
+    requests: await probe(`/models/${probeId}/requests`),
+    containerLogs: await probe(`/models/${probeId}/container-logs`),
+    metrics: await probe(`/models/${probeId}/metrics`),
+    start: await probe(`/models/${probeId}/start`),
+    artifact: await probe(`/models/${probeId}/artifact`),
+    predict: await probe(`/predict`),
+    clients: await probe(`/models/${probeId}/clients`),
   };
   // Routes the server does not have yet answer 404; the console shows an error state for them.
   const missing = { logs: /\/logs\?/, requests: /\/requests\?/, containerLogs: /\/container-logs\?/, metrics: /\/metrics\?/ };
@@ -78,8 +106,48 @@ function step(name, fn, options = {}) {
 
 const rowOf = (name) => page.locator(`tr[data-model-name="${name}"]`);
 
+step("without signing in, the console shows only the sign-in page and the API answers 401", async (t) => {
+  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+  const models = await fetch(`${local.baseUrl}/api/models`);
+  assert.equal(models.status, 401);
+  assert.match(models.headers.get("WWW-Authenticate") ?? "", /^Bearer/);
+  assert.equal((await models.json()).error.code, "unauthorized");
+  assert.equal((await fetch(`${local.baseUrl}/api/health`)).status, 200);
+
+  await page.goto(`${local.baseUrl}/#/models`);
+  await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  assert.equal(await page.locator("header.app-header").count(), 0);
+  assert.equal(await page.getByRole("link", { name: "Models" }).count(), 0);
+  assert.equal(await page.getByRole("heading", { level: 1, name: "Models" }).count(), 0);
+
+  // Keyboard only: the user name has the focus, Tab to the password, Enter submits.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("autocomplete")), "username");
+  await page.keyboard.type("admin");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("not-the-password");
+  const endpoint = new URL(auth.cognitoEndpoint ?? `https://cognito-idp.${auth.region}.amazonaws.com`);
+  watch.allow(new RegExp(`^${endpoint.origin.replace(/[.]/g, "\\.")}/`), 400, "POST");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("signin-error").getByText("Incorrect username or password.").waitFor();
+  await screenshot(page.locator(".signin-card"), "00-sign-in");
+  assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+});
+
+step("sign in through the page as admin; the header shows the user and role", async (t) => {
+  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  await page.getByTestId("user-name").getByText("admin", { exact: true }).waitFor();
+  await page.getByTestId("user-role").getByText("admin", { exact: true }).waitFor();
+  // The session lives in sessionStorage (this tab only), never in localStorage.
+  const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("kraken.session"), local: localStorage.length }));
+  assert.ok(stored.session && JSON.parse(stored.session).refreshToken, "no session in sessionStorage");
+  assert.equal(stored.local, 0);
+});
+
 step("the models list starts empty", async () => {
-  const existing = await api(local.baseUrl, "GET", "/models?limit=1");
+  const existing = await call("GET", "/models?limit=1");
   await page.goto(`${local.baseUrl}/`);
   await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
   if (existing.body.items.length === 0) {
@@ -120,6 +188,7 @@ step("the create form shows validation errors, then creates an artifact model", 
   await page.getByLabel("Description").fill("Iris species from sepal and petal sizes (scikit-learn).");
   await page.getByLabel("Port").fill("8080");
   await page.getByLabel("Artifact format").selectOption("joblib");
+  if (auth) assert.equal(await page.getByLabel("Endpoint visibility").inputValue(), "private");
   await page.getByRole("button", { name: "Add variable" }).click();
   await page.getByLabel("Name 1").fill("LOG_LEVEL");
   await page.getByLabel("Value 1").fill("info");
@@ -136,6 +205,13 @@ step("the detail page shows the model, a curl example and every tab", async () =
   const curl = await page.getByTestId("curl").textContent();
   assert.ok(curl.includes(`${local.baseUrl}/api/predict`), curl);
   assert.ok(curl.includes(`"modelId":"${modelId}"`), curl);
+  if (auth) {
+    assert.ok(curl.includes("-H 'Authorization: Bearer <your token>'"), curl);
+    await page
+      .getByTestId("curl-auth-note")
+      .getByText(/Public models need no token/)
+      .waitFor();
+  }
   // Times: local zone in the text, UTC on hover.
   const title = await page.locator("time").first().getAttribute("title");
   assert.match(title, / UTC$/);
@@ -208,9 +284,8 @@ step("edit saves a change, and a stale edit offers a reload", async () => {
   // Someone else changes the model while this form is open: the save gets 409.
   await page.getByRole("link", { name: "Edit" }).click();
   await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();
-  const current = await api(local.baseUrl, "GET", `/models/${modelId}`);
-  const changed = await api(
-    local.baseUrl,
+  const current = await call("GET", `/models/${modelId}`);
+  const changed = await call(
     "PUT",
     `/models/${modelId}`,
     { description: "Changed elsewhere." },
@@ -271,6 +346,66 @@ step("predict from the try-it form", async (t) => {
   assert.equal((await result.locator(".http").textContent()).trim(), "200");
   assert.match(await result.locator("pre").textContent(), /results/);
   await screenshot(page.locator(".detail-side"), "14-try-it");
+});
+
+/** POST /api/predict from Node with HTTP Basic client credentials (or none). */
+async function predictAs(credentials) {
+  const headers = { "Content-Type": "application/json" };
+  if (credentials) headers.Authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
+  const res = await fetch(`${local.baseUrl}/api/predict`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ modelData: [[5.1, 3.5, 1.4, 0.2]], metaData: { modelId } }),
+  });
+  await res.text();
+  return res.status;
+}
+
+step("an admin creates a client token; Basic auth predicts with it; revoking it ends access", async (t) => {
+  if (!auth || !routes.clients) return t.skip("the server has no sign-in or client tokens yet");
+  assert.ok(running, "the model is not running");
+  await page.getByRole("tab", { name: "Clients" }).click();
+  await page.getByTestId("clients-panel").waitFor();
+  await page.getByText("No client tokens yet").waitFor();
+  await page.getByLabel("New client name").fill(CLIENT);
+  await page.getByLabel("New client name").press("Enter");
+  const dialog = page.getByRole("dialog", { name: `Token for ${CLIENT}` });
+  await dialog.waitFor();
+  await dialog.getByText("It is shown only once").waitFor();
+  const token = (await dialog.getByTestId("client-token").textContent()).trim();
+  assert.ok(token.length >= 16, `token too short: ${token}`);
+  // The dialog's button has the focus; it closes the dialog.
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "I have copied it");
+  await page.keyboard.press("Enter");
+  await dialog.waitFor({ state: "hidden" });
+  await page.locator(`tr[data-client-name="${CLIENT}"]`).getByText("Never").waitFor();
+
+  const curl = await page.getByTestId("curl").textContent();
+  assert.ok(curl.includes(`-u '${CLIENT}:${token}'`), curl);
+
+  assert.equal(await predictAs(null), 401, "a private model answered without credentials");
+  assert.equal(await predictAs(`${CLIENT}:${token}`), 200);
+  await page.locator(".tabpanel").getByRole("button", { name: "Refresh the clients" }).click();
+  // Notices float over the panel: dismiss them so the picture shows the table.
+  for (const dismiss of await page.getByRole("button", { name: "Dismiss" }).all()) await dismiss.click().catch(() => {});
+  await screenshot(page.locator(".tabs"), "18-clients");
+
+  await page.getByRole("button", { name: `Revoke ${CLIENT}` }).click();
+  const confirm = page.getByRole("dialog", { name: `Revoke ${CLIENT}?` });
+  await confirm.getByRole("button", { name: "Revoke token" }).click();
+  await page.locator(`tr[data-client-name="${CLIENT}"]`).waitFor({ state: "detached" });
+  const curlAfter = await page.getByTestId("curl").textContent();
+  assert.ok(!curlAfter.includes(token), "the curl example still shows the revoked token");
+
+  // The server may cache a token for up to 60 s.
+  const revokedAt = Date.now();
+  let status = await predictAs(`${CLIENT}:${token}`);
+  while (status !== 401 && Date.now() - revokedAt < 70_000) {
+    await new Promise((r) => setTimeout(r, 2000));
+    status = await predictAs(`${CLIENT}:${token}`);
+  }
+  assert.equal(status, 401, "the revoked token still works after 70 s");
+  t.diagnostic(`revoked token refused after ${Math.round((Date.now() - revokedAt) / 1000)} s`);
 });
 
 step("the request appears under Requests with its bodies", async (t) => {
@@ -388,8 +523,19 @@ step("delete asks for the model's name, then removes it", async () => {
   await page.getByText(`Deleted ${NAME}.`).waitFor();
   await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
   await rowOf(NAME).waitFor({ state: "detached" });
-  const gone = await api(local.baseUrl, "GET", `/models/${modelId}`);
+  const gone = await call("GET", `/models/${modelId}`);
   assert.equal(gone.status, 404);
+});
+
+step("sign out returns to the sign-in page and forgets the session", async (t) => {
+  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+  await page.goto(`${local.baseUrl}/#/models`);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("kraken.session")), null);
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  assert.equal(await page.locator("header.app-header").count(), 0);
 });
 
 step("no console errors and no unexpected HTTP failures", () => {

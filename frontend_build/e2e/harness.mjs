@@ -4,6 +4,7 @@
  * watch on console errors and failed responses, and screenshots into frontend_build/screenshots/.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -35,7 +36,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts `python -m local` on a free port and waits for GET /api/health.
  * Returns { baseUrl, stop, logPath }; stop() sends SIGTERM to the process group, then SIGKILL.
  */
-export async function startLocalMode({ timeoutMs = 90_000 } = {}) {
+export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
   if (!existsSync(join(CONSOLE_DIR, "dist", "index.html"))) {
     throw new Error("frontend_build/dist is missing: run `npm run build` first");
   }
@@ -47,7 +48,7 @@ export async function startLocalMode({ timeoutMs = 90_000 } = {}) {
   const log = createWriteStream(logPath);
   const child = spawn(python, ["-m", "local"], {
     cwd: REPO,
-    env: { ...process.env, PYTHONPATH: "backend", KRAKEN_PORT: String(port), PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, ...env, PYTHONPATH: "backend", KRAKEN_PORT: String(port), PYTHONUNBUFFERED: "1" },
     detached: true, // its own process group, so stop() reaches the emulator and model processes too
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -216,8 +217,37 @@ export async function api(baseUrl, method, path, body, headers = {}) {
  * Whether the server has a route yet: a route that exists for another method answers 405, a
  * missing route 404 "no route". Used to run the lifecycle scenario once those routes arrive.
  */
-export async function hasRoute(baseUrl, method, path) {
-  const res = await fetch(`${baseUrl}/api${path}`, { method });
+export async function hasRoute(baseUrl, method, path, headers = {}) {
+  const res = await fetch(`${baseUrl}/api${path}`, { method, headers });
   const text = await res.text();
   return !(res.status === 404 && text.includes("no route"));
+}
+
+/** A strong throw-away password (upper, lower, digit, symbol; 30 characters) for local mode's admin. */
+export function strongPassword() {
+  return `Kr4-${randomBytes(18).toString("base64url")}-e2E!`;
+}
+
+/** The `auth` block of the server's /config.json, or null when it has no sign-in. */
+export async function authSettings(baseUrl) {
+  const res = await fetch(`${baseUrl}/config.json`);
+  const config = res.ok ? await res.json() : {};
+  return config.auth && config.auth.clientId ? config.auth : null;
+}
+
+/** Signs in with Cognito's API (USER_PASSWORD_AUTH) outside the browser; returns the access token. */
+export async function cognitoAccessToken(auth, username, password) {
+  const endpoint = (auth.cognitoEndpoint ?? `https://cognito-idp.${auth.region}.amazonaws.com`).replace(/\/+$/, "") + "/";
+  const res = await fetch(endpoint, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth" },
+    body: JSON.stringify({
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: auth.clientId,
+      AuthParameters: { USERNAME: username, PASSWORD: password },
+    }),
+  });
+  const body = await res.json();
+  if (!res.ok || !body.AuthenticationResult) throw new Error(`sign-in as ${username} failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.AuthenticationResult.AccessToken;
 }

@@ -17,7 +17,7 @@ import { Time } from "../../components/Time";
 import { validateClientName } from "../../lib/validation";
 import type { ExampleCredentials } from "./RunExample";
 
-export function ClientsTab({
+export default function ClientsTab({
   model,
   onCreated,
   onRevoked,

@@ -25,13 +25,14 @@ import { ContainerLogsTab } from "./ContainerLogsTab";
 import { OperationsTab } from "./OperationsTab";
 import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
-import { ClientsTab } from "./ClientsTab";
 import { DeniedButton } from "../../components/Guarded";
 import { useUser } from "../../auth/user";
 import { can, deniedReason } from "../../auth/roles";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
+// Client tokens are for admins only: load that tab when it opens.
+const ClientsTab = lazy(() => import("./ClientsTab"));
 
 const POLL_MS = 3000;
 
@@ -168,7 +169,9 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         {tab === "requests" && <RequestsTab model={m} />}
         {tab === "container-logs" && <ContainerLogsTab model={m} />}
         {tab === "clients" && (
-          <ClientsTab model={m} onCreated={setCredentials} onRevoked={(name) => setCredentials((c) => (c?.name === name ? null : c))} />
+          <Suspense fallback={<Loading label="Loading…" />}>
+            <ClientsTab model={m} onCreated={setCredentials} onRevoked={(name) => setCredentials((c) => (c?.name === name ? null : c))} />
+          </Suspense>
         )}
         {tab === "metrics" && (
           <Suspense fallback={<Loading label="Loading charts…" />}>

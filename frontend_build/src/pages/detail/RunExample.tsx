@@ -106,7 +106,7 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
         {curl}
       </pre>
       {user.authEnabled && (
-        <p className="hint" data-testid="curl-auth-note">
+        <p className="hint curl-note" data-testid="curl-auth-note">
           {auth.kind === "basic"
             ? `Uses the client token ${auth.name} you just created. Keep it secret.`
             : auth.kind === "bearer-placeholder"
