@@ -538,6 +538,36 @@ step("sign out returns to the sign-in page and forgets the session", async (t) =
   assert.equal(await page.locator("header.app-header").count(), 0);
 });
 
+step("a session about to expire refreshes itself; a refused refresh returns to the sign-in page", async (t) => {
+  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByLabel("Password").press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+
+  // Ten seconds left: the next API call refreshes first (REFRESH_TOKEN_AUTH).
+  const soon = await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem("kraken.session"));
+    s.expiresAt = Date.now() + 10_000;
+    sessionStorage.setItem("kraken.session", JSON.stringify(s));
+    return s.expiresAt;
+  });
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  await page.waitForFunction((old) => JSON.parse(sessionStorage.getItem("kraken.session") ?? "{}").expiresAt > old + 60_000, soon);
+
+  // A token the API refuses and a refresh token Cognito refuses: back to the sign-in page, with the reason.
+  watch.allow(/\/api\//, 401);
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem("kraken.session"));
+    sessionStorage.setItem("kraken.session", JSON.stringify({ ...s, accessToken: "not-a-token", refreshToken: "revoked" }));
+  });
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  await page.getByText("Your session has ended. Sign in again.").waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("kraken.session")), null);
+});
+
 step("no console errors and no unexpected HTTP failures", () => {
   assert.deepEqual(watch.consoleErrors, []);
   assert.deepEqual(watch.failedResponses, []);
