@@ -24,6 +24,12 @@ MODEL_LOG_RETENTION_DAYS = "KRAKEN_MODEL_LOG_RETENTION_DAYS"
 START_TIMEOUT_SECONDS = "KRAKEN_START_TIMEOUT_SECONDS"
 METRICS_NAMESPACE = "KRAKEN_METRICS_NAMESPACE"
 REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
+CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
+USER_POOL_ID = "KRAKEN_USER_POOL_ID"
+USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
+TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
+JWKS_URL = "KRAKEN_JWKS_URL"
+CORS_ORIGIN = "KRAKEN_CORS_ORIGIN"
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
@@ -51,6 +57,14 @@ class Settings:
     metrics_namespace: str
     # Where prediction lines land: the API function's own log group on AWS.
     request_log_group: str
+    clients_table: str
+    user_pool_id: str
+    user_pool_client_id: str
+    # Kept apart from the pool id: the emulator serves keys at its own address but signs as AWS.
+    token_issuer: str
+    jwks_url: str
+    # The console's origin when it is not the API's own (same-origin needs no CORS).
+    cors_origin: str | None
 
     @property
     def model_log_group_prefix(self) -> str:
@@ -86,6 +100,12 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         start_timeout_seconds=int(environ.get(START_TIMEOUT_SECONDS, "600")),
         metrics_namespace=environ.get(METRICS_NAMESPACE, "Kraken"),
         request_log_group=environ.get(REQUEST_LOG_GROUP, f"/kraken/{stage}/requests"),
+        clients_table=environ.get(CLIENTS_TABLE, f"kraken-{stage}-clients"),
+        user_pool_id=environ.get(USER_POOL_ID, ""),
+        user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
+        token_issuer=environ.get(TOKEN_ISSUER, ""),
+        jwks_url=environ.get(JWKS_URL, ""),
+        cors_origin=environ.get(CORS_ORIGIN) or None,
     )
 
 

@@ -58,4 +58,10 @@ OPERATIONS = TableLayout(
     ttl_attribute="expiresAt",
 )
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS)
+# Client tokens for private prediction endpoints: one item per (model, client name); only a salted
+# hash of each token is stored.
+CLIENT_MODEL_ID = KeyAttribute("modelId", "S")
+CLIENT_NAME = KeyAttribute("name", "S")
+CLIENTS = TableLayout(logical_name="Clients", partition_key=CLIENT_MODEL_ID, sort_key=CLIENT_NAME)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS)

@@ -7,6 +7,8 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib.config import Settings, settings
+from chalicelib.domain.access import TokenVerifier
+from chalicelib.domain.clients import ClientTokens
 from chalicelib.domain.gateway import PredictionGateway, PredictionLog
 from chalicelib.domain.lifecycle import Lifecycle
 from chalicelib.domain.ports import ContainerRuntime
@@ -70,6 +72,17 @@ class Wiring:
         gateway = self.__dict__.get("gateway")
         if gateway is not None:
             gateway.forget(model_id)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        from chalicelib.adapters.cognito import CognitoTokenVerifier
+
+        s = self.settings
+        return CognitoTokenVerifier(s.token_issuer, s.user_pool_client_id, s.jwks_url)
+
+    @cached_property
+    def clients(self) -> ClientTokens:
+        return ClientTokens(self._tables.DynamoClientStore())
 
     @cached_property
     def prediction_log(self) -> PredictionLog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from chalicelib import __version__, config
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
+ADMIN_PASSWORD = "KRAKEN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name
 DEFAULT_PORT = 8000
 
 
@@ -42,10 +44,12 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
-    from local.emulator import Emulator, create_resources
+    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool
 
     emulator = Emulator()
     _local_environment(emulator.start())
+    admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
+    os.environ.update(create_user_pool(config.from_environment(), admin_password))
     settings = config.from_environment()
     origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
     create_resources(settings, origins)
@@ -63,7 +67,19 @@ def main() -> int:
             app,
             port,
             CONSOLE_DIR,
-            {"apiBase": "/api", "stage": settings.stage, "mode": "local", "version": __version__},
+            {
+                "apiBase": "/api",
+                "stage": settings.stage,
+                "mode": "local",
+                "version": __version__,
+                "region": settings.region,
+                "auth": {
+                    "userPoolId": settings.user_pool_id,
+                    "clientId": settings.user_pool_client_id,
+                    "region": settings.region,
+                    "cognitoEndpoint": settings.aws_endpoint_url,
+                },
+            },
         )
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)
@@ -76,6 +92,13 @@ def main() -> int:
     server.start()
     services.start_reconciler()
     print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
+    if ADMIN_PASSWORD in os.environ:
+        print(f"Sign in as {ADMIN_USER} with the password in {ADMIN_PASSWORD}.", flush=True)
+    else:
+        # Shown once, here only: it is in no file and no log.
+        print(
+            f"Sign in as {ADMIN_USER} with password {admin_password}  (set {ADMIN_PASSWORD} to choose it)", flush=True
+        )
     if server.console_dir is None:
         print("The console is not built; the API works without it.", flush=True)
     stop.wait()

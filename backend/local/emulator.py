@@ -8,6 +8,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from chalicelib import config
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
@@ -81,3 +82,37 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
     logs = client("logs", settings)
     logs.create_log_group(logGroupName=settings.request_log_group)
     logs.put_retention_policy(logGroupName=settings.request_log_group, retentionInDays=30)
+
+
+ADMIN_USER = "admin"
+ROLE_GROUPS = ("admin", "editor", "viewer")
+
+
+def create_user_pool(settings: Settings, admin_password: str) -> dict[str, str]:
+    """A user pool with the role groups and an admin user; returns the settings that point the API at it.
+
+    The emulator signs tokens with the real AWS issuer but serves the keys itself, so the issuer and
+    the key set's URL are configured separately.
+    """
+    cognito = client("cognito-idp", settings)
+    pool_id = cognito.create_user_pool(
+        PoolName=f"kraken-{settings.stage}",
+        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": False, "RequireSymbols": False}},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="console",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors="ENABLED",
+    )["UserPoolClient"]["ClientId"]
+    for group in ROLE_GROUPS:
+        cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    cognito.admin_create_user(UserPoolId=pool_id, Username=ADMIN_USER, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=ADMIN_USER, Password=admin_password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=ADMIN_USER, GroupName="admin")
+    return {
+        config.USER_POOL_ID: pool_id,
+        config.USER_POOL_CLIENT_ID: client_id,
+        config.TOKEN_ISSUER: f"https://cognito-idp.{settings.region}.amazonaws.com/{pool_id}",
+        config.JWKS_URL: f"{settings.aws_endpoint_url}/{pool_id}/.well-known/jwks.json",
+    }

@@ -107,12 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
             api_path = "/" + api_path
         try:
             response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
-        except LocalGatewayException as refused:
-            if refused.CODE == 403 and b"Missing Authentication Token" in (refused.body or b""):
-                # What the deployed API Gateway answers too: its MISSING_AUTHENTICATION_TOKEN response is a 404.
-                self._send_error(404, "not_found", f"no route for {self.command} {urlsplit(self.path).path}")
-            else:
-                self._send(refused.CODE, dict(refused.headers), refused.body or b"")
+        except LocalGatewayException:
+            # Without authorizers the local gateway refuses only routes it cannot match. Its own body
+            # would echo the Authorization header (as API Gateway's does); ours, like the deployed
+            # API's MISSING_AUTHENTICATION_TOKEN gateway response, is a plain 404.
+            self._send_error(404, "not_found", f"no route for {self.command} {urlsplit(self.path).path}")
             return
         self._send_lambda_response(response)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -51,14 +53,44 @@ class HttpResult:
     body: Any
 
 
+ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(16)
+
+
 @dataclass
 class LocalMode:
     process: subprocess.Popen[bytes]
     base_url: str
+    output: Path  # everything local mode printed: a file, so a full pipe can never block it
+    token: str = ""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def sign_in(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        """Sign in as the console does: Cognito's InitiateAuth over HTTP at the address /config.json gives."""
+        auth = self.request("GET", "/config.json").body["auth"]
+        request = urllib.request.Request(
+            auth["cognitoEndpoint"] + "/",
+            data=json.dumps(
+                {
+                    "AuthFlow": "USER_PASSWORD_AUTH",
+                    "ClientId": auth["clientId"],
+                    "AuthParameters": {"USERNAME": username, "PASSWORD": password},
+                }
+            ).encode(),
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["AuthenticationResult"]["AccessToken"])
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
         data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else headers or {}
+        headers = {**(self.auth if self.token else {}), **(headers or {})}
+        all_headers = {"Content-Type": "application/json", **headers} if data is not None else headers
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -77,23 +109,31 @@ class LocalMode:
 
 def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
     port = free_port()
-    env = {**os.environ, "KRAKEN_PORT": str(port), "PYTHONPATH": "backend", **(extra_env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    local = LocalMode(process, f"http://127.0.0.1:{port}")
+    env = {
+        **os.environ,
+        "KRAKEN_PORT": str(port),
+        "PYTHONPATH": "backend",
+        "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **(extra_env or {}),
+    }
+    output = Path(tempfile.mkstemp(prefix="kraken-local-", suffix=".log")[1])
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    local = LocalMode(process, f"http://127.0.0.1:{port}", output)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise AssertionError(f"local mode exited with {process.returncode}:\n{output}")
+            raise AssertionError(f"local mode exited with {process.returncode}:\n{output.read_text()}")
         try:
             if local.request("GET", "/api/health").status == 200:
+                local.token = local.sign_in()
                 return local
         except OSError:
             pass

@@ -33,7 +33,7 @@ def running(local_mode: LocalMode) -> tuple[str, Any]:
 
 def predict(local: LocalMode, model_id: str, session: requests.Session | None = None) -> requests.Response:
     body = {"modelData": ROWS, "metaData": {"modelId": model_id}}
-    return (session or requests).post(f"{local.base_url}/api/predict", json=body, timeout=30)
+    return (session or requests).post(f"{local.base_url}/api/predict", json=body, headers=local.auth, timeout=30)
 
 
 def test_results_equal_the_models_own_predict(local_mode: LocalMode, running: tuple[str, Any]) -> None:
@@ -58,7 +58,9 @@ def test_results_equal_the_models_own_predict(local_mode: LocalMode, running: tu
     wait_for(charted, 15, "the prediction on the metrics")
     logs = local_mode.request("GET", f"/api/models/{model_id}/container-logs?limit=100").body["items"]
     assert any("model loaded" in line["message"] for line in logs)
-    download = requests.get(f"{local_mode.base_url}/api/models/{model_id}/container-logs?format=text", timeout=30)
+    download = requests.get(
+        f"{local_mode.base_url}/api/models/{model_id}/container-logs?format=text", headers=local_mode.auth, timeout=30
+    )
     assert download.headers["Content-Type"].startswith("text/plain") and "model loaded" in download.text
 
 

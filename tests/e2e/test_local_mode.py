@@ -46,7 +46,7 @@ def test_errors_keep_their_shape_over_http(local_mode: LocalMode) -> None:
         local_mode.base_url + "/api/models",
         data=b"{not json",
         method="POST",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **local_mode.auth},
     )
     try:
         urllib.request.urlopen(request, timeout=10)
@@ -58,6 +58,15 @@ def test_errors_keep_their_shape_over_http(local_mode: LocalMode) -> None:
 def test_config_json_tells_the_console_where_the_api_is(local_mode: LocalMode) -> None:
     config = local_mode.request("GET", "/config.json")
     assert config.status == 200 and config.body["apiBase"] == "/api" and config.body["stage"] == "local"
+    assert config.body["auth"]["userPoolId"] and config.body["auth"]["clientId"]
+
+
+def test_without_signing_in_only_health_answers(local_mode: LocalMode) -> None:
+    assert local_mode.request("GET", "/api/health", headers={"Authorization": ""}).status == 200
+    refused = local_mode.request("GET", "/api/models", headers={"Authorization": ""})
+    assert refused.status == 401 and refused.body["error"]["code"] == "unauthorized"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert local_mode.request("GET", "/api/me").body["role"] == "admin"
 
 
 def test_requests_are_served_concurrently(local_mode: LocalMode) -> None:

@@ -10,8 +10,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -21,27 +20,6 @@ from chalicelib import config
 from tests.e2e.conftest import free_port
 from tests.functional.test_lifecycle_ecs import send, started_model, task_event
 from tests.functional.test_models_api import assert_error, post
-
-
-class Echo(BaseHTTPRequestHandler):
-    """A well-behaved model: answers the body it got, with the request id it was given."""
-
-    protocol_version = "HTTP/1.1"
-    seen: list[dict[str, Any]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.seen.append({"path": self.path, "body": body, "headers": dict(self.headers)})  # type: ignore[attr-defined]
-        reply = json.dumps({"results": [len(body)], "requestId": self.headers.get("X-Request-Id")}).encode()
-        status = 400 if b"bad-input" in body else 200
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class Misbehaving(socketserver.BaseRequestHandler):
@@ -57,15 +35,6 @@ class Misbehaving(socketserver.BaseRequestHandler):
             self.request.close()
         elif self.server.mode == "garbage":  # type: ignore[attr-defined]
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!")
-
-
-@pytest.fixture
-def echo() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    server.seen = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
 
 
 def misbehaving(mode: str) -> socketserver.ThreadingTCPServer:

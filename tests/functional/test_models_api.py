@@ -65,7 +65,7 @@ def test_create_returns_the_full_record(api: Client) -> None:
     assert record["containerCpu"] == 0.5 and record["containerMemory"] == 1.0
     assert record["env"] == {"THRESHOLD": "0.7"}
     assert record["dockerImage"] is None and record["artifactFormat"] == "joblib"
-    assert record["createdBy"] == "anonymous"
+    assert record["createdBy"] == "admin" and record["updatedBy"] == "admin"
     assert record["createdAt"].endswith("Z") and record["createdAt"] == record["updatedAt"]
     assert record["revision"] == 1
     assert api.http.get(f"/models/{record['id']}").json_body == record

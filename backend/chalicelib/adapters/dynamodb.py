@@ -18,9 +18,17 @@ from pynamodb.models import Model
 from chalicelib import tables
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
 from chalicelib.config import Settings
+from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
-from chalicelib.domain.models import ArtifactFormat, ArtifactInfo, ModelRecord, ModelStatus, OperationEntry
+from chalicelib.domain.models import (
+    ArtifactFormat,
+    ArtifactInfo,
+    ModelRecord,
+    ModelStatus,
+    OperationEntry,
+    Visibility,
+)
 from chalicelib.domain.ports import ModelQuery, Page
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
@@ -78,6 +86,7 @@ class ModelItem(Model):
     health_path = UnicodeAttribute(attr_name="healthPath")
     predict_timeout_seconds = NumberAttribute(attr_name="predictTimeoutSeconds", default=25)
     capture_body_bytes = NumberAttribute(attr_name="captureBodyBytes", default=16384)
+    endpoint_visibility = UnicodeAttribute(attr_name="endpointVisibility", default="private")
     status_reason = UnicodeAttribute(attr_name="statusReason", null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
     updated_by = UnicodeAttribute(attr_name="updatedBy")
@@ -110,13 +119,26 @@ class OperationItem(Model):
     expires_at = TTLAttribute(attr_name=tables.OPERATIONS.ttl_attribute)
 
 
-ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem)
+class ClientItem(Model):
+    class Meta(_Meta):
+        table_name = "clients"
+
+    model_id = UnicodeAttribute(hash_key=True, attr_name=tables.CLIENT_MODEL_ID.name)
+    name = UnicodeAttribute(range_key=True, attr_name=tables.CLIENT_NAME.name)
+    salt = UnicodeAttribute()
+    digest = UnicodeAttribute()
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    last_used_at = UnicodeAttribute(attr_name="lastUsedAt", null=True)
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem)
 
 
 def configure(settings: Settings) -> None:
     """Point every table class at this process's table names, region and endpoint."""
     ModelItem.Meta.table_name = settings.models_table
     OperationItem.Meta.table_name = settings.operations_table
+    ClientItem.Meta.table_name = settings.clients_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -149,6 +171,7 @@ def _to_item(record: ModelRecord) -> ModelItem:
         health_path=record.health_path,
         predict_timeout_seconds=record.predict_timeout_seconds,
         capture_body_bytes=record.capture_body_bytes,
+        endpoint_visibility=record.endpoint_visibility.value,
         status_reason=record.status_reason,
         created_by=record.created_by,
         updated_by=record.updated_by,
@@ -188,6 +211,7 @@ def _to_record(item: ModelItem) -> ModelRecord:
         health_path=item.health_path,
         predict_timeout_seconds=float(item.predict_timeout_seconds),
         capture_body_bytes=int(item.capture_body_bytes),
+        endpoint_visibility=Visibility(item.endpoint_visibility),
         status=ModelStatus(item.status),
         status_reason=item.status_reason,
         created_by=item.created_by,
@@ -361,3 +385,64 @@ class DynamoOperationsLog:
             ]
             next_key = results.last_evaluated_key
         return Page(entries, seal(next_key, fingerprint) if next_key else None)
+
+
+def _to_client(item: ClientItem) -> Client:
+    return Client(
+        item.model_id,
+        item.name,
+        item.salt,
+        item.digest,
+        from_iso(item.created_at),
+        _optional_instant(item.last_used_at),
+    )
+
+
+class DynamoClientStore:
+    """ClientStore on the clients table: salted digests only, never a token."""
+
+    def add(self, client: Client) -> None:
+        try:
+            ClientItem(
+                client.model_id,
+                client.name,
+                salt=client.salt,
+                digest=client.digest,
+                created_at=to_iso(client.created_at),
+            ).save(condition=ClientItem.name.does_not_exist())
+        except PynamoDBException as error:
+            if _is_condition_failure(error):
+                raise Conflict(
+                    f"the model already has a client named {client.name}; revoke it or pick another name"
+                ) from None
+            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+
+    def get(self, model_id: str, name: str) -> Client | None:
+        with _translated_errors():
+            try:
+                return _to_client(ClientItem.get(model_id, name, consistent_read=True))
+            except DoesNotExist:
+                return None
+
+    def list(self, model_id: str) -> list[Client]:
+        with _translated_errors():
+            return [_to_client(item) for item in ClientItem.query(model_id, limit=1000)]
+
+    def remove(self, model_id: str, name: str) -> bool:
+        try:
+            ClientItem(model_id, name).delete(condition=ClientItem.name.exists())
+        except PynamoDBException as error:
+            if _is_condition_failure(error):
+                return False
+            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+        return True
+
+    def touch(self, model_id: str, name: str, at: datetime) -> None:
+        with _translated_errors():
+            try:
+                ClientItem(model_id, name).update(
+                    actions=[ClientItem.last_used_at.set(to_iso(at))], condition=ClientItem.name.exists()
+                )
+            except PynamoDBException as error:
+                if not _is_condition_failure(error):
+                    raise

@@ -18,6 +18,8 @@ logger = logging.getLogger("kraken.api")
 
 STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.BadRequest: 400,
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.PayloadTooLarge: 413,
@@ -76,6 +78,8 @@ def response_for(error: Exception, rid: str) -> Response:
     if isinstance(error, domain.DomainError):
         details = [{"field": _api_name(p.field), "message": p.message} for p in error.details]
         status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer, Basic realm="kraken", charset="UTF-8"'
         return Response(body=error_body(error.code, error.message, details), status_code=status, headers=headers)
     logger.exception("unexpected error", extra={"request_id": rid})
     return Response(

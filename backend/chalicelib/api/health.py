@@ -8,6 +8,6 @@ from chalicelib.api.http import ApiBlueprint
 blueprint = ApiBlueprint(__name__)
 
 
-@blueprint.route("/health", methods=["GET"])
+@blueprint.route("/health", methods=["GET"], access="public")
 def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}

@@ -6,41 +6,81 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 from chalice.app import Request
 from pydantic import BaseModel
 
+from chalicelib import wiring
 from chalicelib.api import errors
 from chalicelib.api.correlation import request_id
-from chalicelib.domain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.config import settings
+from chalicelib.domain.access import Identity, Role, require
+from chalicelib.domain.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 
 MAX_MANAGEMENT_BODY_BYTES = 1024 * 1024
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 Schema = TypeVar("Schema", bound=BaseModel)
 
 
-class ApiBlueprint(Blueprint):
-    """A Blueprint whose views hand every exception to errors.response_for, the one translation point."""
+# Who may call a route: anyone, any signed-in user, or users holding at least a role.
+Access = Role | Literal["public", "signed-in"]
+_IDENTITY = "krakenIdentity"
 
-    def route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def authenticate(request: Request) -> Identity:
+    """The signed-in user of this request, verified once and kept on the request."""
+    known = request.context.get(_IDENTITY)
+    if isinstance(known, Identity):
+        return known
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated("sign in: send Authorization: Bearer <access token>")
+    identity = wiring.current().verifier.verify(token)
+    request.context[_IDENTITY] = identity
+    return identity
+
+
+class ApiBlueprint(Blueprint):
+    """A Blueprint whose routes declare who may call them, and hand every exception to errors.response_for."""
+
+    def route(self, path: str, *, access: Access, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         # Content types are checked by json_body so that a 415 has the project's error shape.
         kwargs.setdefault("content_types", ["*/*"])
+        if cors := _cors():
+            kwargs.setdefault("cors", cors)
         register = super().route(path, **kwargs)
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def translated(*args: Any, **view_kwargs: Any) -> Any:
+                request = self.current_request
                 try:
+                    if access != "public":
+                        identity = authenticate(request)
+                        if isinstance(access, Role):
+                            require(identity, access)
                     return view(*args, **view_kwargs)
                 except Exception as error:
-                    return errors.response_for(error, request_id(self.current_request))
+                    return errors.response_for(error, request_id(request))
 
+            translated.access = access  # type: ignore[attr-defined] - read by the route-table test
             register(translated)
             return view
 
         return decorator
+
+
+def _cors() -> CORSConfig | None:
+    # The console is served from the API's own origin; CORS only for a console hosted elsewhere.
+    origin = settings().cors_origin
+    return CORSConfig(allow_origin=origin, allow_headers=["Authorization", "X-Request-Id"]) if origin else None
 
 
 def json_body(request: Request, max_bytes: int = MAX_MANAGEMENT_BODY_BYTES) -> Any:
@@ -78,6 +118,7 @@ def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | N
     )
 
 
-def actor(request: Request) -> str:  # noqa: ARG001 - the signed-in user comes with the sign-in issue
+def actor(request: Request) -> str:
     """Who is making the request, for createdBy/updatedBy and the operations log."""
-    return "anonymous"
+    identity = request.context.get(_IDENTITY)
+    return identity.username if isinstance(identity, Identity) else "anonymous"

@@ -8,6 +8,7 @@ from chalice import Response
 
 from chalicelib import wiring
 from chalicelib.api.http import ApiBlueprint, actor, json_response, parse_body, parse_query
+from chalicelib.domain.access import Role
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import ModelQuery
@@ -40,7 +41,7 @@ def record_response(record: ModelRecord, status_code: int = 200) -> Response:
     return json_response(model.to_json(), status_code, headers={"ETag": f'"{model.revision}"'})
 
 
-@blueprint.route("/models", methods=["POST"])
+@blueprint.route("/models", methods=["POST"], access=Role.EDITOR)
 def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
@@ -48,7 +49,7 @@ def create_model() -> Response:
     return record_response(record, 201)
 
 
-@blueprint.route("/models", methods=["GET"])
+@blueprint.route("/models", methods=["GET"], access=Role.VIEWER)
 def list_models() -> Response:
     query = parse_query(blueprint.current_request, ListModelsQuery)
     page = wiring.current().registry.list(
@@ -58,13 +59,13 @@ def list_models() -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}", methods=["GET"])
+@blueprint.route("/models/{model_id}", methods=["GET"], access=Role.VIEWER)
 def get_model(model_id: str) -> Response:
     services = wiring.current()
     return record_response(services.lifecycle.refresh_artifact(services.registry.get(model_id)))
 
 
-@blueprint.route("/models/{model_id}", methods=["PUT"])
+@blueprint.route("/models/{model_id}", methods=["PUT"], access=Role.EDITOR)
 def update_model(model_id: str) -> Response:
     request = blueprint.current_request
     change = parse_body(request, UpdateModelRequest)
@@ -77,7 +78,7 @@ def update_model(model_id: str) -> Response:
     return record_response(record)
 
 
-@blueprint.route("/models/{model_id}", methods=["DELETE"])
+@blueprint.route("/models/{model_id}", methods=["DELETE"], access=Role.EDITOR)
 def delete_model(model_id: str) -> Response:
     request = blueprint.current_request
     query = parse_query(request, DeleteModelQuery)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import timedelta
 from typing import Any
 
 from chalice import Response
+from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.correlation import request_id
-from chalicelib.api.http import ApiBlueprint, actor, json_body, json_response, parse_query
+from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query
+from chalicelib.domain.access import Role, require
+from chalicelib.domain.clients import name_in
 from chalicelib.domain.clock import to_iso
-from chalicelib.domain.errors import FieldProblem, InvalidRequest
+from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
+from chalicelib.domain.gateway import Route
+from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
     LogLineListResponse,
@@ -52,13 +58,46 @@ def _model_id_in(body: Any, path_model_id: str | None) -> str:
     return path_model_id or str(named)
 
 
+def _caller(request: Request, route: Route) -> str:
+    """Who is asking, once their right to ask this model is established; Unauthenticated otherwise."""
+    if route.visibility is Visibility.PUBLIC:
+        return actor(request)
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic" and credentials:
+        try:
+            name, _, token = base64.b64decode(credentials, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise Unauthenticated("the Basic credentials are not base64 of name:token") from None
+        return _client(route, name, token)
+    if scheme.lower() == "bearer" and credentials:
+        if (name := name_in(credentials)) is not None:
+            return _client(route, name, credentials)
+        require(authenticate(request), Role.EDITOR)
+        return actor(request)
+    raise Unauthenticated("this model's endpoint is private: send a client token (curl -u name:token) or sign in")
+
+
+def _client(route: Route, name: str, token: str) -> str:
+    if not wiring.current().clients.verify(route.model_id, name, token):
+        raise Unauthenticated("the client token is wrong or has been revoked")
+    return f"client:{name}"
+
+
 def _predict(path_model_id: str | None) -> Response:
     started = time.perf_counter()
     request = blueprint.current_request
     body = json_body(request, MAX_PREDICTION_BYTES)
     model_id = _model_id_in(body, path_model_id)
     rid = request_id(request)
-    answer = wiring.current().gateway.predict(model_id, request.raw_body, rid, actor(request))
+    gateway = wiring.current().gateway
+    route = gateway.route(model_id)
+    try:
+        caller = _caller(request, route)
+    except (Unauthenticated, Forbidden) as refused:
+        gateway.reject(route, request.raw_body, rid, "anonymous", refused.message)
+        raise
+    answer = gateway.predict(route, request.raw_body, rid, caller)
     gateway_ms = (time.perf_counter() - started) * 1000 - answer.container_ms
     return Response(
         body=answer.body.decode("utf-8", errors="replace"),
@@ -73,17 +112,18 @@ def _predict(path_model_id: str | None) -> Response:
     )
 
 
-@blueprint.route("/predict", methods=["POST"])
+# Predictions are authorized in the view: public models need nothing, private ones a user or client token.
+@blueprint.route("/predict", methods=["POST"], access="public")
 def predict() -> Response:
     return _predict(None)
 
 
-@blueprint.route("/models/{model_id}/predict", methods=["POST"])
+@blueprint.route("/models/{model_id}/predict", methods=["POST"], access="public")
 def predict_model(model_id: str) -> Response:
     return _predict(model_id)
 
 
-@blueprint.route("/models/{model_id}/requests", methods=["GET"])
+@blueprint.route("/models/{model_id}/requests", methods=["GET"], access=Role.VIEWER)
 def prediction_history(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, RequestsQuery)
     services = wiring.current()
@@ -96,7 +136,7 @@ def prediction_history(model_id: str) -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}/container-logs", methods=["GET"])
+@blueprint.route("/models/{model_id}/container-logs", methods=["GET"], access=Role.VIEWER)
 def container_logs(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, ContainerLogsQuery)
     services = wiring.current()
@@ -118,7 +158,7 @@ def container_logs(model_id: str) -> Response:
     return json_response(LogLineListResponse(items=items, next_token=page.cursor).to_json())
 
 
-@blueprint.route("/models/{model_id}/metrics", methods=["GET"])
+@blueprint.route("/models/{model_id}/metrics", methods=["GET"], access=Role.VIEWER)
 def model_metrics(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, MetricsQuery)
     services = wiring.current()

@@ -64,3 +64,15 @@ class BadGateway(DomainError):
 
 class GatewayTimeout(DomainError):
     code = "gateway_timeout"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are wrong, expired or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """Signed in, but the user's role does not allow this."""
+
+    code = "forbidden"

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound
-from chalicelib.domain.models import ModelRecord, ModelStatus
+from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout
+from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
 from chalicelib.domain.ports import ModelRepository
 
 ROUTE_CACHE_SECONDS = 10.0
@@ -71,8 +71,13 @@ class PredictionLog(Protocol):
 
 @dataclass(frozen=True)
 class Route:
+    """What the gateway needs to know of a model, cached while the model runs."""
+
     model_id: str
     version: str
+    status: ModelStatus
+    status_reason: str | None
+    visibility: Visibility
     endpoints: tuple[str, ...]
     predict_path: str
     timeout: float
@@ -83,6 +88,9 @@ class Route:
         return cls(
             record.id,
             record.version,
+            record.status,
+            record.status_reason,
+            record.endpoint_visibility,
             record.endpoints,
             record.predict_path,
             record.predict_timeout_seconds,
@@ -128,47 +136,45 @@ class PredictionGateway:
             self._routes.pop(model_id, None)
 
     def route(self, model_id: str) -> Route:
-        """The running model's route: from the warm cache, else one read of the record."""
+        """The model's route: a running model's from the warm cache, others read fresh; NotFound if none."""
         with self._lock:
             cached = self._routes.get(model_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
-        record = self._models.get(model_id)
-        if record.status is ModelStatus.FAILED:
-            # The container broke (it is being replaced): an upstream failure, not a request in conflict.
-            raise BadGateway(f"the model's container failed: {record.status_reason}; it is being restarted")
-        if record.status is not ModelStatus.RUNNING or not record.endpoints:
-            raise Conflict(f"the model is {record.status}, not RUNNING; start it first")
-        route = Route.of(record)
-        with self._lock:
-            self._routes[model_id] = (route, time.monotonic() + self._cache_seconds)
+        route = Route.of(self._models.get(model_id))
+        if route.status is ModelStatus.RUNNING and route.endpoints:
+            with self._lock:
+                self._routes[model_id] = (route, time.monotonic() + self._cache_seconds)
         return route
 
-    def predict(self, model_id: str, body: bytes, request_id: str, caller: str) -> Answer:
-        """Forward the body unchanged; raise NotFound, Conflict, BadGateway or GatewayTimeout."""
+    def predict(self, route: Route, body: bytes, request_id: str, caller: str) -> Answer:
+        """Forward the body unchanged; raise Conflict, BadGateway or GatewayTimeout."""
         started = time.perf_counter()
-        route: Route | None = None
         try:
-            route = self.route(model_id)
-            answer = self._forward(route, body, request_id)
-        except NotFound:
-            raise  # unknown ids are not recorded: each would become a paid custom metric
+            if route.status is ModelStatus.FAILED:
+                # The container broke (it is being replaced): an upstream failure, not a request in conflict.
+                raise BadGateway(f"the model's container failed: {route.status_reason}; it is being restarted")
+            if route.status is not ModelStatus.RUNNING or not route.endpoints:
+                raise Conflict(f"the model is {route.status}, not RUNNING; start it first")
+            answer = self._forward(route, body, request_id, caller)
         except DomainError as error:
             status = HISTORY_STATUS.get(error.code, 500)
-            self._record(model_id, route, request_id, caller, started, status, None, body, error.message.encode())
+            self._record(route, request_id, caller, started, status, None, body, error.message.encode())
             raise
-        self._record(
-            model_id, route, request_id, caller, started, answer.status, answer.container_ms, body, answer.body
-        )
+        self._record(route, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
         return answer
 
-    def _forward(self, route: Route, body: bytes, request_id: str) -> Answer:
+    def reject(self, route: Route, body: bytes, request_id: str, caller: str, reason: str) -> None:
+        """Record a refused caller in the history (without the credentials it sent)."""
+        self._record(route, request_id, caller, time.perf_counter(), 401, None, body, reason.encode())
+
+    def _forward(self, route: Route, body: bytes, request_id: str, caller: str) -> Answer:
         first = next(self._turn) % len(route.endpoints)
         # A refused connection is retried once on another endpoint, when there is one.
         candidates = [route.endpoints[first]]
         if len(route.endpoints) > 1:
             candidates.append(route.endpoints[(first + 1) % len(route.endpoints)])
-        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id, "X-Forwarded-User": caller}
         for attempt, endpoint in enumerate(candidates, start=1):
             sent = time.perf_counter()
             try:
@@ -188,8 +194,7 @@ class PredictionGateway:
 
     def _record(
         self,
-        model_id: str,
-        route: Route | None,
+        route: Route,
         request_id: str,
         caller: str,
         started: float,
@@ -198,20 +203,19 @@ class PredictionGateway:
         request: bytes,
         response: bytes,
     ) -> None:
-        capture = route.capture_bytes if route else 0
         self._log.record(
             Prediction(
                 request_id=request_id,
                 at=self._clock(),
-                model_id=model_id,
-                model_version=route.version if route else None,
+                model_id=route.model_id,
+                model_version=route.version,
                 status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 container_ms=container_ms,
                 request_bytes=len(request),
                 response_bytes=len(response),
-                request_body=_truncate(request, capture),
-                response_body=_truncate(response, capture),
+                request_body=_truncate(request, route.capture_bytes),
+                response_body=_truncate(response, route.capture_bytes),
                 caller=caller,
             )
         )

@@ -25,6 +25,13 @@ class ArtifactFormat(enum.StrEnum):
     PYTHON = "python"
 
 
+class Visibility(enum.StrEnum):
+    """Who may call a model's prediction endpoint: signed-in users and client tokens, or anyone."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
 def _gigabytes(low: float, high: float) -> tuple[float, ...]:
     return tuple(float(gb) for gb in range(int(low), int(high) + 1))
 
@@ -100,6 +107,7 @@ class ModelRecord:
     predict_timeout_seconds: float = 25.0
     # How much of each request and response body the request history keeps; 0 keeps none.
     capture_body_bytes: int = 16384
+    endpoint_visibility: Visibility = Visibility.PRIVATE
     artifact: ArtifactInfo | None = None
     # Set when an upload was offered and not yet seen in the bucket.
     artifact_pending_since: datetime | None = None

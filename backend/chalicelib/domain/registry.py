@@ -17,6 +17,7 @@ from chalicelib.domain.models import (
     ModelRecord,
     ModelStatus,
     OperationEntry,
+    Visibility,
     fargate_size_problem,
 )
 from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
@@ -42,6 +43,7 @@ class NewModel:
     health_path: str = DEFAULT_HEALTH_PATH
     predict_timeout_seconds: float = 25.0
     capture_body_bytes: int = 16384
+    endpoint_visibility: Visibility = Visibility.PRIVATE
 
 
 def check_record(record: ModelRecord) -> None:
@@ -96,6 +98,7 @@ class ModelRegistry:
             health_path=spec.health_path,
             predict_timeout_seconds=spec.predict_timeout_seconds,
             capture_body_bytes=spec.capture_body_bytes,
+            endpoint_visibility=spec.endpoint_visibility,
             status=ModelStatus.STOPPED,
             status_reason=None,
             created_by=actor,

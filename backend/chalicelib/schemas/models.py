@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.clock import to_iso
-from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
+from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus, Visibility
 
 MAX_ENV_KEYS = 50
 MAX_ENV_VALUE_BYTES = 4096
@@ -53,6 +53,7 @@ def _check_env(env: dict[str, str]) -> dict[str, str]:
 Env = Annotated[dict[EnvName, str], AfterValidator(_check_env)]
 # Enums arrive as JSON strings, which strict mode would refuse; their values are still checked exactly.
 Format = Annotated[ArtifactFormat, Field(strict=False)]
+EndpointVisibility = Annotated[Visibility, Field(strict=False)]
 
 
 class _Strict(BaseModel):
@@ -76,6 +77,7 @@ class CreateModelRequest(_Strict):
     health_path: UrlPath = "/health"
     predict_timeout_seconds: PredictTimeout = 25.0
     capture_body_bytes: CaptureBytes = 16384
+    endpoint_visibility: EndpointVisibility = Visibility.PRIVATE
 
 
 class UpdateModelRequest(_Strict):
@@ -94,6 +96,7 @@ class UpdateModelRequest(_Strict):
     health_path: UrlPath | None = None
     predict_timeout_seconds: PredictTimeout | None = None
     capture_body_bytes: CaptureBytes | None = None
+    endpoint_visibility: EndpointVisibility | None = None
     revision: Annotated[int, Field(ge=1)] | None = None
 
     # Switching between an image and an artifact clears the other with an explicit null.
@@ -160,6 +163,7 @@ class ModelResponse(_Out):
     health_path: str
     predict_timeout_seconds: float
     capture_body_bytes: int
+    endpoint_visibility: Visibility
     status: ModelStatus
     status_reason: str | None
     created_by: str

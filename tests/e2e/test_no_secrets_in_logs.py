@@ -1,0 +1,59 @@
+"""No password, access token or client token ever reaches a log line or an error body."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+
+import pytest
+import requests
+
+from tests.e2e.conftest import ADMIN_PASSWORD, start_local_mode
+from tests.e2e.test_lifecycle_local import create_model, status, trained_pipeline, wait_for
+
+pytestmark = pytest.mark.e2e
+WRONG_PASSWORD = "not-the-password-" + ADMIN_PASSWORD[::-1]
+
+
+def test_a_whole_session_leaves_no_secret_in_any_log() -> None:
+    local = start_local_mode()
+    try:
+        model_id = create_model(local, "secrets", trained_pipeline())
+        local.request("POST", f"/api/models/{model_id}/start", {})
+        wait_for(lambda: status(local, model_id)["status"] == "RUNNING", 15, "RUNNING")
+        token = local.request("POST", f"/api/models/{model_id}/clients", {"name": "svc"}).body["token"]
+        url = f"{local.base_url}/api/predict"
+        body = {"modelData": [{"carat": 0.3, "cut": "Ideal"}], "metaData": {"modelId": model_id}}
+        good = "Basic " + base64.b64encode(f"svc:{token}".encode()).decode()
+        wrong = "Basic " + base64.b64encode(f"svc:{token}-wrong".encode()).decode()
+        answers = [
+            requests.post(url, json=body, headers={"Authorization": auth}, timeout=30)
+            for auth in (good, wrong, f"Bearer {token}", f"Bearer {local.token}x", "Bearer not-a-token")
+        ]
+        assert [a.status_code for a in answers] == [200, 401, 200, 401, 401]
+        unknown = requests.get(f"{local.base_url}/api/nowhere", headers=local.auth, timeout=30)
+        assert unknown.status_code == 404
+        with pytest.raises(urllib.error.HTTPError):
+            local.sign_in(password=WRONG_PASSWORD)
+        wait_for(
+            lambda: len(local.request("GET", f"/api/models/{model_id}/requests").body["items"]) >= 5,
+            15,
+            "the predictions in the history",
+        )
+        seen = [answer.text for answer in [*answers, unknown]]
+        seen.append(json.dumps(local.request("GET", f"/api/models/{model_id}/requests?limit=200").body))
+        seen.append(json.dumps(local.request("GET", f"/api/models/{model_id}/container-logs?limit=1000").body))
+        seen.append(json.dumps(local.request("GET", f"/api/models/{model_id}/logs?limit=100").body))
+        secrets = {
+            "password": ADMIN_PASSWORD,
+            "wrong password": WRONG_PASSWORD,
+            "client token": token,
+            "access token": local.token,
+        }
+    finally:
+        local.stop()
+    seen.append(local.output.read_text())
+    for what, secret in secrets.items():
+        secret_part = secret.split(".")[-1]  # a token's signature or random part is what must not leak
+        assert not any(secret_part in text for text in seen), f"the {what} appears in output"

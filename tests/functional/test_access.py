@@ -1,0 +1,141 @@
+"""Sign-in and access control: every route's role, client tokens, private and public endpoints."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import config
+from chalicelib.domain.access import Role
+from tests.functional.conftest import access_token
+from tests.functional.test_gateway import running_model
+from tests.functional.test_models_api import DIAMONDS, assert_error, post
+
+ROLE_USERS = {Role.VIEWER: "vera-viewer", Role.EDITOR: "eddie-editor", Role.ADMIN: "admin"}
+
+
+def every_route() -> list[tuple[str, str, Any]]:
+    from app import app
+
+    return [
+        (path, method, entry.view_function.access)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+    ]
+
+
+def test_every_route_declares_who_may_call_it() -> None:
+    routes = every_route()
+    assert len(routes) >= 15
+    public = {(path, method) for path, method, access in routes if access == "public"}
+    assert public == {("/health", "GET"), ("/predict", "POST"), ("/models/{model_id}/predict", "POST")}
+
+
+def _call(client: Client, method: str, path: str, token: str | None) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}" if token else ""}
+    body = b"{}" if method in ("POST", "PUT") else b""
+    return client.http.request(method, path, headers=headers, body=body)
+
+
+def test_each_route_answers_401_403_or_serves_by_role(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    tokens = {
+        role: access_token(settings, user, role.name.lower() if user != "admin" else None)
+        for role, user in ROLE_USERS.items()
+    }
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    for path, method, access in every_route():
+        if access == "public":
+            continue
+        url = re.sub(r"\{model_id\}", model_id, path).replace("{name}", "no-such-client")
+        refused = _call(client, method, url, None)
+        assert refused.status_code == 401, (method, path)
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert _call(client, method, url, "not-a-jwt").status_code == 401, (method, path)
+        needed = access if isinstance(access, Role) else Role.VIEWER
+        for role, token in tokens.items():
+            status = _call(client, method, url, token).status_code
+            if role < needed:
+                assert status == 403, (method, path, role)
+            else:
+                assert status not in (401, 403), (method, path, role, status)
+
+
+def test_who_did_it_is_the_signed_in_user(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    editor = access_token(settings, "eddie-editor", "editor")
+    created = post(client, "/models", DIAMONDS, {"Authorization": f"Bearer {editor}"}).json_body
+    assert created["createdBy"] == "eddie-editor"
+    updated = client.http.put(
+        f"/models/{created['id']}", headers={"Content-Type": "application/json"}, body=json.dumps({"version": "2"})
+    ).json_body
+    assert updated["createdBy"] == "eddie-editor" and updated["updatedBy"] == "admin"
+    actors = [e["actor"] for e in client.http.get(f"/models/{created['id']}/logs").json_body["items"]]
+    assert actors == ["admin", "eddie-editor"]
+    assert client.http.get("/me").json_body == {"username": "admin", "groups": ["admin"], "role": "admin"}
+
+
+def basic(name: str, token: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{token}".encode()).decode()}
+
+
+def predict(client: Client, model_id: str, headers: dict[str, str]) -> Any:
+    body = json.dumps({"modelData": [[1]], "metaData": {"modelId": model_id}})
+    return client.http.post("/predict", headers={"Content-Type": "application/json", **headers}, body=body)
+
+
+def test_client_tokens_open_a_private_endpoint_until_revoked(
+    ecs_api: tuple[Client, config.Settings], echo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    created = post(client, f"/models/{model_id}/clients", {"name": "billing-service"})
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    token = created.json_body["token"]
+    listed = client.http.get(f"/models/{model_id}/clients").json_body["items"]
+    assert [c["name"] for c in listed] == ["billing-service"] and token not in json.dumps(listed)
+    assert_error(post(client, f"/models/{model_id}/clients", {"name": "billing-service"}), 409, "conflict")
+    assert_error(post(client, f"/models/{model_id}/clients", {"name": "Has.Dots"}), 422, "validation_error")
+
+    no_user = {"Authorization": ""}
+    assert predict(client, model_id, basic("billing-service", token)).status_code == 200
+    assert echo.seen[-1]["headers"]["X-Forwarded-User"] == "client:billing-service"
+    assert predict(client, model_id, {"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.http.get(f"/models/{model_id}/clients").json_body["items"][0]["lastUsedAt"]
+
+    refused = predict(client, model_id, no_user)
+    assert_error(refused, 401, "unauthorized")
+    assert "Basic" in refused.headers["WWW-Authenticate"]
+    assert_error(predict(client, model_id, basic("billing-service", token + "x")), 401, "unauthorized")
+    assert_error(predict(client, model_id, basic("someone-else", token)), 401, "unauthorized")
+
+    assert client.http.delete(f"/models/{model_id}/clients/billing-service").status_code == 204
+    assert_error(predict(client, model_id, basic("billing-service", token)), 401, "unauthorized")
+    assert_error(client.http.delete(f"/models/{model_id}/clients/billing-service"), 404, "not_found")
+
+    lines = [json.loads(o) for o in capsys.readouterr().out.splitlines() if '"prediction"' in o]
+    assert [line["status"] for line in lines][-3:] == [401, 401, 401]  # refused attempts are in the history
+    assert token not in json.dumps(lines)
+
+
+def test_signed_in_editors_may_predict_and_viewers_may_not(ecs_api: tuple[Client, config.Settings], echo: Any) -> None:
+    client, settings = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    editor = access_token(settings, "eddie-editor", "editor")
+    viewer = access_token(settings, "vera-viewer", "viewer")
+    assert predict(client, model_id, {"Authorization": f"Bearer {editor}"}).status_code == 200
+    assert echo.seen[-1]["headers"]["X-Forwarded-User"] == "eddie-editor"
+    assert_error(predict(client, model_id, {"Authorization": f"Bearer {viewer}"}), 403, "forbidden")
+
+
+def test_public_endpoints_need_no_credentials(ecs_api: tuple[Client, config.Settings], echo: Any) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1], endpointVisibility="public")
+    assert client.http.get(f"/models/{model_id}").json_body["endpointVisibility"] == "public"
+    assert predict(client, model_id, {"Authorization": ""}).status_code == 200
+    assert echo.seen[-1]["headers"]["X-Forwarded-User"] == "anonymous"
