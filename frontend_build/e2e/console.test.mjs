@@ -485,6 +485,77 @@ step("start and stop from the list row; the list polls while a model changes", a
   await row.locator('[data-status="STOPPED"]').waitFor({ timeout: 60_000 });
 });
 
+/** Adds a user to local mode's emulated user pool with a temporary password (boto3 against the emulator). */
+function createEmulatorUser(username, temporaryPassword, group) {
+  const script = [
+    "import sys, boto3",
+    "endpoint, region, pool, user, password, group = sys.argv[1:]",
+    "c = boto3.client('cognito-idp', endpoint_url=endpoint, region_name=region, aws_access_key_id='local', aws_secret_access_key='local')",
+    "c.admin_create_user(UserPoolId=pool, Username=user, TemporaryPassword=password, MessageAction='SUPPRESS')",
+    "c.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)",
+  ].join("\n");
+  execFileSync(
+    join(REPO, ".venv", "bin", "python"),
+    ["-c", script, auth.cognitoEndpoint, auth.region, auth.userPoolId, username, temporaryPassword, group],
+    { stdio: "inherit" },
+  );
+}
+
+step("a viewer chooses a new password at first sign-in, then sees models but cannot change them", async (t) => {
+  if (!auth || !auth.cognitoEndpoint) return t.skip("needs sign-in with local mode's emulated user pool");
+  const viewer = `viewer-${Date.now().toString(36)}`;
+  const temporary = strongPassword();
+  const chosen = strongPassword();
+  createEmulatorUser(viewer, temporary, "viewer");
+
+  const vpage = await browser.context.newPage();
+  vpage.setDefaultTimeout(15_000);
+  const vwatch = watchPage(vpage);
+  try {
+    await vpage.goto(`${local.baseUrl}/#/models`);
+    await vpage.getByLabel("Username").fill(viewer);
+    await vpage.getByLabel("Password").fill(temporary);
+    await vpage.getByLabel("Password").press("Enter");
+    await vpage.getByRole("heading", { level: 1, name: "Choose a new password" }).waitFor();
+    await vpage.getByLabel("New password", { exact: true }).fill(chosen);
+    await vpage.getByLabel("Repeat the new password").fill(chosen + "x");
+    await vpage.getByRole("button", { name: "Set password and sign in" }).click();
+    await vpage.getByText("The two passwords are not the same.").waitFor();
+    await vpage.getByLabel("Repeat the new password").fill(chosen);
+    await vpage.getByRole("button", { name: "Set password and sign in" }).click();
+
+    await vpage.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+    await vpage.getByTestId("user-role").getByText("viewer", { exact: true }).waitFor();
+    await vpage.getByText("You have the viewer role").waitFor();
+    const add = vpage.getByRole("button", { name: "Add model" });
+    assert.equal(await add.getAttribute("aria-disabled"), "true");
+    assert.match(await add.getAttribute("title"), /only editors and admins can add models/);
+    const vrow = vpage.locator(`tr[data-model-name="${NAME}"]`);
+    await vrow.waitFor();
+    assert.equal(await vrow.getByRole("button", { name: /^(Start|Stop) / }).count(), 0);
+
+    await vpage.goto(`${local.baseUrl}/#/models/${modelId}`);
+    await vpage.getByRole("heading", { level: 1, name: NAME }).waitFor();
+    for (const name of ["Start", "Edit", "Delete", "Send", "Upload a file"]) {
+      const button = vpage.getByRole("button", { name, exact: true });
+      assert.equal(await button.getAttribute("aria-disabled"), "true", `${name} is not disabled for a viewer`);
+    }
+    assert.equal(await vpage.getByRole("tab", { name: "Clients" }).count(), 0);
+    await vpage.goto(`${local.baseUrl}/#/models/new`);
+    await vpage.getByRole("heading", { level: 1, name: "Not allowed" }).waitFor();
+
+    // The server enforces it too: the viewer's own token gets 403 on a change.
+    const token = await vpage.evaluate(() => JSON.parse(sessionStorage.getItem("kraken.session")).accessToken);
+    const start = await api(local.baseUrl, "POST", `/models/${modelId}/start`, {}, { Authorization: `Bearer ${token}` });
+    assert.equal(start.status, 403);
+    assert.equal(start.body.error.code, "forbidden");
+    assert.deepEqual(vwatch.consoleErrors, []);
+    assert.deepEqual(vwatch.failedResponses, []);
+  } finally {
+    await vpage.close();
+  }
+});
+
 step("phone width: list, form and detail stay readable", async () => {
   await page.setViewportSize(PHONE);
   await page.goto(`${local.baseUrl}/#/models`);
