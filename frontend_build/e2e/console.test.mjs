@@ -501,9 +501,10 @@ function createEmulatorUser(username, temporaryPassword, group) {
   );
 }
 
+const viewer = `viewer-${Date.now().toString(36)}`;
+
 step("a viewer chooses a new password at first sign-in, then sees models but cannot change them", async (t) => {
   if (!auth || !auth.cognitoEndpoint) return t.skip("needs sign-in with local mode's emulated user pool");
-  const viewer = `viewer-${Date.now().toString(36)}`;
   const temporary = strongPassword();
   const chosen = strongPassword();
   createEmulatorUser(viewer, temporary, "viewer");
@@ -553,6 +554,36 @@ step("a viewer chooses a new password at first sign-in, then sees models but can
     assert.deepEqual(vwatch.failedResponses, []);
   } finally {
     await vpage.close();
+  }
+});
+
+step("forgot password: a code, a new password, then sign-in with it", async (t) => {
+  if (!auth || !auth.cognitoEndpoint) return t.skip("needs sign-in with local mode's emulated user pool");
+  // The emulator sends no code and accepts any; on AWS the code arrives by email or SMS.
+  const renewed = strongPassword();
+  const fpage = await browser.context.newPage();
+  fpage.setDefaultTimeout(15_000);
+  const fwatch = watchPage(fpage);
+  try {
+    await fpage.goto(`${local.baseUrl}/`);
+    await fpage.getByRole("button", { name: "Forgot password?" }).click();
+    await fpage.getByRole("heading", { level: 1, name: "Reset your password" }).waitFor();
+    await fpage.getByLabel("Username").fill(viewer);
+    await fpage.getByRole("button", { name: "Send a code" }).click();
+    await fpage.getByRole("heading", { level: 1, name: "Set a new password" }).waitFor();
+    await fpage.getByLabel("Code").fill("123456");
+    await fpage.getByLabel("New password", { exact: true }).fill(renewed);
+    await fpage.getByLabel("Repeat the new password").fill(renewed);
+    await fpage.getByRole("button", { name: "Set new password" }).click();
+    await fpage.getByText("Your password was changed. Sign in with the new one.").waitFor();
+    await fpage.getByLabel("Username").fill(viewer);
+    await fpage.getByLabel("Password").fill(renewed);
+    await fpage.getByLabel("Password").press("Enter");
+    await fpage.getByTestId("user-role").getByText("viewer", { exact: true }).waitFor();
+    assert.deepEqual(fwatch.consoleErrors, []);
+    assert.deepEqual(fwatch.failedResponses, []);
+  } finally {
+    await fpage.close();
   }
 });
 

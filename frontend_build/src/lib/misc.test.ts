@@ -5,6 +5,16 @@ import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models
 import { href, parseRoute } from "./routes";
 import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
 import { curlAuthFor, curlCommand, predictUrl } from "../pages/detail/RunExample";
+import { ApiError } from "../api/client";
+import { errorText } from "../components/States";
+
+describe("error text", () => {
+  it("says plainly when the role is too low or the session is gone", () => {
+    expect(errorText(new ApiError(403, "forbidden", "Editors only."))).toBe("Not allowed for your role: Editors only.");
+    expect(errorText(new ApiError(401, "unauthorized", "Token expired."))).toBe("Not signed in: Token expired.");
+    expect(errorText(new ApiError(409, "conflict", "Changed."))).toBe("Changed.");
+  });
+});
 
 describe("routes", () => {
   it("parses every screen", () => {
