@@ -9,17 +9,23 @@
 `all` leaves out `runner`: it builds .venv-bench with MLflow (minutes on the first run) and measures
 the runner alone, not the API. Every benchmark binds 127.0.0.1 only, sends a bounded number of
 requests and stops everything it started. Nothing here asserts on time: it reports, it does not judge.
+
+The API needs sign-in: local mode is started with a random KRAKEN_ADMIN_PASSWORD (never printed, nor
+are tokens) and the set-up calls carry the admin's Cognito access token. Latencies are measured on
+public models, which need no credentials; `gateway` also times a private model asked with a client token.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
 import logging
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -214,10 +220,11 @@ async def _load(port: int, request: bytes, total: int, concurrency: int, result:
     result.seconds += time.perf_counter() - started
 
 
-def http_request(path: str, payload: Any, port: int) -> bytes:
+def http_request(path: str, payload: Any, port: int, headers: dict[str, str] | None = None) -> bytes:
     body = json.dumps(payload).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -495,8 +502,15 @@ def needs_project_env(command: str) -> bool:
     return False
 
 
+# The admin's password in local mode: chosen here, handed over in KRAKEN_ADMIN_PASSWORD, never printed.
+ADMIN_PASSWORD = "bench-" + secrets.token_urlsafe(18)
+
+
+ANONYMOUS: dict[str, Any] = {"headers": {"Authorization": None}}  # requests drops a session header set to None
+
+
 class Api:
-    """The kraken API under `base` (…/api) over one keep-alive session."""
+    """The kraken API under `base` (…/api) over one keep-alive session, signed in as local mode's admin."""
 
     def __init__(self, port: int) -> None:
         import requests
@@ -504,6 +518,31 @@ class Api:
         self.port = port
         self.base = f"http://{HOST}:{port}/api"
         self.session = requests.Session()
+        self.sign_in()
+
+    def sign_in(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+        """Sign in as the console does (Cognito's InitiateAuth at the address /config.json gives); every later
+        call on the session carries the access token. Neither the password nor the token is ever printed."""
+        auth = self.session.get(f"http://{HOST}:{self.port}/config.json", timeout=10).json()["auth"]
+        response = self.session.post(
+            auth["cognitoEndpoint"] + "/",
+            data=json.dumps(
+                {
+                    "AuthFlow": "USER_PASSWORD_AUTH",
+                    "ClientId": auth["clientId"],
+                    "AuthParameters": {"USERNAME": username, "PASSWORD": password},
+                }
+            ),
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+            },
+            timeout=10,
+        )
+        if response.status_code != 200:
+            raise SystemExit(f"signing in as {username} failed: HTTP {response.status_code}")
+        token = response.json()["AuthenticationResult"]["AccessToken"]
+        self.session.headers["Authorization"] = f"Bearer {token}"
 
     def call(self, method: str, path: str, payload: Any = None, expect: tuple[int, ...] = (200,)) -> Any:
         response = self.session.request(method, self.base + path, json=payload, timeout=30)
@@ -511,20 +550,30 @@ class Api:
             raise SystemExit(f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}")
         return response.json() if response.content else None
 
-    def create_model(self, name: str, artifact: Path) -> str:
-        """A new model with `artifact` uploaded through the presigned POST the API hands out."""
-        model_id = str(self.call("POST", "/models", {"name": name, **MODEL_SETTINGS}, expect=(201,))["id"])
+    def create_model(self, name: str, artifact: Path, visibility: str = "public") -> str:
+        """A new model with `artifact` uploaded through the presigned POST the API hands out.
+
+        Public by default: its predictions need no credentials, so what is timed is the gateway itself."""
+        spec = {"name": name, **MODEL_SETTINGS, "endpointVisibility": visibility}
+        model_id = str(self.call("POST", "/models", spec, expect=(201,))["id"])
         ticket = self.call("POST", f"/models/{model_id}/artifact", {})
         with artifact.open("rb") as file:
+            # The presigned POST goes to S3 (the emulator), which must not be sent the API's token.
             upload = self.session.post(
-                ticket["url"], data=ticket["fields"], files={"file": (artifact.name, file)}, timeout=60
+                ticket["url"], data=ticket["fields"], files={"file": (artifact.name, file)}, timeout=60, **ANONYMOUS
             )
         if upload.status_code >= 300:
             raise SystemExit(f"artifact upload: HTTP {upload.status_code}: {upload.text[:300]}")
         return model_id
 
+    def create_client(self, model_id: str, name: str = "bench") -> dict[str, str]:
+        """A client token for a private model's endpoint, as the Basic Authorization header that carries it."""
+        token = str(self.call("POST", f"/models/{model_id}/clients", {"name": name}, expect=(201,))["token"])
+        return {"Authorization": "Basic " + base64.b64encode(f"{name}:{token}".encode()).decode()}
+
     def predict_status(self, body: dict[str, Any]) -> int:
-        return int(self.session.post(self.base + "/predict", json=body, timeout=30).status_code)
+        # No credentials: the models these polls ask are public.
+        return int(self.session.post(self.base + "/predict", json=body, timeout=30, **ANONYMOUS).status_code)
 
     def wait_status(self, model_id: str, wanted: str, timeout: float = 120) -> float:
         started = time.monotonic()
@@ -564,7 +613,7 @@ def local_mode(work: Path) -> Iterator[Api]:
     """`python -m local` on a free port, as ./scripts/local.sh runs it; SIGTERM (and a group kill) at the end."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
-    env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port)})
+    env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port), "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
     log_path = work / "local-mode.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -627,10 +676,24 @@ def time_stop(api: Api, model_id: str) -> float:
 
 
 def start_model(api: Api, name: str, artifact: Path, rows: list[dict[str, Any]]) -> str:
-    """A new model, uploaded, started and answering predictions."""
+    """A new public model, uploaded, started and answering predictions."""
     model_id = api.create_model(name, artifact)
     time_start(api, model_id, prediction_body(model_id, rows), 0.05)
     return model_id
+
+
+def start_private_model(api: Api, name: str, artifact: Path, rows: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    """A new private model, started, with a client token; its id and the Authorization header that carries it."""
+    model_id = api.create_model(name, artifact, visibility="private")
+    credentials = api.create_client(model_id)
+    api.call("POST", f"/models/{model_id}/start", expect=(202,))
+    url, body = f"{api.base}/models/{model_id}/predict", prediction_body(model_id, rows)
+    deadline = time.monotonic() + 180
+    while (status := api.session.post(url, json=body, headers=credentials, timeout=30).status_code) != 200:
+        if status not in NOT_YET or time.monotonic() > deadline:
+            raise SystemExit(f"private model {model_id}, asked with its client token, answered HTTP {status}")
+        time.sleep(0.05)
+    return model_id, credentials
 
 
 # ---------------------------------------------------------------------------------------------
@@ -697,7 +760,9 @@ def bench_lifecycle(args: argparse.Namespace) -> int:
 
 
 def proxy_event(resource: str, path: str, path_parameters: dict[str, str] | None, body: str) -> dict[str, Any]:
-    """An API Gateway REST proxy-integration event (payload 1.0), as Lambda receives it behind /api."""
+    """An API Gateway REST proxy-integration event (payload 1.0), as Lambda receives it behind /api.
+
+    No Authorization header: the model asked is public, so what is timed is the gateway, not a sign-in."""
     headers = {
         "Accept": "*/*",
         "Content-Type": "application/json",
@@ -771,7 +836,7 @@ def gateway_in_process(args: argparse.Namespace) -> int:
 
     from chalicelib import config, wiring
     from local.__main__ import _local_environment  # local mode's own set-up, so this cannot drift from it
-    from local.emulator import Emulator, create_resources
+    from local.emulator import Emulator, create_resources, create_user_pool
     from local.wiring import LocalWiring
 
     rows = json.loads(Path(args.rows_file).read_text())
@@ -780,6 +845,7 @@ def gateway_in_process(args: argparse.Namespace) -> int:
     server: Any = None
     try:
         _local_environment(emulator.start())
+        os.environ.update(create_user_pool(config.from_environment(), ADMIN_PASSWORD))  # as local mode does
         settings = config.from_environment()
         port = free_port()
         create_resources(settings, [f"http://{HOST}:{port}"])
@@ -788,9 +854,15 @@ def gateway_in_process(args: argparse.Namespace) -> int:
         from app import app
         from local.server import LocalServer
 
-        server = LocalServer(app, port, None, {})
+        auth = {
+            "userPoolId": settings.user_pool_id,
+            "clientId": settings.user_pool_client_id,
+            "region": settings.region,
+            "cognitoEndpoint": settings.aws_endpoint_url,
+        }
+        server = LocalServer(app, port, None, {"auth": auth})  # /config.json, for Api's sign-in
         server.start()
-        model_id = start_model(Api(port), "bench-in-process", Path(args.artifact), rows)
+        model_id = start_model(Api(port), "bench-in-process", Path(args.artifact), rows)  # a public model
 
         # Two wirings over the same emulator and runner: local mode's (prediction lines go to the emulator's
         # Logs and metrics from background threads) and the one the Lambda function builds (one EMF line per
@@ -847,7 +919,8 @@ def gateway_in_process(args: argparse.Namespace) -> int:
         emulator.stop()
 
     print(
-        f"(a) in-process: app(event, context) with API Gateway proxy events for POST /predict, {len(rows)} rows; "
+        f"(a) in-process: app(event, context) with API Gateway proxy events for POST /predict to a public model, "
+        f"{len(rows)} rows; "
         f"{args.warmup} warm-up calls, then {args.calls} per wiring in {args.rounds} alternating rounds",
     )
     for name, values in measured.items():
@@ -896,9 +969,11 @@ def bench_gateway(args: argparse.Namespace) -> int:
         print(f"\n(b) over HTTP in local mode: {len(rows)} rows per request", flush=True)
         with local_mode(work) as api:
             model_id = start_model(api, "bench-gateway", artifact, rows)
+            private_id, credentials = start_private_model(api, "bench-gateway-private", artifact, rows)
             runner_port = int(api.runner_record(model_id, "runner listening")["port"])
             api_port = api.port
             body = prediction_body(model_id, rows)
+            private_body = prediction_body(private_id, rows)
             targets = [
                 Target(
                     "API /api/models/{id}/predict",
@@ -906,6 +981,12 @@ def bench_gateway(args: argparse.Namespace) -> int:
                     http_request(f"/api/models/{model_id}/predict", body, api_port),
                 ),
                 Target("runner /predict (direct)", runner_port, http_request("/predict", body, runner_port)),
+                # Same request to a private model with a client token (Basic name:token): the check's cost.
+                Target(
+                    "API, private model + client token",
+                    api_port,
+                    http_request(f"/api/models/{private_id}/predict", private_body, api_port, credentials),
+                ),
             ]
             results = {}
             for concurrency in args.concurrency:
@@ -916,12 +997,14 @@ def bench_gateway(args: argparse.Namespace) -> int:
                 )
                 results[concurrency] = alternate(targets, args.requests, concurrency, args.rounds, args.warmup)
     failed = in_process_code == CALLS_FAILED
-    for concurrency, (through, direct) in results.items():
+    for concurrency, (through, direct, private) in results.items():
         print(f"\nconcurrency {concurrency} (keep-alive connections)")
-        print_table([through, direct], label="target")
-        print_ratios(through, direct, "through the API vs the runner directly")
+        print_table([through, direct, private], label="target")
+        print_ratios(through, direct, "through the API (public model) vs the runner directly")
         print(f"  added p50    {through.percentile(0.5) - direct.percentile(0.5):5.2f} ms")
-        failed = failed or bool(through.errors or direct.errors)
+        print_ratios(private, through, "extra cost of the client-token check: private model + token vs public model")
+        print(f"  added p50    {private.percentile(0.5) - through.percentile(0.5):5.2f} ms")
+        failed = failed or bool(through.errors or direct.errors or private.errors)
     return 1 if failed else 0
 
 
@@ -1029,8 +1112,11 @@ def main(argv: list[str] | None = None) -> int:
         "directly with API Gateway proxy events; reports Server-Timing's gateway;dur and the handler's "
         "total minus container time (target p50 <= 0.5 ms), for local mode's wiring and for the wiring "
         "the Lambda function builds. (b) Local mode over real HTTP: POST /api/models/{id}/predict vs the "
-        "runner's own /predict, same model and body, alternating rounds, as ratios. The cold import of "
-        "the API function is the separate `import` command.",
+        "runner's own /predict, same model and body, alternating rounds, as ratios; plus a private model "
+        "asked with a client token (Basic name:token), as the client-token check's cost against the public "
+        "model. Latencies are measured on public models (no credentials), so they time the gateway itself; "
+        "the set-up signs in as local mode's admin. The cold import of the API function is the separate "
+        "`import` command.",
     )
     gateway.add_argument("--calls", type=int, default=2000, help="(a) measured handler calls per wiring")
     gateway.add_argument("--requests", type=int, default=2000, help="(b) measured requests per target and level")
