@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chalicelib.domain.clock import to_iso
-
-Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, from_attributes=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+from chalicelib.schemas.common import Instant, ResponseModel
 
 
 class CreateClientRequest(BaseModel):
@@ -27,23 +16,23 @@ class CreateClientRequest(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
 
 
-class ClientResponse(_Out):
+class ClientResponse(ResponseModel):
     name: str
     created_at: Instant
     last_used_at: Instant | None
 
 
-class ClientListResponse(_Out):
+class ClientListResponse(ResponseModel):
     items: list[ClientResponse]
 
 
-class ClientCreatedResponse(_Out):
+class ClientCreatedResponse(ResponseModel):
     name: str
     token: str
     created_at: Instant
 
 
-class MeResponse(_Out):
+class MeResponse(ResponseModel):
     username: str
     groups: list[str]
     role: str | None

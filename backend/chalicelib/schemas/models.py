@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, ClassVar
 
 from pydantic import (
@@ -10,14 +9,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from chalicelib.domain.clock import to_iso
 from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus, Visibility
+from chalicelib.schemas.common import Instant, ResponseModel
 
 MAX_ENV_KEYS = 50
 MAX_ENV_VALUE_BYTES = 4096
@@ -133,22 +131,12 @@ class DeleteModelQuery(BaseModel):
     force: bool = False
 
 
-Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, from_attributes=True)
-
-    def to_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json", by_alias=True)
-
-
-class ArtifactResponse(_Out):
+class ArtifactResponse(ResponseModel):
     size: int
     uploaded_at: Instant
 
 
-class ModelResponse(_Out):
+class ModelResponse(ResponseModel):
     id: str
     name: str
     version: str
@@ -179,12 +167,12 @@ class ModelResponse(_Out):
         return cls.model_validate(record)
 
 
-class ModelListResponse(_Out):
+class ModelListResponse(ResponseModel):
     items: list[ModelResponse]
     next_token: str | None
 
 
-class OperationResponse(_Out):
+class OperationResponse(ResponseModel):
     at: Instant
     actor: str
     action: str
@@ -194,12 +182,12 @@ class OperationResponse(_Out):
     reason: str | None
 
 
-class OperationListResponse(_Out):
+class OperationListResponse(ResponseModel):
     items: list[OperationResponse]
     next_token: str | None
 
 
-class UploadTicketResponse(_Out):
+class UploadTicketResponse(ResponseModel):
     url: str
     fields: dict[str, str]
     max_bytes: int

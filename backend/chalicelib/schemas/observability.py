@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from chalicelib.schemas.common import ResponseModel
+
 MAX_RANGE = timedelta(days=15)  # CloudWatch keeps one-minute metrics for 15 days
 MAX_POINTS = 1440
 
@@ -64,14 +66,7 @@ class MetricsQuery(_Query):
         return self
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
-
-
-class PredictionResponse(_Out):
+class PredictionResponse(ResponseModel):
     request_id: str
     time: str
     model_id: str
@@ -103,23 +98,23 @@ class PredictionResponse(_Out):
         )
 
 
-class PredictionListResponse(_Out):
+class PredictionListResponse(ResponseModel):
     items: list[PredictionResponse]
     next_token: str | None
 
 
-class LogLineResponse(_Out):
+class LogLineResponse(ResponseModel):
     time: str
     message: str
     stream: str
 
 
-class LogLineListResponse(_Out):
+class LogLineListResponse(ResponseModel):
     items: list[LogLineResponse]
     next_token: str | None
 
 
-class MetricsResponse(_Out):
+class MetricsResponse(ResponseModel):
     period: int
     timestamps: list[str]
     series: dict[str, list[float | None]]

@@ -1,0 +1,22 @@
+"""Pieces every schema module shares: how instants are written and the base of every response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+from chalicelib.domain.clock import to_iso
+
+Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
+
+
+class ResponseModel(BaseModel):
+    """camelCase JSON out; built from domain objects' attributes; schemas build on first use (cold start)."""
+
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
