@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, settings
-from chalicelib.domain.access import TokenVerifier
-from chalicelib.domain.clients import ClientTokens
-from chalicelib.domain.gateway import PredictionGateway, PredictionLog
-from chalicelib.domain.lifecycle import Lifecycle
-from chalicelib.domain.ports import ContainerRuntime
-from chalicelib.domain.registry import ModelRegistry
+
+if TYPE_CHECKING:  # the services load on first use, so cold start pays only for what a route needs
+    from chalicelib.domain.access import TokenVerifier
+    from chalicelib.domain.clients import ClientTokens
+    from chalicelib.domain.gateway import PredictionGateway, PredictionLog
+    from chalicelib.domain.lifecycle import Lifecycle
+    from chalicelib.domain.ports import ContainerRuntime
+    from chalicelib.domain.registry import ModelRegistry
 
 
 class Wiring:
@@ -43,6 +45,8 @@ class Wiring:
 
     @cached_property
     def registry(self) -> ModelRegistry:
+        from chalicelib.domain.registry import ModelRegistry
+
         return ModelRegistry(self._tables.DynamoModelRepository(), self.operations, on_change=self._forget_route)
 
     @cached_property
@@ -55,6 +59,7 @@ class Wiring:
     def lifecycle(self) -> Lifecycle:
         from chalicelib.adapters.cloudwatch_logs import CloudWatchContainerLogs
         from chalicelib.adapters.s3 import S3ArtifactStore
+        from chalicelib.domain.lifecycle import Lifecycle
 
         return Lifecycle(
             models=self._tables.DynamoModelRepository(),
@@ -82,6 +87,8 @@ class Wiring:
 
     @cached_property
     def clients(self) -> ClientTokens:
+        from chalicelib.domain.clients import ClientTokens
+
         return ClientTokens(self._tables.DynamoClientStore())
 
     @cached_property
@@ -93,6 +100,7 @@ class Wiring:
     @cached_property
     def gateway(self) -> PredictionGateway:
         from chalicelib.adapters.http_transport import PooledTransport
+        from chalicelib.domain.gateway import PredictionGateway
 
         return PredictionGateway(self._tables.DynamoModelRepository(), PooledTransport(), self.prediction_log)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 from chalice.app import Request
@@ -14,10 +14,8 @@ from chalicelib import wiring
 from chalicelib.api.correlation import request_id
 from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query
 from chalicelib.domain.access import Role, require
-from chalicelib.domain.clients import name_in
 from chalicelib.domain.clock import to_iso
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
-from chalicelib.domain.gateway import Route
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
@@ -29,6 +27,9 @@ from chalicelib.schemas.observability import (
     PredictionResponse,
     RequestsQuery,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.gateway import Route
 
 blueprint = ApiBlueprint(__name__)
 
@@ -71,6 +72,8 @@ def _caller(request: Request, route: Route) -> str:
             raise Unauthenticated("the Basic credentials are not base64 of name:token") from None
         return _client(route, name, token)
     if scheme.lower() == "bearer" and credentials:
+        from chalicelib.domain.clients import name_in  # hashing modules load with the first private call
+
         if (name := name_in(credentials)) is not None:
             return _client(route, name, credentials)
         require(authenticate(request), Role.EDITOR)
