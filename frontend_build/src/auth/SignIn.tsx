@@ -3,7 +3,7 @@
  * Cognito asks) a new password, and the forgotten-password flow (a code by email or SMS, then a new
  * password). Errors are the CognitoClient's safe messages; each step focuses its first field.
  */
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useId, useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from "react";
 import { CognitoError, type CognitoClient, type Tokens } from "./cognito";
 
 type Step =
@@ -177,31 +177,15 @@ function SignInForm({
           {info}
         </p>
       )}
-      <label className="label" htmlFor={`${id}-user`}>
-        Username
-      </label>
-      <input
-        id={`${id}-user`}
-        name="username"
-        autoComplete="username"
-        autoCapitalize="none"
-        spellCheck={false}
-        required
-        autoFocus
-        value={username}
-        onChange={(e) => setUsername(e.target.value)}
-      />
-      <label className="label" htmlFor={`${id}-password`}>
-        Password
-      </label>
-      <input
+      <UsernameField id={`${id}-user`} value={username} onChange={setUsername} />
+      <Field
         id={`${id}-password`}
+        label="Password"
         name="password"
         type="password"
         autoComplete="current-password"
-        required
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
+        onChange={setPassword}
       />
       <button type="submit" className="btn btn-primary signin-submit" disabled={busy || !username.trim() || !password}>
         {busy ? "Signing in…" : "Sign in"}
@@ -238,20 +222,7 @@ function ForgotForm({
     >
       <h1>Reset your password</h1>
       <p className="muted">Enter your username; a code to reset the password is sent to the account's email or phone.</p>
-      <label className="label" htmlFor={`${id}-user`}>
-        Username
-      </label>
-      <input
-        id={`${id}-user`}
-        name="username"
-        autoComplete="username"
-        autoCapitalize="none"
-        spellCheck={false}
-        required
-        autoFocus
-        value={username}
-        onChange={(e) => setUsername(e.target.value)}
-      />
+      <UsernameField id={`${id}-user`} value={username} onChange={setUsername} />
       <button type="submit" className="btn btn-primary signin-submit" disabled={busy || !username.trim()}>
         {busy ? "Sending…" : "Send a code"}
       </button>
@@ -302,51 +273,42 @@ function NewPasswordForm({
       <p className="muted">{intro}</p>
       {withCode && (
         <>
-          <label className="label" htmlFor={`${id}-code`}>
-            Code
-          </label>
-          <input
+          <Field
             id={`${id}-code`}
+            label="Code"
             name="code"
             inputMode="numeric"
             autoComplete="one-time-code"
-            required
             autoFocus
             value={code}
-            onChange={(e) => setCode(e.target.value)}
+            onChange={setCode}
           />
         </>
       )}
-      <label className="label" htmlFor={`${id}-new`}>
-        New password
-      </label>
-      <input
+      <Field
         id={`${id}-new`}
+        label="New password"
         name="new-password"
         type="password"
         autoComplete="new-password"
-        required
         autoFocus={!withCode}
         aria-describedby={`${id}-rules`}
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
+        onChange={setPassword}
       />
       <p id={`${id}-rules`} className="hint">
         The user pool's password rules apply (usually at least 8 characters with upper and lower case letters, a digit and a symbol).
       </p>
-      <label className="label" htmlFor={`${id}-repeat`}>
-        Repeat the new password
-      </label>
-      <input
+      <Field
         id={`${id}-repeat`}
+        label="Repeat the new password"
         name="repeat-password"
         type="password"
         autoComplete="new-password"
-        required
         aria-invalid={mismatch}
         aria-describedby={mismatch ? `${id}-mismatch` : undefined}
         value={repeat}
-        onChange={(e) => setRepeat(e.target.value)}
+        onChange={setRepeat}
       />
       {mismatch && (
         <p id={`${id}-mismatch`} className="field-error" role="alert">
@@ -360,5 +322,38 @@ function NewPasswordForm({
         Back to sign in
       </button>
     </form>
+  );
+}
+
+type FieldProps = { id: string; label: string; value: string; onChange: (value: string) => void } & Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "id" | "value" | "onChange"
+>;
+
+/** A labelled, required text input: every field of the sign-in forms. */
+function Field({ id, label, value, onChange, ...input }: FieldProps) {
+  return (
+    <>
+      <label className="label" htmlFor={id}>
+        {label}
+      </label>
+      <input id={id} required value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+    </>
+  );
+}
+
+function UsernameField({ id, value, onChange }: { id: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <Field
+      id={id}
+      label="Username"
+      name="username"
+      autoComplete="username"
+      autoCapitalize="none"
+      spellCheck={false}
+      autoFocus
+      value={value}
+      onChange={onChange}
+    />
   );
 }
