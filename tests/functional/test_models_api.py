@@ -248,3 +248,32 @@ def test_request_ids_are_echoed_or_generated(api: Client) -> None:
 def test_wrong_method_answers_in_the_error_shape(api: Client) -> None:
     response = api.http.patch("/models", headers=JSON, body="{}")
     assert_error(response, 405, "method_not_allowed")
+
+
+def test_a_rare_search_reads_a_bounded_number_of_models(api: Client) -> None:
+    """A search filters index pages but stops after a budget, answering with a token rather than reading all."""
+    import dataclasses
+    from datetime import timedelta
+
+    from chalicelib.adapters.dynamodb import SEARCH_PAGE_BUDGET, SEARCH_PAGE_SIZE, ModelItem, _to_item
+    from chalicelib.domain.clock import utc_now
+    from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
+
+    budget = SEARCH_PAGE_BUDGET * SEARCH_PAGE_SIZE
+    now = utc_now()
+    template = ModelRecord(
+        "x", "hay", "1", "", None, ArtifactFormat.JOBLIB, 8080, 0.5, 1, {}, "/predict", "/health",
+        ModelStatus.STOPPED, None, "admin", "admin", now, now, 1,
+    )  # fmt: skip
+    with ModelItem.batch_write() as batch:
+        for i in range(budget + 100):  # the oldest model is the only match, past the budget
+            name = "needle-model" if i == 0 else f"hay-{i}"
+            created = now - timedelta(seconds=budget + 100 - i)
+            batch.save(_to_item(dataclasses.replace(template, id=f"m{i:05d}", name=name, created_at=created)))
+
+    first = api.http.get("/models?search=needle&limit=10").json_body
+    assert first["items"] == [] and first["nextToken"]  # budget spent, more to read
+    second = api.http.get(f"/models?search=needle&limit=10&nextToken={first['nextToken']}").json_body
+    assert [m["name"] for m in second["items"]] == ["needle-model"]
+    everything = api.http.get("/models?limit=100").json_body
+    assert len(everything["items"]) == 100 and everything["nextToken"]
