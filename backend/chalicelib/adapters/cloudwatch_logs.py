@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.clients import error_code
 from chalicelib.config import Settings
+from chalicelib.domain.errors import DependencyUnavailable
 
 CONTAINER_NAME = "model"
 STREAM_PREFIX = "model"
@@ -28,11 +29,14 @@ class CloudWatchContainerLogs:
     def create_group(self, model_id: str) -> None:
         group = self._settings.model_log_group(model_id)
         try:
-            self._logs.create_log_group(logGroupName=group)
-        except ClientError as error:
-            if error_code(error) != "ResourceAlreadyExistsException":
-                raise
-        self._logs.put_retention_policy(logGroupName=group, retentionInDays=self._settings.model_log_retention_days)
+            try:
+                self._logs.create_log_group(logGroupName=group)
+            except ClientError as error:
+                if error_code(error) != "ResourceAlreadyExistsException":
+                    raise
+            self._logs.put_retention_policy(logGroupName=group, retentionInDays=self._settings.model_log_retention_days)
+        except (ClientError, BotoCoreError) as error:
+            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
 
     def failure_line(self, model_id: str, task_id: str) -> str | None:
         try:
@@ -52,4 +56,6 @@ class CloudWatchContainerLogs:
             self._logs.delete_log_group(logGroupName=self._settings.model_log_group(model_id))
         except ClientError as error:
             if error_code(error) != "ResourceNotFoundException":
-                raise
+                raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error

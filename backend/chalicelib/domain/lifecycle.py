@@ -171,6 +171,12 @@ class Lifecycle:
                     "Stop it first, or delete with ?force=true to stop its container and delete it"
                 )
             self._runtime.stop(model_id)
+        # The record goes last: each clean-up step is idempotent, so a delete that fails midway
+        # (S3 or Logs unavailable) can simply be repeated instead of leaving orphans behind.
+        self._runtime.remove(model_id)
+        self._artifacts.delete(model_id)
+        self._logs.delete_group(model_id)
+        self._on_change(model_id)
         current = record
         for attempt in range(3):  # the stopping container's events may bump the revision meanwhile
             try:
@@ -180,10 +186,6 @@ class Lifecycle:
                 if attempt == 2:
                     raise
                 current = self._models.get(model_id)
-        self._on_change(model_id)
-        self._runtime.remove(model_id)
-        self._artifacts.delete(model_id)
-        self._logs.delete_group(model_id)
         self._log(record, actor, "delete", None, "deleted" + (" (forced)" if force and not record.is_idle else ""))
 
     def request_upload(self, model_id: str, actor: str) -> UploadTicket:
