@@ -11,6 +11,9 @@ ensure_console_build
 echo "== ruff"
 .venv/bin/ruff check .
 
+echo "== mypy"
+.venv/bin/mypy
+
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
 

@@ -34,7 +34,7 @@ class CloudWatchMetricsReader:
         # The last, still filling period is included: a prediction a moment ago should show.
         points = math.ceil((end - start).total_seconds() / period)
         grid = [start + timedelta(seconds=period * i) for i in range(points)]
-        queries = [
+        queries: list[dict[str, Any]] = [
             {
                 "Id": name.lower(),
                 "MetricStat": {

@@ -96,7 +96,8 @@ class ModelItem(Model):
     artifact_size = NumberAttribute(attr_name="artifactSize", null=True)
     artifact_uploaded_at = UnicodeAttribute(attr_name="artifactUploadedAt", null=True)
     artifact_pending_since = UnicodeAttribute(attr_name="artifactPendingSince", null=True)
-    endpoints = ListAttribute[str](of=UnicodeAttribute, default=list)
+    # PynamoDB documents of=UnicodeAttribute, while its stubs expect the element type: the stubs are wrong.
+    endpoints: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     status_changed_at = UnicodeAttribute(attr_name="statusChangedAt", null=True)
 
     by_created = ModelsByCreated()

@@ -18,7 +18,7 @@ class KrakenApp(Chalice):
         self._per_thread = threading.local()
         super().__init__(app_name, **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def current_request(self) -> Any:
         return getattr(self._per_thread, "request", None)
 
@@ -26,7 +26,7 @@ class KrakenApp(Chalice):
     def current_request(self, value: Any) -> None:
         self._per_thread.request = value
 
-    @property  # type: ignore[override]
+    @property
     def lambda_context(self) -> Any:
         return getattr(self._per_thread, "context", None)
 

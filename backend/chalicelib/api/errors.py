@@ -41,11 +41,14 @@ _CHALICE_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: list[dict[str, str]] | None = None, **extra: str) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, details: list[dict[str, str]] | None = None, request_id: str | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
-    error.update(extra)
+    if request_id:
+        error["requestId"] = request_id
     return {"error": error}
 
 
@@ -68,7 +71,7 @@ def _validation_details(error: ValidationError) -> list[dict[str, str]]:
 
 
 def response_for(error: Exception, rid: str) -> Response:
-    headers = {"Content-Type": "application/json", "X-Request-Id": rid}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "X-Request-Id": rid}
     if isinstance(error, ValidationError):
         return Response(
             body=error_body("validation_error", "the request is not valid", _validation_details(error)),
@@ -86,7 +89,7 @@ def response_for(error: Exception, rid: str) -> Response:
         body=error_body(
             "internal",
             "an unexpected error occurred; quote the request id if you report it",
-            requestId=rid,
+            request_id=rid,
         ),
         status_code=500,
         headers=headers,
@@ -101,8 +104,7 @@ def normalize_gateway_errors(request: Request, get_response: Callable[[Request],
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = _CHALICE_CODES.get(str(body["Code"]), "error")
         message = str(body["Message"]) if code != "internal" else "an unexpected error occurred"
-        extra = {"requestId": rid} if code == "internal" else {}
-        response.body = error_body(code, message, **extra)
+        response.body = error_body(code, message, request_id=rid if code == "internal" else None)
     if isinstance(response.body, dict):
         response.headers.setdefault("Content-Type", "application/json")
     response.headers.setdefault("X-Request-Id", rid)

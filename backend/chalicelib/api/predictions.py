@@ -12,7 +12,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.correlation import request_id
-from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query
+from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query, raw_body
 from chalicelib.domain.access import Role, require
 from chalicelib.domain.clock import to_iso
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
@@ -74,8 +74,8 @@ def _caller(request: Request, route: Route) -> str:
     if scheme.lower() == "bearer" and credentials:
         from chalicelib.domain.clients import name_in  # hashing modules load with the first private call
 
-        if (name := name_in(credentials)) is not None:
-            return _client(route, name, credentials)
+        if (client_name := name_in(credentials)) is not None:
+            return _client(route, client_name, credentials)
         require(authenticate(request), Role.EDITOR)
         return actor(request)
     raise Unauthenticated("this model's endpoint is private: send a client token (curl -u name:token) or sign in")
@@ -98,9 +98,9 @@ def _predict(path_model_id: str | None) -> Response:
     try:
         caller = _caller(request, route)
     except (Unauthenticated, Forbidden) as refused:
-        gateway.reject(route, request.raw_body, rid, "anonymous", refused.message)
+        gateway.reject(route, raw_body(request), rid, "anonymous", refused.message)
         raise
-    answer = gateway.predict(route, request.raw_body, rid, caller)
+    answer = gateway.predict(route, raw_body(request), rid, caller)
     gateway_ms = (time.perf_counter() - started) * 1000 - answer.container_ms
     return Response(
         body=answer.body.decode("utf-8", errors="replace"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -220,7 +221,7 @@ class Lifecycle:
                 record = self._models.get(event.model_id)
             except NotFound:
                 return  # a deleted model's last container stopping
-            decided = next_state(record, event, lambda r=record: self._failure_reason(r, event))
+            decided = next_state(record, event, functools.partial(self._failure_reason, record, event))
             if decided is None:
                 return
             result = f"task {event.task_id[:12]} {event.last_status.lower()}"
