@@ -835,8 +835,12 @@ def gateway_in_process(args: argparse.Namespace) -> int:
     from chalice.local import LambdaContext
 
     from chalicelib import config, wiring
-    from local.__main__ import _local_environment  # local mode's own set-up, so this cannot drift from it
-    from local.emulator import Emulator, create_resources, create_user_pool
+    from local.emulator import (
+        Emulator,
+        create_resources,
+        create_user_pool,
+        use_emulator,  # local mode's own set-up, so this cannot drift from it
+    )
     from local.wiring import LocalWiring
 
     rows = json.loads(Path(args.rows_file).read_text())
@@ -844,7 +848,7 @@ def gateway_in_process(args: argparse.Namespace) -> int:
     services: LocalWiring | None = None
     server: Any = None
     try:
-        _local_environment(emulator.start())
+        use_emulator(emulator.start())
         os.environ.update(create_user_pool(config.from_environment(), ADMIN_PASSWORD))  # as local mode does
         settings = config.from_environment()
         port = free_port()

@@ -19,21 +19,6 @@ ADMIN_PASSWORD = "KRAKEN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name
 DEFAULT_PORT = 8000
 
 
-def _local_environment(endpoint_url: str) -> None:
-    # Local mode must never touch a real AWS account, whatever credentials the shell holds.
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            config.STAGE: os.environ.get(config.STAGE, "local"),
-            config.AWS_ENDPOINT_URL: endpoint_url,
-        }
-    )
-    os.environ.setdefault(config.REGION, "us-east-1")
-
-
 def main() -> int:
     logging.basicConfig(level=os.environ.get("KRAKEN_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("botocore", "pynamodb"):
@@ -44,10 +29,10 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
-    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool
+    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool, use_emulator
 
     emulator = Emulator()
-    _local_environment(emulator.start())
+    use_emulator(emulator.start())
     admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
     os.environ.update(create_user_pool(config.from_environment(), admin_password))
     settings = config.from_environment()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import Any
 
 from moto.server import ThreadedMotoServer
@@ -37,6 +38,22 @@ def add_percentiles_to_cloudwatch() -> None:
 
     get_statistics_for_type.with_percentiles = True  # type: ignore[attr-defined]
     models.Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]  # the point
+
+
+def use_emulator(endpoint_url: str) -> None:
+    """Point this process's AWS clients at the emulator, with credentials that can reach nothing else."""
+    # Local mode must never touch a real AWS account, whatever credentials the shell holds.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            config.STAGE: os.environ.get(config.STAGE, "local"),
+            config.AWS_ENDPOINT_URL: endpoint_url,
+        }
+    )
+    os.environ.setdefault(config.REGION, "us-east-1")
 
 
 class Emulator:
