@@ -231,16 +231,18 @@ def _to_record(item: ModelItem) -> ModelRecord:
     )
 
 
-def _is_condition_failure(error: PynamoDBException) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
+class _ConditionFailed(Exception):
+    """A conditional write found the item not as expected; each caller says what that means."""
 
 
 @contextmanager
 def _translated_errors() -> Iterator[None]:
-    """Turn storage failures that are not the caller's fault into DependencyUnavailable."""
+    """Conditional-write refusals become _ConditionFailed; any other storage failure, DependencyUnavailable."""
     try:
         yield
     except PynamoDBException as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise _ConditionFailed from None
         raise DependencyUnavailable("the model store did not answer; try again shortly") from error
 
 
@@ -263,11 +265,10 @@ class DynamoModelRepository:
 
     def add(self, record: ModelRecord) -> None:
         try:
-            _to_item(record).save(condition=ModelItem.id.does_not_exist())
-        except PynamoDBException as error:
-            if _is_condition_failure(error):
-                raise Conflict(f"a model with id {record.id} already exists") from None
-            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+            with _translated_errors():
+                _to_item(record).save(condition=ModelItem.id.does_not_exist())
+        except _ConditionFailed:
+            raise Conflict(f"a model with id {record.id} already exists") from None
 
     def get(self, model_id: str) -> ModelRecord:
         with _translated_errors():
@@ -278,24 +279,24 @@ class DynamoModelRepository:
 
     def replace(self, record: ModelRecord, expected_revision: int) -> None:
         try:
-            _to_item(record).save(condition=ModelItem.id.exists() & (ModelItem.revision == expected_revision))
-        except PynamoDBException as error:
-            if _is_condition_failure(error):
-                self.get(record.id)  # NotFound if it was deleted meanwhile
-                raise Conflict("the model was changed by someone else meanwhile; reload and try again") from None
-            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+            with _translated_errors():
+                _to_item(record).save(condition=ModelItem.id.exists() & (ModelItem.revision == expected_revision))
+        except _ConditionFailed:
+            self._changed_meanwhile(record.id)
 
     def remove(self, model_id: str, expected_revision: int, allowed: Collection[ModelStatus]) -> None:
         try:
-            ModelItem(model_id).delete(
-                condition=(ModelItem.revision == expected_revision)
-                & ModelItem.status.is_in(*(status.value for status in allowed))
-            )
-        except PynamoDBException as error:
-            if _is_condition_failure(error):
-                self.get(model_id)
-                raise Conflict("the model was changed by someone else meanwhile; reload and try again") from None
-            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+            with _translated_errors():
+                ModelItem(model_id).delete(
+                    condition=(ModelItem.revision == expected_revision)
+                    & ModelItem.status.is_in(*(status.value for status in allowed))
+                )
+        except _ConditionFailed:
+            self._changed_meanwhile(model_id)
+
+    def _changed_meanwhile(self, model_id: str) -> None:
+        self.get(model_id)  # NotFound if it was deleted meanwhile
+        raise Conflict("the model was changed by someone else meanwhile; reload and try again")
 
     def list(self, query: ModelQuery) -> Page[ModelRecord]:
         if query.status is not None:
@@ -404,19 +405,18 @@ class DynamoClientStore:
 
     def add(self, client: Client) -> None:
         try:
-            ClientItem(
-                client.model_id,
-                client.name,
-                salt=client.salt,
-                digest=client.digest,
-                created_at=to_iso(client.created_at),
-            ).save(condition=ClientItem.name.does_not_exist())
-        except PynamoDBException as error:
-            if _is_condition_failure(error):
-                raise Conflict(
-                    f"the model already has a client named {client.name}; revoke it or pick another name"
-                ) from None
-            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+            with _translated_errors():
+                ClientItem(
+                    client.model_id,
+                    client.name,
+                    salt=client.salt,
+                    digest=client.digest,
+                    created_at=to_iso(client.created_at),
+                ).save(condition=ClientItem.name.does_not_exist())
+        except _ConditionFailed:
+            raise Conflict(
+                f"the model already has a client named {client.name}; revoke it or pick another name"
+            ) from None
 
     def get(self, model_id: str, name: str) -> Client | None:
         with _translated_errors():
@@ -431,19 +431,17 @@ class DynamoClientStore:
 
     def remove(self, model_id: str, name: str) -> bool:
         try:
-            ClientItem(model_id, name).delete(condition=ClientItem.name.exists())
-        except PynamoDBException as error:
-            if _is_condition_failure(error):
-                return False
-            raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+            with _translated_errors():
+                ClientItem(model_id, name).delete(condition=ClientItem.name.exists())
+        except _ConditionFailed:
+            return False
         return True
 
     def touch(self, model_id: str, name: str, at: datetime) -> None:
-        with _translated_errors():
-            try:
+        try:
+            with _translated_errors():
                 ClientItem(model_id, name).update(
                     actions=[ClientItem.last_used_at.set(to_iso(at))], condition=ClientItem.name.exists()
                 )
-            except PynamoDBException as error:
-                if not _is_condition_failure(error):
-                    raise
+        except _ConditionFailed:
+            pass  # revoked meanwhile: nothing to mark as used
