@@ -34,6 +34,19 @@ export function isolated(values: ArrayLike<number | null | undefined>): number[]
   return out;
 }
 
+/**
+ * The legend's value: at the cursor, or (with the cursor off the chart) the latest value there is,
+ * so a series with data never reads "—" just because nothing is hovered.
+ */
+export function legendValue(values: ArrayLike<number | null | undefined>, idx: number | null | undefined): number | null {
+  if (idx !== null && idx !== undefined) return values[idx] ?? null;
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
 function isolatedPoints(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
   if (show) return null;
   const found = isolated(u.data[seriesIdx] ?? []);
@@ -82,7 +95,10 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
           spanGaps: false,
           // uPlot hides points when they are dense; a value between gaps would then be invisible.
           points: { size: 6, fill: s.color, filter: isolatedPoints },
-          value: (_u, v) => (v === null || v === undefined ? "—" : format(v)),
+          value: (u, _v, seriesIdx, idx) => {
+            const v = legendValue(u.data[seriesIdx] ?? [], idx);
+            return v === null ? "—" : format(v);
+          },
         })),
       ],
     };
