@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   OUT,
@@ -116,6 +116,8 @@ step("without signing in, the console shows only the sign-in page and the API an
 
   await page.goto(`${local.baseUrl}/#/models`);
   await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  // Local mode's page says which user it created (config.json auth.localUser).
+  if (auth.localUser) await page.getByTestId("local-user").getByText(auth.localUser, { exact: true }).waitFor();
   assert.equal(await page.locator("header.app-header").count(), 0);
   assert.equal(await page.getByRole("link", { name: "Models" }).count(), 0);
   assert.equal(await page.getByRole("heading", { level: 1, name: "Models" }).count(), 0);
@@ -216,6 +218,17 @@ step("the detail page shows the model, a curl example and every tab", async () =
   const title = await page.locator("time").first().getAttribute("title");
   assert.match(title, / UTC$/);
   await page.getByText("No file uploaded yet").waitFor();
+  // No file yet: Start is disabled, and its reason points to the Model file panel (not to an API route).
+  const start = page.getByRole("button", { name: "Start", exact: true });
+  assert.equal(await start.getAttribute("aria-disabled"), "true");
+  assert.match(await start.getAttribute("title"), /Upload the model file first \(in the Model file panel\)/);
+  await start.click({ force: true }); // a disabled control: the click must do nothing
+  assert.equal(await page.locator(".notice", { hasText: /Could not start|Starting/ }).count(), 0);
+  assert.equal(await page.locator('.title-row [data-status="STOPPED"]').count(), 1);
+  // Nothing sent yet, so the try-it box offers a neutral shape and says the model is stopped.
+  const hint = await page.getByTestId("model-data-hint").textContent();
+  assert.match(hint, /An example shape/);
+  assert.match(hint, /The model is stopped; start it to get predictions\./);
   await page.locator(".tabpanel").locator(".state:not(.state-loading), table").first().waitFor();
   await screenshot(page, "03-model-detail", { fullPage: true });
 
@@ -250,6 +263,9 @@ step("the list shows the model; search, status filter and the column chooser wor
       row.includes("Stopped"),
     row,
   );
+  const rowStart = rowOf(NAME).getByRole("button", { name: `Start ${NAME}` });
+  assert.equal(await rowStart.isDisabled(), true, "Start is enabled before the model file is uploaded");
+  assert.match(await rowStart.getAttribute("title"), /Model file panel/);
   await screenshot(page, "07-models-list");
 
   await page.getByLabel("Search by name").fill("no-such-model-xyz");
@@ -319,6 +335,10 @@ step("upload a trained scikit-learn model with a progress bar", async (t) => {
     .locator("#artifact-title + p")
     .getByText(/joblib file, uploaded/)
     .waitFor();
+  await page.waitForFunction(() => {
+    const start = [...document.querySelectorAll(".page-header .actions button")].find((b) => b.textContent === "Start");
+    return start && !start.hasAttribute("aria-disabled");
+  });
   await screenshot(page, "12-artifact-uploaded");
 });
 
@@ -328,9 +348,24 @@ step("start from the detail page; the page follows PENDING to RUNNING by itself"
   if (!routes.start) return t.skip("the server has no lifecycle routes yet");
   await page.goto(`${local.baseUrl}/#/models/${modelId}`);
   await page.getByRole("button", { name: "Start", exact: true }).click();
-  await page.locator('.title-row [data-status="PENDING"], .title-row [data-status="RUNNING"]').first().waitFor();
+  const starting = page.locator(".notice", { hasText: `Starting ${NAME}…` });
+  await starting.waitFor();
+  // The notice sits clear of the try-it box.
+  const [noticeBox, tryItBox] = [await starting.boundingBox(), await page.locator(".try-it").boundingBox()];
+  const overlaps =
+    noticeBox.x < tryItBox.x + tryItBox.width &&
+    tryItBox.x < noticeBox.x + noticeBox.width &&
+    noticeBox.y < tryItBox.y + tryItBox.height &&
+    tryItBox.y < noticeBox.y + noticeBox.height;
+  assert.ok(!overlaps, `the notice ${JSON.stringify(noticeBox)} covers the try-it box ${JSON.stringify(tryItBox)}`);
+  if (await page.locator('.title-row [data-status="PENDING"]').count()) {
+    assert.match(await page.getByTestId("model-data-hint").textContent(), /The model is starting; predictions work once it is running\./);
+  }
   await page.locator('.title-row [data-status="RUNNING"]').waitFor({ timeout: 120_000 });
   running = true;
+  // "Starting …" is no longer true: it goes at once, not when its timer runs out.
+  await starting.waitFor({ state: "detached", timeout: 1000 });
+  assert.match(await page.getByTestId("model-data-hint").textContent(), /Ctrl\+Enter sends\./);
   // The operations log shows the start and the transition.
   await page.locator(".tabpanel").getByText("PENDING → RUNNING").first().waitFor({ timeout: 15_000 });
   await screenshot(page, "13-running");
@@ -345,7 +380,6 @@ step("predict from the try-it form", async (t) => {
   await result.waitFor();
   assert.equal((await result.locator(".http").textContent()).trim(), "200");
   assert.match(await result.locator("pre").textContent(), /results/);
-  await screenshot(page.locator(".detail-side"), "14-try-it");
 });
 
 /** POST /api/predict from Node with HTTP Basic client credentials (or none). */
@@ -453,6 +487,17 @@ step("the request shows on the metrics charts", async (t) => {
       .first()
       .click();
   }
+  // A model minutes old gets the shortest range, not a few dots at the right edge of an hour.
+  assert.equal(await page.locator(".tabpanel").getByLabel("Range").inputValue(), "15m");
+  // Availability (no 5xx) and success (2xx) are two numbers, each labelled.
+  await page.locator(".stats dt", { hasText: "Availability (no 5xx)" }).waitFor();
+  await page.locator(".stats dt", { hasText: "Success (2xx)" }).waitFor();
+  assert.match(await page.getByTestId("availability").textContent(), /%$/);
+  assert.match(await page.getByTestId("success").textContent(), /%$/);
+  // With the cursor off the chart the legend shows the latest values, never a dash where data exists.
+  const latency = page.locator(".chart", { hasText: "Response time" });
+  const legend = await latency.locator(".u-legend tr.u-series:not(:first-child) .u-value").allTextContents();
+  assert.ok(legend.length === 4 && legend.every((v) => v && v !== "—"), `legend: ${JSON.stringify(legend)}`);
   await screenshot(page.locator(".tabs"), "17-metrics");
 });
 
@@ -465,6 +510,72 @@ step("stop asks to confirm, then the page follows STOPPING to STOPPED", async (t
   await dialog.getByRole("button", { name: "Stop model" }).click();
   await page.locator('.title-row [data-status="STOPPED"]').waitFor({ timeout: 60_000 });
   running = false;
+});
+
+/** Trains the README's diamonds pipeline (one-hot "cut", linear in "carat") and saves it with joblib. */
+function trainDiamonds() {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, "diamonds.joblib");
+  const script = [
+    "import sys, joblib, pandas as pd",
+    "from sklearn.compose import make_column_transformer",
+    "from sklearn.linear_model import LinearRegression",
+    "from sklearn.pipeline import make_pipeline",
+    "from sklearn.preprocessing import OneHotEncoder",
+    'X = pd.DataFrame({"carat": [0.2, 0.5, 1.0, 1.5], "cut": ["Ideal", "Good", "Ideal", "Fair"]})',
+    'model = make_pipeline(make_column_transformer((OneHotEncoder(), ["cut"]), remainder="passthrough"), LinearRegression())',
+    "joblib.dump(model.fit(X, [300, 900, 3000, 5000]), sys.argv[1])",
+  ].join("\n");
+  execFileSync(join(REPO, ".venv", "bin", "python"), ["-c", script, path], { stdio: "inherit" });
+  return path;
+}
+
+async function until(what, check, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+step("try-it starts from the diamonds model's last successful request, and that example answers 200", async (t) => {
+  if (!routes.start || !routes.predict || !routes.requests) return t.skip("the server has no lifecycle routes yet");
+  // Set up as the README's walkthrough does, from outside the browser: create, upload, start, one prediction.
+  const created = await call("POST", "/models", {
+    name: `diamonds-${NAME}`,
+    version: "1.0",
+    artifactFormat: "joblib",
+    containerPort: 8080,
+    containerCpu: 0.5,
+    containerMemory: 1,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id;
+  const ticket = await call("POST", `/models/${id}/artifact`, {});
+  const form = new FormData();
+  for (const [key, value] of Object.entries(ticket.body.fields)) form.append(key, value);
+  form.append("file", new Blob([readFileSync(trainDiamonds())]), "diamonds.joblib");
+  const upload = await fetch(ticket.body.url, { method: "POST", body: form });
+  assert.ok(upload.ok, `upload: ${upload.status}`);
+  assert.equal((await call("POST", `/models/${id}/start`, {})).status, 202);
+  await until("the diamonds model running", async () => (await call("GET", `/models/${id}`)).body.status === "RUNNING");
+  const rows = [{ carat: 0.23, cut: "Ideal" }];
+  assert.equal((await call("POST", `/models/${id}/predict`, { modelData: rows })).status, 200);
+  await until("the prediction in the history", async () => (await call("GET", `/models/${id}/requests?status=2xx`)).body.items.length > 0);
+
+  await page.goto(`${local.baseUrl}/#/models/${id}`);
+  await page
+    .getByTestId("model-data-hint")
+    .getByText(/From this model's last successful request/)
+    .waitFor();
+  assert.deepEqual(JSON.parse(await page.getByLabel(/Try it/).inputValue()), rows);
+  await page.getByRole("button", { name: "Send" }).click();
+  const result = page.getByTestId("predict-result");
+  await result.waitFor();
+  assert.equal((await result.locator(".http").textContent()).trim(), "200");
+  assert.match(await result.locator("pre").textContent(), /results/);
+  await screenshot(page.locator(".detail-side"), "14-try-it");
+  assert.equal((await call("DELETE", `/models/${id}?force=true`)).status, 204);
 });
 
 step("start and stop from the list row; the list polls while a model changes", async (t) => {
@@ -632,8 +743,23 @@ step("delete asks for the model's name, then removes it", async () => {
 step("sign out returns to the sign-in page and forgets the session", async (t) => {
   if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
   await page.goto(`${local.baseUrl}/#/models`);
+  const refreshToken = await page.evaluate(() => JSON.parse(sessionStorage.getItem("kraken.session")).refreshToken);
+  // Sign-out revokes the refresh token at Cognito. moto (5.2.5) has no RevokeToken: the emulator
+  // answers 500 without CORS headers, which Chromium reports; the console signs out all the same.
+  const emulator = new RegExp(
+    `^${new URL(auth.cognitoEndpoint ?? `https://cognito-idp.${auth.region}.amazonaws.com`).origin.replace(/[.]/g, "\\.")}/`,
+  );
+  watch.allow(emulator, 0, "POST");
+  watch.allow(emulator, 500, "POST");
+  const stopAllowing = watch.allowConsole(/blocked by CORS policy/);
+  const isRevoke = (r) => r.headers()["x-amz-target"] === "AWSCognitoIdentityProviderService.RevokeToken";
+  const revoked = Promise.race([page.waitForEvent("requestfinished", isRevoke), page.waitForEvent("requestfailed", isRevoke)]);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+  const revoke = await revoked;
+  assert.deepEqual(JSON.parse(revoke.postData()), { Token: refreshToken, ClientId: auth.clientId });
+  await page.waitForTimeout(300); // the CORS report comes with the failure
+  stopAllowing();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("kraken.session")), null);
   await page.reload();
   await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
