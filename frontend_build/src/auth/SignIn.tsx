@@ -185,8 +185,8 @@ function SignInForm({
       )}
       {localUser && (
         <p className="hint" data-testid="local-user">
-          Local mode created the user <strong className="mono">{localUser}</strong>. Its password is in the file local mode named when it
-          started (<code>admin-password</code> under its data directory).
+          Local mode created the user <strong className="mono">{localUser}</strong>. Its password is in the <code>admin-password</code> file
+          named in local mode's start-up output.
         </p>
       )}
       <UsernameField id={`${id}-user`} value={username} onChange={setUsername} />
