@@ -2,9 +2,9 @@
  * The console in a real browser against local mode. The steps run in order and share one model:
  * sign-in (only the sign-in page before it; a wrong password first), empty list, create (with a
  * validation error first), detail and its tabs, list features, edit (and a stale edit), phone
- * layouts, delete with the typed name, sign-out. The lifecycle steps (upload, start, predict,
- * client tokens, requests, metrics, stop) run once the server has those routes; the sign-in steps
- * once its /config.json has an `auth` block.
+ * layouts, delete with the typed name, sign-out; and the lifecycle between (upload, start, predict,
+ * client tokens, requests, metrics, stop). Every step runs: a route or sign-in that goes missing
+ * fails the scenario instead of skipping it.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -17,7 +17,6 @@ import {
   api,
   authSettings,
   cognitoAccessToken,
-  hasRoute,
   launchBrowser,
   screenshot,
   startLocalMode,
@@ -33,41 +32,24 @@ let browser;
 let page;
 let watch;
 let modelId;
-let routes = {};
-/** The server's sign-in settings (null: no sign-in) and headers for the test's own API calls. */
+/** The server's sign-in settings and headers for the test's own API calls. */
 let auth = null;
 let authHeaders = {};
 const ADMIN_PASSWORD = strongPassword();
 const CLIENT = "e2e-client";
 
-/** An API call from the test itself, signed in as admin when the server has sign-in. */
+/** An API call from the test itself, signed in as admin. */
 const call = (method, path, body, headers = {}) => api(local.baseUrl, method, path, body, { ...authHeaders, ...headers });
 
 before(async () => {
   local = await startLocalMode({ env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   auth = await authSettings(local.baseUrl);
-  if (auth) {
-    authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
-  }
+  assert.ok(auth?.cognitoEndpoint, "local mode's config.json has no auth block with the emulator's endpoint");
+  authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(15_000);
   watch = watchPage(page);
-  const probeId = "00000000-0000-4000-8000-000000000000";
-  const probe = (path) => hasRoute(local.baseUrl, "GET", path, authHeaders);
-  routes = {
-    logs: await probe(`/models/${probeId}/logs`),
-    requests: await probe(`/models/${probeId}/requests`),
-    containerLogs: await probe(`/models/${probeId}/container-logs`),
-    metrics: await probe(`/models/${probeId}/metrics`),
-    start: await probe(`/models/${probeId}/start`),
-    artifact: await probe(`/models/${probeId}/artifact`),
-    predict: await probe(`/predict`),
-    clients: await probe(`/models/${probeId}/clients`),
-  };
-  // Routes the server does not have yet answer 404; the console shows an error state for them.
-  const missing = { logs: /\/logs\?/, requests: /\/requests\?/, containerLogs: /\/container-logs\?/, metrics: /\/metrics\?/ };
-  for (const [name, pattern] of Object.entries(missing)) if (!routes[name]) watch.allow(pattern, 404, "GET");
 });
 
 after(async () => {
@@ -109,8 +91,7 @@ function step(name, fn, options = {}) {
 
 const rowOf = (name) => page.locator(`tr[data-model-name="${name}"]`);
 
-step("without signing in, the console shows only the sign-in page and the API answers 401", async (t) => {
-  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+step("without signing in, the console shows only the sign-in page and the API answers 401", async () => {
   const models = await fetch(`${local.baseUrl}/api/models`);
   assert.equal(models.status, 401);
   assert.match(models.headers.get("WWW-Authenticate") ?? "", /^Bearer/);
@@ -120,7 +101,7 @@ step("without signing in, the console shows only the sign-in page and the API an
   await page.goto(`${local.baseUrl}/#/models`);
   await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
   // Local mode's page says which user it created (config.json auth.localUser).
-  if (auth.localUser) await page.getByTestId("local-user").getByText(auth.localUser, { exact: true }).waitFor();
+  await page.getByTestId("local-user").getByText(auth.localUser, { exact: true }).waitFor();
   assert.equal(await page.locator("header.app-header").count(), 0);
   assert.equal(await page.getByRole("link", { name: "Models" }).count(), 0);
   assert.equal(await page.getByRole("heading", { level: 1, name: "Models" }).count(), 0);
@@ -138,8 +119,7 @@ step("without signing in, the console shows only the sign-in page and the API an
   assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
 });
 
-step("sign in through the page as admin; the header shows the user and role", async (t) => {
-  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+step("sign in through the page as admin; the header shows the user and role", async () => {
   await page.getByLabel("Password").fill(ADMIN_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
@@ -193,7 +173,7 @@ step("the create form shows validation errors, then creates an artifact model", 
   await page.getByLabel("Description").fill("Iris species from sepal and petal sizes (scikit-learn).");
   await page.getByLabel("Port").fill("8080");
   await page.getByLabel("Artifact format").selectOption("joblib");
-  if (auth) assert.equal(await page.getByLabel("Endpoint visibility").inputValue(), "private");
+  assert.equal(await page.getByLabel("Endpoint visibility").inputValue(), "private");
   await page.getByRole("button", { name: "Add variable" }).click();
   await page.getByLabel("Name 1").fill("LOG_LEVEL");
   await page.getByLabel("Value 1").fill("info");
@@ -210,13 +190,11 @@ step("the detail page shows the model, a curl example and every tab", async () =
   const curl = await page.getByTestId("curl").textContent();
   assert.ok(curl.includes(`${local.baseUrl}/api/predict`), curl);
   assert.ok(curl.includes(`"modelId":"${modelId}"`), curl);
-  if (auth) {
-    assert.ok(curl.includes("-H 'Authorization: Bearer <your token>'"), curl);
-    await page
-      .getByTestId("curl-auth-note")
-      .getByText(/Public models need no token/)
-      .waitFor();
-  }
+  assert.ok(curl.includes("-H 'Authorization: Bearer <your token>'"), curl);
+  await page
+    .getByTestId("curl-auth-note")
+    .getByText(/Public models need no token/)
+    .waitFor();
   // Times: local zone in the text, UTC on hover.
   const title = await page.locator("time").first().getAttribute("title");
   assert.match(title, / UTC$/);
@@ -325,8 +303,7 @@ step("edit saves a change, and a stale edit offers a reload", async () => {
   await page.locator(".details").getByText("Changed elsewhere.").waitFor();
 });
 
-step("upload a trained scikit-learn model with a progress bar", async (t) => {
-  if (!routes.artifact) return t.skip("the server has no artifact route yet");
+step("upload a trained scikit-learn model with a progress bar", async () => {
   const file = trainIris();
   await page.goto(`${local.baseUrl}/#/models/${modelId}`);
   await page.getByText("No file uploaded yet").waitFor();
@@ -347,8 +324,7 @@ step("upload a trained scikit-learn model with a progress bar", async (t) => {
 
 let running = false;
 
-step("start from the detail page; the page follows PENDING to RUNNING by itself", async (t) => {
-  if (!routes.start) return t.skip("the server has no lifecycle routes yet");
+step("start from the detail page; the page follows PENDING to RUNNING by itself", async () => {
   await page.goto(`${local.baseUrl}/#/models/${modelId}`);
   await page.getByRole("button", { name: "Start", exact: true }).click();
   const starting = page.locator(".notice", { hasText: `Starting ${NAME}…` });
@@ -374,8 +350,7 @@ step("start from the detail page; the page follows PENDING to RUNNING by itself"
   await screenshot(page, "13-running");
 });
 
-step("predict from the try-it form", async (t) => {
-  if (!routes.predict) return t.skip("the server has no predict route yet");
+step("predict from the try-it form", async () => {
   assert.ok(running, "the model is not running");
   await page.getByLabel(/Try it/).fill("[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]");
   await page.getByRole("button", { name: "Send" }).click();
@@ -399,7 +374,6 @@ async function predictAs(credentials) {
 }
 
 step("an admin creates a client token; Basic auth predicts with it; revoking it ends access", async (t) => {
-  if (!auth || !routes.clients) return t.skip("the server has no sign-in or client tokens yet");
   assert.ok(running, "the model is not running");
   await page.getByRole("tab", { name: "Clients" }).click();
   await page.getByTestId("clients-panel").waitFor();
@@ -445,8 +419,7 @@ step("an admin creates a client token; Basic auth predicts with it; revoking it 
   t.diagnostic(`revoked token refused after ${Math.round((Date.now() - revokedAt) / 1000)} s`);
 });
 
-step("the request appears under Requests with its bodies", async (t) => {
-  if (!routes.requests || !routes.predict) return t.skip("the server has no requests or predict route yet");
+step("the request appears under Requests with its bodies", async () => {
   await page.getByRole("tab", { name: "Requests" }).click();
   // Request records may be written a moment after the answer: refresh until the row is there.
   const deadline = Date.now() + 60_000;
@@ -469,15 +442,13 @@ step("the request appears under Requests with its bodies", async (t) => {
   await page.keyboard.press("Escape");
 });
 
-step("the container log shows the model's lines", async (t) => {
-  if (!routes.containerLogs) return t.skip("the server has no container-logs route yet");
+step("the container log shows the model's lines", async () => {
   await page.getByRole("tab", { name: "Container logs" }).click();
   await page.locator(".tabpanel").locator(".log-box, .state:not(.state-loading)").first().waitFor();
   await screenshot(page.locator(".tabs"), "16-container-logs");
 });
 
-step("the request shows on the metrics charts", async (t) => {
-  if (!routes.metrics || !routes.predict) return t.skip("the server has no metrics or predict route yet");
+step("the request shows on the metrics charts", async () => {
   await page.getByRole("tab", { name: "Metrics" }).click();
   // Metrics can lag behind the request by up to a minute; refresh until the chart is there.
   const deadline = Date.now() + 90_000;
@@ -504,8 +475,7 @@ step("the request shows on the metrics charts", async (t) => {
   await screenshot(page.locator(".tabs"), "17-metrics");
 });
 
-step("stop asks to confirm, then the page follows STOPPING to STOPPED", async (t) => {
-  if (!routes.start) return t.skip("the server has no lifecycle routes yet");
+step("stop asks to confirm, then the page follows STOPPING to STOPPED", async () => {
   assert.ok(running, "the model is not running");
   await page.getByRole("button", { name: "Stop", exact: true }).click();
   const dialog = page.getByRole("dialog", { name: `Stop ${NAME}?` });
@@ -536,8 +506,7 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
-step("try-it starts from the diamonds model's last successful request, and that example answers 200", async (t) => {
-  if (!routes.start || !routes.predict || !routes.requests) return t.skip("the server has no lifecycle routes yet");
+step("try-it starts from the diamonds model's last successful request, and that example answers 200", async () => {
   // Set up as the README's walkthrough does, from outside the browser: create, upload, start, one prediction.
   const created = await call("POST", "/models", {
     name: `diamonds-${NAME}`,
@@ -576,8 +545,7 @@ step("try-it starts from the diamonds model's last successful request, and that 
   assert.equal((await call("DELETE", `/models/${id}?force=true`)).status, 204);
 });
 
-step("start and stop from the list row; the list polls while a model changes", async (t) => {
-  if (!routes.start) return t.skip("the server has no lifecycle routes yet");
+step("start and stop from the list row; the list polls while a model changes", async () => {
   await page.goto(`${local.baseUrl}/#/models`);
   const row = rowOf(NAME);
   await row.getByRole("button", { name: `Start ${NAME}` }).click();
@@ -612,8 +580,7 @@ function createEmulatorUser(username, temporaryPassword, group) {
 
 const viewer = `viewer-${Date.now().toString(36)}`;
 
-step("a viewer chooses a new password at first sign-in, then sees models but cannot change them", async (t) => {
-  if (!auth || !auth.cognitoEndpoint) return t.skip("needs sign-in with local mode's emulated user pool");
+step("a viewer chooses a new password at first sign-in, then sees models but cannot change them", async () => {
   const temporary = strongPassword();
   const chosen = strongPassword();
   createEmulatorUser(viewer, temporary, "viewer");
@@ -666,8 +633,7 @@ step("a viewer chooses a new password at first sign-in, then sees models but can
   }
 });
 
-step("forgot password: a code, a new password, then sign-in with it", async (t) => {
-  if (!auth || !auth.cognitoEndpoint) return t.skip("needs sign-in with local mode's emulated user pool");
+step("forgot password: a code, a new password, then sign-in with it", async () => {
   // The emulator sends no code and accepts any; on AWS the code arrives by email or SMS.
   const renewed = strongPassword();
   const fpage = await browser.context.newPage();
@@ -739,7 +705,6 @@ step("delete asks for the model's name, then removes it", async () => {
 });
 
 step("sign out returns to the sign-in page and forgets the session", async (t) => {
-  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
   await page.goto(`${local.baseUrl}/#/models`);
   const refreshToken = await page.evaluate(() => JSON.parse(sessionStorage.getItem("kraken.session")).refreshToken);
   // Sign-out revokes the refresh token at Cognito. moto (5.2.5) has no RevokeToken: the emulator
@@ -776,8 +741,7 @@ step("sign out returns to the sign-in page and forgets the session", async (t) =
   assert.equal(await page.locator("header.app-header").count(), 0);
 });
 
-step("a session about to expire refreshes itself; a refused refresh returns to the sign-in page", async (t) => {
-  if (!auth) return t.skip("the server has no sign-in (no auth in config.json)");
+step("a session about to expire refreshes itself; a refused refresh returns to the sign-in page", async () => {
   await page.getByLabel("Username").fill("admin");
   await page.getByLabel("Password").fill(ADMIN_PASSWORD);
   await page.getByLabel("Password").press("Enter");

@@ -222,22 +222,12 @@ export async function api(baseUrl, method, path, body, headers = {}) {
   return { status: res.status, body: json };
 }
 
-/**
- * Whether the server has a route yet: a route that exists for another method answers 405, a
- * missing route 404 "no route". Used to run the lifecycle scenario once those routes arrive.
- */
-export async function hasRoute(baseUrl, method, path, headers = {}) {
-  const res = await fetch(`${baseUrl}/api${path}`, { method, headers });
-  const text = await res.text();
-  return !(res.status === 404 && text.includes("no route"));
-}
-
 /** A strong throw-away password (upper, lower, digit, symbol; 30 characters) for local mode's admin. */
 export function strongPassword() {
   return `Kr4-${randomBytes(18).toString("base64url")}-e2E!`;
 }
 
-/** The `auth` block of the server's /config.json, or null when it has no sign-in. */
+/** The `auth` block of the server's /config.json (null if it were missing: the scenario then fails). */
 export async function authSettings(baseUrl) {
   const res = await fetch(`${baseUrl}/config.json`);
   const config = res.ok ? await res.json() : {};
