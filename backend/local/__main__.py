@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -116,6 +117,9 @@ def main() -> int:
     services.shutdown()  # model processes stop and their last events land before the emulator goes
     emulator.stop()
     password_file.unlink(missing_ok=True)
+    if DATA_DIR not in os.environ:
+        with contextlib.suppress(OSError):  # the per-port directory goes with its last file
+            password_file.parent.rmdir()
     return 0
 
 
