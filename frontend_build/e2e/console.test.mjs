@@ -442,6 +442,25 @@ step("the request appears under Requests with its bodies", async () => {
   await page.keyboard.press("Escape");
 });
 
+step("older requests load page by page (50 at a time) below the newest", async () => {
+  const before = (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length;
+  for (let i = 0; i < 55; i++) {
+    const sent = await call("POST", `/models/${modelId}/predict`, { modelData: [[5.1, 3.5, 1.4, 0.2]] });
+    assert.equal(sent.status, 200);
+  }
+  await until(
+    "55 more requests in the history",
+    async () => (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length >= before + 55,
+  );
+  const rows = page.locator(".tabpanel table tbody tr");
+  await page.locator(".tabpanel").getByRole("button", { name: "Refresh" }).click();
+  await page.waitForFunction(() => document.querySelectorAll(".tabpanel table tbody tr").length === 50);
+  await page.getByRole("button", { name: "Load older requests" }).click();
+  await page.waitForFunction((n) => document.querySelectorAll(".tabpanel table tbody tr").length === n, before + 55);
+  assert.equal(await rows.count(), before + 55);
+  assert.equal(await page.getByRole("button", { name: "Load older requests" }).count(), 0);
+});
+
 step("the container log shows the model's lines", async () => {
   await page.getByRole("tab", { name: "Container logs" }).click();
   await page.locator(".tabpanel").locator(".log-box, .state:not(.state-loading)").first().waitFor();
