@@ -440,6 +440,7 @@ step("the request appears under Requests with its bodies", async () => {
   await page.getByRole("dialog", { name: "Request details" }).getByText("5.1").first().waitFor();
   await screenshot(page, "15-request-details");
   await page.keyboard.press("Escape");
+  await page.getByRole("dialog", { name: "Request details" }).waitFor({ state: "hidden" });
 });
 
 step("older requests load page by page (50 at a time) below the newest", async () => {
@@ -453,8 +454,15 @@ step("older requests load page by page (50 at a time) below the newest", async (
     async () => (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length >= before + 55,
   );
   const rows = page.locator(".tabpanel table tbody tr");
-  await page.locator(".tabpanel").getByRole("button", { name: "Refresh" }).click();
-  await page.waitForFunction(() => document.querySelectorAll(".tabpanel table tbody tr").length === 50);
+  await until(
+    "the first page of 50 rows",
+    async () => {
+      await page.locator(".tabpanel").getByRole("button", { name: "Refresh", exact: true }).click();
+      await page.waitForTimeout(500);
+      return (await rows.count()) === 50;
+    },
+    30_000,
+  );
   await page.getByRole("button", { name: "Load older requests" }).click();
   await page.waitForFunction((n) => document.querySelectorAll(".tabpanel table tbody tr").length === n, before + 55);
   assert.equal(await rows.count(), before + 55);
@@ -491,6 +499,7 @@ step("the request shows on the metrics charts", async () => {
   const latency = page.locator(".chart", { hasText: "Response time" });
   const legend = await latency.locator(".u-legend tr.u-series:not(:first-child) .u-value").allTextContents();
   assert.ok(legend.length === 4 && legend.every((v) => v && v !== "—"), `legend: ${JSON.stringify(legend)}`);
+  assert.equal(await latency.locator(".u-legend tr.u-series:first-child .u-value").textContent(), "latest");
   await screenshot(page.locator(".tabs"), "17-metrics");
 });
 

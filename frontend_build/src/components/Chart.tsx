@@ -47,6 +47,13 @@ export function legendValue(values: ArrayLike<number | null | undefined>, idx: n
   return null;
 }
 
+/** The legend's time: the hovered point's, or "latest" while the values shown are the latest ones. */
+export function legendTime(seconds: number | null | undefined, idx: number | null | undefined): string {
+  if (idx === null || idx === undefined) return "latest";
+  if (seconds === null || seconds === undefined) return "—";
+  return new Date(seconds * 1000).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
 function isolatedPoints(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
   if (show) return null;
   const found = isolated(u.data[seriesIdx] ?? []);
@@ -87,7 +94,7 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
         },
       ],
       series: [
-        {},
+        { value: (_u, v, _s, idx) => legendTime(v, idx) },
         ...series.map<uPlot.Series>((s) => ({
           label: s.label,
           stroke: s.color,

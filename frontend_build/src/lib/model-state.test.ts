@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { OperationLogEntry } from "../api/types";
-import { legendValue } from "../components/Chart";
+import { legendTime, legendValue } from "../components/Chart";
 import { NEUTRAL_EXAMPLE, exampleFromHistory, predictHint, startBlocker } from "./models";
 import { collapseRepeats } from "./operations";
 import { rangeForAge } from "./time-ranges";
@@ -69,5 +69,7 @@ describe("metrics view", () => {
     expect(legendValue([1, 2, null], 2)).toBeNull();
     expect(legendValue([1, 2, null], 0)).toBe(1);
     expect(legendValue([null, null], undefined)).toBeNull();
+    expect(legendTime(null, null)).toBe("latest");
+    expect(legendTime(1_700_000_000, 3)).toMatch(/\d/);
   });
 });
