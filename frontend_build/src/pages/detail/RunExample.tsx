@@ -80,7 +80,6 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
       .catch(() => {}); // no history to learn from: the neutral example stays
     return () => controller.abort();
     // Looked up again when the model comes up, as requests may have arrived meanwhile.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, model.id, running]);
   const [inputError, setInputError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
