@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -16,7 +17,32 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
 ADMIN_PASSWORD = "KRAKEN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name
+DATA_DIR = "KRAKEN_DATA_DIR"
 DEFAULT_PORT = 8000
+
+
+def admin_password_file(port: int) -> Path:
+    """Where the admin password of the instance on `port` is kept: a file only its owner can read."""
+    configured = os.environ.get(DATA_DIR)
+    data_dir = Path(configured) if configured else Path.home() / ".local" / "state" / "kraken" / f"local-{port}"
+    return data_dir / "admin-password"
+
+
+def random_password() -> str:
+    """A random password the emulated pool's policy accepts (it needs a digit and a lowercase letter)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if any(c.isdigit() for c in password) and any(c.islower() for c in password):
+            return password
+
+
+def write_admin_password(path: Path, password: str) -> None:
+    """Writes the password with mode 0600 from the first byte (never readable by others, even briefly)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w") as file:
+        file.write(password + "\n")
 
 
 def main() -> int:
@@ -33,7 +59,7 @@ def main() -> int:
 
     emulator = Emulator()
     use_emulator(emulator.start())
-    admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
+    admin_password = os.environ.get(ADMIN_PASSWORD) or random_password()
     os.environ.update(create_user_pool(config.from_environment(), admin_password))
     settings = config.from_environment()
     origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
@@ -63,6 +89,7 @@ def main() -> int:
                     "clientId": settings.user_pool_client_id,
                     "region": settings.region,
                     "cognitoEndpoint": settings.aws_endpoint_url,
+                    "localUser": ADMIN_USER,
                 },
             },
         )
@@ -74,16 +101,13 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    password_file = admin_password_file(port)
+    write_admin_password(password_file, admin_password)  # before the server answers, so a ready server means a file
     server.start()
     services.start_reconciler()
     print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
-    if ADMIN_PASSWORD in os.environ:
-        print(f"Sign in as {ADMIN_USER} with the password in {ADMIN_PASSWORD}.", flush=True)
-    else:
-        # Shown once, here only: it is in no file and no log.
-        print(
-            f"Sign in as {ADMIN_USER} with password {admin_password}  (set {ADMIN_PASSWORD} to choose it)", flush=True
-        )
+    # The password itself is in no log and on no screen: the file is readable by this user only.
+    print(f"Sign in as {ADMIN_USER} with the password in {password_file}  (or set {ADMIN_PASSWORD})", flush=True)
     if server.console_dir is None:
         print("The console is not built; the API works without it.", flush=True)
     stop.wait()
@@ -92,6 +116,10 @@ def main() -> int:
     server.server_close()
     services.shutdown()  # model processes stop and their last events land before the emulator goes
     emulator.stop()
+    password_file.unlink(missing_ok=True)
+    if DATA_DIR not in os.environ:
+        with contextlib.suppress(OSError):  # the per-port directory goes with its last file
+            password_file.parent.rmdir()
     return 0
 
 

@@ -150,11 +150,13 @@ export function watchPage(page) {
   const consoleErrors = [];
   const failedResponses = [];
   const allowed = [];
+  const allowedConsole = [];
   page.on("pageerror", (err) => consoleErrors.push(`pageerror: ${err.message}`));
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
     const text = msg.text();
     if (text.startsWith("Failed to load resource")) return; // judged through the response below
+    if (allowedConsole.some((pattern) => pattern.test(text))) return;
     consoleErrors.push(`console.error: ${text}`);
   });
   page.on("response", (response) => {
@@ -167,14 +169,21 @@ export function watchPage(page) {
   page.on("requestfailed", (request) => {
     const failure = request.failure()?.errorText ?? "";
     if (failure.includes("ERR_ABORTED")) return; // cancelled by the app (navigation, AbortController)
-    failedResponses.push({ method: request.method(), url: request.url(), status: 0, failure });
+    const entry = { method: request.method(), url: request.url(), status: 0, failure };
+    if (allowed.some((a) => a.status === 0 && a.pattern.test(entry.url) && (!a.method || a.method === entry.method))) return;
+    failedResponses.push(entry);
   });
   return {
     consoleErrors,
     failedResponses,
-    /** Declares HTTP failures the scenario causes on purpose (or routes the server does not have yet). */
+    /** Declares HTTP failures the scenario causes on purpose (status 0: the request itself failed). */
     allow(pattern, status, method) {
       allowed.push({ pattern, status, method });
+    },
+    /** Declares a console error that is expected (a known gap of the emulator, named where it is allowed). */
+    allowConsole(pattern) {
+      allowedConsole.push(pattern);
+      return () => allowedConsole.splice(allowedConsole.indexOf(pattern), 1);
     },
   };
 }
@@ -213,22 +222,12 @@ export async function api(baseUrl, method, path, body, headers = {}) {
   return { status: res.status, body: json };
 }
 
-/**
- * Whether the server has a route yet: a route that exists for another method answers 405, a
- * missing route 404 "no route". Used to run the lifecycle scenario once those routes arrive.
- */
-export async function hasRoute(baseUrl, method, path, headers = {}) {
-  const res = await fetch(`${baseUrl}/api${path}`, { method, headers });
-  const text = await res.text();
-  return !(res.status === 404 && text.includes("no route"));
-}
-
 /** A strong throw-away password (upper, lower, digit, symbol; 30 characters) for local mode's admin. */
 export function strongPassword() {
   return `Kr4-${randomBytes(18).toString("base64url")}-e2E!`;
 }
 
-/** The `auth` block of the server's /config.json, or null when it has no sign-in. */
+/** The `auth` block of the server's /config.json (null if it were missing: the scenario then fails). */
 export async function authSettings(baseUrl) {
   const res = await fetch(`${baseUrl}/config.json`);
   const config = res.ok ? await res.json() : {};

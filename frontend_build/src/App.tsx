@@ -23,7 +23,6 @@ function useRoute(): Route {
 /** The signed-in user, their role and the sign-out button. */
 function UserMenu() {
   const user = useUser();
-  if (!user.authEnabled) return null;
   return (
     <span className="user-menu">
       <span className="user-name" data-testid="user-name">
@@ -101,7 +100,7 @@ export function App() {
 /** Said once, under the header, when the role cannot change anything. */
 function RoleBanner() {
   const user = useUser();
-  if (!user.authEnabled || !user.confirmed || user.role === "editor" || user.role === "admin") return null;
+  if (!user.confirmed || user.role === "editor" || user.role === "admin") return null;
   return (
     <p className="banner banner-info role-banner" role="status">
       {user.role === "viewer"

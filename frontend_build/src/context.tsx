@@ -31,25 +31,29 @@ export interface Notice {
   id: number;
   kind: "success" | "error" | "info";
   text: string;
+  /** What the notice is about ("start:<model id>"): a newer one with the same key replaces it, and `withdraw` removes it. */
+  key?: string;
 }
 
-type Notify = (text: string, kind?: Notice["kind"]) => void;
-const NoticeContext = createContext<Notify>(() => {});
+type Notify = (text: string, kind?: Notice["kind"], key?: string) => void;
+const NoticeContext = createContext<{ notify: Notify; withdraw: (key: string) => void }>({ notify: () => {}, withdraw: () => {} });
 
 export function NoticeProvider({ children }: { children: ReactNode }) {
   const [notices, setNotices] = useState<Notice[]>([]);
   const nextId = useRef(1);
   const dismiss = useCallback((id: number) => setNotices((list) => list.filter((n) => n.id !== id)), []);
+  const withdraw = useCallback((key: string) => setNotices((list) => list.filter((n) => n.key !== key)), []);
   const notify = useCallback<Notify>(
-    (text, kind = "success") => {
+    (text, kind = "success", key) => {
       const id = nextId.current++;
-      setNotices((list) => [...list.slice(-3), { id, kind, text }]);
+      setNotices((list) => [...list.filter((n) => !key || n.key !== key).slice(-3), { id, kind, text, key }]);
       window.setTimeout(() => dismiss(id), kind === "error" ? 10_000 : 5_000);
     },
     [dismiss],
   );
+  const value = useMemo(() => ({ notify, withdraw }), [notify, withdraw]);
   return (
-    <NoticeContext.Provider value={notify}>
+    <NoticeContext.Provider value={value}>
       {children}
       <div className="notices" role="status" aria-live="polite">
         {notices.map((n) => (
@@ -66,5 +70,10 @@ export function NoticeProvider({ children }: { children: ReactNode }) {
 }
 
 export function useNotify(): Notify {
-  return useContext(NoticeContext);
+  return useContext(NoticeContext).notify;
+}
+
+/** Removes the notices about `key` once they stop being true (a start that has finished, a file now uploaded). */
+export function useWithdrawNotice(): (key: string) => void {
+  return useContext(NoticeContext).withdraw;
 }

@@ -85,7 +85,7 @@ export function normalizeField(field: string): string {
 }
 
 function defaultMessage(status: number): string {
-  if (status === 404) return "Not found (the server may not offer this yet).";
+  if (status === 404) return "Not found.";
   if (status >= 500) return `The server failed (HTTP ${status}).`;
   return `The request failed (HTTP ${status}).`;
 }

@@ -9,11 +9,13 @@ export function AuthGate({
   manager,
   cognito,
   stage,
+  localUser,
   children,
 }: {
   manager: AuthManager;
   cognito: CognitoClient;
   stage: string;
+  localUser: string | null;
   children: ReactNode;
 }) {
   const subscribe = useCallback(
@@ -30,6 +32,7 @@ export function AuthGate({
         cognito={cognito}
         reason={state.reason}
         stage={stage}
+        localUser={localUser}
         onSignedIn={(tokens, username) => manager.signedIn(tokens, username)}
       />
     );

@@ -21,11 +21,14 @@ export function SignInPage({
   cognito,
   reason,
   stage,
+  localUser,
   onSignedIn,
 }: {
   cognito: CognitoClient;
   reason: string | null;
   stage: string;
+  /** The user local mode created, named on the page; null on AWS. */
+  localUser: string | null;
   onSignedIn: (tokens: Tokens, username: string) => void;
 }) {
   const [step, setStep] = useState<Step>({ kind: "sign-in", info: reason });
@@ -60,6 +63,7 @@ export function SignInPage({
           username={username}
           setUsername={setUsername}
           info={step.info}
+          localUser={localUser}
           onSubmit={(password) =>
             run(async () => {
               const result = await cognito.signIn(username.trim(), password);
@@ -152,6 +156,7 @@ function SignInForm({
   username,
   setUsername,
   info,
+  localUser,
   onSubmit,
   onForgot,
 }: {
@@ -159,6 +164,7 @@ function SignInForm({
   username: string;
   setUsername: (v: string) => void;
   info: string | null;
+  localUser: string | null;
   onSubmit: (password: string) => void;
   onForgot: () => void;
 }) {
@@ -175,6 +181,12 @@ function SignInForm({
       {info && (
         <p className="banner banner-info" role="status">
           {info}
+        </p>
+      )}
+      {localUser && (
+        <p className="hint" data-testid="local-user">
+          Local mode created the user <strong className="mono">{localUser}</strong>. Its password is in the <code>admin-password</code> file
+          named in local mode's start-up output.
         </p>
       )}
       <UsernameField id={`${id}-user`} value={username} onChange={setUsername} />

@@ -6,6 +6,7 @@ const SETTINGS: AuthSettings = {
   clientId: "client123",
   region: "eu-west-1",
   cognitoEndpoint: "http://127.0.0.1:5000",
+  localUser: "admin",
 };
 const NOW = 1_700_000_000_000;
 
@@ -45,7 +46,9 @@ describe("settings", () => {
       clientId: "c",
       region: "us-west-2",
       cognitoEndpoint: null,
+      localUser: null,
     });
+    expect(authSettingsFrom({ auth: { clientId: "c", localUser: "admin" } })?.localUser).toBe("admin");
   });
   it("uses the emulator when given, else the regional endpoint", () => {
     expect(cognitoUrl({ cognitoEndpoint: "http://127.0.0.1:5000", region: "x" })).toBe("http://127.0.0.1:5000/");
@@ -104,6 +107,14 @@ describe("CognitoClient requests", () => {
     const tokens = await c.refresh("ref");
     expect(bodyOf(calls[0]!)).toEqual({ AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: "client123", AuthParameters: { REFRESH_TOKEN: "ref" } });
     expect(tokens).toEqual({ accessToken: "acc2", idToken: "id2", refreshToken: "ref", expiresAt: NOW + 300_000 });
+  });
+
+  it("revokes the refresh token with RevokeToken for the app client", async () => {
+    const { fetch, calls } = fakeFetch(ok({}));
+    await new CognitoClient(SETTINGS, { fetch }).revoke("ref");
+    expect(calls[0]!.url).toBe("http://127.0.0.1:5000/");
+    expect((calls[0]!.init.headers as Record<string, string>)["X-Amz-Target"]).toBe("AWSCognitoIdentityProviderService.RevokeToken");
+    expect(JSON.parse(calls[0]!.init.body as string)).toEqual({ Token: "ref", ClientId: "client123" });
   });
 
   it("sends ForgotPassword and ConfirmForgotPassword", async () => {

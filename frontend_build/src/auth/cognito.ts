@@ -1,7 +1,8 @@
 /**
  * Cognito's user-pool API called directly with fetch (no AWS SDK: the bundle stays small). Only what
  * the console needs: password sign-in (USER_PASSWORD_AUTH), the NEW_PASSWORD_REQUIRED challenge,
- * refresh (REFRESH_TOKEN_AUTH) and the forgotten-password pair. Every failure becomes a
+ * refresh (REFRESH_TOKEN_AUTH), revoking the refresh token at sign-out (RevokeToken) and the
+ * forgotten-password pair. Every failure becomes a
  * `CognitoError` whose `message` is safe to show: a wrong user name and a wrong password read the
  * same, and the service's own text is shown only where it explains a rule (the password policy).
  */
@@ -12,9 +13,11 @@ export interface AuthSettings {
   region: string;
   /** The emulator's URL in local mode; null on AWS. */
   cognitoEndpoint: string | null;
+  /** The user local mode created (the sign-in page names it); null on AWS. */
+  localUser: string | null;
 }
 
-/** Reads the `auth` block of /config.json; null when the server has no sign-in. */
+/** Reads the `auth` block of /config.json; null when it is missing or has no app client. */
 export function authSettingsFrom(config: Record<string, unknown>): AuthSettings | null {
   const auth = config.auth;
   if (!auth || typeof auth !== "object") return null;
@@ -26,6 +29,7 @@ export function authSettingsFrom(config: Record<string, unknown>): AuthSettings 
     clientId: a.clientId,
     region,
     cognitoEndpoint: typeof a.cognitoEndpoint === "string" && a.cognitoEndpoint ? a.cognitoEndpoint : null,
+    localUser: typeof a.localUser === "string" && a.localUser ? a.localUser : null,
   };
 }
 
@@ -44,7 +48,7 @@ export interface Tokens {
 
 export type SignInResult = { kind: "signed-in"; tokens: Tokens } | { kind: "new-password-required"; session: string; username: string };
 
-export type CognitoAction = "signIn" | "newPassword" | "refresh" | "forgotPassword" | "confirmForgotPassword";
+export type CognitoAction = "signIn" | "newPassword" | "refresh" | "revoke" | "forgotPassword" | "confirmForgotPassword";
 
 export class CognitoError extends Error {
   /** The service's error type without its namespace ("NotAuthorizedException"), "NetworkError" or "BadResponse". */
@@ -83,6 +87,8 @@ export function errorMessage(action: CognitoAction, type: string, serviceMessage
       break;
     case "refresh":
       return "Your session has ended. Sign in again.";
+    case "revoke":
+      return "The sign-in service could not revoke the session; it ends when its refresh token expires.";
     case "forgotPassword":
       if (type === "UserNotFoundException" || type === "NotAuthorizedException" || type === "InvalidParameterException")
         return "A reset code cannot be sent for this account. Ask an administrator to reset your password.";
@@ -213,6 +219,11 @@ export class CognitoClient {
       AuthParameters: { REFRESH_TOKEN: refreshToken },
     });
     return this.tokensFrom("refresh", data, refreshToken);
+  }
+
+  /** Ends the refresh token (and the access tokens issued with it) at Cognito, so a copied session stops working. */
+  async revoke(refreshToken: string): Promise<void> {
+    await this.call("revoke", "RevokeToken", { Token: refreshToken, ClientId: this.settings.clientId });
   }
 
   /** Asks Cognito to send a reset code; returns where it went ("e***@example.com"), when it says. */

@@ -22,9 +22,9 @@ const tokens = (access: string, expiresAt: number, refresh = "ref"): Tokens => (
   expiresAt,
 });
 
-function setup(refresh: (token: string) => Promise<Tokens>) {
+function setup(refresh: (token: string) => Promise<Tokens>, revoke: (token: string) => Promise<void> = async () => {}) {
   const storage = new MemoryStorage();
-  const cognito = { refresh: vi.fn(refresh) };
+  const cognito = { refresh: vi.fn(refresh), revoke: vi.fn(revoke) };
   const manager = new AuthManager(cognito, { storage, now: () => Date.now() });
   const states: AuthState[] = [];
   manager.subscribe((s) => states.push(s));
@@ -45,18 +45,35 @@ describe("AuthManager", () => {
     expect(await manager.authHeaders()).toEqual({ Authorization: "Bearer acc" });
     expect(JSON.parse(storage.getItem(STORAGE_KEY)!)).toMatchObject({ username: "alice", accessToken: "acc", refreshToken: "ref" });
     // A new page in the same tab picks it up.
-    const again = new AuthManager({ refresh: vi.fn() }, { storage });
+    const again = new AuthManager({ refresh: vi.fn(), revoke: vi.fn() }, { storage });
     expect(again.state.status).toBe("signed-in");
     manager.signOut();
     expect(storage.getItem(STORAGE_KEY)).toBeNull();
   });
 
+  it("signing out forgets the session at once and revokes its refresh token, even when Cognito refuses", async () => {
+    const { storage, cognito, manager } = setup(
+      async () => tokens("x", 0),
+      async () => {
+        throw new CognitoError("ServiceError", "down", 500, true);
+      },
+    );
+    manager.signedIn(tokens("acc", Date.now() + 3_600_000, "ref-1"), "alice");
+    const done = manager.signOutAndRevoke();
+    expect(manager.state).toEqual({ status: "signed-out", reason: null });
+    expect(storage.getItem(STORAGE_KEY)).toBeNull();
+    await done;
+    expect(cognito.revoke).toHaveBeenCalledWith("ref-1");
+    await manager.signOutAndRevoke();
+    expect(cognito.revoke).toHaveBeenCalledTimes(1);
+  });
+
   it("ignores a damaged stored session", () => {
     const storage = new MemoryStorage();
     storage.setItem(STORAGE_KEY, "{not json");
-    expect(new AuthManager({ refresh: vi.fn() }, { storage }).state).toEqual({ status: "signed-out", reason: null });
+    expect(new AuthManager({ refresh: vi.fn(), revoke: vi.fn() }, { storage }).state).toEqual({ status: "signed-out", reason: null });
     storage.setItem(STORAGE_KEY, JSON.stringify({ username: "a" }));
-    expect(new AuthManager({ refresh: vi.fn() }, { storage }).state.status).toBe("signed-out");
+    expect(new AuthManager({ refresh: vi.fn(), revoke: vi.fn() }, { storage }).state.status).toBe("signed-out");
   });
 
   it("refreshes by itself shortly before the access token expires", async () => {

@@ -1,8 +1,9 @@
 /**
  * The signed-in session: tokens kept in sessionStorage (gone when the tab closes; never
  * localStorage), the Authorization header for every API call, refresh with the refresh token
- * shortly before the access token expires and once on a 401, and sign-out. A refresh that fails for
- * good signs out, and the console shows the sign-in page again.
+ * shortly before the access token expires and once on a 401, and sign-out, which also revokes the
+ * refresh token at Cognito. A refresh that fails for good signs out, and the console shows the
+ * sign-in page again.
  */
 import { CognitoError, jwtClaims, type CognitoClient, type Tokens } from "./cognito";
 
@@ -43,11 +44,11 @@ export class AuthManager {
   private readonly listeners = new Set<(state: AuthState) => void>();
   private inflight: Promise<boolean> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly cognito: Pick<CognitoClient, "refresh">;
+  private readonly cognito: Pick<CognitoClient, "refresh" | "revoke">;
   private readonly storage: StorageLike | null;
   private readonly now: () => number;
 
-  constructor(cognito: Pick<CognitoClient, "refresh">, options: { storage?: StorageLike | null; now?: () => number } = {}) {
+  constructor(cognito: Pick<CognitoClient, "refresh" | "revoke">, options: { storage?: StorageLike | null; now?: () => number } = {}) {
     this.cognito = cognito;
     this.storage = options.storage === undefined ? safeSessionStorage() : options.storage;
     this.now = options.now ?? Date.now;
@@ -71,6 +72,18 @@ export class AuthManager {
 
   signOut(reason: string | null = null): void {
     this.set({ status: "signed-out", reason });
+  }
+
+  /**
+   * The user signs out: the session is forgotten here at once, and its refresh token is revoked at
+   * Cognito so a copy of it (another tab, a leaked sessionStorage) cannot mint new access tokens.
+   * The page does not wait for Cognito; if revoking fails the token lives until it expires.
+   */
+  signOutAndRevoke(): Promise<void> {
+    const state = this.current;
+    this.signOut(null);
+    if (state.status !== "signed-in") return Promise.resolve();
+    return this.cognito.revoke(state.session.refreshToken).catch(() => {});
   }
 
   /** The Authorization header for an API call; refreshes first when the token is about to expire. */

@@ -1,8 +1,7 @@
 /**
  * Who is using the console: the signed-in user and their role, for every screen. The role comes
  * from GET /api/me; until that answers (or if it fails) it is read from the access token's
- * `cognito:groups` claim, for display only — the server checks every call itself. Without sign-in
- * configured (no `auth` in /config.json) the server accepts everyone, so the console shows everything.
+ * `cognito:groups` claim, for display only — the server checks every call itself.
  */
 import { createContext, useContext, useMemo, type ReactNode } from "react";
 import { useApi } from "../context";
@@ -12,25 +11,19 @@ import { isRole, roleFromGroups, type Role } from "./roles";
 import type { AuthManager, Session } from "./session";
 
 export interface User {
-  /** False when the server has no sign-in: no user menu, every control shown. */
-  authEnabled: boolean;
-  username: string | null;
+  username: string;
   role: Role | null;
   /** GET /api/me has answered (the role is the server's, not the token's). */
   confirmed: boolean;
   signOut: () => void;
 }
 
-const NO_AUTH: User = { authEnabled: false, username: null, role: "admin", confirmed: true, signOut: () => {} };
-
-const UserContext = createContext<User>(NO_AUTH);
+const UserContext = createContext<User | null>(null);
 
 export function useUser(): User {
-  return useContext(UserContext);
-}
-
-export function NoAuthUserProvider({ children }: { children: ReactNode }) {
-  return <UserContext.Provider value={NO_AUTH}>{children}</UserContext.Provider>;
+  const user = useContext(UserContext);
+  if (!user) throw new Error("useUser outside SignedInUserProvider");
+  return user;
 }
 
 export function SignedInUserProvider({ session, manager, children }: { session: Session; manager: AuthManager; children: ReactNode }) {
@@ -40,11 +33,10 @@ export function SignedInUserProvider({ session, manager, children }: { session: 
   const value = useMemo<User>(() => {
     const data = me.data;
     return {
-      authEnabled: true,
       username: data?.username || session.username,
       role: data ? (isRole(data.role) ? data.role : null) : tokenRole,
       confirmed: !!data,
-      signOut: () => manager.signOut(null),
+      signOut: () => void manager.signOutAndRevoke(),
     };
   }, [me.data, session.username, tokenRole, manager]);
   return <UserContext.Provider value={value}>{children}</UserContext.Provider>;

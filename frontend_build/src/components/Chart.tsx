@@ -34,6 +34,26 @@ export function isolated(values: ArrayLike<number | null | undefined>): number[]
   return out;
 }
 
+/**
+ * The legend's value: at the cursor, or (with the cursor off the chart) the latest value there is,
+ * so a series with data never reads "—" just because nothing is hovered.
+ */
+export function legendValue(values: ArrayLike<number | null | undefined>, idx: number | null | undefined): number | null {
+  if (idx !== null && idx !== undefined) return values[idx] ?? null;
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
+/** The legend's time: the hovered point's, or "latest" while the values shown are the latest ones. */
+export function legendTime(seconds: number | null | undefined, idx: number | null | undefined): string {
+  if (idx === null || idx === undefined) return "latest";
+  if (seconds === null || seconds === undefined) return "—";
+  return new Date(seconds * 1000).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
 function isolatedPoints(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
   if (show) return null;
   const found = isolated(u.data[seriesIdx] ?? []);
@@ -74,7 +94,7 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
         },
       ],
       series: [
-        {},
+        { value: (_u, v, _s, idx) => legendTime(v, idx) },
         ...series.map<uPlot.Series>((s) => ({
           label: s.label,
           stroke: s.color,
@@ -82,7 +102,10 @@ export function Chart({ title, times, series, format, height = 180, yMin, yMax }
           spanGaps: false,
           // uPlot hides points when they are dense; a value between gaps would then be invisible.
           points: { size: 6, fill: s.color, filter: isolatedPoints },
-          value: (_u, v) => (v === null || v === undefined ? "—" : format(v)),
+          value: (u, _v, seriesIdx, idx) => {
+            const v = legendValue(u.data[seriesIdx] ?? [], idx);
+            return v === null ? "—" : format(v);
+          },
         })),
       ],
     };

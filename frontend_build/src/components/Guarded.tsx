@@ -1,5 +1,6 @@
 /**
- * Controls the user's role does not allow: shown disabled with the reason as a tooltip (and to
+ * Controls that cannot be used now (the user's role does not allow them, or the model is not ready,
+ * such as Start before its file is uploaded): shown disabled with the reason as a tooltip (and to
  * screen readers), still focusable so keyboard users can read why. The server refuses them anyway.
  */
 import type { ReactNode } from "react";

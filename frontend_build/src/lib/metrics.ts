@@ -14,14 +14,24 @@ export function timesInSeconds(metrics: Metrics): number[] {
 }
 
 /**
- * Success rate in percent. The contract does not say whether the API sends 0..1 or 0..100; a
- * series whose values all lie within 0..1 is read as fractions.
+ * Availability in percent: the share of requests not answered with a 5xx (the API's `successRate`).
+ * The contract does not say whether the API sends 0..1 or 0..100; a series whose values all lie
+ * within 0..1 is read as fractions.
  */
-export function successPercent(metrics: Metrics): (number | null)[] {
+export function availabilityPercent(metrics: Metrics): (number | null)[] {
   const values = series(metrics, "successRate");
   const present = values.filter((v): v is number => v !== null);
   const fractions = present.length > 0 && present.every((v) => v <= 1);
   return fractions ? values.map((v) => (v === null ? null : v * 100)) : values;
+}
+
+/** Success in percent: the share of requests answered with a 2xx (neither 4xx nor 5xx), per period. */
+export function successPercent(metrics: Metrics): (number | null)[] {
+  const errors4xx = series(metrics, "errors4xx");
+  const errors5xx = series(metrics, "errors5xx");
+  return series(metrics, "requests").map((n, i) =>
+    n === null || n <= 0 ? null : (100 * Math.max(0, n - (errors4xx[i] ?? 0) - (errors5xx[i] ?? 0))) / n,
+  );
 }
 
 /** Requests per second in each period. */
@@ -34,8 +44,10 @@ export interface MetricsSummary {
   requests: number;
   errors4xx: number;
   errors5xx: number;
-  /** Percent of requests answered without error, weighted by requests; null without requests. */
-  successRate: number | null;
+  /** Percent of requests not answered with a 5xx, weighted by requests; null without requests. */
+  availability: number | null;
+  /** Percent of requests answered with a 2xx; null without requests. */
+  success: number | null;
   /** Mean latency weighted by requests, in ms. */
   latencyAvg: number | null;
   /** The worst p99 of any period, in ms. */
@@ -62,11 +74,14 @@ export function summarize(metrics: Metrics): MetricsSummary {
     return den > 0 ? num / den : null;
   };
   const p99 = series(metrics, "latencyP99").filter((v): v is number => v !== null);
+  const errors4xx = sum(series(metrics, "errors4xx"));
+  const errors5xx = sum(series(metrics, "errors5xx"));
   return {
     requests: total,
-    errors4xx: sum(series(metrics, "errors4xx")),
-    errors5xx: sum(series(metrics, "errors5xx")),
-    successRate: weighted(successPercent(metrics)),
+    errors4xx,
+    errors5xx,
+    availability: weighted(availabilityPercent(metrics)),
+    success: total > 0 ? (100 * Math.max(0, total - errors4xx - errors5xx)) / total : null,
     latencyAvg: weighted(series(metrics, "latencyAvg")),
     latencyP99Max: p99.length ? Math.max(...p99) : null,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Metrics, Model } from "../api/types";
-import { requestsPerSecond, successPercent, summarize } from "./metrics";
+import { availabilityPercent, requestsPerSecond, successPercent, summarize } from "./metrics";
 import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models";
 import { href, parseRoute } from "./routes";
 import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
@@ -89,20 +89,31 @@ describe("metrics", () => {
   it("computes requests per second", () => {
     expect(requestsPerSecond(metrics)).toEqual([1, null, 2]);
   });
-  it("reads success rate as percent whether the API sends fractions or percent", () => {
+  it("reads availability (the API's successRate, no 5xx) as percent whether the API sends fractions or percent", () => {
+    expect(availabilityPercent(metrics)).toEqual([100, null, 50]);
+    expect(availabilityPercent({ ...metrics, series: { successRate: [100, 50, null] } })).toEqual([100, 50, null]);
+  });
+  it("computes success as the share of 2xx, apart from availability", () => {
     expect(successPercent(metrics)).toEqual([100, null, 50]);
-    expect(successPercent({ ...metrics, series: { successRate: [100, 50, null] } })).toEqual([100, 50, null]);
+    const tenPercent4xx: Metrics = {
+      period: 60,
+      timestamps: ["2024-01-01T00:00:00Z"],
+      series: { requests: [10], errors4xx: [1], errors5xx: [0], successRate: [1] },
+    };
+    expect(successPercent(tenPercent4xx)).toEqual([90]);
+    expect(availabilityPercent(tenPercent4xx)).toEqual([100]);
   });
   it("summarizes weighted by requests", () => {
     expect(summarize(metrics)).toEqual({
       requests: 180,
       errors4xx: 60,
       errors5xx: 0,
-      successRate: (100 * 60 + 50 * 120) / 180,
+      availability: (100 * 60 + 50 * 120) / 180,
+      success: (100 * 120) / 180,
       latencyAvg: 30,
       latencyP99Max: 90,
     });
-    expect(summarize({ period: 60, timestamps: [], series: {} }).successRate).toBeNull();
+    expect(summarize({ period: 60, timestamps: [], series: {} })).toMatchObject({ availability: null, success: null });
   });
 });
 
@@ -117,12 +128,11 @@ describe("run an example", () => {
     expect(cmd).toContain(`-d '{"modelData":[["it'\\''s"]],"metaData":{"modelId":"id-1"}}'`);
   });
   it("authenticates with a just-created client token, else shows a Bearer placeholder; public needs nothing", () => {
-    const basic = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor(true, "private", { name: "svc", token: "t'k" }));
+    const basic = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor("private", { name: "svc", token: "t'k" }));
     expect(basic).toContain(`-u 'svc:t'\\''k' \\\n`);
-    const placeholder = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor(true, undefined, null));
+    const placeholder = curlCommand("http://h/api/predict", "id-1", "[[1]]", curlAuthFor(undefined, null));
     expect(placeholder).toContain(`-H 'Authorization: Bearer <your token>'`);
-    expect(curlAuthFor(true, "public", { name: "svc", token: "t" })).toEqual({ kind: "none" });
-    expect(curlAuthFor(false, "private", null)).toEqual({ kind: "none" });
+    expect(curlAuthFor("public", { name: "svc", token: "t" })).toEqual({ kind: "none" });
     expect(curlCommand("http://h/api/predict", "id-1", "[[1]]")).not.toContain("Authorization");
   });
 });

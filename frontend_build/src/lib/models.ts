@@ -1,5 +1,5 @@
-/** Small rules about model records the screens share: polling, allowed actions, sorting. */
-import type { Model, ModelStatus } from "../api/types";
+/** Small rules about model records the screens share: polling, allowed actions, what to say, sorting. */
+import type { Model, ModelStatus, RequestRecord } from "../api/types";
 
 export const TRANSITIONAL: readonly ModelStatus[] = ["PENDING", "STOPPING"];
 
@@ -10,6 +10,51 @@ export function needsPolling(models: readonly Pick<Model, "status">[]): boolean 
 
 export function canStart(model: Pick<Model, "status">): boolean {
   return model.status === "STOPPED" || model.status === "FAILED";
+}
+
+/**
+ * Why Start cannot work yet, or null: an artifact model needs its file first. Said where the file
+ * is uploaded (the Model file panel), not as an API route.
+ */
+export function startBlocker(model: Pick<Model, "artifactFormat" | "artifact">): string | null {
+  if (model.artifactFormat && !model.artifact) return "Upload the model file first (in the Model file panel).";
+  return null;
+}
+
+/** What the try-it box says about predictions in each status. */
+export function predictHint(status: ModelStatus): string {
+  switch (status) {
+    case "RUNNING":
+      return "Ctrl+Enter sends.";
+    case "PENDING":
+      return "The model is starting; predictions work once it is running.";
+    case "STOPPING":
+      return "The model is stopping; start it again to get predictions.";
+    case "STOPPED":
+      return "The model is stopped; start it to get predictions.";
+    case "FAILED":
+      return "The model has failed (the reason is above); fix that and start it again to get predictions.";
+  }
+}
+
+/** Shown when the model has no successful request yet: a shape, not a promise that it fits. */
+export const NEUTRAL_EXAMPLE = '[{"feature": 1.0}]';
+
+/**
+ * The `modelData` of the newest successful request whose body was recorded whole, as the try-it
+ * example (the model's own input shape); null when there is none.
+ */
+export function exampleFromHistory(records: readonly Pick<RequestRecord, "status" | "requestBody">[]): string | null {
+  for (const record of records) {
+    if (record.status < 200 || record.status >= 300 || !record.requestBody) continue;
+    try {
+      const body: unknown = JSON.parse(record.requestBody);
+      if (body && typeof body === "object" && "modelData" in body) return JSON.stringify((body as { modelData: unknown }).modelData);
+    } catch {
+      // Cut at captureBodyBytes: not usable as an example.
+    }
+  }
+  return null;
 }
 
 export function canStop(model: Pick<Model, "status">): boolean {

@@ -24,3 +24,9 @@ export function rangeBounds(range: TimeRange, now: number = Date.now()): { from:
   const to = Math.floor(now / 1000) * 1000;
   return { from: new Date(to - range.ms).toISOString(), to: new Date(to).toISOString() };
 }
+
+/** The shortest range that holds the model's whole life (a new model's charts are not a few dots at the right edge). */
+export function rangeForAge(createdAt: string, now: number = Date.now()): TimeRange {
+  const age = now - Date.parse(createdAt);
+  return TIME_RANGES.find((r) => r.ms >= age) ?? (TIME_RANGES[TIME_RANGES.length - 1] as TimeRange);
+}

@@ -6,13 +6,23 @@ import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus } from "../api/types";
 import { InlineField } from "../components/InlineField";
 import { RefreshButton } from "../components/RefreshButton";
-import { useApi, useNotify } from "../context";
+import { useApi, useNotify, useWithdrawNotice } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
 import { formatCpu, formatMemory } from "../lib/format";
-import { canStart, canStop, modelSource, needsPolling, sortModels, type SortDir, type SortKey } from "../lib/models";
+import {
+  TRANSITIONAL,
+  canStart,
+  canStop,
+  modelSource,
+  needsPolling,
+  sortModels,
+  startBlocker,
+  type SortDir,
+  type SortKey,
+} from "../lib/models";
 import { href } from "../lib/routes";
 import { CopyButton } from "../components/CopyButton";
-import { Dialog } from "../components/Dialog";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Empty, ErrorState, Loading, errorText } from "../components/States";
 import { StatusBadge } from "../components/StatusBadge";
 import { Time } from "../components/Time";
@@ -87,6 +97,10 @@ export function ModelsList() {
   const items = list.data?.items;
   const polling = !!items && needsPolling(items);
   useInterval(list.reload, POLL_MS, polling && !list.error);
+  const withdraw = useWithdrawNotice();
+  useEffect(() => {
+    for (const m of items ?? []) if (!TRANSITIONAL.includes(m.status)) withdraw(`lifecycle:${m.id}`);
+  }, [items, withdraw]);
 
   const sorted = useMemo(() => (items ? sortModels(items, sort.key, sort.dir) : []), [items, sort]);
   const visible = COLUMNS.filter((c) => !hidden.has(c.id));
@@ -120,7 +134,7 @@ export function ModelsList() {
     try {
       const updated = action === "start" ? await api.startModel(model.id) : await api.stopModel(model.id);
       replaceItem(updated);
-      notify(action === "start" ? `Starting ${model.name}…` : `Stopping ${model.name}…`, "info");
+      notify(action === "start" ? `Starting ${model.name}…` : `Stopping ${model.name}…`, "info", `lifecycle:${model.id}`);
     } catch (err) {
       notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
       list.reload();
@@ -270,7 +284,8 @@ export function ModelsList() {
                         <button
                           type="button"
                           className="btn btn-small"
-                          disabled={busy[m.id]}
+                          disabled={busy[m.id] || !!startBlocker(m)}
+                          title={startBlocker(m) ?? undefined}
                           onClick={() => act(m, "start")}
                           aria-label={`Start ${m.name}`}
                         >
@@ -323,32 +338,19 @@ export function ModelsList() {
         </nav>
       )}
 
-      <Dialog
+      <ConfirmDialog
         open={!!stopping}
         title={`Stop ${stopping?.name ?? ""}?`}
+        confirmLabel="Stop model"
         onClose={() => setStopping(null)}
-        footer={
-          <>
-            <button type="button" className="btn" onClick={() => setStopping(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="btn btn-danger"
-              data-autofocus
-              onClick={() => {
-                const m = stopping;
-                setStopping(null);
-                if (m) void act(m, "stop");
-              }}
-            >
-              Stop model
-            </button>
-          </>
-        }
+        onConfirm={() => {
+          const m = stopping;
+          setStopping(null);
+          if (m) void act(m, "stop");
+        }}
       >
         <p>The model's container stops and predictions to it fail until it is started again.</p>
-      </Dialog>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { useAsync } from "../../hooks/useAsync";
 import { useUser } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { CopyButton } from "../../components/CopyButton";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Dialog } from "../../components/Dialog";
 import { RefreshButton } from "../../components/RefreshButton";
 import { Empty, ErrorState, InlineError, Loading, errorText } from "../../components/States";
@@ -215,33 +216,21 @@ function Clients({
         )}
       </Dialog>
 
-      <Dialog
+      <ConfirmDialog
         open={revoking !== null}
         title={`Revoke ${revoking ?? ""}?`}
+        confirmLabel="Revoke token"
+        busyLabel="Revoking…"
+        busy={revokeBusy}
         onClose={() => {
           setRevoking(null);
           setRevokeError(null);
         }}
-        footer={
-          <>
-            <button type="button" className="btn" onClick={() => setRevoking(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="btn btn-danger"
-              data-autofocus
-              disabled={revokeBusy}
-              onClick={() => revoking && void revoke(revoking)}
-            >
-              {revokeBusy ? "Revoking…" : "Revoke token"}
-            </button>
-          </>
-        }
+        onConfirm={() => revoking && void revoke(revoking)}
       >
         <p>Programs using this token lose access to {model.name} (within a minute, as the server caches tokens briefly).</p>
         {revokeError !== null && <InlineError>{errorText(revokeError)}</InlineError>}
-      </Dialog>
+      </ConfirmDialog>
     </div>
   );
 }

@@ -1,9 +1,11 @@
 /** The container's latest log lines, oldest at the top and scrolled to the bottom, with a download of the whole log. */
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { ContainerLogLine, Model } from "../../api/types";
+import { useLayoutEffect, useRef, useState } from "react";
+import type { Model } from "../../api/types";
+import { LoadMore } from "../../components/LoadMore";
 import { RefreshButton } from "../../components/RefreshButton";
 import { useApi, useNotify } from "../../context";
-import { useAsync, useInterval } from "../../hooks/useAsync";
+import { useInterval } from "../../hooks/useAsync";
+import { usePagedList } from "../../hooks/usePagedList";
 import { Empty, ErrorState, Loading, errorText } from "../../components/States";
 import { formatClock, formatLocal, formatLogMessage, formatUtc } from "../../lib/format";
 
@@ -14,24 +16,19 @@ export function ContainerLogsTab({ model }: { model: Model }) {
   const api = useApi();
   const notify = useNotify();
   const [follow, setFollow] = useState(false);
-  const [older, setOlder] = useState<{ items: ContainerLogLine[]; nextToken: string | null } | null>(null);
   const [downloading, setDownloading] = useState(false);
-  const [loadingOlder, setLoadingOlder] = useState(false);
   const box = useRef<HTMLDivElement>(null);
-  const logs = useAsync((signal) => api.listContainerLogs(model.id, { limit: PAGE }, signal), [api, model.id]);
+  const logs = usePagedList((nextToken, signal) => api.listContainerLogs(model.id, { limit: PAGE, nextToken }, signal), [api, model.id]);
   useInterval(logs.reload, FOLLOW_MS, follow && !logs.error);
-  useEffect(() => setOlder(null), [model.id]);
 
   // Newest first from the API; shown oldest first like a terminal.
-  const latest = logs.data ? [...logs.data.items].reverse() : [];
-  const lines = [...[...(older?.items ?? [])].reverse(), ...latest];
-  const nextToken = older ? older.nextToken : (logs.data?.nextToken ?? null);
-  const newest = latest[latest.length - 1]?.time;
+  const lines = [...(logs.items ?? [])].reverse();
+  const newest = lines[lines.length - 1]?.time;
 
   useLayoutEffect(() => {
     const el = box.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [newest, logs.data]);
+  }, [newest]);
 
   const download = async () => {
     setDownloading(true);
@@ -52,19 +49,6 @@ export function ContainerLogsTab({ model }: { model: Model }) {
     }
   };
 
-  const loadOlder = async () => {
-    if (!nextToken) return;
-    setLoadingOlder(true);
-    try {
-      const page = await api.listContainerLogs(model.id, { limit: PAGE, nextToken });
-      setOlder((old) => ({ items: [...(old?.items ?? []), ...page.items], nextToken: page.nextToken }));
-    } catch (err) {
-      notify(`Could not load older lines: ${errorText(err)}`, "error");
-    } finally {
-      setLoadingOlder(false);
-    }
-  };
-
   return (
     <div className="tab-content">
       <div className="toolbar">
@@ -77,9 +61,9 @@ export function ContainerLogsTab({ model }: { model: Model }) {
           {downloading ? "Downloading…" : "Download whole log"}
         </button>
       </div>
-      {logs.error && !logs.data ? (
+      {logs.error && !logs.items ? (
         <ErrorState error={logs.error} title="Could not load the container logs" onRetry={logs.reload} />
-      ) : !logs.data ? (
+      ) : !logs.items ? (
         <Loading label="Loading the container logs…" />
       ) : lines.length === 0 ? (
         <Empty title="No log lines yet">
@@ -87,11 +71,7 @@ export function ContainerLogsTab({ model }: { model: Model }) {
         </Empty>
       ) : (
         <>
-          {nextToken && (
-            <button type="button" className="btn btn-small" onClick={loadOlder} disabled={loadingOlder}>
-              {loadingOlder ? "Loading…" : "Load older lines"}
-            </button>
-          )}
+          <LoadMore list={logs} label="Load older lines" small />
           <div ref={box} className="log-box" role="log" aria-label="Container log" tabIndex={0}>
             {lines.map((line, i) => (
               <div className="log-line" key={`${line.time}-${i}`}>

@@ -1,6 +1,7 @@
 /**
- * Metrics over a chosen range: response times (avg, p50, p90, p99), requests per second, success
- * rate, 4xx and 5xx. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
+ * Metrics over a chosen range (by default the shortest that holds the model's life): response times
+ * (avg, p50, p90, p99), requests per second, availability (no 5xx) and success (2xx) side by side,
+ * 4xx and 5xx. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
  */
 import { useMemo, useState } from "react";
 import type { Model } from "../../api/types";
@@ -11,14 +12,14 @@ import { useAsync, useInterval } from "../../hooks/useAsync";
 import { Chart } from "../../components/Chart";
 import { Empty, ErrorState, Loading } from "../../components/States";
 import { formatDuration, formatPercent } from "../../lib/format";
-import { requestsPerSecond, series, successPercent, summarize, timesInSeconds } from "../../lib/metrics";
-import { TIME_RANGES, findRange, rangeBounds } from "../../lib/time-ranges";
+import { availabilityPercent, requestsPerSecond, series, successPercent, summarize, timesInSeconds } from "../../lib/metrics";
+import { TIME_RANGES, findRange, rangeBounds, rangeForAge } from "../../lib/time-ranges";
 
 const REFRESH_MS = 30_000;
 
 export default function MetricsTab({ model }: { model: Model }) {
   const api = useApi();
-  const [rangeId, setRangeId] = useState("1h");
+  const [rangeId, setRangeId] = useState(() => rangeForAge(model.createdAt).id);
   const range = findRange(rangeId);
   const metrics = useAsync(
     (signal) => api.getMetrics(model.id, { ...rangeBounds(range), period: range.period }, signal),
@@ -38,7 +39,10 @@ export default function MetricsTab({ model }: { model: Model }) {
         { label: "p99", values: series(data, "latencyP99"), color: "#dc2626" },
       ],
       rps: [{ label: "requests/s", values: requestsPerSecond(data), color: "#2563eb" }],
-      success: [{ label: "success", values: successPercent(data), color: "#16a34a" }],
+      rates: [
+        { label: "availability (no 5xx)", values: availabilityPercent(data), color: "#2563eb" },
+        { label: "success (2xx)", values: successPercent(data), color: "#16a34a" },
+      ],
       errors: [
         { label: "4xx", values: series(data, "errors4xx"), color: "#d97706" },
         { label: "5xx", values: series(data, "errors5xx"), color: "#dc2626" },
@@ -78,8 +82,12 @@ export default function MetricsTab({ model }: { model: Model }) {
               <dd>{view.summary.requests.toLocaleString()}</dd>
             </div>
             <div>
-              <dt>Success rate</dt>
-              <dd>{formatPercent(view.summary.successRate)}</dd>
+              <dt title="Share of requests not answered with a 5xx">Availability (no 5xx)</dt>
+              <dd data-testid="availability">{formatPercent(view.summary.availability)}</dd>
+            </div>
+            <div>
+              <dt title="Share of requests answered with a 2xx">Success (2xx)</dt>
+              <dd data-testid="success">{formatPercent(view.summary.success)}</dd>
             </div>
             <div>
               <dt>Avg response time</dt>
@@ -105,9 +113,9 @@ export default function MetricsTab({ model }: { model: Model }) {
               format={(v) => (v >= 10 ? v.toFixed(0) : String(Number(v.toPrecision(2))))}
             />
             <Chart
-              title="Success rate"
+              title="Availability and success"
               times={view.times}
-              series={view.success}
+              series={view.rates}
               format={(v) => `${Number(v.toFixed(1))}%`}
               yMin={0}
               yMax={100}

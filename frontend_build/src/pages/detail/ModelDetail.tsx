@@ -4,21 +4,21 @@
  * while the model is changing state. Controls the user's role does not allow are disabled with the
  * reason as a tooltip.
  */
-import { lazy, Suspense, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { ApiError } from "../../api/client";
 import type { Model } from "../../api/types";
 import { RefreshButton } from "../../components/RefreshButton";
-import { useApi, useNotify } from "../../context";
+import { useApi, useNotify, useWithdrawNotice } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { CopyButton } from "../../components/CopyButton";
-import { Dialog } from "../../components/Dialog";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { PageTitle } from "../../components/PageTitle";
 import { ErrorState, InlineError, Loading, errorText } from "../../components/States";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Tabs } from "../../components/Tabs";
 import { Time } from "../../components/Time";
 import { formatBytes, formatCpu, formatMemory } from "../../lib/format";
-import { canDelete, canStart, canStop, needsPolling } from "../../lib/models";
+import { TRANSITIONAL, canDelete, canStart, canStop, needsPolling, startBlocker } from "../../lib/models";
 import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
 import { ContainerLogsTab } from "./ContainerLogsTab";
@@ -53,12 +53,22 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [deleting, setDeleting] = useState(false);
   // A client token created on this page, kept in memory only, for the curl example.
   const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
-  const { role, authEnabled } = useUser();
+  const { role } = useUser();
+  const withdraw = useWithdrawNotice();
   const lifecycleDenied = deniedReason(role, "lifecycle");
   const editDenied = deniedReason(role, "edit");
   const deleteDenied = deniedReason(role, "delete");
   const m = model.data;
   useInterval(model.reload, POLL_MS, !!m && needsPolling([m]) && !model.error);
+  // "Starting …" / "Stopping …" stop being true once the model gets there; a failed start once a file is uploaded.
+  const settled = !!m && !TRANSITIONAL.includes(m.status);
+  useEffect(() => {
+    if (settled) withdraw(`lifecycle:${id}`);
+  }, [settled, m?.status, id, withdraw]);
+  const uploadedAt = m?.artifact?.uploadedAt;
+  useEffect(() => {
+    if (uploadedAt) withdraw(`start-failed:${id}`);
+  }, [uploadedAt, id, withdraw]);
 
   if (model.error && !m) {
     const gone = model.error instanceof ApiError && model.error.isNotFound;
@@ -83,13 +93,15 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
     setActing(true);
     try {
       model.setData(action === "start" ? await api.startModel(m.id) : await api.stopModel(m.id));
-      notify(action === "start" ? `Starting ${m.name}…` : `Stopping ${m.name}…`, "info");
+      notify(action === "start" ? `Starting ${m.name}…` : `Stopping ${m.name}…`, "info", `lifecycle:${m.id}`);
     } catch (err) {
-      notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error");
+      notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error", `start-failed:${m.id}`);
     } finally {
       setActing(false);
     }
   };
+
+  const blocked = startBlocker(m);
 
   return (
     <section className="page">
@@ -103,8 +115,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         </div>
         <div className="actions">
           {canStart(m) &&
-            (lifecycleDenied ? (
-              <DeniedButton className="btn btn-primary" reason={lifecycleDenied}>
+            (lifecycleDenied || blocked ? (
+              <DeniedButton className="btn btn-primary" reason={lifecycleDenied ?? blocked ?? ""}>
                 Start
               </DeniedButton>
             ) : (
@@ -158,7 +170,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         label="Model activity"
         current={tab}
         tabs={(Object.keys(TAB_LABELS) as DetailTab[])
-          .filter((t) => t !== "clients" || (authEnabled && can(role, "clients")) || tab === "clients")
+          .filter((t) => t !== "clients" || can(role, "clients") || tab === "clients")
           .map((t) => ({
             id: t,
             label: TAB_LABELS[t],
@@ -180,31 +192,18 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         )}
       </Tabs>
 
-      <Dialog
+      <ConfirmDialog
         open={confirmStop}
         title={`Stop ${m.name}?`}
+        confirmLabel="Stop model"
         onClose={() => setConfirmStop(false)}
-        footer={
-          <>
-            <button type="button" className="btn" onClick={() => setConfirmStop(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="btn btn-danger"
-              data-autofocus
-              onClick={() => {
-                setConfirmStop(false);
-                void act("stop");
-              }}
-            >
-              Stop model
-            </button>
-          </>
-        }
+        onConfirm={() => {
+          setConfirmStop(false);
+          void act("stop");
+        }}
       >
         <p>The model's container stops and predictions to it fail until it is started again.</p>
-      </Dialog>
+      </ConfirmDialog>
 
       <DeleteDialog
         model={m}
@@ -308,7 +307,6 @@ function DeleteDialog({ model, open, onClose, onDeleted }: { model: Model; open:
     onClose();
   };
   const submit = async () => {
-    if (!matches) return;
     setBusy(true);
     setError(null);
     try {
@@ -323,49 +321,34 @@ function DeleteDialog({ model, open, onClose, onDeleted }: { model: Model; open:
     }
   };
   return (
-    <Dialog
+    <ConfirmDialog
       open={open}
       title={`Delete ${model.name}?`}
+      confirmLabel="Delete model"
+      busyLabel="Deleting…"
+      busy={busy}
+      disabled={!matches}
       onClose={close}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" form="delete-form" className="btn btn-danger" disabled={!matches || busy}>
-            {busy ? "Deleting…" : "Delete model"}
-          </button>
-        </>
-      }
+      onConfirm={() => void submit()}
     >
-      <form
-        id="delete-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <p>This removes the model and its uploaded file. It cannot be undone.</p>
-        {!canDelete(model) && (
-          <p className="banner banner-warning">The model is {model.status.toLowerCase()}: stop it before deleting it.</p>
-        )}
-        <label htmlFor="confirm-name" className="label">
-          Type <strong className="mono">{model.name}</strong> to confirm
-        </label>
-        <input
-          id="confirm-name"
-          value={typed}
-          onChange={(e) => setTyped(e.target.value)}
-          autoComplete="off"
-          spellCheck={false}
-          data-autofocus
-        />
-        {error !== null && (
-          <InlineError>
-            {error instanceof ApiError && error.isConflict ? `${error.message} Stop the model first.` : errorText(error)}
-          </InlineError>
-        )}
-      </form>
-    </Dialog>
+      <p>This removes the model and its uploaded file. It cannot be undone.</p>
+      {!canDelete(model) && <p className="banner banner-warning">The model is {model.status.toLowerCase()}: stop it before deleting it.</p>}
+      <label htmlFor="confirm-name" className="label">
+        Type <strong className="mono">{model.name}</strong> to confirm
+      </label>
+      <input
+        id="confirm-name"
+        value={typed}
+        onChange={(e) => setTyped(e.target.value)}
+        autoComplete="off"
+        spellCheck={false}
+        data-autofocus
+      />
+      {error !== null && (
+        <InlineError>
+          {error instanceof ApiError && error.isConflict ? `${error.message} Stop the model first.` : errorText(error)}
+        </InlineError>
+      )}
+    </ConfirmDialog>
   );
 }

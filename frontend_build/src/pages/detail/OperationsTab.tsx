@@ -1,40 +1,29 @@
-/** The operations log: who did what and when, status transitions and their reasons, newest first. */
-import { useEffect, useState } from "react";
-import type { Model, OperationLogEntry } from "../../api/types";
+/**
+ * The operations log: who did what and when, status transitions and their reasons, newest first.
+ * A run of identical entries (a crash loop restarting the same way) shows as one row with a count.
+ */
+import type { Model } from "../../api/types";
 import { useApi } from "../../context";
-import { useAsync } from "../../hooks/useAsync";
-import { Empty, ErrorState, Loading, errorText } from "../../components/States";
+import { usePagedList } from "../../hooks/usePagedList";
+import { LoadMore } from "../../components/LoadMore";
+import { Empty, ErrorState, Loading } from "../../components/States";
 import { Time } from "../../components/Time";
+import { collapseRepeats } from "../../lib/operations";
 
 const PAGE = 50;
 
 export function OperationsTab({ model }: { model: Model }) {
   const api = useApi();
   // Reload when the record changes (a new transition or edit adds a log entry).
-  const log = useAsync((signal) => api.listOperations(model.id, { limit: PAGE }, signal), [api, model.id, model.revision, model.status]);
-  const [more, setMore] = useState<{ items: OperationLogEntry[]; nextToken: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  useEffect(() => setMore(null), [model.id, model.revision, model.status]);
+  const log = usePagedList(
+    (nextToken, signal) => api.listOperations(model.id, { limit: PAGE, nextToken }, signal),
+    [api, model.id, model.revision, model.status],
+  );
 
-  if (log.error && !log.data) return <ErrorState error={log.error} title="Could not load the operations log" onRetry={log.reload} />;
-  if (!log.data) return <Loading label="Loading the operations log…" />;
-  const items = [...log.data.items, ...(more?.items ?? [])];
-  const nextToken = more ? more.nextToken : log.data.nextToken;
-  if (items.length === 0) return <Empty title="No operations recorded yet" />;
-
-  const loadMore = async () => {
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await api.listOperations(model.id, { limit: PAGE, nextToken });
-      setMore((old) => ({ items: [...(old?.items ?? []), ...page.items], nextToken: page.nextToken }));
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
+  if (log.error && !log.items) return <ErrorState error={log.error} title="Could not load the operations log" onRetry={log.reload} />;
+  if (!log.items) return <Loading label="Loading the operations log…" />;
+  if (log.items.length === 0) return <Empty title="No operations recorded yet" />;
+  const rows = collapseRepeats(log.items);
 
   return (
     <div className="tab-content">
@@ -51,10 +40,16 @@ export function OperationsTab({ model }: { model: Model }) {
             </tr>
           </thead>
           <tbody>
-            {items.map((e, i) => (
+            {rows.map(({ entry: e, count, oldest }, i) => (
               <tr key={`${e.at}-${i}`}>
                 <td data-label="Time">
                   <Time iso={e.at} />
+                  {count > 1 && (
+                    <span className="muted small repeat" data-testid="repeat-count">
+                      {" "}
+                      ×{count}, since <Time iso={oldest} />
+                    </span>
+                  )}
                 </td>
                 <td data-label="Who">{e.actor}</td>
                 <td data-label="Action">
@@ -78,16 +73,7 @@ export function OperationsTab({ model }: { model: Model }) {
           </tbody>
         </table>
       </div>
-      {moreError !== null && (
-        <p className="field-error" role="alert">
-          {errorText(moreError)}
-        </p>
-      )}
-      {nextToken && (
-        <button type="button" className="btn" onClick={loadMore} disabled={loadingMore}>
-          {loadingMore ? "Loading…" : "Load older entries"}
-        </button>
-      )}
+      <LoadMore list={log} label="Load older entries" />
     </div>
   );
 }

@@ -1,13 +1,14 @@
 /** Request history: time to response and status per prediction, a status filter and a details view with both bodies. */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { Model, RequestRecord } from "../../api/types";
 import { InlineField } from "../../components/InlineField";
+import { LoadMore } from "../../components/LoadMore";
 import { RefreshButton } from "../../components/RefreshButton";
 import { useApi } from "../../context";
-import { useAsync } from "../../hooks/useAsync";
+import { usePagedList } from "../../hooks/usePagedList";
 import { Dialog } from "../../components/Dialog";
 import { CopyButton } from "../../components/CopyButton";
-import { Empty, ErrorState, Loading, errorText } from "../../components/States";
+import { Empty, ErrorState, Loading } from "../../components/States";
 import { Time } from "../../components/Time";
 import { formatBytes, formatDuration, prettyJson, statusClass } from "../../lib/format";
 import { TIME_RANGES, findRange, rangeBounds } from "../../lib/time-ranges";
@@ -30,32 +31,13 @@ export function RequestsTab({ model }: { model: Model }) {
   const [rangeId, setRangeId] = useState("24h");
   const [filter, setFilter] = useState("");
   const [selected, setSelected] = useState<RequestRecord | null>(null);
-  const [more, setMore] = useState<{ items: RequestRecord[]; nextToken: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
   const [bounds, setBounds] = useState(() => rangeBounds(findRange(rangeId)));
-  const requests = useAsync(
-    (signal) => api.listRequests(model.id, { ...bounds, status: filter, limit: PAGE }, signal),
+  const requests = usePagedList(
+    (nextToken, signal) => api.listRequests(model.id, { ...bounds, status: filter, limit: PAGE, nextToken }, signal),
     [api, model.id, bounds, filter],
   );
-  useEffect(() => setMore(null), [bounds, filter]);
   const refresh = () => setBounds(rangeBounds(findRange(rangeId)));
-
-  const loadMore = async (nextToken: string) => {
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await api.listRequests(model.id, { ...bounds, status: filter, limit: PAGE, nextToken });
-      setMore((old) => ({ items: [...(old?.items ?? []), ...page.items], nextToken: page.nextToken }));
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
-
-  const items = requests.data ? [...requests.data.items, ...(more?.items ?? [])].filter((r) => matches(r, filter)) : [];
-  const nextToken = more ? more.nextToken : (requests.data?.nextToken ?? null);
+  const items = (requests.items ?? []).filter((r) => matches(r, filter));
 
   return (
     <div className="tab-content">
@@ -86,9 +68,9 @@ export function RequestsTab({ model }: { model: Model }) {
         </InlineField>
         <RefreshButton onClick={refresh} busy={requests.loading} />
       </div>
-      {requests.error && !requests.data ? (
+      {requests.error && !requests.items ? (
         <ErrorState error={requests.error} title="Could not load the request history" onRetry={requests.reload} />
-      ) : !requests.data ? (
+      ) : !requests.items ? (
         <Loading label="Loading requests…" />
       ) : items.length === 0 ? (
         <Empty title={filter ? "No requests with this status in this range" : "No requests in this range"}>
@@ -139,16 +121,7 @@ export function RequestsTab({ model }: { model: Model }) {
           </table>
         </div>
       )}
-      {moreError !== null && (
-        <p className="field-error" role="alert">
-          {errorText(moreError)}
-        </p>
-      )}
-      {nextToken && requests.data && (
-        <button type="button" className="btn" onClick={() => loadMore(nextToken)} disabled={loadingMore}>
-          {loadingMore ? "Loading…" : "Load older requests"}
-        </button>
-      )}
+      <LoadMore list={requests} label="Load older requests" />
 
       <Dialog open={!!selected} title="Request details" onClose={() => setSelected(null)} wide>
         {selected && (

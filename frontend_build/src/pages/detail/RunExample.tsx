@@ -1,12 +1,14 @@
 /**
  * "Run an example": a curl command ready to copy, and a try-it form that sends modelData (with the
- * signed-in user's token) and shows the answer. The curl command authenticates with the client token
- * just created on this page (`-u name:token`), else shows a Bearer placeholder; public models need
- * nothing.
+ * signed-in user's token) and shows the answer. The example starts from the model's own input: the
+ * body of its last successful request, else a neutral shape to replace. The curl command
+ * authenticates with the client token just created on this page (`-u name:token`), else shows a
+ * Bearer placeholder; public models need nothing.
  */
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Model, PredictResult } from "../../api/types";
 import { useApi } from "../../context";
+import { NEUTRAL_EXAMPLE, exampleFromHistory, predictHint } from "../../lib/models";
 import { CopyButton } from "../../components/CopyButton";
 import { InlineError, errorText } from "../../components/States";
 import { formatDuration, statusClass } from "../../lib/format";
@@ -25,8 +27,6 @@ export type CurlAuth = { kind: "none" } | { kind: "basic"; name: string; token: 
 
 const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
-const EXAMPLE_DATA = "[[5.1, 3.5, 1.4, 0.2]]";
-
 /** The absolute predict URL for this page's origin (apiBase may be relative or absolute). */
 export function predictUrl(apiBase: string, origin: string): string {
   return new URL(`${apiBase.replace(/\/+$/, "")}/predict`, origin).href;
@@ -37,7 +37,7 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
   try {
     data = JSON.parse(modelData);
   } catch {
-    data = JSON.parse(EXAMPLE_DATA);
+    data = JSON.parse(NEUTRAL_EXAMPLE);
   }
   const body = JSON.stringify({ modelData: data, metaData: { modelId } });
   const authLine =
@@ -49,13 +49,9 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
   return `curl -X POST '${url}' \\\n${authLine}  -H 'Content-Type: application/json' \\\n  -d ${shellQuote(body)}`;
 }
 
-/** Which credentials the example shows: none with sign-in off or for a public model. */
-export function curlAuthFor(
-  authEnabled: boolean,
-  visibility: Model["endpointVisibility"],
-  credentials: ExampleCredentials | null,
-): CurlAuth {
-  if (!authEnabled || visibility === "public") return { kind: "none" };
+/** Which credentials the example shows: none for a public model. */
+export function curlAuthFor(visibility: Model["endpointVisibility"], credentials: ExampleCredentials | null): CurlAuth {
+  if (visibility === "public") return { kind: "none" };
   if (credentials) return { kind: "basic", name: credentials.name, token: credentials.token };
   return { kind: "bearer-placeholder" };
 }
@@ -64,8 +60,27 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
   const api = useApi();
   const user = useUser();
   const predictDenied = deniedReason(user.role, "predict");
-  const auth = curlAuthFor(user.authEnabled, model.endpointVisibility, credentials);
-  const [input, setInput] = useState(EXAMPLE_DATA);
+  const auth = curlAuthFor(model.endpointVisibility, credentials);
+  const [input, setInput] = useState(NEUTRAL_EXAMPLE);
+  // "history": the last successful request's modelData; "neutral": a shape to replace; "typed": the user's own.
+  const [source, setSource] = useState<"neutral" | "history" | "typed">("neutral");
+  const running = model.status === "RUNNING";
+  // Once the user has typed, the example is theirs: a late answer from the history must not replace it.
+  const typed = useRef(false);
+  useEffect(() => {
+    const controller = new AbortController();
+    api
+      .listRequests(model.id, { status: "2xx", limit: 20 }, controller.signal)
+      .then((page) => {
+        const found = exampleFromHistory(page.items);
+        if (found === null || controller.signal.aborted || typed.current) return;
+        setInput(found);
+        setSource("history");
+      })
+      .catch(() => {}); // no history to learn from: the neutral example stays
+    return () => controller.abort();
+    // Looked up again when the model comes up, as requests may have arrived meanwhile.
+  }, [api, model.id, running]);
   const [inputError, setInputError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   const [result, setResult] = useState<PredictResult | null>(null);
@@ -105,15 +120,13 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
       <pre className="code-block" data-testid="curl">
         {curl}
       </pre>
-      {user.authEnabled && (
-        <p className="hint curl-note" data-testid="curl-auth-note">
-          {auth.kind === "basic"
-            ? `Uses the client token ${auth.name} you just created. Keep it secret.`
-            : auth.kind === "bearer-placeholder"
-              ? "This model is private: replace <your token> with a client token (admins create them under Clients), or use curl -u <client-name>:<token>. Public models need no token."
-              : "This model is public: calls need no token."}
-        </p>
-      )}
+      <p className="hint curl-note" data-testid="curl-auth-note">
+        {auth.kind === "basic"
+          ? `Uses the client token ${auth.name} you just created. Keep it secret.`
+          : auth.kind === "bearer-placeholder"
+            ? "This model is private: replace <your token> with a client token (admins create them under Clients), or use curl -u <client-name>:<token>. Public models need no token."
+            : "This model is public: calls need no token."}
+      </p>
 
       <form
         className="try-it"
@@ -133,7 +146,11 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
           spellCheck={false}
           aria-invalid={!!inputError}
           aria-describedby={inputError ? "model-data-error" : "model-data-hint"}
-          onChange={(e) => setInput(e.target.value)}
+          onChange={(e) => {
+            typed.current = true;
+            setInput(e.target.value);
+            setSource("typed");
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
@@ -146,8 +163,13 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
             {inputError}
           </p>
         ) : (
-          <p id="model-data-hint" className="hint">
-            {model.status === "RUNNING" ? "Ctrl+Enter sends." : `The model is ${model.status.toLowerCase()}; start it to get predictions.`}
+          <p id="model-data-hint" className="hint" data-testid="model-data-hint">
+            {source === "history"
+              ? "From this model's last successful request. "
+              : source === "neutral"
+                ? "An example shape: replace it with the model's input (records or rows). "
+                : ""}
+            {predictHint(model.status)}
           </p>
         )}
         {predictDenied ? (

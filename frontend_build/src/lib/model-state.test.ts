@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { OperationLogEntry } from "../api/types";
+import { legendTime, legendValue } from "../components/Chart";
+import { NEUTRAL_EXAMPLE, exampleFromHistory, predictHint, startBlocker } from "./models";
+import { collapseRepeats } from "./operations";
+import { rangeForAge } from "./time-ranges";
+
+describe("what the model page says", () => {
+  it("blocks Start until an artifact model has its file, and says where to upload it", () => {
+    expect(startBlocker({ artifactFormat: "joblib", artifact: null })).toMatch(/Model file panel/);
+    expect(startBlocker({ artifactFormat: "joblib" })).not.toBeNull();
+    expect(startBlocker({ artifactFormat: "joblib", artifact: { size: 1, uploadedAt: "2024-01-01T00:00:00Z" } })).toBeNull();
+    expect(startBlocker({ artifactFormat: null })).toBeNull();
+  });
+  it("hints what each status means for predictions", () => {
+    expect(predictHint("RUNNING")).toBe("Ctrl+Enter sends.");
+    expect(predictHint("PENDING")).toMatch(/starting/);
+    expect(predictHint("FAILED")).toMatch(/has failed/);
+    expect(predictHint("STOPPED")).toMatch(/stopped; start it/);
+    expect(predictHint("STOPPING")).toMatch(/stopping/);
+  });
+  it("takes the example from the newest successful request whose body is whole", () => {
+    const body = (modelData: unknown) => JSON.stringify({ modelData, metaData: { modelId: "m" } });
+    expect(
+      exampleFromHistory([
+        { status: 400, requestBody: body([[1]]) },
+        { status: 200, requestBody: '{"modelData": [{"carat": 0.2' },
+        { status: 200, requestBody: null },
+        { status: 200, requestBody: body([{ carat: 0.23, cut: "Ideal" }]) },
+        { status: 200, requestBody: body([[9]]) },
+      ]),
+    ).toBe('[{"carat":0.23,"cut":"Ideal"}]');
+    expect(exampleFromHistory([{ status: 500, requestBody: body([[1]]) }])).toBeNull();
+    expect(JSON.parse(NEUTRAL_EXAMPLE)).toEqual([{ feature: 1 }]);
+  });
+});
+
+describe("operations log", () => {
+  const entry = (at: string, reason: string | null = "exited with code 1"): OperationLogEntry => ({
+    at,
+    actor: "system",
+    action: "transition",
+    fromStatus: "RUNNING",
+    toStatus: "PENDING",
+    result: "ok",
+    reason,
+  });
+  it("collapses runs of identical entries, keeping the newest time and when the run began", () => {
+    const rows = collapseRepeats([entry("t4"), entry("t3"), entry("t2"), entry("t1", "health check failing"), entry("t0")]);
+    expect(rows.map((r) => [r.entry.at, r.count, r.oldest])).toEqual([
+      ["t4", 3, "t2"],
+      ["t1", 1, "t1"],
+      ["t0", 1, "t0"],
+    ]);
+    expect(collapseRepeats([])).toEqual([]);
+  });
+});
+
+describe("metrics view", () => {
+  it("picks the shortest range that holds the model's life", () => {
+    const now = Date.parse("2024-03-10T12:00:00Z");
+    expect(rangeForAge("2024-03-10T11:55:00Z", now).id).toBe("15m");
+    expect(rangeForAge("2024-03-10T11:30:00Z", now).id).toBe("1h");
+    expect(rangeForAge("2024-03-09T13:00:00Z", now).id).toBe("24h");
+    expect(rangeForAge("2023-01-01T00:00:00Z", now).id).toBe("7d");
+  });
+  it("shows the latest value in the legend when nothing is hovered", () => {
+    expect(legendValue([1, 2, null], null)).toBe(2);
+    expect(legendValue([1, 2, null], 2)).toBeNull();
+    expect(legendValue([1, 2, null], 0)).toBe(1);
+    expect(legendValue([null, null], undefined)).toBeNull();
+    expect(legendTime(null, null)).toBe("latest");
+    expect(legendTime(1_700_000_000, 3)).toMatch(/\d/);
+  });
+});

@@ -1,0 +1,287 @@
+/**
+ * The model form's field groups: the basics (name, version, description, visibility), what to run
+ * (an artifact format or an image), the container's size, port and paths, and the environment
+ * variables. Each group renders from the form state and reports changes through `update`.
+ */
+import { useId, type ReactNode } from "react";
+import { ARTIFACT_FORMATS, type ArtifactFormat, type EndpointVisibility } from "../../api/types";
+import { CPU_CHOICES, MAX_ENV_KEYS, envRow, memoryChoices, type FormErrors, type ModelForm } from "../../lib/validation";
+
+export interface GroupProps {
+  form: ModelForm;
+  errors: FormErrors;
+  update: (patch: Partial<ModelForm>) => void;
+}
+
+const FORMAT_LABELS: Record<ArtifactFormat, string> = {
+  joblib: "joblib (scikit-learn)",
+  pickle: "pickle",
+  onnx: "ONNX",
+  python: "Python module",
+};
+
+interface FieldInputProps {
+  id: string;
+  "aria-invalid": boolean;
+  "aria-describedby"?: string;
+}
+
+/** A labelled control with its error and hint, wired for screen readers. */
+export function Field({
+  label,
+  error,
+  hint,
+  optional,
+  compact,
+  children,
+}: {
+  label: string;
+  error?: string;
+  hint?: string;
+  optional?: boolean;
+  compact?: boolean;
+  children: (props: FieldInputProps) => ReactNode;
+}) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={compact ? "field field-compact" : "field"}>
+      <label htmlFor={id} className={compact ? "label visually-hidden-narrow" : "label"}>
+        {label}
+        {optional && <span className="muted"> (optional)</span>}
+      </label>
+      {children({ id, "aria-invalid": !!error, "aria-describedby": describedBy })}
+      {error && (
+        <p id={errorId} className="field-error">
+          {error}
+        </p>
+      )}
+      {hint && (
+        <p id={hintId} className="hint">
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function BasicsFields({ form, errors, update }: GroupProps) {
+  return (
+    <>
+      <Field label="Name" error={errors.name} hint="1–64 characters: lowercase letters, digits and hyphens.">
+        {(p) => (
+          <input
+            {...p}
+            value={form.name}
+            onChange={(e) => update({ name: e.target.value })}
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={80}
+            required
+          />
+        )}
+      </Field>
+      <Field label="Version" error={errors.version}>
+        {(p) => <input {...p} value={form.version} onChange={(e) => update({ version: e.target.value })} autoComplete="off" required />}
+      </Field>
+      <Field label="Description" error={errors.description} optional>
+        {(p) => <textarea {...p} rows={2} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
+      </Field>
+      <Field
+        label="Endpoint visibility"
+        error={errors.endpointVisibility}
+        hint="Private: callers need a token (a client token, or a signed-in user's). Public: anyone who can reach the API may call it."
+      >
+        {(p) => (
+          <select
+            {...p}
+            value={form.endpointVisibility}
+            onChange={(e) => update({ endpointVisibility: e.target.value as EndpointVisibility })}
+          >
+            <option value="private">Private (token required)</option>
+            <option value="public">Public (no token)</option>
+          </select>
+        )}
+      </Field>
+    </>
+  );
+}
+
+export function SourceFields({ form, errors, update, disabled }: GroupProps & { disabled: boolean }) {
+  return (
+    <fieldset className="fieldset" disabled={disabled}>
+      <legend>What to run</legend>
+      <div className="radio-row" role="radiogroup" aria-label="Model kind">
+        <label className="check">
+          <input
+            type="radio"
+            name="kind"
+            value="artifact"
+            checked={form.kind === "artifact"}
+            onChange={() => update({ kind: "artifact" })}
+          />
+          A trained model file (artifact)
+        </label>
+        <label className="check">
+          <input type="radio" name="kind" value="image" checked={form.kind === "image"} onChange={() => update({ kind: "image" })} />A
+          container image
+        </label>
+      </div>
+      {form.kind === "image" ? (
+        <Field label="Container image" error={errors.dockerImage} hint="For example 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:1.0">
+          {(p) => (
+            <input
+              {...p}
+              className="mono"
+              value={form.dockerImage}
+              onChange={(e) => update({ dockerImage: e.target.value })}
+              spellCheck={false}
+              autoComplete="off"
+            />
+          )}
+        </Field>
+      ) : (
+        <Field label="Artifact format" error={errors.artifactFormat} hint="You upload the file on the model's page after saving.">
+          {(p) => (
+            <select {...p} value={form.artifactFormat} onChange={(e) => update({ artifactFormat: e.target.value as ArtifactFormat })}>
+              {ARTIFACT_FORMATS.map((f) => (
+                <option key={f} value={f}>
+                  {FORMAT_LABELS[f]}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+    </fieldset>
+  );
+}
+
+export function ContainerFields({ form, errors, update, disabled }: GroupProps & { disabled: boolean }) {
+  const memory = memoryChoices(form.containerCpu);
+  const pathInput = (key: "predictPath" | "healthPath") => (p: FieldInputProps) => (
+    <input {...p} className="mono" value={form[key]} onChange={(e) => update({ [key]: e.target.value })} spellCheck={false} />
+  );
+  return (
+    <fieldset className="fieldset" disabled={disabled}>
+      <legend>Container</legend>
+      <div className="grid-3">
+        <Field label="vCPU" error={errors.containerCpu}>
+          {(p) => (
+            <select
+              {...p}
+              value={String(form.containerCpu)}
+              onChange={(e) => {
+                const cpu = Number(e.target.value);
+                const choices = memoryChoices(cpu);
+                update({
+                  containerCpu: cpu,
+                  containerMemory: choices.includes(form.containerMemory) ? form.containerMemory : (choices[0] ?? 1),
+                });
+              }}
+            >
+              {CPU_CHOICES.map((c) => (
+                <option key={c} value={String(c)}>
+                  {c} vCPU
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Memory" error={errors.containerMemory}>
+          {(p) => (
+            <select {...p} value={String(form.containerMemory)} onChange={(e) => update({ containerMemory: Number(e.target.value) })}>
+              {!memory.includes(form.containerMemory) && (
+                <option value={String(form.containerMemory)}>{form.containerMemory} GB (not valid)</option>
+              )}
+              {memory.map((m) => (
+                <option key={m} value={String(m)}>
+                  {m} GB
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Port" error={errors.containerPort}>
+          {(p) => (
+            <input {...p} inputMode="numeric" value={form.containerPort} onChange={(e) => update({ containerPort: e.target.value })} />
+          )}
+        </Field>
+      </div>
+      <div className="grid-2">
+        <Field label="Predict path" error={errors.predictPath}>
+          {pathInput("predictPath")}
+        </Field>
+        <Field label="Health path" error={errors.healthPath}>
+          {pathInput("healthPath")}
+        </Field>
+      </div>
+    </fieldset>
+  );
+}
+
+export function EnvFields({ form, errors, update, disabled }: GroupProps & { disabled: boolean }) {
+  const setRow = (id: number, patch: { key?: string; value?: string }) =>
+    update({ env: form.env.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
+  return (
+    <fieldset className="fieldset" disabled={disabled}>
+      <legend>Environment variables</legend>
+      {errors.env && (
+        <p className="field-error" role="alert">
+          {errors.env}
+        </p>
+      )}
+      {form.env.length === 0 && <p className="muted small">None.</p>}
+      {form.env.map((row, index) => {
+        const rowErrors = errors.envRows?.[row.id];
+        return (
+          <div className="env-row" key={row.id}>
+            <Field label={`Name ${index + 1}`} error={rowErrors?.key} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  className="mono"
+                  value={row.key}
+                  placeholder="NAME"
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => setRow(row.id, { key: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label={`Value ${index + 1}`} error={rowErrors?.value} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  className="mono"
+                  value={row.value}
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => setRow(row.id, { value: e.target.value })}
+                />
+              )}
+            </Field>
+            <button
+              type="button"
+              className="btn btn-small env-remove"
+              aria-label={`Remove variable ${row.key || index + 1}`}
+              onClick={() => update({ env: form.env.filter((r) => r.id !== row.id) })}
+            >
+              Remove
+            </button>
+          </div>
+        );
+      })}
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={form.env.length >= MAX_ENV_KEYS}
+        onClick={() => update({ env: [...form.env, envRow()] })}
+      >
+        Add variable
+      </button>
+    </fieldset>
+  );
+}
