@@ -6,9 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.adapters.aws_errors import CLOUDWATCH, translated
 
 # Series name -> (metric, statistic); success rate is derived from requests and errors.
 SERIES = {
@@ -51,7 +49,7 @@ class CloudWatchMetricsReader:
         ]
         by_id: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
         token = None
-        try:
+        with translated(CLOUDWATCH):
             while True:
                 kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
                 if token:
@@ -62,8 +60,6 @@ class CloudWatchMetricsReader:
                 token = answer.get("NextToken")
                 if not token:
                     break
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable("CloudWatch did not answer; try again shortly") from error
         series = {name: [by_id[name.lower()].get(t) for t in grid] for name in SERIES}
         series["successRate"] = [
             None if not requests else round(1 - ((e5 or 0) / requests), 6)

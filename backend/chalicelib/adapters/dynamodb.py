@@ -16,11 +16,12 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import tables
+from chalicelib.adapters.aws_errors import MODEL_STORE, translate
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
 from chalicelib.config import Settings
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
-from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound
 from chalicelib.domain.models import (
     ArtifactFormat,
     ArtifactInfo,
@@ -243,7 +244,7 @@ def _translated_errors() -> Iterator[None]:
     except PynamoDBException as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise _ConditionFailed from None
-        raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+        raise translate(error.cause or error, MODEL_STORE) from error
 
 
 def _decode_key(token: str, fingerprint: str, key_names: Collection[str]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.clients import error_code
+from chalicelib.adapters.aws_errors import CLOUDWATCH_LOGS, error_code, translated
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
 from chalicelib.adapters.prediction_log import LINE_TYPE
 from chalicelib.config import Settings
-from chalicelib.domain.errors import BadRequest, DependencyUnavailable
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.ports import Page
 
 FIRST_WINDOW_MS = 60_000
@@ -42,14 +42,13 @@ class LogReader:
         self._logs = logs
 
     def _filter(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return dict(self._logs.filter_log_events(**kwargs))
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return {"events": []}
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
+        with translated(CLOUDWATCH_LOGS):
+            try:
+                return dict(self._logs.filter_log_events(**kwargs))
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return {"events": []}
+                raise
 
     def newest_first(
         self,

@@ -56,6 +56,12 @@ class DependencyUnavailable(DomainError):
     code = "service_unavailable"
 
 
+class Misconfigured(DomainError):
+    """The deployment itself is wrong (a missing IAM grant): retrying will not help, an operator must act."""
+
+    code = "internal"
+
+
 class BadGateway(DomainError):
     """The model's container refused the connection, reset it, or answered something that is not JSON."""
 
