@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.aws_errors import CLOUDWATCH, translated
+from chalicelib.domain.ports import MetricSeries
 
 # Series name -> (metric, statistic); success rate is derived from requests and errors.
 SERIES = {
@@ -25,9 +26,7 @@ class CloudWatchMetricsReader:
         self._cloudwatch = cloudwatch
         self._namespace = namespace
 
-    def series(
-        self, model_id: str, start: datetime, end: datetime, period: int
-    ) -> tuple[list[datetime], dict[str, list[float | None]]]:
+    def series(self, model_id: str, start: datetime, end: datetime, period: int) -> MetricSeries:
         """One point per period from start to end (both aligned to the period); None where nothing was sent."""
         # The last, still filling period is included: a prediction a moment ago should show.
         points = math.ceil((end - start).total_seconds() / period)
@@ -65,4 +64,4 @@ class CloudWatchMetricsReader:
             None if not requests else round(1 - ((e5 or 0) / requests), 6)
             for requests, e5 in zip(series["requests"], series["errors5xx"], strict=True)
         ]
-        return grid, series
+        return MetricSeries(grid, series)

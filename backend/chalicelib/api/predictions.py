@@ -14,7 +14,6 @@ from chalicelib import wiring
 from chalicelib.api.correlation import request_id
 from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query, raw_body
 from chalicelib.domain.access import Role, require
-from chalicelib.domain.clock import to_iso
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
@@ -134,7 +133,7 @@ def prediction_history(model_id: str) -> Response:
     start, end = query.window(timedelta(days=1))
     page = services.request_history.list(model_id, start, end, query.status, query.limit, query.next_token)
     body = PredictionListResponse(
-        items=[PredictionResponse.of_line(line) for line in page.items], next_token=page.cursor
+        items=[PredictionResponse.model_validate(prediction) for prediction in page.items], next_token=page.cursor
     )
     return json_response(body.to_json())
 
@@ -146,8 +145,9 @@ def container_logs(model_id: str) -> Response:
     services.registry.get(model_id)
     start, end = query.window(timedelta(days=1))
     if query.format == "text":
-        text, cut = services.container_logs.download(model_id, start, end)
-        if cut:
+        download = services.container_logs.download(model_id, start, end)
+        text = download.text
+        if download.cut:
             text += "... cut at the download limit: ask for a shorter range with from and to\n"
         return Response(
             body=text,
@@ -157,7 +157,7 @@ def container_logs(model_id: str) -> Response:
             },
         )
     page = services.container_logs.latest(model_id, start, end, query.limit, query.next_token)
-    items = [LogLineResponse(time=to_iso(line.time), message=line.message, stream=line.stream) for line in page.items]
+    items = [LogLineResponse.model_validate(line) for line in page.items]
     return json_response(LogLineListResponse(items=items, next_token=page.cursor).to_json())
 
 
@@ -167,6 +167,6 @@ def model_metrics(model_id: str) -> Response:
     services = wiring.current()
     services.registry.get(model_id)
     start, end = query.aligned_window()
-    grid, series = services.metrics.series(model_id, start, end, query.period)
-    body = MetricsResponse(period=query.period, timestamps=[to_iso(t) for t in grid], series=series)
+    series = services.metrics.series(model_id, start, end, query.period)
+    body = MetricsResponse(period=query.period, timestamps=series.timestamps, series=series.values)
     return json_response(body.to_json())
