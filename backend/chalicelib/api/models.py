@@ -12,7 +12,6 @@ from chalicelib.domain.access import Role
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import ModelQuery
-from chalicelib.domain.registry import NewModel
 from chalicelib.schemas.models import (
     CreateModelRequest,
     DeleteModelQuery,
@@ -45,7 +44,7 @@ def record_response(record: ModelRecord, status_code: int = 200) -> Response:
 def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
-    record = wiring.current().registry.create(NewModel(**spec.model_dump()), actor(request))
+    record = wiring.current().registry.create(spec.model_dump(), actor(request))
     return record_response(record, 201)
 
 
