@@ -24,6 +24,7 @@ from chalicelib.schemas.observability import (
     MetricsResponse,
     PredictionListResponse,
     PredictionResponse,
+    PredictRequest,
     RequestsQuery,
 )
 
@@ -115,17 +116,23 @@ def _predict(path_model_id: str | None) -> Response:
 
 
 # Predictions are authorized in the view: public models need nothing, private ones a user or client token.
-@blueprint.route("/predict", methods=["POST"], access="public")
+@blueprint.route("/predict", methods=["POST"], access="public", body=PredictRequest)
 def predict() -> Response:
     return _predict(None)
 
 
-@blueprint.route("/models/{model_id}/predict", methods=["POST"], access="public")
+@blueprint.route("/models/{model_id}/predict", methods=["POST"], access="public", body=PredictRequest)
 def predict_model(model_id: str) -> Response:
     return _predict(model_id)
 
 
-@blueprint.route("/models/{model_id}/requests", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/requests",
+    methods=["GET"],
+    access=Role.VIEWER,
+    query=RequestsQuery,
+    response=PredictionListResponse,
+)
 def prediction_history(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, RequestsQuery)
     services = wiring.current()
@@ -138,7 +145,14 @@ def prediction_history(model_id: str) -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}/container-logs", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/container-logs",
+    methods=["GET"],
+    access=Role.VIEWER,
+    query=ContainerLogsQuery,
+    response=LogLineListResponse,
+    also_produces=("text/plain",),
+)
 def container_logs(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, ContainerLogsQuery)
     services = wiring.current()
@@ -161,7 +175,9 @@ def container_logs(model_id: str) -> Response:
     return json_response(LogLineListResponse(items=items, next_token=page.cursor).to_json())
 
 
-@blueprint.route("/models/{model_id}/metrics", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/metrics", methods=["GET"], access=Role.VIEWER, query=MetricsQuery, response=MetricsResponse
+)
 def model_metrics(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, MetricsQuery)
     services = wiring.current()

@@ -66,6 +66,21 @@ class MetricsQuery(_Query):
         return self
 
 
+class PredictMetaData(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    model_id: str | None = Field(default=None, alias="modelId", description="the model to ask; the path may name it")
+
+
+class PredictRequest(BaseModel):
+    """The ML-Kraken prediction body; it reaches the model's container unchanged."""
+
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    model_data: object = Field(alias="modelData", description="the model's input, such as a list of rows")
+    meta_data: PredictMetaData | None = Field(default=None, alias="metaData")
+
+
 class PredictionResponse(ResponseModel):
     request_id: str
     time: Instant = Field(validation_alias="at")
