@@ -22,7 +22,7 @@ from chalicelib.adapters.record_fields import FieldTable
 from chalicelib.config import Settings
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
-from chalicelib.domain.errors import BadRequest, Conflict, NotFound
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed
 from chalicelib.domain.models import ModelRecord, ModelStatus, OperationEntry, setting_default
 from chalicelib.domain.ports import ModelQuery, Page
 
@@ -30,6 +30,7 @@ from chalicelib.domain.ports import ModelQuery, Page
 # so a rare search term answers quickly with a token to continue instead of reading every model.
 SEARCH_PAGE_SIZE = 200
 SEARCH_PAGE_BUDGET = 5
+MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key, well above any id this code makes
 
 
 class _Meta:
@@ -199,11 +200,13 @@ class DynamoModelRepository:
             raise Conflict(f"a model with id {record.id} already exists") from None
 
     def get(self, model_id: str) -> ModelRecord:
+        if len(model_id.encode()) > MAX_KEY_BYTES:  # DynamoDB would refuse the key itself
+            raise NotFound(f"no model with id {echoed(model_id)}")
         with _translated_errors():
             try:
                 return _to_record(ModelItem.get(model_id, consistent_read=True))
             except DoesNotExist:
-                raise NotFound(f"no model with id {model_id}") from None
+                raise NotFound(f"no model with id {echoed(model_id)}") from None
 
     def replace(self, record: ModelRecord, expected_revision: int) -> None:
         try:

@@ -131,6 +131,8 @@ def json_body(request: Request, max_bytes: int = MAX_MANAGEMENT_BODY_BYTES) -> A
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the request body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("the request body nests arrays or objects too deeply") from None
 
 
 def parse_body(request: Request, schema: type[Schema]) -> Schema:

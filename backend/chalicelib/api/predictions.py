@@ -14,7 +14,7 @@ from chalicelib import wiring
 from chalicelib.api.correlation import request_id
 from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query, raw_body
 from chalicelib.domain.access import Role, require
-from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
+from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 blueprint = ApiBlueprint(__name__)
 
 MAX_PREDICTION_BYTES = 6 * 1024 * 1024  # Lambda's invocation payload limit
+BASIC_SHAPE = "the Basic credentials must be base64 of name:token, both non-empty"
+PRIVATE_ENDPOINT = "this model's endpoint is private: send a client token (curl -u name:token) or sign in"
 
 
 def _model_id_in(body: Any, path_model_id: str | None) -> str:
@@ -69,7 +71,9 @@ def _caller(request: Request, route: Route) -> str:
         try:
             name, _, token = base64.b64decode(credentials, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            raise Unauthenticated("the Basic credentials are not base64 of name:token") from None
+            raise Unauthenticated(BASIC_SHAPE) from None
+        if not (name and token):
+            raise Unauthenticated(BASIC_SHAPE)
         return _client(route, name, token)
     if scheme.lower() == "bearer" and credentials:
         from chalicelib.domain.clients import name_in  # hashing modules load with the first private call
@@ -78,7 +82,7 @@ def _caller(request: Request, route: Route) -> str:
             return _client(route, client_name, credentials)
         require(authenticate(request), Role.EDITOR)
         return actor(request)
-    raise Unauthenticated("this model's endpoint is private: send a client token (curl -u name:token) or sign in")
+    raise Unauthenticated(PRIVATE_ENDPOINT)
 
 
 def _client(route: Route, name: str, token: str) -> str:
@@ -94,7 +98,13 @@ def _predict(path_model_id: str | None) -> Response:
     model_id = _model_id_in(body, path_model_id)
     rid = request_id(request)
     gateway = wiring.current().gateway
-    route = gateway.route(model_id)
+    try:
+        route = gateway.route(model_id)
+    except NotFound:
+        if not request.headers.get("authorization"):
+            # Without credentials an unknown model looks like a private one: no oracle of which ids exist.
+            raise Unauthenticated(PRIVATE_ENDPOINT) from None
+        raise
     try:
         caller = _caller(request, route)
     except (Unauthenticated, Forbidden) as refused:

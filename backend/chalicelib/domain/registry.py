@@ -90,7 +90,10 @@ class ModelRegistry:
             name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
         )
         if runtime_changes and not current.is_idle:
-            raise Conflict(f"stop the model before changing {', '.join(runtime_changes)}: it is {current.status}")
+            raise Conflict(
+                f"stop the model before changing its runtime settings (see details): it is {current.status}",
+                tuple(FieldProblem(name, "changes only while the model is stopped") for name in runtime_changes),
+            )
         updated = dataclasses.replace(
             current,
             **changes,
