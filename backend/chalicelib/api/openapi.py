@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from chalice import Chalice, Response
@@ -43,13 +44,34 @@ _DESCRIPTIONS = {
 }
 
 
-def contracts(app: Chalice) -> list[tuple[str, str, Contract]]:
-    """(path, method, contract) of every route in the app's route table."""
-    found = []
-    for path, methods in sorted(app.routes.items()):
-        for method, entry in sorted(methods.items()):
-            found.append((path, method, entry.view_function.__dict__["contract"]))
-    return found
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    method: str
+    operation_id: str
+    contract: Contract
+
+
+def operations(app: Chalice) -> list[Operation]:
+    """Every route in the app's route table, with its contract."""
+    return [
+        Operation(path, method, entry.view_function.__name__, entry.view_function.__dict__["contract"])
+        for path, methods in sorted(app.routes.items())
+        for method, entry in sorted(methods.items())
+    ]
+
+
+def _links(created: Operation, routes: list[Operation]) -> dict[str, Any]:
+    """What a client can do next with what a 201 created: each operation on the new resource's path."""
+    links = {}
+    for route in routes:
+        names, known = _PATH_PARAMETER.findall(route.path), _PATH_PARAMETER.findall(created.path)
+        if route.path.startswith(created.path + "/{") and len(names) == len(known) + 1:
+            fresh = names[-1]
+            parameters = {name: f"$request.path.{name}" for name in names if name != fresh}
+            parameters[fresh] = "$response.body#/id" if fresh == "model_id" else f"$response.body#/{fresh}"
+            links[route.operation_id] = {"operationId": route.operation_id, "parameters": parameters}
+    return links
 
 
 def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
@@ -71,9 +93,9 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
     return statuses
 
 
-def _schemas(routes: list[tuple[str, str, Contract]]) -> tuple[dict[Any, Any], dict[str, Any]]:
+def _schemas(routes: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
     wanted: set[tuple[type[BaseModel], str]] = {(ErrorResponse, "serialization")}
-    for _, _, contract in routes:
+    for contract in (route.contract for route in routes):
         wanted |= {(model, "validation") for model in (contract.body, contract.query) if model}
         if contract.response:
             wanted.add((contract.response, "serialization"))
@@ -82,9 +104,14 @@ def _schemas(routes: list[tuple[str, str, Contract]]) -> tuple[dict[Any, Any], d
     return refs, document.get("$defs", {})
 
 
-def _operation(path: str, method: str, contract: Contract, refs: dict[Any, Any], defs: dict[str, Any]) -> Any:
+def _operation(route: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> Any:
+    path, method, contract = route.path, route.method, route.contract
     access = contract.access.name.lower() if isinstance(contract.access, Role) else contract.access
-    operation: dict[str, Any] = {"x-kraken-access": access, "security": [{"cognito": []}]}
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "x-kraken-access": access,
+        "security": [{"cognito": []}],
+    }
     if contract.access == "public":
         # A prediction may be anonymous (public model), a user's, or a client token's (private model).
         operation["security"] = [{}, {"cognito": []}, {"client": []}] if contract.body is not None else []
@@ -118,11 +145,14 @@ def _operation(path: str, method: str, contract: Contract, refs: dict[Any, Any],
 
 
 def document(app: Chalice) -> dict[str, Any]:
-    routes = contracts(app)
+    routes = operations(app)
     refs, defs = _schemas(routes)
     paths: dict[str, Any] = {}
-    for path, method, contract in routes:
-        paths.setdefault(path, {})[method.lower()] = _operation(path, method, contract, refs, defs)
+    for route in routes:
+        operation = _operation(route, refs, defs)
+        if route.contract.status == 201:
+            operation["responses"]["201"]["links"] = _links(route, routes)
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kraken API", "version": __version__},

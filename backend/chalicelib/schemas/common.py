@@ -40,6 +40,9 @@ class ErrorDetail(ResponseModel):
 
 
 class ErrorBody(ResponseModel):
+    # details and requestId are left out of the JSON when there are none, not sent as null.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
     code: str
     message: str
     details: list[ErrorDetail] | None = None
