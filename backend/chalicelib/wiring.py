@@ -11,9 +11,15 @@ from chalicelib.config import Settings, settings
 if TYPE_CHECKING:  # the services load on first use, so cold start pays only for what a route needs
     from chalicelib.domain.access import TokenVerifier
     from chalicelib.domain.clients import ClientTokens
-    from chalicelib.domain.gateway import PredictionGateway, PredictionLog
+    from chalicelib.domain.gateway import PredictionGateway
     from chalicelib.domain.lifecycle import Lifecycle
-    from chalicelib.domain.ports import ContainerRuntime
+    from chalicelib.domain.ports import (
+        ContainerLogReader,
+        ContainerRuntime,
+        MetricsReader,
+        PredictionLog,
+        RequestHistory,
+    )
     from chalicelib.domain.registry import ModelRegistry
 
 
@@ -111,19 +117,19 @@ class Wiring:
         return LogReader(self.client("logs"))
 
     @cached_property
-    def request_history(self) -> Any:
+    def request_history(self) -> RequestHistory:
         from chalicelib.adapters.log_history import CloudWatchRequestHistory
 
         return CloudWatchRequestHistory(self._log_reader, self.settings)
 
     @cached_property
-    def container_logs(self) -> Any:
+    def container_logs(self) -> ContainerLogReader:
         from chalicelib.adapters.log_history import CloudWatchContainerLogReader
 
         return CloudWatchContainerLogReader(self._log_reader, self.settings)
 
     @cached_property
-    def metrics(self) -> Any:
+    def metrics(self) -> MetricsReader:
         from chalicelib.adapters.cloudwatch_metrics import CloudWatchMetricsReader
 
         return CloudWatchMetricsReader(self.client("cloudwatch"), self.settings.metrics_namespace)

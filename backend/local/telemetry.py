@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.prediction_log import prediction_document
 from chalicelib.config import Settings
-from chalicelib.domain.gateway import Prediction
+from chalicelib.domain.ports import Prediction
 from local.logs import LogShipper, PeriodicFlusher
 
 logger = logging.getLogger("kraken.local.telemetry")

@@ -14,8 +14,7 @@ from chalice.local import LambdaContext
 from chalicelib import triggers
 from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
-from chalicelib.domain.gateway import PredictionLog
-from chalicelib.domain.ports import ContainerRuntime
+from chalicelib.domain.ports import ContainerRuntime, PredictionLog
 from chalicelib.wiring import Wiring
 from local.logs import LogShipper
 from local.runtime import LocalContainerRuntime

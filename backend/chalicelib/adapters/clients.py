@@ -26,8 +26,3 @@ def client(service: str, settings: Settings) -> Any:
     )
     return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config)
 
-
-def error_code(error: Exception) -> str:
-    """The AWS error code of a botocore ClientError, or '' for anything else."""
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))

@@ -6,9 +6,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.clients import error_code
+from chalicelib.adapters.aws_errors import CLOUDWATCH_LOGS, error_code, translated
 from chalicelib.config import Settings
-from chalicelib.domain.errors import DependencyUnavailable
 
 CONTAINER_NAME = "model"
 STREAM_PREFIX = "model"
@@ -28,15 +27,13 @@ class CloudWatchContainerLogs:
 
     def create_group(self, model_id: str) -> None:
         group = self._settings.model_log_group(model_id)
-        try:
+        with translated(CLOUDWATCH_LOGS):
             try:
                 self._logs.create_log_group(logGroupName=group)
             except ClientError as error:
                 if error_code(error) != "ResourceAlreadyExistsException":
                     raise
             self._logs.put_retention_policy(logGroupName=group, retentionInDays=self._settings.model_log_retention_days)
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
 
     def failure_line(self, model_id: str, task_id: str) -> str | None:
         try:
@@ -52,10 +49,9 @@ class CloudWatchContainerLogs:
         return lines[-1].split(FAILURE_MARKER, 1)[1].strip() if lines else None
 
     def delete_group(self, model_id: str) -> None:
-        try:
-            self._logs.delete_log_group(logGroupName=self._settings.model_log_group(model_id))
-        except ClientError as error:
-            if error_code(error) != "ResourceNotFoundException":
-                raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
+        with translated(CLOUDWATCH_LOGS):
+            try:
+                self._logs.delete_log_group(logGroupName=self._settings.model_log_group(model_id))
+            except ClientError as error:
+                if error_code(error) != "ResourceNotFoundException":
+                    raise

@@ -6,9 +6,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.adapters.aws_errors import CLOUDWATCH, translated
+from chalicelib.domain.ports import MetricSeries
 
 # Series name -> (metric, statistic); success rate is derived from requests and errors.
 SERIES = {
@@ -27,9 +26,7 @@ class CloudWatchMetricsReader:
         self._cloudwatch = cloudwatch
         self._namespace = namespace
 
-    def series(
-        self, model_id: str, start: datetime, end: datetime, period: int
-    ) -> tuple[list[datetime], dict[str, list[float | None]]]:
+    def series(self, model_id: str, start: datetime, end: datetime, period: int) -> MetricSeries:
         """One point per period from start to end (both aligned to the period); None where nothing was sent."""
         # The last, still filling period is included: a prediction a moment ago should show.
         points = math.ceil((end - start).total_seconds() / period)
@@ -51,7 +48,7 @@ class CloudWatchMetricsReader:
         ]
         by_id: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
         token = None
-        try:
+        with translated(CLOUDWATCH):
             while True:
                 kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
                 if token:
@@ -62,11 +59,9 @@ class CloudWatchMetricsReader:
                 token = answer.get("NextToken")
                 if not token:
                     break
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable("CloudWatch did not answer; try again shortly") from error
         series = {name: [by_id[name.lower()].get(t) for t in grid] for name in SERIES}
         series["successRate"] = [
             None if not requests else round(1 - ((e5 or 0) / requests), 6)
             for requests, e5 in zip(series["requests"], series["errors5xx"], strict=True)
         ]
-        return grid, series
+        return MetricSeries(grid, series)

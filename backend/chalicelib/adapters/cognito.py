@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from chalicelib.domain.access import Identity
-from chalicelib.domain.errors import Unauthenticated
+from chalicelib.domain.errors import DependencyUnavailable, Unauthenticated
 
 logger = logging.getLogger("kraken.auth")
 JWKS_TIMEOUT_SECONDS = 3
@@ -52,7 +52,8 @@ class CognitoTokenVerifier:
             )
         except jwt.PyJWKClientConnectionError:
             logger.exception("the user pool's keys could not be fetched")
-            raise Unauthenticated("the sign-in keys could not be checked; try again shortly") from None
+            # The caller's token may well be valid: this is our dependency failing, not their credentials.
+            raise DependencyUnavailable("the sign-in keys could not be fetched; try again shortly") from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError) as error:
             raise Unauthenticated(f"the token is not valid: {type(error).__name__}") from None
         if claims.get("token_use") != "access" or claims.get("client_id") != self._client_id:

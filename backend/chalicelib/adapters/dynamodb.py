@@ -7,34 +7,30 @@ import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import AttributeContainer, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import tables
+from chalicelib.adapters.aws_errors import MODEL_STORE, translate
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
+from chalicelib.adapters.record_fields import FieldTable
 from chalicelib.config import Settings
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
-from chalicelib.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
-from chalicelib.domain.models import (
-    ArtifactFormat,
-    ArtifactInfo,
-    ModelRecord,
-    ModelStatus,
-    OperationEntry,
-    Visibility,
-)
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed
+from chalicelib.domain.models import ModelRecord, ModelStatus, OperationEntry, setting_default
 from chalicelib.domain.ports import ModelQuery, Page
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
 # so a rare search term answers quickly with a token to continue instead of reading every model.
 SEARCH_PAGE_SIZE = 200
 SEARCH_PAGE_BUDGET = 5
+MAX_KEY_BYTES = 1024  # DynamoDB's limit for a sort key, well above any id this code makes
 
 
 class _Meta:
@@ -65,7 +61,17 @@ class ModelsByStatus(GlobalSecondaryIndex["ModelItem"]):
     created_key = UnicodeAttribute(range_key=True, attr_name=tables.MODEL_CREATED_KEY.name)
 
 
-class ModelItem(Model):
+# The record's fields the item class declares itself: keys, index keys and what conditions test.
+_DECLARED = frozenset({"id", "status", "name", "revision"})
+MODEL_FIELDS = FieldTable(ModelRecord, _DECLARED, setting_default)
+
+if TYPE_CHECKING:
+    _ModelFields = object
+else:  # every other record field, generated from the record's own definition
+    _ModelFields = type("_ModelFields", (AttributeContainer,), MODEL_FIELDS.attributes())
+
+
+class ModelItem(Model, _ModelFields):
     class Meta(_Meta):
         table_name = "models"
 
@@ -74,31 +80,7 @@ class ModelItem(Model):
     created_key = UnicodeAttribute(attr_name=tables.MODEL_CREATED_KEY.name)
     status = UnicodeAttribute(attr_name=tables.MODEL_STATUS.name)
     name = UnicodeAttribute()
-    version = UnicodeAttribute()
-    description = UnicodeAttribute(default="")
-    docker_image = UnicodeAttribute(attr_name="dockerImage", null=True)
-    artifact_format = UnicodeAttribute(attr_name="artifactFormat", null=True)
-    container_port = NumberAttribute(attr_name="containerPort")
-    container_cpu = NumberAttribute(attr_name="containerCpu")
-    container_memory = NumberAttribute(attr_name="containerMemory")
-    env = MapAttribute[str, str](default=dict)
-    predict_path = UnicodeAttribute(attr_name="predictPath")
-    health_path = UnicodeAttribute(attr_name="healthPath")
-    predict_timeout_seconds = NumberAttribute(attr_name="predictTimeoutSeconds", default=25)
-    capture_body_bytes = NumberAttribute(attr_name="captureBodyBytes", default=16384)
-    endpoint_visibility = UnicodeAttribute(attr_name="endpointVisibility", default="private")
-    status_reason = UnicodeAttribute(attr_name="statusReason", null=True)
-    created_by = UnicodeAttribute(attr_name="createdBy")
-    updated_by = UnicodeAttribute(attr_name="updatedBy")
-    created_at = UnicodeAttribute(attr_name="createdAt")
-    updated_at = UnicodeAttribute(attr_name="updatedAt")
     revision = NumberAttribute()
-    artifact_size = NumberAttribute(attr_name="artifactSize", null=True)
-    artifact_uploaded_at = UnicodeAttribute(attr_name="artifactUploadedAt", null=True)
-    artifact_pending_since = UnicodeAttribute(attr_name="artifactPendingSince", null=True)
-    # PynamoDB documents of=UnicodeAttribute, while its stubs expect the element type: the stubs are wrong.
-    endpoints: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
-    status_changed_at = UnicodeAttribute(attr_name="statusChangedAt", null=True)
 
     by_created = ModelsByCreated()
     by_status = ModelsByStatus()
@@ -154,41 +136,14 @@ def create_tables() -> None:
 
 
 def _to_item(record: ModelRecord) -> ModelItem:
-    created_at = to_iso(record.created_at)
     return ModelItem(
         record.id,
-        created_key=f"{created_at}#{record.id}",
+        created_key=f"{to_iso(record.created_at)}#{record.id}",
         status=record.status.value,
         name=record.name,
-        version=record.version,
-        description=record.description,
-        docker_image=record.docker_image,
-        artifact_format=record.artifact_format.value if record.artifact_format else None,
-        container_port=record.container_port,
-        container_cpu=record.container_cpu,
-        container_memory=record.container_memory,
-        env=dict(record.env),
-        predict_path=record.predict_path,
-        health_path=record.health_path,
-        predict_timeout_seconds=record.predict_timeout_seconds,
-        capture_body_bytes=record.capture_body_bytes,
-        endpoint_visibility=record.endpoint_visibility.value,
-        status_reason=record.status_reason,
-        created_by=record.created_by,
-        updated_by=record.updated_by,
-        created_at=created_at,
-        updated_at=to_iso(record.updated_at),
         revision=record.revision,
-        artifact_size=record.artifact.size if record.artifact else None,
-        artifact_uploaded_at=to_iso(record.artifact.uploaded_at) if record.artifact else None,
-        artifact_pending_since=_optional_iso(record.artifact_pending_since),
-        endpoints=list(record.endpoints),
-        status_changed_at=_optional_iso(record.status_changed_at),
+        **MODEL_FIELDS.dump(record),
     )
-
-
-def _optional_iso(moment: datetime | None) -> str | None:
-    return to_iso(moment) if moment else None
 
 
 def _optional_instant(text: str | None) -> datetime | None:
@@ -196,38 +151,12 @@ def _optional_instant(text: str | None) -> datetime | None:
 
 
 def _to_record(item: ModelItem) -> ModelRecord:
-    env = item.env.as_dict() if isinstance(item.env, MapAttribute) else dict(item.env or {})
     return ModelRecord(
         id=item.id,
-        name=item.name,
-        version=item.version,
-        description=item.description or "",
-        docker_image=item.docker_image,
-        artifact_format=ArtifactFormat(item.artifact_format) if item.artifact_format else None,
-        container_port=int(item.container_port),
-        container_cpu=float(item.container_cpu),
-        container_memory=float(item.container_memory),
-        env=env,
-        predict_path=item.predict_path,
-        health_path=item.health_path,
-        predict_timeout_seconds=float(item.predict_timeout_seconds),
-        capture_body_bytes=int(item.capture_body_bytes),
-        endpoint_visibility=Visibility(item.endpoint_visibility),
         status=ModelStatus(item.status),
-        status_reason=item.status_reason,
-        created_by=item.created_by,
-        updated_by=item.updated_by,
-        created_at=from_iso(item.created_at),
-        updated_at=from_iso(item.updated_at),
+        name=item.name,
         revision=int(item.revision),
-        artifact=(
-            ArtifactInfo(int(item.artifact_size), from_iso(item.artifact_uploaded_at))
-            if item.artifact_size is not None and item.artifact_uploaded_at
-            else None
-        ),
-        artifact_pending_since=_optional_instant(item.artifact_pending_since),
-        endpoints=tuple(item.endpoints or ()),
-        status_changed_at=_optional_instant(item.status_changed_at),
+        **MODEL_FIELDS.load(item),
     )
 
 
@@ -243,7 +172,7 @@ def _translated_errors() -> Iterator[None]:
     except PynamoDBException as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise _ConditionFailed from None
-        raise DependencyUnavailable("the model store did not answer; try again shortly") from error
+        raise translate(error.cause or error, MODEL_STORE) from error
 
 
 def _decode_key(token: str, fingerprint: str, key_names: Collection[str]) -> dict[str, Any]:
@@ -271,11 +200,13 @@ class DynamoModelRepository:
             raise Conflict(f"a model with id {record.id} already exists") from None
 
     def get(self, model_id: str) -> ModelRecord:
+        if len(model_id.encode()) > MAX_KEY_BYTES:  # DynamoDB would refuse the key itself
+            raise NotFound(f"no model with id {echoed(model_id)}")
         with _translated_errors():
             try:
                 return _to_record(ModelItem.get(model_id, consistent_read=True))
             except DoesNotExist:
-                raise NotFound(f"no model with id {model_id}") from None
+                raise NotFound(f"no model with id {echoed(model_id)}") from None
 
     def replace(self, record: ModelRecord, expected_revision: int) -> None:
         try:

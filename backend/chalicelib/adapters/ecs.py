@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.clients import error_code
+from chalicelib.adapters.aws_errors import error_code
 from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, STREAM_PREFIX
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now

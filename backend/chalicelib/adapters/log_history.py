@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.clients import error_code
+from chalicelib.adapters.aws_errors import CLOUDWATCH_LOGS, error_code, translated
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
-from chalicelib.adapters.prediction_log import LINE_TYPE
+from chalicelib.adapters.prediction_log import prediction_of
 from chalicelib.config import Settings
-from chalicelib.domain.errors import BadRequest, DependencyUnavailable
-from chalicelib.domain.ports import Page
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.ports import LogDownload, LogLine, Page, Prediction
 
 FIRST_WINDOW_MS = 60_000
 MAX_CALLS = 20  # FilterLogEvents calls one request may make; a rare match answers partially, with a token
 MAX_DOWNLOAD_BYTES = 5 * 1024 * 1024  # under Lambda's 6 MB response limit
-
-
-@dataclass(frozen=True)
-class LogLine:
-    time: datetime
-    message: str
-    stream: str
 
 
 def _ms(moment: datetime) -> int:
@@ -42,14 +34,13 @@ class LogReader:
         self._logs = logs
 
     def _filter(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return dict(self._logs.filter_log_events(**kwargs))
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return {"events": []}
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("CloudWatch Logs did not answer; try again shortly") from error
+        with translated(CLOUDWATCH_LOGS):
+            try:
+                return dict(self._logs.filter_log_events(**kwargs))
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return {"events": []}
+                raise
 
     def newest_first(
         self,
@@ -106,8 +97,8 @@ class LogReader:
             upper, skip, window = lower - 1, set(), window * 4
         return found, None
 
-    def oldest_first_text(self, group: str, start: datetime, end: datetime) -> tuple[str, bool]:
-        """The whole range as text, oldest first; True when it was cut at the download limit."""
+    def oldest_first_text(self, group: str, start: datetime, end: datetime) -> LogDownload:
+        """The whole range as text, oldest first, cut at the download limit."""
         lines: list[str] = []
         size, token = 0, None
         while True:
@@ -119,11 +110,11 @@ class LogReader:
                 line = f"{_instant(event['timestamp']).isoformat(timespec='milliseconds')} {event['message']}"
                 size += len(line) + 1
                 if size > MAX_DOWNLOAD_BYTES:
-                    return "\n".join(lines) + "\n", True
+                    return LogDownload("\n".join(lines) + "\n", cut=True)
                 lines.append(line)
             token = page.get("nextToken")
             if not token:
-                return ("\n".join(lines) + "\n") if lines else "", False
+                return LogDownload(("\n".join(lines) + "\n") if lines else "", cut=False)
 
 
 def _status_matches(status: int, wanted: str | None) -> bool:
@@ -143,18 +134,17 @@ class CloudWatchRequestHistory:
 
     def list(
         self, model_id: str, start: datetime, end: datetime, status: str | None, limit: int, cursor: str | None
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[Prediction]:
         def accept(event: dict[str, Any]) -> bool:
             try:
-                line = json.loads(event["message"])
+                prediction = prediction_of(json.loads(event["message"]))
             except ValueError:
                 return False
-            event["parsed"] = line
+            event["parsed"] = prediction
             return (
-                isinstance(line, dict)
-                and line.get("type") == LINE_TYPE
-                and line.get("ModelId") == model_id
-                and _status_matches(int(line.get("status", 0)), status)
+                prediction is not None
+                and prediction.model_id == model_id
+                and _status_matches(prediction.status, status)
             )
 
         # Quoted: a model id has hyphens, which the filter syntax would otherwise read as operators.
@@ -177,5 +167,5 @@ class CloudWatchContainerLogReader:
             [LogLine(_instant(e["timestamp"]), e["message"], e.get("logStreamName", "")) for e in events], next_cursor
         )
 
-    def download(self, model_id: str, start: datetime, end: datetime) -> tuple[str, bool]:
+    def download(self, model_id: str, start: datetime, end: datetime) -> LogDownload:
         return self._reader.oldest_first_text(self._settings.model_log_group(model_id), start, end)

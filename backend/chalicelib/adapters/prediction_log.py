@@ -1,7 +1,8 @@
 """Prediction records as one JSON line each: the request-history entry and its CloudWatch EMF metrics at once.
 
 On Lambda the line goes to stdout: CloudWatch Logs keeps it as history and extracts the metrics from
-its `_aws` block, with no PutMetricData call on the request path.
+its `_aws` block, with no PutMetricData call on the request path. The line's encoder and its decoder
+live here side by side, so the wire format is written down once.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import json
 import sys
 from typing import Any
 
-from chalicelib.domain.clock import to_iso
-from chalicelib.domain.gateway import Prediction
+from chalicelib.domain.clock import from_iso, to_iso
+from chalicelib.domain.ports import Prediction
 
 LINE_TYPE = "prediction"
 METRICS = (("Latency", "Milliseconds"), ("Requests", "Count"), ("Errors4xx", "Count"), ("Errors5xx", "Count"))
@@ -46,6 +47,29 @@ def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any
         "responseBody": prediction.response_body,
         "caller": prediction.caller,
     }
+
+
+def prediction_of(document: Any) -> Prediction | None:
+    """The prediction a history line records, or None when the line is something else."""
+    if not (isinstance(document, dict) and document.get("type") == LINE_TYPE):
+        return None
+    try:
+        return Prediction(
+            request_id=str(document.get("requestId", "")),
+            at=from_iso(document["time"]),
+            model_id=str(document.get("ModelId", "")),
+            model_version=document.get("modelVersion"),
+            status=int(document.get("status", 0)),
+            latency_ms=float(document.get("Latency", 0)),
+            container_ms=document.get("containerMs"),
+            request_bytes=int(document.get("requestBytes", 0)),
+            response_bytes=int(document.get("responseBytes", 0)),
+            request_body=document.get("requestBody"),
+            response_body=document.get("responseBody"),
+            caller=document.get("caller"),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # not a line this code wrote
 
 
 class StdoutPredictionLog:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.adapters.aws_errors import ARTIFACT_STORE, translated
 from chalicelib.domain.models import ArtifactInfo
 from chalicelib.domain.ports import UploadTicket
 
@@ -36,18 +36,17 @@ class S3ArtifactStore:
         return UploadTicket(post["url"], post["fields"], max_bytes, UPLOAD_EXPIRES_SECONDS)
 
     def describe(self, model_id: str) -> ArtifactInfo | None:
-        try:
-            head = self._s3.head_object(Bucket=self._bucket, Key=artifact_key(model_id))
-        except ClientError as error:
-            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                return None
-            raise DependencyUnavailable("the artifact store did not answer; try again shortly") from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("the artifact store did not answer; try again shortly") from error
+        with translated(ARTIFACT_STORE):
+            try:
+                head = self._s3.head_object(Bucket=self._bucket, Key=artifact_key(model_id))
+            except ClientError as error:
+                if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    return None
+                raise
         return ArtifactInfo(size=int(head["ContentLength"]), uploaded_at=head["LastModified"])
 
     def delete(self, model_id: str) -> None:
-        try:
+        with translated(ARTIFACT_STORE):
             listing = self._s3.list_object_versions(Bucket=self._bucket, Prefix=artifact_key(model_id))
             doomed = [
                 {"Key": item["Key"], "VersionId": item["VersionId"]}
@@ -55,5 +54,3 @@ class S3ArtifactStore:
             ]
             if doomed:
                 self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable("the artifact store did not answer; try again shortly") from error

@@ -18,7 +18,7 @@ from chalicelib.schemas.access import (
 blueprint = ApiBlueprint(__name__)
 
 
-@blueprint.route("/me", methods=["GET"], access="signed-in")
+@blueprint.route("/me", methods=["GET"], access="signed-in", response=MeResponse)
 def me() -> Response:
     identity = authenticate(blueprint.current_request)
     role = identity.role
@@ -28,7 +28,14 @@ def me() -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}/clients", methods=["POST"], access=Role.ADMIN)
+@blueprint.route(
+    "/models/{model_id}/clients",
+    methods=["POST"],
+    access=Role.ADMIN,
+    body=CreateClientRequest,
+    response=ClientCreatedResponse,
+    status=201,
+)
 def create_client(model_id: str) -> Response:
     spec = parse_body(blueprint.current_request, CreateClientRequest)
     services = wiring.current()
@@ -38,7 +45,7 @@ def create_client(model_id: str) -> Response:
     return json_response(body.to_json(), 201, headers={"Cache-Control": "no-store"})
 
 
-@blueprint.route("/models/{model_id}/clients", methods=["GET"], access=Role.ADMIN)
+@blueprint.route("/models/{model_id}/clients", methods=["GET"], access=Role.ADMIN, response=ClientListResponse)
 def list_clients(model_id: str) -> Response:
     services = wiring.current()
     services.registry.get(model_id)
@@ -46,7 +53,7 @@ def list_clients(model_id: str) -> Response:
     return json_response(ClientListResponse(items=items).to_json())
 
 
-@blueprint.route("/models/{model_id}/clients/{name}", methods=["DELETE"], access=Role.ADMIN)
+@blueprint.route("/models/{model_id}/clients/{name}", methods=["DELETE"], access=Role.ADMIN, status=204)
 def revoke_client(model_id: str, name: str) -> Response:
     wiring.current().clients.revoke(model_id, name)
     return Response(body="", status_code=204)

@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.PayloadTooLarge: 413,
     domain.UnsupportedMediaType: 415,
     domain.InvalidRequest: 422,
+    domain.Misconfigured: 500,
     domain.BadGateway: 502,
     domain.DependencyUnavailable: 503,
     domain.GatewayTimeout: 504,
@@ -83,7 +84,9 @@ def response_for(error: Exception, rid: str) -> Response:
         status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer, Basic realm="kraken", charset="UTF-8"'
-        return Response(body=error_body(error.code, error.message, details), status_code=status, headers=headers)
+        shown_id = rid if status == 500 else None  # an operator needs it to find the log line
+        body = error_body(error.code, error.message, details, request_id=shown_id)
+        return Response(body=body, status_code=status, headers=headers)
     logger.exception("unexpected error", extra={"request_id": rid})
     return Response(
         body=error_body(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from chalicelib import __version__
 from chalicelib.api.http import ApiBlueprint
+from chalicelib.schemas.common import HealthResponse
 
 blueprint = ApiBlueprint(__name__)
 
 
-@blueprint.route("/health", methods=["GET"], access="public")
+@blueprint.route("/health", methods=["GET"], access="public", response=HealthResponse)
 def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}

@@ -6,6 +6,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from chalice import Blueprint, CORSConfig, Response
@@ -47,13 +48,37 @@ def authenticate(request: Request) -> Identity:
     return identity
 
 
+@dataclass(frozen=True)
+class Contract:
+    """What a route takes and gives, as the OpenAPI document describes it."""
+
+    access: Access
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    # Besides JSON: the media types a body may have ("text/plain" for a download).
+    also_produces: tuple[str, ...] = ()
+
+
 class ApiBlueprint(Blueprint):
     """A Blueprint whose routes declare who may call them, and hand every exception to errors.response_for."""
 
-    # Stricter than Blueprint.route on purpose: a route cannot be registered without saying who may call it.
+    # Stricter than Blueprint.route on purpose: a route cannot be registered without saying who may call it
+    # and, for the OpenAPI document, what it takes and gives.
     def route(  # type: ignore[override]
-        self, path: str, *, access: Access, **kwargs: Any
+        self,
+        path: str,
+        *,
+        access: Access,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        also_produces: tuple[str, ...] = (),
+        **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        contract = Contract(access, body, query, response, status, also_produces)
         # Content types are checked by json_body so that a 415 has the project's error shape.
         kwargs.setdefault("content_types", ["*/*"])
         if cors := _cors():
@@ -74,6 +99,7 @@ class ApiBlueprint(Blueprint):
                     return errors.response_for(error, request_id(request))
 
             translated.__dict__["access"] = access  # read by the test that walks the route table
+            translated.__dict__["contract"] = contract  # read by the OpenAPI document
             register(translated)
             return view
 
@@ -105,6 +131,8 @@ def json_body(request: Request, max_bytes: int = MAX_MANAGEMENT_BODY_BYTES) -> A
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the request body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("the request body nests arrays or objects too deeply") from None
 
 
 def parse_body(request: Request, schema: type[Schema]) -> Schema:

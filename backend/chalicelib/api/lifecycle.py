@@ -8,30 +8,38 @@ from chalicelib import wiring
 from chalicelib.api.http import ApiBlueprint, actor, json_response, parse_query
 from chalicelib.api.models import record_response
 from chalicelib.domain.access import Role
-from chalicelib.schemas.models import OperationListResponse, OperationResponse, PageQuery, UploadTicketResponse
+from chalicelib.schemas.models import (
+    ModelResponse,
+    OperationListResponse,
+    OperationResponse,
+    PageQuery,
+    UploadTicketResponse,
+)
 
 blueprint = ApiBlueprint(__name__)
 
 
-@blueprint.route("/models/{model_id}/start", methods=["POST"], access=Role.EDITOR)
+@blueprint.route("/models/{model_id}/start", methods=["POST"], access=Role.EDITOR, response=ModelResponse, status=202)
 def start_model(model_id: str) -> Response:
     request = blueprint.current_request
     return record_response(wiring.current().lifecycle.start(model_id, actor(request)), 202)
 
 
-@blueprint.route("/models/{model_id}/stop", methods=["POST"], access=Role.EDITOR)
+@blueprint.route("/models/{model_id}/stop", methods=["POST"], access=Role.EDITOR, response=ModelResponse, status=202)
 def stop_model(model_id: str) -> Response:
     request = blueprint.current_request
     return record_response(wiring.current().lifecycle.stop(model_id, actor(request)), 202)
 
 
-@blueprint.route("/models/{model_id}/artifact", methods=["POST"], access=Role.EDITOR)
+@blueprint.route("/models/{model_id}/artifact", methods=["POST"], access=Role.EDITOR, response=UploadTicketResponse)
 def request_artifact_upload(model_id: str) -> Response:
     ticket = wiring.current().lifecycle.request_upload(model_id, actor(blueprint.current_request))
     return json_response(UploadTicketResponse.model_validate(ticket).to_json())
 
 
-@blueprint.route("/models/{model_id}/logs", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/logs", methods=["GET"], access=Role.VIEWER, query=PageQuery, response=OperationListResponse
+)
 def operations_log(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, PageQuery)
     services = wiring.current()

@@ -12,7 +12,6 @@ from chalicelib.domain.access import Role
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import ModelQuery
-from chalicelib.domain.registry import NewModel
 from chalicelib.schemas.models import (
     CreateModelRequest,
     DeleteModelQuery,
@@ -41,15 +40,17 @@ def record_response(record: ModelRecord, status_code: int = 200) -> Response:
     return json_response(model.to_json(), status_code, headers={"ETag": f'"{model.revision}"'})
 
 
-@blueprint.route("/models", methods=["POST"], access=Role.EDITOR)
+@blueprint.route(
+    "/models", methods=["POST"], access=Role.EDITOR, body=CreateModelRequest, response=ModelResponse, status=201
+)
 def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
-    record = wiring.current().registry.create(NewModel(**spec.model_dump()), actor(request))
+    record = wiring.current().registry.create(spec.model_dump(), actor(request))
     return record_response(record, 201)
 
 
-@blueprint.route("/models", methods=["GET"], access=Role.VIEWER)
+@blueprint.route("/models", methods=["GET"], access=Role.VIEWER, query=ListModelsQuery, response=ModelListResponse)
 def list_models() -> Response:
     query = parse_query(blueprint.current_request, ListModelsQuery)
     page = wiring.current().registry.list(
@@ -59,13 +60,15 @@ def list_models() -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}", methods=["GET"], access=Role.VIEWER)
+@blueprint.route("/models/{model_id}", methods=["GET"], access=Role.VIEWER, response=ModelResponse)
 def get_model(model_id: str) -> Response:
     services = wiring.current()
     return record_response(services.lifecycle.refresh_artifact(services.registry.get(model_id)))
 
 
-@blueprint.route("/models/{model_id}", methods=["PUT"], access=Role.EDITOR)
+@blueprint.route(
+    "/models/{model_id}", methods=["PUT"], access=Role.EDITOR, body=UpdateModelRequest, response=ModelResponse
+)
 def update_model(model_id: str) -> Response:
     request = blueprint.current_request
     change = parse_body(request, UpdateModelRequest)
@@ -78,7 +81,7 @@ def update_model(model_id: str) -> Response:
     return record_response(record)
 
 
-@blueprint.route("/models/{model_id}", methods=["DELETE"], access=Role.EDITOR)
+@blueprint.route("/models/{model_id}", methods=["DELETE"], access=Role.EDITOR, query=DeleteModelQuery, status=204)
 def delete_model(model_id: str) -> Response:
     request = blueprint.current_request
     query = parse_query(request, DeleteModelQuery)

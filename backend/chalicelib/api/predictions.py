@@ -14,8 +14,7 @@ from chalicelib import wiring
 from chalicelib.api.correlation import request_id
 from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query, raw_body
 from chalicelib.domain.access import Role, require
-from chalicelib.domain.clock import to_iso
-from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, Unauthenticated
+from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
@@ -25,6 +24,7 @@ from chalicelib.schemas.observability import (
     MetricsResponse,
     PredictionListResponse,
     PredictionResponse,
+    PredictRequest,
     RequestsQuery,
 )
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 blueprint = ApiBlueprint(__name__)
 
 MAX_PREDICTION_BYTES = 6 * 1024 * 1024  # Lambda's invocation payload limit
+BASIC_SHAPE = "the Basic credentials must be base64 of name:token, both non-empty"
+PRIVATE_ENDPOINT = "this model's endpoint is private: send a client token (curl -u name:token) or sign in"
 
 
 def _model_id_in(body: Any, path_model_id: str | None) -> str:
@@ -69,7 +71,9 @@ def _caller(request: Request, route: Route) -> str:
         try:
             name, _, token = base64.b64decode(credentials, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            raise Unauthenticated("the Basic credentials are not base64 of name:token") from None
+            raise Unauthenticated(BASIC_SHAPE) from None
+        if not (name and token):
+            raise Unauthenticated(BASIC_SHAPE)
         return _client(route, name, token)
     if scheme.lower() == "bearer" and credentials:
         from chalicelib.domain.clients import name_in  # hashing modules load with the first private call
@@ -78,7 +82,7 @@ def _caller(request: Request, route: Route) -> str:
             return _client(route, client_name, credentials)
         require(authenticate(request), Role.EDITOR)
         return actor(request)
-    raise Unauthenticated("this model's endpoint is private: send a client token (curl -u name:token) or sign in")
+    raise Unauthenticated(PRIVATE_ENDPOINT)
 
 
 def _client(route: Route, name: str, token: str) -> str:
@@ -94,7 +98,13 @@ def _predict(path_model_id: str | None) -> Response:
     model_id = _model_id_in(body, path_model_id)
     rid = request_id(request)
     gateway = wiring.current().gateway
-    route = gateway.route(model_id)
+    try:
+        route = gateway.route(model_id)
+    except NotFound:
+        if not request.headers.get("authorization"):
+            # Without credentials an unknown model looks like a private one: no oracle of which ids exist.
+            raise Unauthenticated(PRIVATE_ENDPOINT) from None
+        raise
     try:
         caller = _caller(request, route)
     except (Unauthenticated, Forbidden) as refused:
@@ -116,17 +126,23 @@ def _predict(path_model_id: str | None) -> Response:
 
 
 # Predictions are authorized in the view: public models need nothing, private ones a user or client token.
-@blueprint.route("/predict", methods=["POST"], access="public")
+@blueprint.route("/predict", methods=["POST"], access="public", body=PredictRequest)
 def predict() -> Response:
     return _predict(None)
 
 
-@blueprint.route("/models/{model_id}/predict", methods=["POST"], access="public")
+@blueprint.route("/models/{model_id}/predict", methods=["POST"], access="public", body=PredictRequest)
 def predict_model(model_id: str) -> Response:
     return _predict(model_id)
 
 
-@blueprint.route("/models/{model_id}/requests", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/requests",
+    methods=["GET"],
+    access=Role.VIEWER,
+    query=RequestsQuery,
+    response=PredictionListResponse,
+)
 def prediction_history(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, RequestsQuery)
     services = wiring.current()
@@ -134,20 +150,28 @@ def prediction_history(model_id: str) -> Response:
     start, end = query.window(timedelta(days=1))
     page = services.request_history.list(model_id, start, end, query.status, query.limit, query.next_token)
     body = PredictionListResponse(
-        items=[PredictionResponse.of_line(line) for line in page.items], next_token=page.cursor
+        items=[PredictionResponse.model_validate(prediction) for prediction in page.items], next_token=page.cursor
     )
     return json_response(body.to_json())
 
 
-@blueprint.route("/models/{model_id}/container-logs", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/container-logs",
+    methods=["GET"],
+    access=Role.VIEWER,
+    query=ContainerLogsQuery,
+    response=LogLineListResponse,
+    also_produces=("text/plain",),
+)
 def container_logs(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, ContainerLogsQuery)
     services = wiring.current()
     services.registry.get(model_id)
     start, end = query.window(timedelta(days=1))
     if query.format == "text":
-        text, cut = services.container_logs.download(model_id, start, end)
-        if cut:
+        download = services.container_logs.download(model_id, start, end)
+        text = download.text
+        if download.cut:
             text += "... cut at the download limit: ask for a shorter range with from and to\n"
         return Response(
             body=text,
@@ -157,16 +181,18 @@ def container_logs(model_id: str) -> Response:
             },
         )
     page = services.container_logs.latest(model_id, start, end, query.limit, query.next_token)
-    items = [LogLineResponse(time=to_iso(line.time), message=line.message, stream=line.stream) for line in page.items]
+    items = [LogLineResponse.model_validate(line) for line in page.items]
     return json_response(LogLineListResponse(items=items, next_token=page.cursor).to_json())
 
 
-@blueprint.route("/models/{model_id}/metrics", methods=["GET"], access=Role.VIEWER)
+@blueprint.route(
+    "/models/{model_id}/metrics", methods=["GET"], access=Role.VIEWER, query=MetricsQuery, response=MetricsResponse
+)
 def model_metrics(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, MetricsQuery)
     services = wiring.current()
     services.registry.get(model_id)
     start, end = query.aligned_window()
-    grid, series = services.metrics.series(model_id, start, end, query.period)
-    body = MetricsResponse(period=query.period, timestamps=[to_iso(t) for t in grid], series=series)
+    series = services.metrics.series(model_id, start, end, query.period)
+    body = MetricsResponse(period=query.period, timestamps=series.timestamps, series=series.values)
     return json_response(body.to_json())

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ECHO_LIMIT = 80
+
+
+def echoed(value: str) -> str:
+    """A caller's value as an error message may repeat it: short, so a huge id is not sent back whole."""
+    return value if len(value) <= ECHO_LIMIT else f"{value[:ECHO_LIMIT]}... ({len(value)} characters)"
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -54,6 +61,12 @@ class DependencyUnavailable(DomainError):
     """An AWS service or a container did not answer in time; retrying later may work."""
 
     code = "service_unavailable"
+
+
+class Misconfigured(DomainError):
+    """The deployment itself is wrong (a missing IAM grant): retrying will not help, an operator must act."""
+
+    code = "internal"
 
 
 class BadGateway(DomainError):

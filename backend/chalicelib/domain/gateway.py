@@ -16,7 +16,7 @@ from typing import Protocol
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout
 from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
-from chalicelib.domain.ports import ModelRepository
+from chalicelib.domain.ports import ModelRepository, Prediction, PredictionLog
 
 ROUTE_CACHE_SECONDS = 10.0
 # The status a failed prediction is recorded with: the one the caller receives for that error.
@@ -45,28 +45,6 @@ class Transport(Protocol):
     def post(self, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
         """POST to http://endpoint/path over a pooled keep-alive connection."""
         ...
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One prediction's outcome, as the request history and the metrics keep it."""
-
-    request_id: str
-    at: datetime
-    model_id: str
-    model_version: str | None
-    status: int
-    latency_ms: float
-    container_ms: float | None
-    request_bytes: int
-    response_bytes: int
-    request_body: str | None
-    response_body: str | None
-    caller: str
-
-
-class PredictionLog(Protocol):
-    def record(self, prediction: Prediction) -> None: ...
 
 
 @dataclass(frozen=True)

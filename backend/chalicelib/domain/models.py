@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from chalicelib.domain.errors import FieldProblem
 
@@ -82,6 +86,39 @@ class ArtifactInfo:
     uploaded_at: datetime
 
 
+# Defaults of the settings that come before the record's first defaulted field; the later ones carry
+# their default in the record itself. The schema and the storage read every default through
+# setting_default, so each is written here once.
+_LEADING_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "description": "",
+        "docker_image": None,
+        "artifact_format": None,
+        "env": {},
+        "predict_path": "/predict",
+        "health_path": "/health",
+    }
+)
+
+# What the platform keeps about a model, as opposed to the settings its owner chooses.
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "id",
+        "status",
+        "status_reason",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+        "revision",
+        "artifact",
+        "artifact_pending_since",
+        "endpoints",
+        "status_changed_at",
+    }
+)
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     id: str
@@ -119,6 +156,41 @@ class ModelRecord:
     def is_idle(self) -> bool:
         """True when no container runs or is on its way, so runtime settings may change."""
         return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED)
+
+    @classmethod
+    def new(cls, model_id: str, actor: str, at: datetime, settings: Mapping[str, Any]) -> ModelRecord:
+        """The one way a record comes to be: the caller's settings, defaults for the rest, fresh bookkeeping."""
+        unknown = sorted(settings.keys() - set(SETTING_FIELDS))
+        if unknown:
+            raise TypeError(f"not settings of a model: {', '.join(unknown)}")
+        chosen = {name: settings[name] if name in settings else setting_default(name) for name in SETTING_FIELDS}
+        return cls(
+            id=model_id,
+            status=ModelStatus.STOPPED,
+            status_reason=None,
+            created_by=actor,
+            updated_by=actor,
+            created_at=at,
+            updated_at=at,
+            revision=1,
+            **chosen,
+        )
+
+
+SETTING_FIELDS = tuple(f.name for f in dataclasses.fields(ModelRecord) if f.name not in BOOKKEEPING_FIELDS)
+_FIELDS = {f.name: f for f in dataclasses.fields(ModelRecord)}
+
+
+def setting_default(name: str) -> Any:
+    """A field's value when its creator did not choose one; KeyError when the field has no default."""
+    if name in _LEADING_DEFAULTS:
+        return copy.copy(_LEADING_DEFAULTS[name])
+    field = _FIELDS[name]
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    raise KeyError(f"{name} has no default: a model must be given one")
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,73 @@ class ContainerLogs(Protocol):
         ...
 
     def delete_group(self, model_id: str) -> None: ...
+
+
+# Observability: what happened to predictions and containers, as the API reads it back.
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One prediction's outcome, as the request history and the metrics keep it."""
+
+    request_id: str
+    at: datetime
+    model_id: str
+    model_version: str | None
+    status: int
+    latency_ms: float
+    container_ms: float | None
+    request_bytes: int
+    response_bytes: int
+    request_body: str | None
+    response_body: str | None
+    caller: str | None
+
+
+class PredictionLog(Protocol):
+    def record(self, prediction: Prediction) -> None: ...
+
+
+class RequestHistory(Protocol):
+    def list(
+        self, model_id: str, start: datetime, end: datetime, status: str | None, limit: int, cursor: str | None
+    ) -> Page[Prediction]:
+        """A model's predictions newest first; `status` is a code (404) or a class (5xx)."""
+        ...
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """Aligned series on one time grid; None where nothing was recorded in a period."""
+
+    timestamps: list[datetime]
+    values: dict[str, list[float | None]]
+
+
+class MetricsReader(Protocol):
+    def series(self, model_id: str, start: datetime, end: datetime, period: int) -> MetricSeries:
+        """One point per period from start (aligned to the period) to end."""
+        ...
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: datetime
+    message: str
+    stream: str
+
+
+@dataclass(frozen=True)
+class LogDownload:
+    text: str
+    cut: bool  # True when the range held more than one download may carry
+
+
+class ContainerLogReader(Protocol):
+    def latest(self, model_id: str, start: datetime, end: datetime, limit: int, cursor: str | None) -> Page[LogLine]:
+        """The container's output newest first."""
+        ...
+
+    def download(self, model_id: str, start: datetime, end: datetime) -> LogDownload:
+        """The whole range as text, oldest first, up to the download limit."""
+        ...

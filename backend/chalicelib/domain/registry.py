@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,37 +12,11 @@ from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.domain.models import (
     RUNTIME_FIELDS,
-    ArtifactFormat,
     ModelRecord,
-    ModelStatus,
     OperationEntry,
-    Visibility,
     fargate_size_problem,
 )
 from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
-
-DEFAULT_PREDICT_PATH = "/predict"
-DEFAULT_HEALTH_PATH = "/health"
-
-
-@dataclass(frozen=True)
-class NewModel:
-    """What a caller chooses when creating a model; the registry fills in identity and bookkeeping."""
-
-    name: str
-    version: str
-    container_port: int
-    container_cpu: float
-    container_memory: float
-    description: str = ""
-    docker_image: str | None = None
-    artifact_format: ArtifactFormat | None = None
-    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    predict_path: str = DEFAULT_PREDICT_PATH
-    health_path: str = DEFAULT_HEALTH_PATH
-    predict_timeout_seconds: float = 25.0
-    capture_body_bytes: int = 16384
-    endpoint_visibility: Visibility = Visibility.PRIVATE
 
 
 def check_record(record: ModelRecord) -> None:
@@ -81,32 +54,9 @@ class ModelRegistry:
         self._clock = clock
         self._new_id = new_id
 
-    def create(self, spec: NewModel, actor: str) -> ModelRecord:
-        now = self._clock()
-        record = ModelRecord(
-            id=self._new_id(),
-            name=spec.name,
-            version=spec.version,
-            description=spec.description,
-            docker_image=spec.docker_image,
-            artifact_format=spec.artifact_format,
-            container_port=spec.container_port,
-            container_cpu=spec.container_cpu,
-            container_memory=spec.container_memory,
-            env=dict(spec.env),
-            predict_path=spec.predict_path,
-            health_path=spec.health_path,
-            predict_timeout_seconds=spec.predict_timeout_seconds,
-            capture_body_bytes=spec.capture_body_bytes,
-            endpoint_visibility=spec.endpoint_visibility,
-            status=ModelStatus.STOPPED,
-            status_reason=None,
-            created_by=actor,
-            updated_by=actor,
-            created_at=now,
-            updated_at=now,
-            revision=1,
-        )
+    def create(self, settings: Mapping[str, Any], actor: str) -> ModelRecord:
+        """A new STOPPED model from the caller's settings (ModelRecord field names); defaults fill the rest."""
+        record = ModelRecord.new(self._new_id(), actor, self._clock(), settings)
         check_record(record)
         self._repository.add(record)
         self._log(record, actor, "create", "created")
@@ -140,7 +90,10 @@ class ModelRegistry:
             name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
         )
         if runtime_changes and not current.is_idle:
-            raise Conflict(f"stop the model before changing {', '.join(runtime_changes)}: it is {current.status}")
+            raise Conflict(
+                f"stop the model before changing its runtime settings (see details): it is {current.status}",
+                tuple(FieldProblem(name, "changes only while the model is stopped") for name in runtime_changes),
+            )
         updated = dataclasses.replace(
             current,
             **changes,

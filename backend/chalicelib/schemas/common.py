@@ -16,7 +16,40 @@ Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
 class ResponseModel(BaseModel):
     """camelCase JSON out; built from domain objects' attributes; schemas build on first use (cold start)."""
 
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        from_attributes=True,
+        # A response always carries every field, defaulted or not: the document says so.
+        json_schema_serialization_defaults_required=True,
+    )
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+class HealthResponse(ResponseModel):
+    status: str
+    version: str
+
+
+class ErrorDetail(ResponseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(ResponseModel):
+    # details and requestId are left out of the JSON when there are none, not sent as null.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+    request_id: str | None = None
+
+
+class ErrorResponse(ResponseModel):
+    """The one shape of every failure."""
+
+    error: ErrorBody

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -10,11 +10,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus, Visibility
+from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus, Visibility, setting_default
 from chalicelib.schemas.common import Instant, ResponseModel
 
 MAX_ENV_KEYS = 50
@@ -61,40 +62,48 @@ class _Strict(BaseModel):
     )
 
 
-class CreateModelRequest(_Strict):
+class ModelSettings(_Strict):
+    """The settings a model's owner chooses, with their rules; defaults come from the domain record."""
+
     name: ModelName
     version: Version
-    description: Description = ""
-    docker_image: DockerImage | None = None
-    artifact_format: Format | None = None
+    description: Description = setting_default("description")
+    docker_image: DockerImage | None = setting_default("docker_image")
+    artifact_format: Format | None = setting_default("artifact_format")
     container_port: Port
     container_cpu: Cpu
     container_memory: Memory
-    env: Env = Field(default_factory=dict)
-    predict_path: UrlPath = "/predict"
-    health_path: UrlPath = "/health"
-    predict_timeout_seconds: PredictTimeout = 25.0
-    capture_body_bytes: CaptureBytes = 16384
-    endpoint_visibility: EndpointVisibility = Visibility.PRIVATE
+    env: Env = Field(default_factory=lambda: setting_default("env"))
+    predict_path: UrlPath = setting_default("predict_path")
+    health_path: UrlPath = setting_default("health_path")
+    predict_timeout_seconds: PredictTimeout = setting_default("predict_timeout_seconds")
+    capture_body_bytes: CaptureBytes = setting_default("capture_body_bytes")
+    endpoint_visibility: EndpointVisibility = setting_default("endpoint_visibility")
 
 
-class UpdateModelRequest(_Strict):
+class CreateModelRequest(ModelSettings):
+    pass
+
+
+def _every_setting_optional() -> type[_Strict]:
+    """ModelSettings with each field optional and unset by default, keeping each field's rules."""
+    fields: dict[str, Any] = {}
+    for name, info in ModelSettings.model_fields.items():
+        # pydantic keeps a plain field's rules in metadata; an optional field has them inside its union.
+        rules: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[name] = (rules | None, None)
+    return create_model("_PartialModelSettings", __base__=_Strict, **fields)
+
+
+if TYPE_CHECKING:
+    _PartialModelSettings = _Strict
+else:
+    _PartialModelSettings = _every_setting_optional()
+
+
+class UpdateModelRequest(_PartialModelSettings):
     """A partial update: only the fields present change. `revision` may stand in for If-Match."""
 
-    name: ModelName | None = None
-    version: Version | None = None
-    description: Description | None = None
-    docker_image: DockerImage | None = None
-    artifact_format: Format | None = None
-    container_port: Port | None = None
-    container_cpu: Cpu | None = None
-    container_memory: Memory | None = None
-    env: Env | None = None
-    predict_path: UrlPath | None = None
-    health_path: UrlPath | None = None
-    predict_timeout_seconds: PredictTimeout | None = None
-    capture_body_bytes: CaptureBytes | None = None
-    endpoint_visibility: EndpointVisibility | None = None
     revision: Annotated[int, Field(ge=1)] | None = None
 
     # Switching between an image and an artifact clears the other with an explicit null.
@@ -136,22 +145,20 @@ class ArtifactResponse(ResponseModel):
     uploaded_at: Instant
 
 
-class ModelResponse(ResponseModel):
+class ModelResponse(ResponseModel, ModelSettings):
+    """The record as the API shows it: the owner's settings and what the platform keeps."""
+
+    # The settings were checked on the way in; on the way out they are read from the record as they are.
+    model_config = ConfigDict(
+        defer_build=True,
+        strict=False,
+        extra="ignore",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        from_attributes=True,
+    )
+
     id: str
-    name: str
-    version: str
-    description: str
-    docker_image: str | None
-    artifact_format: ArtifactFormat | None
-    container_port: int
-    container_cpu: float
-    container_memory: float
-    env: dict[str, str]
-    predict_path: str
-    health_path: str
-    predict_timeout_seconds: float
-    capture_body_bytes: int
-    endpoint_visibility: Visibility
     status: ModelStatus
     status_reason: str | None
     created_by: str

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
-from chalicelib.schemas.common import ResponseModel
+from chalicelib.schemas.common import Instant, ResponseModel
 
 MAX_RANGE = timedelta(days=15)  # CloudWatch keeps one-minute metrics for 15 days
 MAX_POINTS = 1440
@@ -66,9 +66,24 @@ class MetricsQuery(_Query):
         return self
 
 
+class PredictMetaData(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    model_id: str | None = Field(default=None, alias="modelId", description="the model to ask; the path may name it")
+
+
+class PredictRequest(BaseModel):
+    """The ML-Kraken prediction body; it reaches the model's container unchanged."""
+
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    model_data: object = Field(alias="modelData", description="the model's input, such as a list of rows")
+    meta_data: PredictMetaData | None = Field(default=None, alias="metaData")
+
+
 class PredictionResponse(ResponseModel):
     request_id: str
-    time: str
+    time: Instant = Field(validation_alias="at")
     model_id: str
     model_version: str | None
     status: int
@@ -80,23 +95,6 @@ class PredictionResponse(ResponseModel):
     response_body: str | None
     caller: str | None = None
 
-    @classmethod
-    def of_line(cls, line: dict[str, Any]) -> PredictionResponse:
-        return cls(
-            request_id=line.get("requestId", ""),
-            time=line.get("time", ""),
-            model_id=line.get("ModelId", ""),
-            model_version=line.get("modelVersion"),
-            status=int(line.get("status", 0)),
-            latency_ms=float(line.get("Latency", 0)),
-            container_ms=line.get("containerMs"),
-            request_bytes=int(line.get("requestBytes", 0)),
-            response_bytes=int(line.get("responseBytes", 0)),
-            request_body=line.get("requestBody"),
-            response_body=line.get("responseBody"),
-            caller=line.get("caller"),
-        )
-
 
 class PredictionListResponse(ResponseModel):
     items: list[PredictionResponse]
@@ -104,7 +102,7 @@ class PredictionListResponse(ResponseModel):
 
 
 class LogLineResponse(ResponseModel):
-    time: str
+    time: Instant
     message: str
     stream: str
 
@@ -116,5 +114,5 @@ class LogLineListResponse(ResponseModel):
 
 class MetricsResponse(ResponseModel):
     period: int
-    timestamps: list[str]
+    timestamps: list[Instant]
     series: dict[str, list[float | None]]

@@ -1,0 +1,61 @@
+"""Inputs that once got the wrong answer (issue 14): each now gets a clear error with the right status."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib import config
+from tests.functional.test_access import running_model
+from tests.functional.test_gateway import predict
+from tests.functional.test_models_api import assert_error
+
+NO_USER = {"Authorization": ""}
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_500(api: Client) -> None:
+    body = b"[" * 200_000 + b"]" * 200_000
+    answer = api.http.post("/predict", headers={"Content-Type": "application/json"}, body=body)
+    assert_error(answer, 400, "bad_request")
+
+
+def test_basic_credentials_with_an_empty_name_are_a_401(ecs_api: tuple[Client, config.Settings], echo: Any) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    for credentials in (":token", "name:", ":"):
+        header = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+        assert_error(predict(client, model_id, headers=header), 401, "unauthorized")
+
+
+def test_a_huge_id_is_not_echoed_back_whole(api: Client) -> None:
+    answer = api.http.get("/models/" + "x" * 5000)
+    error = assert_error(answer, 404, "not_found")
+    assert len(error["message"]) < 200 and "5000 characters" in error["message"]
+
+
+def test_without_credentials_an_unknown_model_looks_like_a_private_one(
+    ecs_api: tuple[Client, config.Settings], echo: Any
+) -> None:
+    client, _ = ecs_api
+    private = predict(client, running_model(ecs_api, echo.server_address[1]), headers=NO_USER)
+    unknown = predict(client, "00000000-0000-4000-8000-000000000000", headers=NO_USER)
+    assert_error(private, 401, "unauthorized")
+    assert_error(unknown, 401, "unauthorized")
+    assert private.json_body == unknown.json_body
+    assert_error(predict(client, "00000000-0000-4000-8000-000000000000"), 404, "not_found")  # signed in: honest
+
+
+def test_a_conflict_names_fields_as_the_api_does(ecs_api: tuple[Client, config.Settings], echo: Any) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    answer = client.http.put(
+        f"/models/{model_id}",
+        headers={"Content-Type": "application/json"},
+        body=b'{"containerMemory": 2, "containerCpu": 1}',
+    )
+    error = assert_error(answer, 409, "conflict")
+    assert "container_" not in str(error)
+    assert {d["field"] for d in error["details"]} == {"containerMemory", "containerCpu"}
+
