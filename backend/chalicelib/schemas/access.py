@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -35,4 +35,4 @@ class ClientCreatedResponse(ResponseModel):
 class MeResponse(ResponseModel):
     username: str
     groups: list[str]
-    role: str | None
+    role: Literal["admin", "editor", "viewer"] | None

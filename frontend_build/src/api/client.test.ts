@@ -315,6 +315,7 @@ describe("postPresigned", () => {
     url: "http://127.0.0.1:5000/bucket",
     fields: { key: "artifacts/m/model.joblib", policy: "p", "x-amz-signature": "s" },
     maxBytes: 100,
+    expiresInSeconds: 900,
   };
 
   it("sends every field first and the file last, and reports progress", async () => {

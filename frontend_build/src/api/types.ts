@@ -1,68 +1,35 @@
 /** The API contract's shapes (JSON, camelCase), as the console sees them. */
 
-export const MODEL_STATUSES = ["STOPPED", "PENDING", "RUNNING", "STOPPING", "FAILED"] as const;
-export type ModelStatus = (typeof MODEL_STATUSES)[number];
+import type * as Api from "./schema";
 
-export const ARTIFACT_FORMATS = ["joblib", "pickle", "onnx", "python"] as const;
-export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
+// The API's shapes come from its pydantic schemas (schema.d.ts, generated); this file names them for the console.
+export type ModelStatus = Api.ModelStatus;
+export const MODEL_STATUSES = ["STOPPED", "PENDING", "RUNNING", "STOPPING", "FAILED"] as const satisfies readonly ModelStatus[];
 
-export interface ArtifactInfo {
-  size: number;
-  uploadedAt: string;
-}
+export type ArtifactFormat = Api.ArtifactFormat;
+export const ARTIFACT_FORMATS = ["joblib", "pickle", "onnx", "python"] as const satisfies readonly ArtifactFormat[];
 
-export interface Model {
-  id: string;
-  name: string;
-  version: string;
-  description: string;
-  dockerImage: string | null;
-  artifactFormat: ArtifactFormat | null;
-  containerPort: number;
-  containerCpu: number;
-  containerMemory: number;
-  env: Record<string, string>;
-  predictPath: string;
-  healthPath: string;
-  status: ModelStatus;
-  statusReason: string | null;
-  createdBy: string;
-  updatedBy: string;
-  createdAt: string;
-  updatedAt: string;
-  revision: number;
-  artifact?: ArtifactInfo | null;
-  /** "private" (default): predictions need a token; "public": anyone may call. Absent on older servers. */
-  endpointVisibility?: EndpointVisibility;
-  /** Server extras beyond the contract; shown when present. */
-  predictTimeoutSeconds?: number;
-  captureBodyBytes?: number;
-}
+export type EndpointVisibility = Api.Visibility;
+export const ENDPOINT_VISIBILITIES = ["private", "public"] as const satisfies readonly EndpointVisibility[];
 
-export const ENDPOINT_VISIBILITIES = ["private", "public"] as const;
-export type EndpointVisibility = (typeof ENDPOINT_VISIBILITIES)[number];
-
+export type ArtifactInfo = Api.ArtifactResponse;
+export type Model = Api.ModelResponse;
 /** Body of POST /models. Exactly one of dockerImage and artifactFormat is set. */
-export interface ModelCreate {
-  name: string;
-  version: string;
-  description?: string;
-  dockerImage?: string;
-  artifactFormat?: ArtifactFormat;
-  containerPort: number;
-  containerCpu: number;
-  containerMemory: number;
-  env?: Record<string, string>;
-  predictPath?: string;
-  healthPath?: string;
-  endpointVisibility?: EndpointVisibility;
-}
-
+export type ModelCreate = Api.CreateModelRequest;
 /** Body of PUT /models/{id}: any subset; null clears dockerImage or artifactFormat when switching kind. */
-export type ModelUpdate = Partial<Omit<ModelCreate, "dockerImage" | "artifactFormat">> & {
-  dockerImage?: string | null;
-  artifactFormat?: ArtifactFormat | null;
-};
+export type ModelUpdate = Api.UpdateModelRequest;
+export type Health = Api.HealthResponse;
+export type PresignedUpload = Api.UploadTicketResponse;
+export type OperationLogEntry = Api.OperationResponse;
+export type RequestRecord = Api.PredictionResponse;
+export type ContainerLogLine = Api.LogLineResponse;
+export type Metrics = Api.MetricsResponse;
+/** GET /me: who is signed in and their role (from Cognito groups). */
+export type Me = Api.MeResponse;
+/** A model's client token as listed (the token itself is never listed). */
+export type ClientToken = Api.ClientResponse;
+/** POST /models/{id}/clients: the token, shown once. */
+export type CreatedClientToken = Api.ClientCreatedResponse;
 
 export interface Page<T> {
   items: T[];
@@ -76,49 +43,7 @@ export interface ListModelsQuery {
   nextToken?: string | null;
 }
 
-export interface Health {
-  status: string;
-  version: string;
-}
-
-export interface PresignedUpload {
-  url: string;
-  fields: Record<string, string>;
-  maxBytes: number;
-}
-
 export type OperationAction = "create" | "update" | "start" | "stop" | "delete" | "transition" | "upload";
-
-export interface OperationLogEntry {
-  at: string;
-  actor: string;
-  action: OperationAction | string;
-  fromStatus: ModelStatus | null;
-  toStatus: ModelStatus | null;
-  result: string;
-  reason: string | null;
-}
-
-export interface RequestRecord {
-  requestId: string;
-  time: string;
-  modelId: string;
-  modelVersion: string;
-  status: number;
-  latencyMs: number;
-  requestBytes: number;
-  responseBytes: number;
-  requestBody: string | null;
-  responseBody: string | null;
-  /** Server extras beyond the contract; shown when present. */
-  containerMs?: number | null;
-  caller?: string | null;
-}
-
-export interface ContainerLogLine {
-  time: string;
-  message: string;
-}
 
 export const METRIC_SERIES = [
   "latencyAvg",
@@ -131,12 +56,6 @@ export const METRIC_SERIES = [
   "successRate",
 ] as const;
 export type MetricSeriesName = (typeof METRIC_SERIES)[number];
-
-export interface Metrics {
-  period: number;
-  timestamps: string[];
-  series: Partial<Record<MetricSeriesName, (number | null)[]>>;
-}
 
 export interface PredictResult {
   status: number;
@@ -154,25 +73,4 @@ export interface RuntimeConfig {
   apiBase: string;
   stage: string;
   [key: string]: unknown;
-}
-
-/** GET /me: who is signed in and their role (from Cognito groups). */
-export interface Me {
-  username: string;
-  groups: string[];
-  role: "admin" | "editor" | "viewer" | null;
-}
-
-/** A model's client token as listed (the token itself is never listed). */
-export interface ClientToken {
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-/** POST /models/{id}/clients: the token, shown once. */
-export interface CreatedClientToken {
-  name: string;
-  token: string;
-  createdAt: string;
 }

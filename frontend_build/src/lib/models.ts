@@ -16,7 +16,7 @@ export function canStart(model: Pick<Model, "status">): boolean {
  * Why Start cannot work yet, or null: an artifact model needs its file first. Said where the file
  * is uploaded (the Model file panel), not as an API route.
  */
-export function startBlocker(model: Pick<Model, "artifactFormat" | "artifact">): string | null {
+export function startBlocker(model: Pick<Model, "artifactFormat"> & Partial<Pick<Model, "artifact">>): string | null {
   if (model.artifactFormat && !model.artifact) return "Upload the model file first (in the Model file panel).";
   return null;
 }

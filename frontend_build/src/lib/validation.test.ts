@@ -104,6 +104,11 @@ describe("form bodies", () => {
     createdAt: "2024-01-01T00:00:00Z",
     updatedAt: "2024-01-01T00:00:00Z",
     revision: 1,
+    predictTimeoutSeconds: 25,
+    captureBodyBytes: 16384,
+    endpointVisibility: "private",
+    artifact: null,
+    artifactPendingSince: null,
   };
 
   it("creates an artifact model with only known fields", () => {

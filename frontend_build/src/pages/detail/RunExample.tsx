@@ -50,7 +50,7 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
 }
 
 /** Which credentials the example shows: none for a public model. */
-export function curlAuthFor(visibility: Model["endpointVisibility"], credentials: ExampleCredentials | null): CurlAuth {
+export function curlAuthFor(visibility: Model["endpointVisibility"] | undefined, credentials: ExampleCredentials | null): CurlAuth {
   if (visibility === "public") return { kind: "none" };
   if (credentials) return { kind: "basic", name: credentials.name, token: credentials.token };
   return { kind: "bearer-placeholder" };
