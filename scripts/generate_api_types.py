@@ -63,11 +63,9 @@ def types_text(document: dict[str, Any]) -> str:
         result = subprocess.run(
             [
                 str(CONSOLE / "node_modules" / ".bin" / "json2ts"),
-                "--input", str(source),
-                "--unreachableDefinitions",
-                "--no-additionalProperties",
-                "--bannerComment", BANNER,
-            ],  # fmt: skip
+                *("--input", str(source), "--bannerComment", BANNER),
+                *("--unreachableDefinitions", "--no-additionalProperties"),
+            ],
             capture_output=True,
             text=True,
             check=True,

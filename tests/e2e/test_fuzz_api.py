@@ -50,9 +50,11 @@ def test_stateful_sequences_follow_the_documents_links(local_mode: LocalMode) ->
         def validate_response(self, response: object, case: schemathesis.Case, **kwargs: object) -> None:
             case.validate_response(response, excluded_checks=[positive_data_acceptance, ignored_auth])
 
-    Sequences.run(
-        settings=settings(
-            max_examples=40, stateful_step_count=8, deadline=None, derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )  # fmt: skip
+    bounded = settings(
+        max_examples=40,
+        stateful_step_count=8,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
     )
+    Sequences.run(settings=bounded)

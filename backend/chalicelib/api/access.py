@@ -22,8 +22,8 @@ blueprint = ApiBlueprint(__name__)
 def me() -> Response:
     identity = authenticate(blueprint.current_request)
     role = identity.role
-    body = MeResponse(
-        username=identity.username, groups=list(identity.groups), role=role.name.lower() if role else None
+    body = MeResponse.model_validate(
+        {"username": identity.username, "groups": list(identity.groups), "role": role.name.lower() if role else None}
     )
     return json_response(body.to_json())
 
