@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import config
@@ -59,3 +61,27 @@ def test_a_conflict_names_fields_as_the_api_does(ecs_api: tuple[Client, config.S
     assert "container_" not in str(error)
     assert {d["field"] for d in error["details"]} == {"containerMemory", "containerCpu"}
 
+
+
+def test_over_its_rate_a_model_answers_429_with_retry_after(
+    ecs_api: tuple[Client, config.Settings], echo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    changed = client.http.put(
+        f"/models/{model_id}", headers={"Content-Type": "application/json"}, body=b'{"ratePerSecondTypo": 1}'
+    )
+    assert_error(changed, 422, "validation_error")
+    assert (
+        client.http.put(
+            f"/models/{model_id}", headers={"Content-Type": "application/json"}, body=b'{"rateLimitPerSecond": 2}'
+        ).json_body["rateLimitPerSecond"]
+        == 2
+    )
+    statuses = [predict(client, model_id).status_code for _ in range(6)]
+    assert statuses[:2] == [200, 200] and 429 in statuses[2:]
+    refused = next(r for r in (predict(client, model_id) for _ in range(3)) if r.status_code == 429)
+    assert_error(refused, 429, "throttled")
+    assert int(refused.headers["Retry-After"]) >= 1
+    lines = [json.loads(out) for out in capsys.readouterr().out.splitlines() if '"prediction"' in out]
+    assert 429 in {line["status"] for line in lines}  # refusals are in the history too

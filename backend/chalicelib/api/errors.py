@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.PayloadTooLarge: 413,
     domain.UnsupportedMediaType: 415,
     domain.InvalidRequest: 422,
+    domain.Throttled: 429,
     domain.Misconfigured: 500,
     domain.BadGateway: 502,
     domain.DependencyUnavailable: 503,
@@ -84,6 +85,8 @@ def response_for(error: Exception, rid: str) -> Response:
         status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer, Basic realm="kraken", charset="UTF-8"'
+        if isinstance(error, domain.Throttled):
+            headers["Retry-After"] = str(error.retry_after_seconds)
         shown_id = rid if status == 500 else None  # an operator needs it to find the log line
         body = error_body(error.code, error.message, details, request_id=shown_id)
         return Response(body=body, status_code=status, headers=headers)

@@ -37,6 +37,7 @@ _DESCRIPTIONS = {
     413: "The body is larger than the limit",
     415: "The body is not JSON",
     422: "A field breaks a rule; details name each field",
+    429: "The model's requests-per-second limit is reached; Retry-After says when to try again",
     500: "An unexpected error or a deployment fault; quote the request id",
     502: "The model's container failed or answered something that is not JSON",
     503: "A dependency did not answer in time; try again shortly",
@@ -89,7 +90,7 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
     if contract.query is not None:
         statuses.add(422)
     if contract.access == "public" and contract.body is not None:  # predictions reach a model's container
-        statuses |= {401, 403, 404, 409, 502, 504}
+        statuses |= {401, 403, 404, 409, 429, 502, 504}
     return statuses
 
 

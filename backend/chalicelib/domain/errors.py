@@ -49,6 +49,16 @@ class BadRequest(DomainError):
     code = "bad_request"
 
 
+class Throttled(DomainError):
+    """The model takes no more requests per second than its owner allowed."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 

@@ -6,6 +6,7 @@ It dials only endpoints the container runtime recorded, never an address taken f
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -14,13 +15,14 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout
+from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, Throttled
 from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
 from chalicelib.domain.ports import ModelRepository, Prediction, PredictionLog
+from chalicelib.domain.throttle import Throttles
 
 ROUTE_CACHE_SECONDS = 10.0
 # The status a failed prediction is recorded with: the one the caller receives for that error.
-HISTORY_STATUS = {"conflict": 409, "bad_gateway": 502, "gateway_timeout": 504}
+HISTORY_STATUS = {"conflict": 409, "throttled": 429, "bad_gateway": 502, "gateway_timeout": 504}
 
 
 class Unreachable(Exception):
@@ -60,6 +62,7 @@ class Route:
     predict_path: str
     timeout: float
     capture_bytes: int
+    rate_limit: float | None = None
 
     @classmethod
     def of(cls, record: ModelRecord) -> Route:
@@ -73,6 +76,7 @@ class Route:
             record.predict_path,
             record.predict_timeout_seconds,
             record.capture_body_bytes,
+            record.rate_limit_per_second,
         )
 
 
@@ -107,6 +111,7 @@ class PredictionGateway:
         self._routes: dict[str, tuple[Route, float]] = {}
         self._lock = threading.Lock()
         self._turn = itertools.count()
+        self._throttles = Throttles()
 
     def forget(self, model_id: str) -> None:
         """Drop a cached route: the model's status or endpoints changed."""
@@ -134,6 +139,12 @@ class PredictionGateway:
                 raise BadGateway(f"the model's container failed: {route.status_reason}; it is being restarted")
             if route.status is not ModelStatus.RUNNING or not route.endpoints:
                 raise Conflict(f"the model is {route.status}, not RUNNING; start it first")
+            wait = self._throttles.wait_for(route.model_id, route.rate_limit)
+            if wait > 0:
+                raise Throttled(
+                    f"the model takes at most {route.rate_limit:g} requests per second; retry shortly",
+                    retry_after_seconds=max(1, math.ceil(wait)),
+                )
             answer = self._forward(route, body, request_id, caller)
         except DomainError as error:
             status = HISTORY_STATUS.get(error.code, 500)

@@ -151,6 +151,8 @@ class ModelRecord:
     # host:port of each healthy container, recorded only from the container runtime's own reports.
     endpoints: tuple[str, ...] = ()
     status_changed_at: datetime | None = None
+    # Requests per second the gateway passes to this model (429 beyond); None leaves only the stage's limits.
+    rate_limit_per_second: float | None = None
 
     @property
     def is_idle(self) -> bool:

@@ -35,6 +35,7 @@ Cpu = Annotated[float, Field(gt=0, le=16)]
 Memory = Annotated[float, Field(gt=0, le=120)]
 PredictTimeout = Annotated[float, Field(ge=1, le=28)]  # API Gateway ends every request at 29 s
 CaptureBytes = Annotated[int, Field(ge=0, le=262144)]
+RateLimit = Annotated[float, Field(gt=0, le=10000)]
 EnvName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -79,6 +80,7 @@ class ModelSettings(_Strict):
     predict_timeout_seconds: PredictTimeout = setting_default("predict_timeout_seconds")
     capture_body_bytes: CaptureBytes = setting_default("capture_body_bytes")
     endpoint_visibility: EndpointVisibility = setting_default("endpoint_visibility")
+    rate_limit_per_second: RateLimit | None = setting_default("rate_limit_per_second")
 
 
 class CreateModelRequest(ModelSettings):

@@ -95,6 +95,7 @@ export interface CreateModelRequest {
   predictTimeoutSeconds?: number;
   captureBodyBytes?: number;
   endpointVisibility?: Visibility;
+  rateLimitPerSecond?: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -229,6 +230,7 @@ export interface ModelResponse {
   predictTimeoutSeconds: number;
   captureBodyBytes: number;
   endpointVisibility: Visibility;
+  rateLimitPerSecond: number | null;
   id: string;
   status: ModelStatus;
   statusReason: string | null;
@@ -360,6 +362,7 @@ export interface UpdateModelRequest {
   predictTimeoutSeconds?: number | null;
   captureBodyBytes?: number | null;
   endpointVisibility?: Visibility | null;
+  rateLimitPerSecond?: number | null;
   revision?: number | null;
 }
 /**

@@ -268,6 +268,8 @@ function InfoPanel({ model: m }: { model: Model }) {
             <dd>up to {formatBytes(m.captureBodyBytes)} each</dd>
           </>
         )}
+        <dt>Rate limit</dt>
+        <dd>{m.rateLimitPerSecond ? `${m.rateLimitPerSecond} requests/s, then 429` : "none (the stage's limits only)"}</dd>
         <dt>Environment</dt>
         <dd>
           {env.length === 0 ? (
