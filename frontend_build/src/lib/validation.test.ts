@@ -109,6 +109,7 @@ describe("form bodies", () => {
     endpointVisibility: "private",
     artifact: null,
     artifactPendingSince: null,
+    rateLimitPerSecond: null,
   };
 
   it("creates an artifact model with only known fields", () => {
