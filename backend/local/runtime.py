@@ -1,9 +1,9 @@
 """The local container runtime: each started model is a child process supervised like an ECS service.
 
-A supervisor thread per model keeps one process running while the model is started: it reports the
-same "ECS Task State Change" events ECS would (PENDING, RUNNING/HEALTHY, STOPPED with the exit code)
-to the same handler, ships the process's output to the emulator's CloudWatch Logs under the stream
-names ECS uses, and restarts a process that dies or fails its health checks, with backoff.
+A supervisor thread per model keeps one process running while the model is started: it reports each
+replica's life to the domain (started, healthy, unhealthy, exited with its exit code), ships the
+process's output to the emulator's CloudWatch Logs under the stream names ECS uses, and restarts a
+process that dies or fails its health checks, with backoff.
 """
 
 from __future__ import annotations
@@ -22,22 +22,20 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, stream_name
+from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.clock import utc_now
 from chalicelib.domain.models import ModelRecord
-from chalicelib.domain.ports import RuntimeRefused, RuntimeView
+from chalicelib.domain.ports import ExitCause, ReplicaExit, ReplicaReport, ReplicaState, RuntimeRefused, RuntimeView
 from chalicelib.domain.runner_contract import runner_environment
 from local.logs import LogShipper
 
 logger = logging.getLogger("kraken.local.runtime")
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
-ACCOUNT = "000000000000"
 HEALTH_POLL_SECONDS = 0.2
 HEALTH_CHECK_SECONDS = 5.0
 EXIT_POLL_SECONDS = 0.1
@@ -47,7 +45,7 @@ MAX_BACKOFF_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # a process healthy this long resets the restart backoff
 DOCKER_NEEDED = "image models need Docker locally or AWS: no Docker engine answers on this machine"
 
-EventSink = Callable[[dict[str, Any]], None]
+ReportSink = Callable[[ReplicaReport], None]
 
 
 def _free_port() -> int:
@@ -88,7 +86,7 @@ class _Task:
         self.process = process
         self.port = port
         self.healthy = False
-        self.stopped_reason = "Essential container in task exited"
+        self.failed_health_check = False
 
 
 class _Supervisor:
@@ -130,20 +128,20 @@ class _Supervisor:
         task = _Task(process, port)
         self.task = task
         pumps = [self._pump(process.stdout, task), self._pump(process.stderr, task)]
-        self._report(task, "PENDING", "RUNNING", "UNKNOWN")
+        self._report(task, ReplicaState.STARTED)
         self._await_health(task)
         if task.healthy:
-            self._report(task, "RUNNING", "RUNNING", "HEALTHY")
+            self._report(task, ReplicaState.HEALTHY)
             self._watch(task)
         if process.poll() is None:
             self._terminate(process)
         for pump in pumps:
             pump.join(timeout=5)
         self.runtime.shipper.flush()  # the handler reads the runner's last words from the logs
-        desired = "STOPPED" if self.stop_requested.is_set() else "RUNNING"
         # Like Docker and ECS, a process ended by signal N reports exit code 128 + N.
         exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
-        self._report(task, "STOPPED", desired, "UNKNOWN", exit_code=exit_code)
+        cause = ExitCause.HEALTH_CHECK if task.failed_health_check else ExitCause.EXITED
+        self._report(task, ReplicaState.EXITED, ReplicaExit(cause, exit_code))
         self.task = None
 
     def _await_health(self, task: _Task) -> None:
@@ -156,7 +154,7 @@ class _Supervisor:
                 return
             time.sleep(HEALTH_POLL_SECONDS)
         if not self.stop_requested.is_set():
-            task.stopped_reason = "Task failed container health checks"
+            task.failed_health_check = True
 
     def _watch(self, task: _Task) -> None:
         failures = 0
@@ -171,8 +169,8 @@ class _Supervisor:
             failures = 0 if _healthy(task.port, self.record.health_path) else failures + 1
             if failures >= HEALTH_RETRIES:
                 task.healthy = False
-                task.stopped_reason = "Task failed container health checks"
-                self._report(task, "RUNNING", "RUNNING", "UNHEALTHY")
+                task.failed_health_check = True
+                self._report(task, ReplicaState.UNHEALTHY)
                 return
 
     # --- pieces -----------------------------------------------------------------------------
@@ -220,53 +218,23 @@ class _Supervisor:
             process.kill()
             process.wait(timeout=STOP_GRACE_SECONDS)
 
-    def _report(self, task: _Task, last: str, desired: str, health: str, exit_code: int | None = None) -> None:
-        settings = self.runtime.settings
-        family = f"{settings.resource_prefix}{self.record.id}"
-        region = settings.region
-        container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
-            "lastStatus": last,
-            "healthStatus": health,
-            "networkBindings": [
-                {"bindIP": "127.0.0.1", "hostPort": task.port, "containerPort": self.record.container_port}
-            ],
-        }
-        detail: dict[str, Any] = {
-            "clusterArn": f"arn:aws:ecs:{region}:{ACCOUNT}:cluster/{settings.cluster}",
-            "taskArn": f"arn:aws:ecs:{region}:{ACCOUNT}:task/{settings.cluster}/{task.id}",
-            "taskDefinitionArn": f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1",
-            "group": f"service:{family}",
-            "lastStatus": last,
-            "desiredStatus": desired,
-            "healthStatus": health,
-            "updatedAt": to_iso(datetime.now(UTC)),
-            "containers": [container],
-        }
-        if last == "STOPPED":
-            user_stop = self.stop_requested.is_set()
-            container["exitCode"] = exit_code
-            detail["stopCode"] = "UserInitiated" if user_stop else "EssentialContainerExited"
-            detail["stoppedReason"] = "Task stopped by user" if user_stop else task.stopped_reason
-        self.runtime.sink(
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "ECS Task State Change",
-                "source": "aws.ecs",
-                "account": ACCOUNT,
-                "time": detail["updatedAt"],
-                "region": region,
-                "resources": [detail["taskArn"]],
-                "detail": detail,
-            }
+    def _report(self, task: _Task, state: ReplicaState, ended: ReplicaExit | None = None) -> None:
+        report = ReplicaReport(
+            model_id=self.record.id,
+            replica_id=task.id,
+            state=state,
+            at=utc_now(),
+            address="127.0.0.1",
+            port=task.port,
+            exit=ended,
         )
+        self.runtime.sink(report)
 
 
 class LocalContainerRuntime:
-    """ContainerRuntime on this machine; `sink` receives each task event as EventBridge would deliver it."""
+    """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
 
-    def __init__(self, settings: Settings, sink: EventSink, shipper: LogShipper) -> None:
+    def __init__(self, settings: Settings, sink: ReportSink, shipper: LogShipper) -> None:
         self.settings = settings
         self.sink = sink
         self.shipper = shipper

@@ -7,7 +7,6 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
 
 from chalice.local import LambdaContext
 
@@ -29,11 +28,6 @@ def _context(name: str) -> LambdaContext:
     return LambdaContext(function_name=name, memory_size=512)
 
 
-def deliver_task_event(event: dict[str, Any]) -> None:
-    """Hand a task event to the handler EventBridge invokes on AWS, through Chalice's own event wrapper."""
-    triggers.on_task_state_change(event, _context("task_state_change"))
-
-
 class LocalWiring(Wiring):
     def __init__(self, config: Settings) -> None:
         super().__init__(config)
@@ -45,7 +39,9 @@ class LocalWiring(Wiring):
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
-        return LocalContainerRuntime(self.settings, deliver_task_event, self.shipper)
+        return LocalContainerRuntime(
+            self.settings, lambda report: self.lifecycle.on_replica_report(report), self.shipper
+        )
 
     @cached_property
     def metrics_worker(self) -> MetricsWorker:
