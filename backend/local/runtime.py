@@ -1,9 +1,10 @@
-"""The local container runtime: each started model is a child process supervised like an ECS service.
+"""The local container runtime: each started model is supervised like an ECS service.
 
-A supervisor thread per model keeps one process running while the model is started: it reports each
-replica's life to the domain (started, healthy, unhealthy, exited with its exit code), ships the
-process's output to the emulator's CloudWatch Logs under the stream names ECS uses, and restarts a
-process that dies or fails its health checks, with backoff.
+A supervisor thread per model keeps one replica running while the model is started: a container
+(local/containers.py) where an engine works, else a child process of local mode. It reports each
+replica's life to the domain (started, healthy, unhealthy, exited with its cause), ships the replica's
+output to the emulator's CloudWatch Logs under the stream names ECS uses, and restarts a replica
+that dies or fails its health checks, with backoff.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
@@ -43,7 +44,10 @@ HEALTH_RETRIES = 3
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # a process healthy this long resets the restart backoff
-DOCKER_NEEDED = "image models need Docker locally or AWS: no Docker engine answers on this machine"
+ENGINE_NEEDED = (
+    "image models run in a container engine (podman or Docker) locally, or on AWS; "
+    "local mode runs models as processes here (KRAKEN_LOCAL_RUNTIME=container to use an engine)"
+)
 
 ReportSink = Callable[[ReplicaReport], None]
 
@@ -54,11 +58,52 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # If local mode is killed outright, its model processes must not live on (Linux: PR_SET_PDEATHSIG).
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Launcher(Protocol):
+    """How one replica of a model is started, stopped and accounted for: a process or a container."""
+
+    description: str  # said at start-up: how models run
+
+    def refusal(self, record: ModelRecord) -> str | None:
+        """Why this model cannot run here at all, or None."""
+        ...
+
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
+        """Start the replica serving on 127.0.0.1:port; its output comes on the process's stdout/stderr."""
+        ...
+
+    def stop(self, replica_id: str, process: Process) -> None:
+        """End the replica: politely, then by force; returns once its process has ended."""
+        ...
+
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:
+        """Why the replica's process ended, and forget what is left of it."""
+        ...
+
+
+Process = subprocess.Popen[bytes]
+
+
+def model_environment(
+    settings: Settings, record: ModelRecord, artifact_uri: str | None, port: int, endpoint_url: str
+) -> dict[str, str]:
+    """What a model's replica reads: the runner's settings, and for the runner the emulator's address."""
+    environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, port)
+    if artifact_uri is None:  # an image model reads only what the user gave it
+        return environment
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        **environment,
+    }
 
 
 def docker_available() -> bool:
@@ -79,10 +124,10 @@ def _healthy(port: int, path: str) -> bool:
 
 
 class _Task:
-    """One process (one "task") of a model: its id, port and the OS process."""
+    """One replica of a model: its id, port and the OS process that stands for it."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
-        self.id = uuid.uuid4().hex
+    def __init__(self, replica_id: str, process: Process, port: int) -> None:
+        self.id = replica_id
         self.process = process
         self.port = port
         self.healthy = False
@@ -115,17 +160,10 @@ class _Supervisor:
 
     def _run_once(self) -> None:
         port = _free_port()
-        command, environment = self._command(port)
-        process = subprocess.Popen(
-            command,
-            cwd=BACKEND_DIR,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        task = _Task(process, port)
+        launcher = self.runtime.launcher
+        replica_id = uuid.uuid4().hex
+        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port), port)
+        process = task.process
         self.task = task
         pumps = [self._pump(process.stdout, task), self._pump(process.stderr, task)]
         self._report(task, ReplicaState.STARTED)
@@ -134,13 +172,15 @@ class _Supervisor:
             self._report(task, ReplicaState.HEALTHY)
             self._watch(task)
         if process.poll() is None:
-            self._terminate(process)
+            launcher.stop(task.id, process)
         for pump in pumps:
             pump.join(timeout=5)
-        self.runtime.shipper.flush()  # the handler reads the runner's last words from the logs
+        self.runtime.shipper.flush()  # the domain reads the runner's last words from the logs
         # Like Docker and ECS, a process ended by signal N reports exit code 128 + N.
         exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
-        cause = ExitCause.HEALTH_CHECK if task.failed_health_check else ExitCause.EXITED
+        cause = launcher.ended(task.id, exit_code)
+        if task.failed_health_check and cause is ExitCause.EXITED:
+            cause = ExitCause.HEALTH_CHECK
         self._report(task, ReplicaState.EXITED, ReplicaExit(cause, exit_code))
         self.task = None
 
@@ -175,27 +215,6 @@ class _Supervisor:
 
     # --- pieces -----------------------------------------------------------------------------
 
-    def _command(self, port: int) -> tuple[list[str], dict[str, str]]:
-        record, settings = self.record, self.runtime.settings
-        user_env = runner_environment(record, self.artifact_uri, settings.artifact_max_bytes, port)
-        if record.docker_image:
-            command = ["docker", "run", "--rm", "--init", "-p", f"127.0.0.1:{port}:{record.container_port}"]
-            for name, value in sorted(user_env.items()):
-                command += ["-e", f"{name}={value}"]
-            return [*command, record.docker_image], dict(os.environ)
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(BACKEND_DIR),
-            "PYTHONUNBUFFERED": "1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": settings.region,
-            "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
-            "KRAKEN_MODEL_HOST": "127.0.0.1",
-            **user_env,
-        }
-        return [sys.executable, "-m", "runner"], environment
-
     def _pump(self, stream: IO[bytes] | None, task: _Task) -> threading.Thread:
         group = self.runtime.settings.model_log_group(self.record.id)
         name = stream_name(task.id)
@@ -210,14 +229,6 @@ class _Supervisor:
         thread.start()
         return thread
 
-    def _terminate(self, process: subprocess.Popen[bytes]) -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE_SECONDS)
-
     def _report(self, task: _Task, state: ReplicaState, ended: ReplicaExit | None = None) -> None:
         report = ReplicaReport(
             model_id=self.record.id,
@@ -231,13 +242,55 @@ class _Supervisor:
         self.runtime.sink(report)
 
 
+class ProcessLauncher:
+    """Replicas as child processes of local mode: no engine needed, no isolation and no limits."""
+
+    description = "as child processes of local mode (no container isolation, no CPU or memory limits)"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def refusal(self, record: ModelRecord) -> str | None:
+        return ENGINE_NEEDED if record.docker_image else None
+
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:  # noqa: ARG002
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(BACKEND_DIR),
+            "PYTHONUNBUFFERED": "1",
+            "KRAKEN_MODEL_HOST": "127.0.0.1",
+            **model_environment(self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or ""),
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "runner"],
+            cwd=BACKEND_DIR,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )
+
+    def stop(self, replica_id: str, process: Process) -> None:  # noqa: ARG002 - a process is its own handle
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_GRACE_SECONDS)
+
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - a process leaves nothing behind
+        return ExitCause.EXITED
+
+
 class LocalContainerRuntime:
     """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
 
-    def __init__(self, settings: Settings, sink: ReportSink, shipper: LogShipper) -> None:
+    def __init__(self, settings: Settings, sink: ReportSink, shipper: LogShipper, launcher: Launcher) -> None:
         self.settings = settings
         self.sink = sink
         self.shipper = shipper
+        self.launcher = launcher
         self._supervisors: dict[str, _Supervisor] = {}
         self._lock = threading.Lock()
 
@@ -246,8 +299,9 @@ class LocalContainerRuntime:
             current = self._supervisors.get(record.id)
             if current is not None and not current.stop_requested.is_set():
                 return
-            if record.docker_image and not docker_available():
-                raise RuntimeRefused(DOCKER_NEEDED)
+            refusal = self.launcher.refusal(record)
+            if refusal:
+                raise RuntimeRefused(refusal)
             supervisor = _Supervisor(self, record, artifact_uri)
             self._supervisors[record.id] = supervisor
             supervisor.thread.start()

@@ -16,6 +16,7 @@ from chalicelib.domain.clock import to_iso
 from chalicelib.domain.gateway import PredictionLog
 from chalicelib.domain.ports import ContainerRuntime
 from chalicelib.wiring import Wiring
+from local.containers import local_runtime
 from local.logs import LogShipper
 from local.runtime import LocalContainerRuntime
 from local.telemetry import LocalPredictionLog, MetricsWorker
@@ -39,9 +40,7 @@ class LocalWiring(Wiring):
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
-        return LocalContainerRuntime(
-            self.settings, lambda report: self.lifecycle.on_replica_report(report), self.shipper
-        )
+        return local_runtime(self.settings, lambda report: self.lifecycle.on_replica_report(report), self.shipper)
 
     @cached_property
     def metrics_worker(self) -> MetricsWorker:

@@ -1,0 +1,203 @@
+"""Local mode with real containers: the runner image built from its Dockerfile, limits enforced, OOM for real.
+
+A focused set, not a copy of the process suites: start, predict, a container killed by hand heals,
+a model that allocates past its memory fails with the out-of-memory reason, stop and Ctrl-C leave
+no container behind, and the runner's own tests pass inside the image.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from local.containers import LABEL
+from local.engine import (
+    REPO_ROOT,
+    RUNNER_DIR,
+    Engine,
+    EngineUnavailable,
+    ca_bundle_arguments,
+    ensure_runner_image,
+    find_engine,
+)
+from tests.e2e.conftest import LocalMode, start_local_mode
+from tests.e2e.test_gateway_local import ROWS, predict
+from tests.e2e.test_lifecycle_local import ARTIFACT_MODEL, create_model, status, trained_pipeline, wait_for
+
+pytestmark = pytest.mark.e2e
+START_SECONDS = 90  # a container imports pandas and scikit-learn from a cold page cache
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    try:
+        engine = find_engine()
+        ensure_runner_image(engine)  # built once per machine (./scripts/test.sh does it before pytest)
+    except EngineUnavailable as error:
+        pytest.skip(f"no container engine works here: {error}")
+    return engine
+
+
+@pytest.fixture(scope="module")
+def container_mode(engine: Engine) -> Iterator[LocalMode]:
+    local = start_local_mode({"KRAKEN_LOCAL_RUNTIME": "container"})
+    try:
+        yield local
+    finally:
+        local.stop()
+    assert not containers(engine, f"{LABEL}={local.process.pid}"), "local mode left containers behind"
+
+
+def containers(engine: Engine, label: str) -> list[str]:
+    """Names of the containers (running or not) that carry the label."""
+    listed = engine.run("ps", "--all", "--filter", f"label={label}", "--format", "{{.Names}}", check=True)
+    return listed.stdout.split()
+
+
+def model_containers(engine: Engine, model_id: str) -> list[str]:
+    return containers(engine, f"dev.kraken.model-id={model_id}")
+
+
+class Allocates:
+    """An "artifact" whose loading allocates (and touches) 1.5 GB: numpy fills every page with ones."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (np.ones, ((3 * 2**26,),))
+
+
+def test_a_model_runs_in_a_container_with_its_limits_and_heals(engine: Engine, container_mode: LocalMode) -> None:
+    artifact = trained_pipeline()
+    model_id = create_model(container_mode, "in-a-container", artifact)
+    container_mode.request("POST", f"/api/models/{model_id}/start", {})
+    wait_for(lambda: status(container_mode, model_id)["status"] == "RUNNING", START_SECONDS, "RUNNING")
+    [name] = model_containers(engine, model_id)
+    limits = engine.run("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", name, check=True)
+    assert limits.stdout.split() == [str(int(ARTIFACT_MODEL["containerMemory"] * 2**30)), str(int(0.5e9))]
+    published = engine.run("port", name, check=True).stdout
+    assert published.strip().startswith("8080/tcp -> 127.0.0.1:"), published
+
+    answer = predict(container_mode, model_id)
+    assert answer.status_code == 200
+    assert answer.json()["results"] == pytest.approx(
+        list(joblib.load(io.BytesIO(artifact)).predict(pd.DataFrame(ROWS)))
+    )
+    logs = container_mode.request("GET", f"/api/models/{model_id}/container-logs?limit=100").body["items"]
+    assert any("model loaded" in line["message"] for line in logs)
+
+    engine.run("kill", name, check=True)
+    failed = wait_for(lambda: (r := status(container_mode, model_id))["status"] == "FAILED" and r, 15, "FAILED")
+    assert "killed by signal 9" in failed["statusReason"]
+    wait_for(lambda: status(container_mode, model_id)["status"] == "RUNNING", START_SECONDS, "RUNNING again")
+    assert model_containers(engine, model_id) not in ([], [name])
+    assert predict(container_mode, model_id).status_code == 200
+
+    container_mode.request("POST", f"/api/models/{model_id}/stop", {})
+    wait_for(lambda: status(container_mode, model_id)["status"] == "STOPPED", 30, "STOPPED")
+    wait_for(lambda: not model_containers(engine, model_id), 15, "no container left")
+
+
+def test_a_model_past_its_memory_fails_with_the_oom_reason(engine: Engine, container_mode: LocalMode) -> None:
+    buffer = io.BytesIO()
+    joblib.dump(Allocates(), buffer)
+    created = container_mode.request(
+        "POST", "/api/models", {**ARTIFACT_MODEL, "name": "greedy", "containerCpu": 0.25, "containerMemory": 0.5}
+    )
+    assert created.status == 201, created.body
+    model_id = created.body["id"]
+    ticket = container_mode.request("POST", f"/api/models/{model_id}/artifact", {}).body
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m", buffer.getvalue())}, timeout=30)
+    container_mode.request("POST", f"/api/models/{model_id}/start", {})
+    failed = wait_for(
+        lambda: (r := status(container_mode, model_id))["status"] == "FAILED" and r, START_SECONDS, "FAILED"
+    )
+    assert failed["statusReason"] == (
+        "out of memory: the container needed more than 0.5 GB; choose a larger containerMemory"
+    )
+    assert container_mode.request("DELETE", f"/api/models/{model_id}?force=true").status == 204
+    wait_for(lambda: not model_containers(engine, model_id), 30, "no container left")
+
+
+def test_ctrl_c_leaves_no_container(engine: Engine) -> None:
+    local = start_local_mode({"KRAKEN_LOCAL_RUNTIME": "container"})
+    try:
+        model_id = create_model(local, "interrupted", trained_pipeline())
+        local.request("POST", f"/api/models/{model_id}/start", {})
+        wait_for(lambda: status(local, model_id)["status"] == "RUNNING", START_SECONDS, "RUNNING")
+        assert model_containers(engine, model_id)
+        local.process.send_signal(signal.SIGINT)
+        assert local.process.wait(timeout=60) == 0
+    finally:
+        local.stop()
+    assert not containers(engine, f"{LABEL}={local.process.pid}")
+
+
+def runner_test_image(engine: Engine) -> str:
+    """The runner image plus the runner suite's test tools, built once per runner image."""
+    image = ensure_runner_image(engine)
+    tester = image.replace("kraken-runner:", "kraken-runner-tests:")
+    if engine.has_image(tester):
+        return tester
+    pins = [
+        line
+        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+        if line.startswith(("moto", "pytest"))
+    ]
+    recipe = "\n".join(
+        [
+            f"FROM {image}",
+            "USER 0",
+            "COPY requirements-test.txt /tmp/",
+            f"RUN pip install {' '.join(pins)} -r /tmp/requirements-test.txt",
+        ]
+    )
+    subprocess.run(
+        [
+            engine.command,
+            "build",
+            "--network",
+            "host",
+            *ca_bundle_arguments(engine),
+            "--tag",
+            tester,
+            "--file",
+            "-",
+            str(RUNNER_DIR),
+        ],
+        input=recipe.encode(),
+        env=engine.environment,
+        check=True,
+        timeout=900,
+    )
+    return tester
+
+
+def test_the_runner_suite_passes_inside_the_image(engine: Engine) -> None:
+    """The runner's own tests with the image's Python and system libraries (libgomp1 for LightGBM...)."""
+    # --confcutdir: the suite needs only its own conftest, not the API's (chalice is not in the image).
+    command = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--confcutdir", "tests/functional/runner"]
+    ran = engine.run(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--volume",
+        f"{REPO_ROOT}:/src:ro",
+        "--workdir",
+        "/src",
+        "--env",
+        "PYTHONDONTWRITEBYTECODE=1",
+        runner_test_image(engine),
+        *command,
+        "tests/functional/runner",
+        timeout=900,
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
