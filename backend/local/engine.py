@@ -148,8 +148,7 @@ def ensure_runner_image(engine: Engine) -> str:
 
 def main() -> int:
     try:
-        engine = find_engine()
-        print(ensure_runner_image(engine))
+        ensure_runner_image(find_engine())
     except (EngineUnavailable, subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         print(f"no runner image: {error}", file=sys.stderr)
         return 1

@@ -8,9 +8,11 @@ no container behind, and the runner's own tests pass inside the image.
 from __future__ import annotations
 
 import io
+import secrets
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -25,6 +27,7 @@ from local.engine import (
     RUNNER_DIR,
     Engine,
     EngineUnavailable,
+    base_image,
     ca_bundle_arguments,
     ensure_runner_image,
     find_engine,
@@ -105,6 +108,68 @@ def test_a_model_runs_in_a_container_with_its_limits_and_heals(engine: Engine, c
     wait_for(lambda: not model_containers(engine, model_id), 15, "no container left")
 
 
+ECHO_SERVER = """
+import json, os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Echo(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"results": [os.environ["GREETING"]]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+ThreadingHTTPServer(("0.0.0.0", 8080), Echo).serve_forever()
+"""
+
+
+def echo_image(engine: Engine, context: Path) -> str:
+    """A user's own image (no runner inside), built on the local Python base."""
+    image = f"localhost/kraken-e2e-echo:{base_image().rsplit(':', 1)[1]}"
+    if not engine.has_image(image):
+        (context / "server.py").write_text(ECHO_SERVER)
+        (context / "Containerfile").write_text(f'FROM {base_image()}\nCOPY server.py /\nCMD ["python", "/server.py"]\n')
+        engine.run("build", "--tag", image, str(context), timeout=300, check=True)
+    return image
+
+
+def test_an_image_model_runs_in_its_own_image_with_its_env(
+    engine: Engine, container_mode: LocalMode, tmp_path: Path
+) -> None:
+    secret = "e2e-" + secrets.token_urlsafe(12)
+    body = {
+        **ARTIFACT_MODEL,
+        "name": "own-image",
+        "artifactFormat": None,
+        "dockerImage": echo_image(engine, tmp_path),
+        "env": {"GREETING": secret},
+    }
+    model_id = container_mode.request("POST", "/api/models", body).body["id"]
+    container_mode.request("POST", f"/api/models/{model_id}/start", {})
+    wait_for(lambda: status(container_mode, model_id)["status"] == "RUNNING", START_SECONDS, "RUNNING")
+    answer = predict(container_mode, model_id)
+    assert answer.status_code == 200 and answer.json()["results"] == [secret]
+    command_lines = [p.read_bytes() for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists()]
+    assert not any(secret.encode() in line for line in command_lines), "the model's env is on a command line"
+    assert container_mode.request("DELETE", f"/api/models/{model_id}?force=true").status == 204
+    wait_for(lambda: not model_containers(engine, model_id), 30, "no container left")
+
+
+def test_an_image_that_is_not_here_fails_at_once(container_mode: LocalMode) -> None:
+    body = {**ARTIFACT_MODEL, "name": "absent", "artifactFormat": None, "dockerImage": "repo/absent:1"}
+    model_id = container_mode.request("POST", "/api/models", body).body["id"]
+    started = container_mode.request("POST", f"/api/models/{model_id}/start", {})
+    assert started.status == 202 and started.body["status"] == "FAILED"
+    assert "repo/absent:1 is not on this machine" in started.body["statusReason"]
+
+
 def test_a_model_past_its_memory_fails_with_the_oom_reason(engine: Engine, container_mode: LocalMode) -> None:
     buffer = io.BytesIO()
     joblib.dump(Allocates(), buffer)
@@ -146,19 +211,10 @@ def runner_test_image(engine: Engine) -> str:
     tester = image.replace("kraken-runner:", "kraken-runner-tests:")
     if engine.has_image(tester):
         return tester
-    pins = [
-        line
-        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
-        if line.startswith(("moto", "pytest"))
-    ]
-    recipe = "\n".join(
-        [
-            f"FROM {image}",
-            "USER 0",
-            "COPY requirements-test.txt /tmp/",
-            f"RUN pip install {' '.join(pins)} -r /tmp/requirements-test.txt",
-        ]
-    )
+    wanted = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    wanted += (RUNNER_DIR / "requirements-test.txt").read_text().splitlines()
+    pins = [line for line in wanted if line.startswith(("moto", "pytest", "onnx"))]
+    recipe = "\n".join([f"FROM {image}", "USER 0", f"RUN pip install {' '.join(pins)}"])
     subprocess.run(
         [
             engine.command,
@@ -166,6 +222,8 @@ def runner_test_image(engine: Engine) -> str:
             "--network",
             "host",
             *ca_bundle_arguments(engine),
+            "--format",
+            "docker",
             "--tag",
             tester,
             "--file",
