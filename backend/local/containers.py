@@ -8,8 +8,10 @@ environment goes in through an env file readable by local mode only, never on a 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,7 @@ class ContainerLauncher:
         self._engine = engine
         self._runner_image = runner_image
         self._secrets = Path(tempfile.mkdtemp(prefix="kraken-env-"))  # 0700: env files are for local mode only
+        atexit.register(shutil.rmtree, self._secrets, ignore_errors=True)
         self.description = f"in {engine.command} containers with their CPU and memory limits ({runner_image})"
 
     def refusal(self, record: ModelRecord) -> str | None:

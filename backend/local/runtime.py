@@ -50,6 +50,7 @@ ENGINE_NEEDED = (
 )
 
 ReportSink = Callable[[ReplicaReport], None]
+Process = subprocess.Popen[bytes]  # a replica's stand-in: the runner itself, or the engine's `run` client
 
 
 def _free_port() -> int:
@@ -87,9 +88,6 @@ class Launcher(Protocol):
         ...
 
 
-Process = subprocess.Popen[bytes]
-
-
 def model_environment(
     settings: Settings, record: ModelRecord, artifact_uri: str | None, port: int, endpoint_url: str
 ) -> dict[str, str]:
@@ -107,6 +105,7 @@ def model_environment(
 
 
 def docker_available() -> bool:
+    """Whether a Docker engine answers here (the process suite's image-refusal test needs none)."""
     if shutil.which("docker") is None:
         return False
     try:
