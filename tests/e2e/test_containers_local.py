@@ -82,6 +82,7 @@ def test_a_model_runs_in_a_container_with_its_limits_and_heals(engine: Engine, c
     model_id = create_model(container_mode, "in-a-container", artifact)
     container_mode.request("POST", f"/api/models/{model_id}/start", {})
     wait_for(lambda: status(container_mode, model_id)["status"] == "RUNNING", START_SECONDS, "RUNNING")
+    assert f"Models run in {engine.command} containers" in container_mode.output.read_text()
     [name] = model_containers(engine, model_id)
     limits = engine.run("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", name, check=True)
     assert limits.stdout.split() == [str(int(ARTIFACT_MODEL["containerMemory"] * 2**30)), str(int(0.5e9))]
@@ -259,3 +260,20 @@ def test_the_runner_suite_passes_inside_the_image(engine: Engine) -> None:
         timeout=900,
     )
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+
+
+def test_without_an_engine_auto_falls_back_to_processes_and_says_why() -> None:
+    local = start_local_mode({"KRAKEN_LOCAL_RUNTIME": "auto", "KRAKEN_CONTAINER_ENGINE": "no-such-engine"})
+    try:
+        said = [line for line in local.output.read_text().splitlines() if line.startswith("Models run")]
+    finally:
+        local.stop()
+    assert said == [
+        "Models run as child processes of local mode (no container isolation, no CPU or memory limits); "
+        "no container engine works here: no-such-engine is not installed."
+    ]
+
+
+def test_insisting_on_containers_without_an_engine_refuses_to_start() -> None:
+    with pytest.raises(AssertionError, match="KRAKEN_LOCAL_RUNTIME=container, but no container can run here"):
+        start_local_mode({"KRAKEN_LOCAL_RUNTIME": "container", "KRAKEN_CONTAINER_ENGINE": "no-such-engine"})
