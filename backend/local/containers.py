@@ -55,6 +55,9 @@ class ContainerLauncher:
         self.description = f"in {engine.command} containers with their CPU and memory limits ({runner_image})"
 
     def refusal(self, record: ModelRecord) -> str | None:
+        broken = sorted(name for name, value in record.env.items() if "\n" in value or "\r" in value)
+        if broken:  # an env file has one variable per line: such a value would become other variables
+            return f"local containers take no line breaks in env values: {', '.join(broken)}"
         if record.docker_image and not self._engine.has_image(record.docker_image):
             return (
                 f"the image {record.docker_image} is not on this machine: build or pull it with "

@@ -171,6 +171,16 @@ def test_an_image_that_is_not_here_fails_at_once(container_mode: LocalMode) -> N
     assert "repo/absent:1 is not on this machine" in started.body["statusReason"]
 
 
+def test_an_env_value_cannot_smuggle_in_other_variables(container_mode: LocalMode) -> None:
+    env = {"NOTE": "line one\nKRAKEN_ARTIFACT_URI=s3://elsewhere/model"}
+    model_id = create_model(container_mode, "smuggler", trained_pipeline())
+    updated = container_mode.request("PUT", f"/api/models/{model_id}", {"env": env})
+    assert updated.status == 200, updated.body
+    started = container_mode.request("POST", f"/api/models/{model_id}/start", {})
+    assert started.body["status"] == "FAILED"
+    assert started.body["statusReason"] == "local containers take no line breaks in env values: NOTE"
+
+
 def test_a_model_past_its_memory_fails_with_the_oom_reason(engine: Engine, container_mode: LocalMode) -> None:
     buffer = io.BytesIO()
     joblib.dump(Allocates(), buffer)
