@@ -36,6 +36,7 @@ from local.runtime import (
 
 logger = logging.getLogger("kraken.local.containers")
 LABEL = "dev.kraken.local"  # every container local mode starts carries it, with the pid of its owner
+MODEL_LABEL = "dev.kraken.model-id"
 # slirp4netns gives each container its own network without touching the host's firewall (netavark
 # would need iptables); the host's loopback, where the emulator listens, is 10.0.2.2 from inside.
 PODMAN_NETWORK = "slirp4netns:allow_host_loopback=true"
@@ -66,9 +67,11 @@ class ContainerLauncher:
         return None
 
     def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
-        environment = model_environment(
-            self._settings, record, artifact_uri, record.container_port, self._emulator_url()
-        )
+        on_host_network = self._on_host_network(artifact_uri)
+        listen_port = port if on_host_network else record.container_port
+        environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url())
+        if on_host_network:
+            environment["KRAKEN_MODEL_HOST"] = "127.0.0.1"
         env_file = self._secrets / replica_id
         descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
@@ -82,8 +85,8 @@ class ContainerLauncher:
             "--label",
             f"{LABEL}={os.getpid()}",
             "--label",
-            f"dev.kraken.model-id={record.id}",
-            *self._network(record, port),
+            f"{MODEL_LABEL}={record.id}",
+            *(["--network", "host"] if on_host_network else self._network(record, port)),
             "--cpus",
             f"{record.container_cpu:g}",
             "--memory",
@@ -144,6 +147,11 @@ class ContainerLauncher:
 
     def _name(self, replica_id: str) -> str:
         return f"kraken-{self._settings.stage}-{replica_id[:16]}"
+
+    def _on_host_network(self, artifact_uri: str | None) -> bool:
+        # Docker has no slirp4netns: a runner reaches the emulator (on the host's 127.0.0.1 only) from
+        # the host's network, listening on 127.0.0.1:<free port> itself. Image models keep their own.
+        return self._engine.command == "docker" and artifact_uri is not None
 
     def _network(self, record: ModelRecord, port: int) -> list[str]:
         published = ["--publish", f"127.0.0.1:{port}:{record.container_port}"]

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import requests
 
-from local.containers import LABEL
+from local.containers import LABEL, MODEL_LABEL
 from local.engine import (
     REPO_ROOT,
     RUNNER_DIR,
@@ -67,7 +67,7 @@ def containers(engine: Engine, label: str) -> list[str]:
 
 
 def model_containers(engine: Engine, model_id: str) -> list[str]:
-    return containers(engine, f"dev.kraken.model-id={model_id}")
+    return containers(engine, f"{MODEL_LABEL}={model_id}")
 
 
 class Allocates:
