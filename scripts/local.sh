@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 ensure_python_env
 ensure_console_build
+ensure_container_engine
 export PYTHONPATH=backend
 exec .venv/bin/python -m local

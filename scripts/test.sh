@@ -7,6 +7,7 @@ source scripts/lib/setup.sh
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 ensure_python_env
 ensure_console_build
+ensure_container_engine
 
 echo "== ruff"
 .venv/bin/ruff check .

@@ -19,14 +19,14 @@ TASK_STATE_CHANGE_PATTERN: dict[str, Any] = {"source": ["aws.ecs"], "detail-type
 
 @blueprint.on_cw_event(TASK_STATE_CHANGE_PATTERN, name="task_state_change")
 def on_task_state_change(event: CloudWatchEvent) -> None:
-    from chalicelib.adapters.ecs import task_event_from_detail
+    from chalicelib.adapters.ecs import replica_report_from_detail
 
     services = wiring.current()
-    task_event = task_event_from_detail(event.detail, services.settings)
-    if task_event is None:
-        logger.info("ignored a task event of another cluster or service")
+    report = replica_report_from_detail(event.detail, services.settings)
+    if report is None:
+        logger.info("ignored a task event of another cluster or service, or one that changes nothing")
         return
-    services.lifecycle.on_task_event(task_event)
+    services.lifecycle.on_replica_report(report)
 
 
 @blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile")

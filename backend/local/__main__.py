@@ -98,6 +98,11 @@ def main() -> int:
         emulator.stop()
         return 1
 
+    from local.runtime import LocalContainerRuntime
+
+    runtime = services.runtime  # chosen now, so that local mode says at start how models run
+    assert isinstance(runtime, LocalContainerRuntime)
+    print(f"Models run {runtime.launcher.description}.", flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,9 +1,10 @@
-"""The local container runtime: each started model is a child process supervised like an ECS service.
+"""The local container runtime: each started model is supervised like an ECS service.
 
-A supervisor thread per model keeps one process running while the model is started: it reports the
-same "ECS Task State Change" events ECS would (PENDING, RUNNING/HEALTHY, STOPPED with the exit code)
-to the same handler, ships the process's output to the emulator's CloudWatch Logs under the stream
-names ECS uses, and restarts a process that dies or fails its health checks, with backoff.
+A supervisor thread per model keeps one replica running while the model is started: a container
+(local/containers.py) where an engine works, else a child process of local mode. It reports each
+replica's life to the domain (started, healthy, unhealthy, exited with its cause), ships the replica's
+output to the emulator's CloudWatch Logs under the stream names ECS uses, and restarts a replica
+that dies or fails its health checks, with backoff.
 """
 
 from __future__ import annotations
@@ -22,22 +23,20 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Protocol
 
-from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, stream_name
+from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
-from chalicelib.domain.clock import to_iso
+from chalicelib.domain.clock import utc_now
 from chalicelib.domain.models import ModelRecord
-from chalicelib.domain.ports import RuntimeRefused, RuntimeView
+from chalicelib.domain.ports import ExitCause, ReplicaExit, ReplicaReport, ReplicaState, RuntimeRefused, RuntimeView
 from chalicelib.domain.runner_contract import runner_environment
 from local.logs import LogShipper
 
 logger = logging.getLogger("kraken.local.runtime")
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
-ACCOUNT = "000000000000"
 HEALTH_POLL_SECONDS = 0.2
 HEALTH_CHECK_SECONDS = 5.0
 EXIT_POLL_SECONDS = 0.1
@@ -45,9 +44,13 @@ HEALTH_RETRIES = 3
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # a process healthy this long resets the restart backoff
-DOCKER_NEEDED = "image models need Docker locally or AWS: no Docker engine answers on this machine"
+ENGINE_NEEDED = (
+    "image models run in a container engine (podman or Docker) locally, or on AWS; "
+    "local mode runs models as processes here (KRAKEN_LOCAL_RUNTIME=container to use an engine)"
+)
 
-EventSink = Callable[[dict[str, Any]], None]
+ReportSink = Callable[[ReplicaReport], None]
+Process = subprocess.Popen[bytes]  # a replica's stand-in: the runner itself, or the engine's `run` client
 
 
 def _free_port() -> int:
@@ -56,14 +59,53 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # If local mode is killed outright, its model processes must not live on (Linux: PR_SET_PDEATHSIG).
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+class Launcher(Protocol):
+    """How one replica of a model is started, stopped and accounted for: a process or a container."""
+
+    description: str  # said at start-up: how models run
+
+    def refusal(self, record: ModelRecord) -> str | None:
+        """Why this model cannot run here at all, or None."""
+        ...
+
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
+        """Start the replica serving on 127.0.0.1:port; its output comes on the process's stdout/stderr."""
+        ...
+
+    def stop(self, replica_id: str, process: Process) -> None:
+        """End the replica: politely, then by force; returns once its process has ended."""
+        ...
+
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:
+        """Why the replica's process ended, and forget what is left of it."""
+        ...
+
+
+def model_environment(
+    settings: Settings, record: ModelRecord, artifact_uri: str | None, port: int, endpoint_url: str
+) -> dict[str, str]:
+    """What a model's replica reads: the runner's settings, and for the runner the emulator's address."""
+    environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, port)
+    if artifact_uri is None:  # an image model reads only what the user gave it
+        return environment
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        **environment,
+    }
+
+
 def docker_available() -> bool:
+    """Whether a Docker engine answers here (the process suite's image-refusal test needs none)."""
     if shutil.which("docker") is None:
         return False
     try:
@@ -81,14 +123,14 @@ def _healthy(port: int, path: str) -> bool:
 
 
 class _Task:
-    """One process (one "task") of a model: its id, port and the OS process."""
+    """One replica of a model: its id, port and the OS process that stands for it."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
-        self.id = uuid.uuid4().hex
+    def __init__(self, replica_id: str, process: Process, port: int) -> None:
+        self.id = replica_id
         self.process = process
         self.port = port
         self.healthy = False
-        self.stopped_reason = "Essential container in task exited"
+        self.failed_health_check = False
 
 
 class _Supervisor:
@@ -117,33 +159,28 @@ class _Supervisor:
 
     def _run_once(self) -> None:
         port = _free_port()
-        command, environment = self._command(port)
-        process = subprocess.Popen(
-            command,
-            cwd=BACKEND_DIR,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        task = _Task(process, port)
+        launcher = self.runtime.launcher
+        replica_id = uuid.uuid4().hex
+        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port), port)
+        process = task.process
         self.task = task
         pumps = [self._pump(process.stdout, task), self._pump(process.stderr, task)]
-        self._report(task, "PENDING", "RUNNING", "UNKNOWN")
+        self._report(task, ReplicaState.STARTED)
         self._await_health(task)
         if task.healthy:
-            self._report(task, "RUNNING", "RUNNING", "HEALTHY")
+            self._report(task, ReplicaState.HEALTHY)
             self._watch(task)
         if process.poll() is None:
-            self._terminate(process)
+            launcher.stop(task.id, process)
         for pump in pumps:
             pump.join(timeout=5)
-        self.runtime.shipper.flush()  # the handler reads the runner's last words from the logs
-        desired = "STOPPED" if self.stop_requested.is_set() else "RUNNING"
+        self.runtime.shipper.flush()  # the domain reads the runner's last words from the logs
         # Like Docker and ECS, a process ended by signal N reports exit code 128 + N.
         exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
-        self._report(task, "STOPPED", desired, "UNKNOWN", exit_code=exit_code)
+        cause = launcher.ended(task.id, exit_code)
+        if task.failed_health_check and cause is ExitCause.EXITED:
+            cause = ExitCause.HEALTH_CHECK
+        self._report(task, ReplicaState.EXITED, ReplicaExit(cause, exit_code))
         self.task = None
 
     def _await_health(self, task: _Task) -> None:
@@ -156,7 +193,7 @@ class _Supervisor:
                 return
             time.sleep(HEALTH_POLL_SECONDS)
         if not self.stop_requested.is_set():
-            task.stopped_reason = "Task failed container health checks"
+            task.failed_health_check = True
 
     def _watch(self, task: _Task) -> None:
         failures = 0
@@ -171,32 +208,11 @@ class _Supervisor:
             failures = 0 if _healthy(task.port, self.record.health_path) else failures + 1
             if failures >= HEALTH_RETRIES:
                 task.healthy = False
-                task.stopped_reason = "Task failed container health checks"
-                self._report(task, "RUNNING", "RUNNING", "UNHEALTHY")
+                task.failed_health_check = True
+                self._report(task, ReplicaState.UNHEALTHY)
                 return
 
     # --- pieces -----------------------------------------------------------------------------
-
-    def _command(self, port: int) -> tuple[list[str], dict[str, str]]:
-        record, settings = self.record, self.runtime.settings
-        user_env = runner_environment(record, self.artifact_uri, settings.artifact_max_bytes, port)
-        if record.docker_image:
-            command = ["docker", "run", "--rm", "--init", "-p", f"127.0.0.1:{port}:{record.container_port}"]
-            for name, value in sorted(user_env.items()):
-                command += ["-e", f"{name}={value}"]
-            return [*command, record.docker_image], dict(os.environ)
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(BACKEND_DIR),
-            "PYTHONUNBUFFERED": "1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": settings.region,
-            "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
-            "KRAKEN_MODEL_HOST": "127.0.0.1",
-            **user_env,
-        }
-        return [sys.executable, "-m", "runner"], environment
 
     def _pump(self, stream: IO[bytes] | None, task: _Task) -> threading.Thread:
         group = self.runtime.settings.model_log_group(self.record.id)
@@ -212,7 +228,49 @@ class _Supervisor:
         thread.start()
         return thread
 
-    def _terminate(self, process: subprocess.Popen[bytes]) -> None:
+    def _report(self, task: _Task, state: ReplicaState, ended: ReplicaExit | None = None) -> None:
+        report = ReplicaReport(
+            model_id=self.record.id,
+            replica_id=task.id,
+            state=state,
+            at=utc_now(),
+            address="127.0.0.1",
+            port=task.port,
+            exit=ended,
+        )
+        self.runtime.sink(report)
+
+
+class ProcessLauncher:
+    """Replicas as child processes of local mode: no engine needed, no isolation and no limits."""
+
+    description = "as child processes of local mode (no container isolation, no CPU or memory limits)"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def refusal(self, record: ModelRecord) -> str | None:
+        return ENGINE_NEEDED if record.docker_image else None
+
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:  # noqa: ARG002
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(BACKEND_DIR),
+            "PYTHONUNBUFFERED": "1",
+            "KRAKEN_MODEL_HOST": "127.0.0.1",
+            **model_environment(self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or ""),
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "runner"],
+            cwd=BACKEND_DIR,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )
+
+    def stop(self, replica_id: str, process: Process) -> None:  # noqa: ARG002 - a process is its own handle
         process.terminate()
         try:
             process.wait(timeout=STOP_GRACE_SECONDS)
@@ -220,56 +278,18 @@ class _Supervisor:
             process.kill()
             process.wait(timeout=STOP_GRACE_SECONDS)
 
-    def _report(self, task: _Task, last: str, desired: str, health: str, exit_code: int | None = None) -> None:
-        settings = self.runtime.settings
-        family = f"{settings.resource_prefix}{self.record.id}"
-        region = settings.region
-        container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
-            "lastStatus": last,
-            "healthStatus": health,
-            "networkBindings": [
-                {"bindIP": "127.0.0.1", "hostPort": task.port, "containerPort": self.record.container_port}
-            ],
-        }
-        detail: dict[str, Any] = {
-            "clusterArn": f"arn:aws:ecs:{region}:{ACCOUNT}:cluster/{settings.cluster}",
-            "taskArn": f"arn:aws:ecs:{region}:{ACCOUNT}:task/{settings.cluster}/{task.id}",
-            "taskDefinitionArn": f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:1",
-            "group": f"service:{family}",
-            "lastStatus": last,
-            "desiredStatus": desired,
-            "healthStatus": health,
-            "updatedAt": to_iso(datetime.now(UTC)),
-            "containers": [container],
-        }
-        if last == "STOPPED":
-            user_stop = self.stop_requested.is_set()
-            container["exitCode"] = exit_code
-            detail["stopCode"] = "UserInitiated" if user_stop else "EssentialContainerExited"
-            detail["stoppedReason"] = "Task stopped by user" if user_stop else task.stopped_reason
-        self.runtime.sink(
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "ECS Task State Change",
-                "source": "aws.ecs",
-                "account": ACCOUNT,
-                "time": detail["updatedAt"],
-                "region": region,
-                "resources": [detail["taskArn"]],
-                "detail": detail,
-            }
-        )
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - a process leaves nothing behind
+        return ExitCause.EXITED
 
 
 class LocalContainerRuntime:
-    """ContainerRuntime on this machine; `sink` receives each task event as EventBridge would deliver it."""
+    """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
 
-    def __init__(self, settings: Settings, sink: EventSink, shipper: LogShipper) -> None:
+    def __init__(self, settings: Settings, sink: ReportSink, shipper: LogShipper, launcher: Launcher) -> None:
         self.settings = settings
         self.sink = sink
         self.shipper = shipper
+        self.launcher = launcher
         self._supervisors: dict[str, _Supervisor] = {}
         self._lock = threading.Lock()
 
@@ -278,8 +298,9 @@ class LocalContainerRuntime:
             current = self._supervisors.get(record.id)
             if current is not None and not current.stop_requested.is_set():
                 return
-            if record.docker_image and not docker_available():
-                raise RuntimeRefused(DOCKER_NEEDED)
+            refusal = self.launcher.refusal(record)
+            if refusal:
+                raise RuntimeRefused(refusal)
             supervisor = _Supervisor(self, record, artifact_uri)
             self._supervisors[record.id] = supervisor
             supervisor.thread.start()

@@ -7,7 +7,6 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
 
 from chalice.local import LambdaContext
 
@@ -16,6 +15,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
 from chalicelib.domain.ports import ContainerRuntime, PredictionLog
 from chalicelib.wiring import Wiring
+from local.containers import local_runtime
 from local.logs import LogShipper
 from local.runtime import LocalContainerRuntime
 from local.telemetry import LocalPredictionLog, MetricsWorker
@@ -26,11 +26,6 @@ RECONCILE_SECONDS = 60
 
 def _context(name: str) -> LambdaContext:
     return LambdaContext(function_name=name, memory_size=512)
-
-
-def deliver_task_event(event: dict[str, Any]) -> None:
-    """Hand a task event to the handler EventBridge invokes on AWS, through Chalice's own event wrapper."""
-    triggers.on_task_state_change(event, _context("task_state_change"))
 
 
 class LocalWiring(Wiring):
@@ -44,7 +39,7 @@ class LocalWiring(Wiring):
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
-        return LocalContainerRuntime(self.settings, deliver_task_event, self.shipper)
+        return local_runtime(self.settings, lambda report: self.lifecycle.on_replica_report(report), self.shipper)
 
     @cached_property
     def metrics_worker(self) -> MetricsWorker:

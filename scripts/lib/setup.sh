@@ -67,3 +67,23 @@ ensure_chromium() {
     return 1
   fi
 }
+
+# A container engine for local mode and the container tests: podman, runc and debootstrap from Debian's
+# packages when missing (as root), then the runner image, built once per machine and again only when
+# backend/runner or the base recipe changes (local/engine.py). Without them models run as processes.
+ensure_container_engine() {
+  [ "${KRAKEN_LOCAL_RUNTIME:-auto}" = process ] && return 0
+  if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 ||
+    ! command -v debootstrap >/dev/null 2>&1 || ! command -v slirp4netns >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Installing podman, runc and debootstrap for model containers ..."
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        podman runc conmon netavark slirp4netns debootstrap ca-certificates >/dev/null
+    else
+      echo "Models run as processes: no podman here (sudo apt-get install podman runc slirp4netns debootstrap)." >&2
+      return 0
+    fi
+  fi
+  PYTHONPATH=backend .venv/bin/python -m local.engine ||
+    echo "The runner image could not be built (see above); models run as processes." >&2
+}

@@ -114,6 +114,9 @@ def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
         "KRAKEN_PORT": str(port),
         "PYTHONPATH": "backend",
         "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # The suites that find model processes through /proc test the process runtime; the
+        # container runtime has its own suite (test_containers_local.py), which overrides this.
+        "KRAKEN_LOCAL_RUNTIME": "process",
         **(extra_env or {}),
     }
     output = Path(tempfile.mkstemp(prefix="kraken-local-", suffix=".log")[1])

@@ -1,4 +1,4 @@
-"""Status transitions from task events: the pure rules, one event at a time."""
+"""Status transitions from replica reports: the pure rules, one report at a time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.domain.lifecycle import failure_reason, next_state
 from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
-from chalicelib.domain.ports import TaskEvent
+from chalicelib.domain.ports import ExitCause, ReplicaExit, ReplicaReport, ReplicaState
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 RECORD = ModelRecord(
@@ -35,8 +35,14 @@ RECORD = ModelRecord(
 )
 
 
-def event(last: str, health: str = "UNKNOWN", address: str | None = "10.0.0.5", **extra: object) -> TaskEvent:
-    return TaskEvent("m1", "t1", last, "RUNNING", health, address, NOW, **extra)  # type: ignore[arg-type]
+def event(state: ReplicaState, address: str | None = "10.0.0.5", **extra: object) -> ReplicaReport:
+    return ReplicaReport("m1", "t1", state, NOW, address, **extra)  # type: ignore[arg-type]
+
+
+def exited(
+    cause: ExitCause = ExitCause.EXITED, exit_code: int | None = None, detail: str | None = None
+) -> ReplicaReport:
+    return event(ReplicaState.EXITED, exit=ReplicaExit(cause, exit_code, detail))
 
 
 def record(status: ModelStatus, endpoints: tuple[str, ...] = ()) -> ModelRecord:
@@ -49,46 +55,68 @@ def never() -> str:
 
 @pytest.mark.parametrize("status", [ModelStatus.PENDING, ModelStatus.FAILED])
 def test_a_healthy_task_makes_the_model_running_with_its_endpoint(status: ModelStatus) -> None:
-    moved = next_state(record(status), event("RUNNING", "HEALTHY"), never)
+    moved = next_state(record(status), event(ReplicaState.HEALTHY), never)
     assert moved is not None and moved.status is ModelStatus.RUNNING and moved.endpoints == ("10.0.0.5:8080",)
 
 
 def test_a_bound_port_wins_over_the_container_port() -> None:
-    moved = next_state(record(ModelStatus.PENDING), event("RUNNING", "HEALTHY", "127.0.0.1", port=41234), never)
+    moved = next_state(record(ModelStatus.PENDING), event(ReplicaState.HEALTHY, "127.0.0.1", port=41234), never)
     assert moved is not None and moved.endpoints == ("127.0.0.1:41234",)
 
 
 @pytest.mark.parametrize("status", [ModelStatus.STOPPING, ModelStatus.STOPPED])
 def test_late_healthy_events_do_not_revive_a_stopped_model(status: ModelStatus) -> None:
-    assert next_state(record(status), event("RUNNING", "HEALTHY"), never) is None
+    assert next_state(record(status), event(ReplicaState.HEALTHY), never) is None
 
 
 def test_pending_and_provisioning_events_change_nothing() -> None:
-    assert next_state(record(ModelStatus.PENDING), event("PROVISIONING"), never) is None
-    assert next_state(record(ModelStatus.PENDING), event("RUNNING", "UNKNOWN"), never) is None
+    assert next_state(record(ModelStatus.PENDING), event(ReplicaState.STARTED), never) is None
+    assert next_state(record(ModelStatus.PENDING), event(ReplicaState.STARTED, None), never) is None
 
 
 def test_an_unexpected_stop_fails_the_model() -> None:
-    moved = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080",)), event("STOPPED"), lambda: "exited with code 1")
+    moved = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080",)), exited(), lambda: "exited with code 1")
     assert moved is not None and moved.status is ModelStatus.FAILED and moved.reason == "exited with code 1"
     assert moved.endpoints == ()
 
 
 def test_a_stop_that_was_asked_for_ends_stopped() -> None:
-    moved = next_state(record(ModelStatus.STOPPING, ("10.0.0.5:8080",)), event("STOPPED"), never)
+    moved = next_state(record(ModelStatus.STOPPING, ("10.0.0.5:8080",)), exited(), never)
     assert moved is not None and moved.status is ModelStatus.STOPPED and moved.endpoints == ()
 
 
 def test_an_unhealthy_task_fails_the_model() -> None:
-    moved = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080",)), event("RUNNING", "UNHEALTHY"), lambda: "h")
+    moved = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080",)), event(ReplicaState.UNHEALTHY), lambda: "h")
     assert moved is not None and moved.status is ModelStatus.FAILED
 
 
 def test_the_runner_explains_better_than_an_exit_code() -> None:
-    stopped = event("STOPPED", exit_code=3, stopped_reason="Essential container in task exited")
+    stopped = exited(exit_code=3, detail="Essential container in task exited")
     assert failure_reason(RECORD, stopped, "artifact s3://b/k not found") == "artifact s3://b/k not found"
     assert failure_reason(RECORD, stopped, None) == "the container exited with code 3"
-    killed = event("STOPPED", exit_code=137)
+    killed = exited(exit_code=137)
     assert "signal 9" in failure_reason(RECORD, killed, None)
-    oom = event("STOPPED", exit_code=137, container_reason="OutOfMemoryError: Container killed due to memory usage")
+    oom = exited(ExitCause.OUT_OF_MEMORY, 137, "OutOfMemoryError: Container killed due to memory usage")
     assert failure_reason(RECORD, oom, None).startswith("out of memory")
+    assert failure_reason(RECORD, oom, "the runner's last words") == (
+        "out of memory: the container needed more than 1 GB; choose a larger containerMemory"
+    )
+
+
+def test_each_exit_cause_says_what_to_fix() -> None:
+    image = dataclasses.replace(RECORD, docker_image="repo/model:1")
+    pulled = failure_reason(image, exited(ExitCause.IMAGE_UNAVAILABLE, detail="CannotPullContainerError: nope"), None)
+    assert pulled == "the image repo/model:1 cannot be pulled: CannotPullContainerError: nope"
+    assert failure_reason(RECORD, exited(ExitCause.HEALTH_CHECK), None).startswith("health check failing: GET /health")
+    assert failure_reason(RECORD, event(ReplicaState.UNHEALTHY), None).startswith("health check failing")
+    assert failure_reason(RECORD, exited(detail="Task stopped by ECS"), None) == "Task stopped by ECS"
+    assert failure_reason(RECORD, exited(), None) == "the container stopped unexpectedly"
+
+
+def test_a_report_without_an_address_ends_every_endpoint() -> None:
+    anonymous = dataclasses.replace(exited(), address=None)
+    moved = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080", "10.0.0.6:8080")), anonymous, lambda: "gone")
+    assert moved is not None and moved.status is ModelStatus.FAILED and moved.endpoints == ()
+    one = dataclasses.replace(exited(), address="10.0.0.6")
+    kept = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080", "10.0.0.6:8080")), one, lambda: "kept")
+    assert kept is not None and kept.status is ModelStatus.RUNNING and kept.endpoints == ("10.0.0.5:8080",)

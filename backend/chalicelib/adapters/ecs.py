@@ -1,4 +1,4 @@
-"""ECS Fargate: one service per model (desired count 1 while started), and ECS task events parsed for the domain."""
+"""ECS Fargate: one service per model (desired count 1 while started); ECS task events become replica reports."""
 
 from __future__ import annotations
 
@@ -13,12 +13,30 @@ from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import DependencyUnavailable
 from chalicelib.domain.models import ModelRecord
-from chalicelib.domain.ports import RuntimeRefused, RuntimeView, TaskEvent
+from chalicelib.domain.ports import (
+    ExitCause,
+    ReplicaExit,
+    ReplicaReport,
+    ReplicaState,
+    RuntimeRefused,
+    RuntimeView,
+)
 from chalicelib.domain.runner_contract import runner_environment
 
 # Errors that mean ECS will never accept this request as it stands; anything else is worth a retry.
 _REFUSALS = {"ClientException", "InvalidParameterException", "AccessDeniedException", "PlatformUnknownException"}
 HEALTH_CHECK_SECONDS = {"interval": 15, "timeout": 5, "retries": 3, "startPeriod": 120}
+_STARTING = {"PROVISIONING", "PENDING", "ACTIVATING"}
+OOM_MARKER = "OutOfMemory"
+
+
+def family(settings: Settings, model_id: str) -> str:
+    """The name of a model's task definition family and of its service: the one place it is made."""
+    return f"{settings.resource_prefix}{model_id}"
+
+
+def _model_of_family(settings: Settings, name: str) -> str | None:
+    return name.removeprefix(settings.resource_prefix) if name.startswith(settings.resource_prefix) else None
 
 
 def health_check_command(port: int, path: str) -> list[str]:
@@ -48,7 +66,7 @@ class EcsContainerRuntime:
         self._settings = settings
 
     def family(self, model_id: str) -> str:
-        return f"{self._settings.resource_prefix}{model_id}"
+        return family(self._settings, model_id)
 
     def task_definition(self, record: ModelRecord, artifact_uri: str | None) -> dict[str, Any]:
         settings = self._settings
@@ -235,29 +253,54 @@ def _container_port(task: dict[str, Any]) -> int | None:
     return None
 
 
-def task_event_from_detail(detail: dict[str, Any], settings: Settings) -> TaskEvent | None:
-    """The domain's TaskEvent from an "ECS Task State Change" detail, or None when it is not one of ours."""
+def replica_report_from_detail(detail: dict[str, Any], settings: Settings) -> ReplicaReport | None:
+    """The domain's report from an "ECS Task State Change" detail, or None when it is not ours or says nothing."""
     if not str(detail.get("clusterArn", "")).endswith(f":cluster/{settings.cluster}"):
         return None
-    family = str(detail.get("group", "")).removeprefix("service:")
-    if not family.startswith(settings.resource_prefix):
-        family = str(detail.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
-    if not family.startswith(settings.resource_prefix):
+    model_id = _model_of_family(settings, str(detail.get("group", "")).removeprefix("service:"))
+    if model_id is None:
+        task_definition = str(detail.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
+        model_id = _model_of_family(settings, task_definition)
+    if model_id is None:
         return None
     container = _model_container(detail)
+    health = str(detail.get("healthStatus") or container.get("healthStatus") or "UNKNOWN")
+    state = _replica_state(str(detail.get("lastStatus", "")), health)
+    if state is None:
+        return None
     bindings = container.get("networkBindings") or []
     updated_at = detail.get("updatedAt")
-    return TaskEvent(
-        model_id=family.removeprefix(settings.resource_prefix),
-        task_id=str(detail.get("taskArn", "")).rsplit("/", 1)[-1],
-        last_status=str(detail.get("lastStatus", "")),
-        desired_status=str(detail.get("desiredStatus", "")),
-        health=str(detail.get("healthStatus") or container.get("healthStatus") or "UNKNOWN"),
+    return ReplicaReport(
+        model_id=model_id,
+        replica_id=str(detail.get("taskArn", "")).rsplit("/", 1)[-1],
+        state=state,
+        at=datetime.fromisoformat(updated_at) if updated_at else utc_now(),
         address=(bindings[0].get("bindIP") if bindings else None) or _task_address(detail),
         port=int(bindings[0]["hostPort"]) if bindings and bindings[0].get("hostPort") else None,
-        at=datetime.fromisoformat(updated_at) if updated_at else utc_now(),
-        stop_code=detail.get("stopCode"),
-        stopped_reason=detail.get("stoppedReason"),
-        exit_code=container.get("exitCode"),
-        container_reason=container.get("reason"),
+        exit=_task_exit(detail, container, health) if state is ReplicaState.EXITED else None,
     )
+
+
+def _replica_state(last_status: str, health: str) -> ReplicaState | None:
+    if last_status == "STOPPED":
+        return ReplicaState.EXITED
+    if last_status == "RUNNING":
+        return {"HEALTHY": ReplicaState.HEALTHY, "UNHEALTHY": ReplicaState.UNHEALTHY}.get(health, ReplicaState.STARTED)
+    # DEACTIVATING and STOPPING say nothing new: the STOPPED event follows.
+    return ReplicaState.STARTED if last_status in _STARTING else None
+
+
+def _task_exit(detail: dict[str, Any], container: dict[str, Any], health: str) -> ReplicaExit:
+    """Why ECS stopped a task, in the runtime-neutral terms the domain understands."""
+    stopped = str(detail.get("stoppedReason") or "")
+    container_reason = str(container.get("reason") or "")
+    exit_code = container.get("exitCode")
+    if "CannotPullContainer" in stopped or "CannotPullContainer" in container_reason:
+        cause = ExitCause.IMAGE_UNAVAILABLE
+    elif OOM_MARKER in container_reason or (exit_code == 137 and OOM_MARKER in stopped):
+        cause = ExitCause.OUT_OF_MEMORY
+    elif health == "UNHEALTHY" or "health check" in stopped.lower():
+        cause = ExitCause.HEALTH_CHECK
+    else:
+        cause = ExitCause.EXITED
+    return ReplicaExit(cause, exit_code, stopped or container_reason or None)

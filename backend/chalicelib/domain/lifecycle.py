@@ -1,4 +1,4 @@
-"""Model lifecycle: start, stop, delete and artifact uploads, and status transitions from task events."""
+"""Model lifecycle: start, stop, delete and artifact uploads, and status transitions from replica reports."""
 
 from __future__ import annotations
 
@@ -16,19 +16,20 @@ from chalicelib.domain.ports import (
     ArtifactStore,
     ContainerLogs,
     ContainerRuntime,
+    ExitCause,
     ModelQuery,
     ModelRepository,
     OperationsLog,
+    ReplicaReport,
+    ReplicaState,
     RuntimeRefused,
-    TaskEvent,
     UploadTicket,
 )
 
 logger = logging.getLogger("kraken.lifecycle")
 
-ECS_ACTOR = "system:container-runtime"
+RUNTIME_ACTOR = "system:container-runtime"
 RECONCILER_ACTOR = "system:reconciler"
-OOM_MARKER = "OutOfMemory"
 
 
 @dataclass(frozen=True)
@@ -38,50 +39,58 @@ class Transition:
     endpoints: tuple[str, ...]
 
 
-def failure_reason(record: ModelRecord, event: TaskEvent, runner_says: str | None) -> str:
-    """A reason a person can act on, from what ECS (or the local runtime) and the runner reported."""
-    stopped = event.stopped_reason or ""
-    container = event.container_reason or ""
-    if "CannotPullContainer" in stopped or "CannotPullContainer" in container:
-        return f"the image {record.docker_image or 'of the runner'} cannot be pulled: {stopped or container}"
-    if OOM_MARKER in container or (event.exit_code == 137 and OOM_MARKER in stopped):
+def failure_reason(record: ModelRecord, report: ReplicaReport, runner_says: str | None) -> str:
+    """A reason a person can act on, from what the runtime and the runner reported."""
+    if report.state is ReplicaState.UNHEALTHY:
+        return _health_check_failing(record)
+    ended = report.exit
+    cause = ended.cause if ended else ExitCause.EXITED
+    detail = ended.detail if ended else None
+    exit_code = ended.exit_code if ended else None
+    if cause is ExitCause.IMAGE_UNAVAILABLE:
+        return f"the image {record.docker_image or 'of the runner'} cannot be pulled: {detail}"
+    if cause is ExitCause.OUT_OF_MEMORY:
         return (
             f"out of memory: the container needed more than {record.container_memory:g} GB; "
             "choose a larger containerMemory"
         )
-    if event.health == "UNHEALTHY" or "health check" in stopped.lower():
-        return f"health check failing: GET {record.health_path} did not answer 200"
+    if cause is ExitCause.HEALTH_CHECK:
+        return _health_check_failing(record)
     if runner_says:
         return runner_says
-    if event.exit_code is not None and event.exit_code > 128:
-        return f"the container was killed by signal {event.exit_code - 128} (exit code {event.exit_code})"
-    if event.exit_code is not None:
-        return f"the container exited with code {event.exit_code}"
-    return stopped or container or "the container stopped unexpectedly"
+    if exit_code is not None and exit_code > 128:
+        return f"the container was killed by signal {exit_code - 128} (exit code {exit_code})"
+    if exit_code is not None:
+        return f"the container exited with code {exit_code}"
+    return detail or "the container stopped unexpectedly"
 
 
-def next_state(record: ModelRecord, event: TaskEvent, reason_for_failure: Callable[[], str]) -> Transition | None:
-    """Where a task event moves the record, or None when it changes nothing (late or irrelevant events)."""
-    endpoint = event.endpoint_for(record)
-    # An event without an address cannot be told apart from the others; it ends them all.
+def _health_check_failing(record: ModelRecord) -> str:
+    return f"health check failing: GET {record.health_path} did not answer 200"
+
+
+def next_state(record: ModelRecord, report: ReplicaReport, reason_for_failure: Callable[[], str]) -> Transition | None:
+    """Where a replica report moves the record, or None when it changes nothing (late or irrelevant reports)."""
+    endpoint = report.endpoint_for(record)
+    # A report without an address cannot be told apart from the others; it ends them all.
     others = tuple(e for e in record.endpoints if e != endpoint) if endpoint else ()
     wants_running = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
-    if event.last_status == "RUNNING" and event.health == "HEALTHY" and endpoint:
+    if report.state is ReplicaState.HEALTHY and endpoint:
         if not wants_running:
             return None
         endpoints = record.endpoints if endpoint in record.endpoints else (*record.endpoints, endpoint)
         if record.status is ModelStatus.RUNNING and endpoints == record.endpoints:
             return None
         return Transition(ModelStatus.RUNNING, None, endpoints)
-    if event.last_status == "RUNNING" and event.health == "UNHEALTHY":
+    if report.state is ReplicaState.UNHEALTHY:
         if record.status not in (ModelStatus.PENDING, ModelStatus.RUNNING):
             return None
         return Transition(ModelStatus.FAILED, reason_for_failure(), others)
-    if event.last_status == "STOPPED":
+    if report.state is ReplicaState.EXITED:
         if record.status is ModelStatus.STOPPING:
             return Transition(ModelStatus.STOPPED, None, ()) if not others else Transition(record.status, None, others)
         if wants_running:
-            if others:  # another healthy container still serves; the runtime replaces this one
+            if others:  # another healthy replica still serves; the runtime replaces this one
                 return Transition(record.status, record.status_reason, others)
             return Transition(ModelStatus.FAILED, reason_for_failure(), ())
     return None
@@ -215,21 +224,21 @@ class Lifecycle:
 
     # --- reports from the container runtime ---------------------------------------------------
 
-    def on_task_event(self, event: TaskEvent) -> None:
+    def on_replica_report(self, report: ReplicaReport) -> None:
         for _ in range(3):  # the record may change under us; re-read and re-decide
             try:
-                record = self._models.get(event.model_id)
+                record = self._models.get(report.model_id)
             except NotFound:
                 return  # a deleted model's last container stopping
-            decided = next_state(record, event, functools.partial(self._failure_reason, record, event))
+            decided = next_state(record, report, functools.partial(self._failure_reason, record, report))
             if decided is None:
                 return
-            result = f"task {event.task_id[:12]} {event.last_status.lower()}"
+            result = f"replica {report.replica_id[:12]} {report.state}"
             if self._transition(
-                record, decided.status, decided.reason, decided.endpoints, ECS_ACTOR, "transition", result
+                record, decided.status, decided.reason, decided.endpoints, RUNTIME_ACTOR, "transition", result
             ):
                 return
-        logger.warning("gave up applying a task event after repeated conflicts", extra={"model_id": event.model_id})
+        logger.warning("gave up applying a replica report after conflicts", extra={"model_id": report.model_id})
 
     def reconcile(self) -> None:
         """Repair drift between records and the runtime: missed events, dead containers, stuck starts."""
@@ -277,8 +286,8 @@ class Lifecycle:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _failure_reason(self, record: ModelRecord, event: TaskEvent) -> str:
-        return failure_reason(record, event, self._logs.failure_line(record.id, event.task_id))
+    def _failure_reason(self, record: ModelRecord, report: ReplicaReport) -> str:
+        return failure_reason(record, report, self._logs.failure_line(record.id, report.replica_id))
 
     def _save(self, updated: ModelRecord, current: ModelRecord) -> ModelRecord | None:
         """Conditional write on the revision read; None when someone else wrote first."""

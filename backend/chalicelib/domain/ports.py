@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from chalicelib.domain.models import ArtifactInfo, ModelRecord, ModelStatus, OperationEntry
@@ -82,23 +83,44 @@ class ArtifactStore(Protocol):
         ...
 
 
+class ReplicaState(StrEnum):
+    """Where one replica (an ECS task, a local container or process) of a model is in its life."""
+
+    STARTED = "started"  # launched, not yet answering its health check
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"  # still running, failing its health check
+    EXITED = "exited"
+
+
+class ExitCause(StrEnum):
+    """Why a replica ended, as far as the runtime could tell; the domain turns it into advice."""
+
+    IMAGE_UNAVAILABLE = "image-unavailable"  # the image could not be pulled or is not there
+    OUT_OF_MEMORY = "out-of-memory"  # the kernel killed it for passing its memory limit
+    HEALTH_CHECK = "health-check"  # stopped by the runtime because its health check failed
+    EXITED = "exited"  # its process ended (by itself, a signal or a stop); see exit_code
+
+
 @dataclass(frozen=True)
-class TaskEvent:
-    """A container's state change as ECS reports it; the local runtime reports the same shape."""
+class ReplicaExit:
+    cause: ExitCause
+    exit_code: int | None = None  # 128 + N when ended by signal N
+    detail: str | None = None  # the runtime's own words, shown when nothing better is known
+
+
+@dataclass(frozen=True)
+class ReplicaReport:
+    """A runtime's report on one replica of a model; the domain decides what it means for the record."""
 
     model_id: str
-    task_id: str
-    last_status: str  # PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, STOPPED
-    desired_status: str  # RUNNING or STOPPED
-    health: str  # HEALTHY, UNHEALTHY or UNKNOWN
-    address: str | None  # the container's IP once it has one
+    replica_id: str  # stable for the replica's life; names its log stream
+    state: ReplicaState
     at: datetime
-    # The port bound on `address`; None means the model's containerPort (awsvpc networking).
+    address: str | None = None  # where the replica can be reached, once it has an address
+    # The port bound on `address`; None means the model's containerPort (the replica has its own IP).
     port: int | None = None
-    stop_code: str | None = None
-    stopped_reason: str | None = None
-    exit_code: int | None = None
-    container_reason: str | None = None
+    exit: ReplicaExit | None = None  # set when state is EXITED
+    version_id: str | None = None  # the model version the replica serves, once models have versions
 
     def endpoint_for(self, record: ModelRecord) -> str | None:
         return f"{self.address}:{self.port or record.container_port}" if self.address else None
@@ -118,7 +140,7 @@ class RuntimeRefused(Exception):
 
 
 class ContainerRuntime(Protocol):
-    """Runs at most one container per model and reports its life as TaskEvents."""
+    """Runs at most one container per model and reports its life as ReplicaReports."""
 
     def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
         """Have one container of the model running; idempotent. RuntimeRefused when impossible."""
