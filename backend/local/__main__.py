@@ -10,8 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-from chalicelib import __version__, config
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
@@ -29,53 +27,20 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
-    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool, use_emulator
+    from local.boot import boot
+    from local.emulator import ADMIN_USER
 
-    emulator = Emulator()
-    use_emulator(emulator.start())
     admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
-    os.environ.update(create_user_pool(config.from_environment(), admin_password))
-    settings = config.from_environment()
-    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    create_resources(settings, origins)
-
-    from chalicelib import wiring
-    from local.wiring import LocalWiring
-
-    services = LocalWiring(settings)
-    wiring.install(services)
-    from app import app
-    from local.server import LocalServer
-
     try:
-        server = LocalServer(
-            app,
-            port,
-            CONSOLE_DIR,
-            {
-                "apiBase": "/api",
-                "stage": settings.stage,
-                "mode": "local",
-                "version": __version__,
-                "region": settings.region,
-                "auth": {
-                    "userPoolId": settings.user_pool_id,
-                    "clientId": settings.user_pool_client_id,
-                    "region": settings.region,
-                    "cognitoEndpoint": settings.aws_endpoint_url,
-                },
-            },
-        )
+        local = boot(port, CONSOLE_DIR, admin_password)
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)
-        emulator.stop()
         return 1
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    server.start()
-    services.start_reconciler()
+    local.start()
     print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
     if ADMIN_PASSWORD in os.environ:
         print(f"Sign in as {ADMIN_USER} with the password in {ADMIN_PASSWORD}.", flush=True)
@@ -84,14 +49,11 @@ def main() -> int:
         print(
             f"Sign in as {ADMIN_USER} with password {admin_password}  (set {ADMIN_PASSWORD} to choose it)", flush=True
         )
-    if server.console_dir is None:
+    if local.server.console_dir is None:
         print("The console is not built; the API works without it.", flush=True)
     stop.wait()
     print("Stopping local mode...", flush=True)
-    server.shutdown()
-    server.server_close()
-    services.shutdown()  # model processes stop and their last events land before the emulator goes
-    emulator.stop()
+    local.shutdown()
     return 0
 
 
