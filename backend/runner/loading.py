@@ -209,7 +209,13 @@ def load(settings: Settings, client: Any | None = None) -> Loaded:
 def report_loaded(settings: Settings, loaded: Loaded) -> None:
     """The "model loaded" log line, and one structured line per warning raised while loading."""
     for warning in loaded.details["warnings"]:
-        log("WARNING", "model load warning", artifactUri=settings.artifact_uri, **warning)
+        log(
+            "WARNING",
+            "model load warning",
+            artifactUri=settings.artifact_uri,
+            category=warning["category"],
+            warning=warning["message"],
+        )
     log(
         "INFO",
         "model loaded",
