@@ -102,19 +102,25 @@ def stop(proc: subprocess.Popen[bytes], leader_first: bool = False) -> None:
         proc.wait(timeout=10)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants (MLflow serves from a child process)."""
-    total_kb, pending = 0, [pid]
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) in MB of a process and its descendants (MLflow and MLServer serve from child processes).
+
+    RSS counts a page shared by forked workers once per worker; PSS splits it between them, so PSS is the
+    figure that says what forked workers really cost."""
+    rss_kb, pss_kb, pending = 0, 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total_kb += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss_kb += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss_kb += int(line.split()[1])
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending.extend(int(child) for child in (task / "children").read_text().split())
-        except (OSError, StopIteration):
+        except OSError:
             continue
-    return total_kb / 1024
+    return rss_kb / 1024, pss_kb / 1024
 
 
 def post_json(url: str, payload: Any) -> Any:

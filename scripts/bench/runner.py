@@ -1,4 +1,9 @@
-"""`runner`: the standard model runner vs `mlflow models serve`, same pipeline, same rows, side by side."""
+"""`runner`: the standard model runner vs `mlflow models serve` and Seldon MLServer, same pipeline, same rows.
+
+Each server is loaded by wrk (compiled) over 1, 4 and 16 keep-alive connections with 5-row and 100-row
+requests, in alternating rounds so a shared machine's noise falls on all of them evenly. Memory is the
+process tree's RSS and PSS once loaded and after the load (PSS splits pages shared by forked workers).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +23,42 @@ from scripts.bench.harness import (
     BUCKET,
     HOST,
     REPO,
-    Target,
-    alternate,
     bench_command,
     bench_python,
     fit_pipeline,
     free_port,
-    http_request,
     post_json,
-    print_ratios,
-    print_table,
     stop,
-    tree_rss_mb,
+    tree_memory_mb,
     wait_http_ok,
 )
+from scripts.bench.wrk import WrkResult, merge, require_wrk, run_wrk
+
+MLSERVER_MODEL = "pipeline"
+# The runner as it was before batching and workers (one process, every request scored alone): the baseline
+# for "no slower at one connection".
+RUNNER_VARIANTS = {
+    "runner, 1 worker, unbatched": {"KRAKEN_WORKERS": "1", "KRAKEN_BATCH_MAX_SIZE": "1"},
+    "runner, 1 worker, batched": {"KRAKEN_WORKERS": "1"},
+    "runner, 2 workers, batched": {"KRAKEN_WORKERS": "2"},
+}
 
 
 def train_for_runner_bench(args: argparse.Namespace) -> int:
-    """Runs inside .venv-bench: fit one pipeline, save it for both servers, write sample rows."""
+    """Runs inside .venv-bench: fit one pipeline, save it for every server, write sample rows."""
     import joblib
     import mlflow.sklearn
 
     out = Path(args.out_dir)
     pipeline, frame = fit_pipeline()
     joblib.dump(pipeline, out / "pipeline.joblib")
-    mlflow.sklearn.save_model(pipeline, str(out / "mlflow-model"))
-    sample = frame.head(10)
+    mlflow.sklearn.save_model(pipeline, str(out / "mlflow-model"), serialization_format="cloudpickle")
+    mlserver = out / "mlserver-model"
+    mlserver.mkdir()
+    joblib.dump(pipeline, mlserver / "pipeline.joblib")
+    settings = {"name": MLSERVER_MODEL, "implementation": "mlserver_sklearn.SKLearnModel"}
+    (mlserver / "model-settings.json").write_text(json.dumps({**settings, "parameters": {"uri": "./pipeline.joblib"}}))
+    sample = frame.head(100)
     (out / "sample.json").write_text(
         json.dumps({"records": sample.to_dict(orient="records"), "expected": pipeline.predict(sample).tolist()})
     )
@@ -55,13 +70,19 @@ class Server:
     name: str
     port: int
     path: str
-    payload: Any
     proc: subprocess.Popen[bytes]
     ready_seconds: float
-    results: Callable[[Any], Any]
+    body: Callable[[list[dict[str, Any]]], Any]  # the request body for these rows, in the server's protocol
+    results: Callable[[Any], Any]  # the predictions in its answer
+    memory: dict[str, tuple[float, float]] = field(default_factory=dict)  # when -> (RSS, PSS) MB
 
 
-def start_runner(artifact_key: str, moto_endpoint: str, log_dir: Path) -> Server:
+def _spawn(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    with (log_dir / f"{name.replace(' ', '-').replace(',', '')}.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log, start_new_session=True)
+
+
+def start_runner(name: str, extra_env: dict[str, str], moto_endpoint: str, log_dir: Path) -> Server:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KRAKEN_"))},
@@ -70,21 +91,20 @@ def start_runner(artifact_key: str, moto_endpoint: str, log_dir: Path) -> Server
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": moto_endpoint,
-        "KRAKEN_ARTIFACT_URI": f"s3://{BUCKET}/{artifact_key}",
+        "KRAKEN_ARTIFACT_URI": f"s3://{BUCKET}/bench/pipeline.joblib",
         "KRAKEN_ARTIFACT_FORMAT": "joblib",
         "KRAKEN_MODEL_HOST": HOST,
         "KRAKEN_MODEL_PORT": str(port),
+        **extra_env,
     }
-    with (log_dir / "runner.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runner"], env=env, cwd=REPO, stdout=log, stderr=log, start_new_session=True
-        )
-    ready = wait_http_ok(f"http://{HOST}:{port}/health", proc, 120, log_dir / "runner.log")
-    return Server("kraken runner", port, "/predict", None, proc, ready, lambda body: body["results"])
+    proc = _spawn(name, [sys.executable, "-m", "runner"], env, log_dir)
+    log = log_dir / f"{name.replace(' ', '-').replace(',', '')}.log"
+    ready = wait_http_ok(f"http://{HOST}:{port}/health", proc, 120, log)
+    return Server(name, port, "/predict", proc, ready, lambda rows: {"modelData": rows}, lambda b: b["results"])
 
 
 def start_mlflow(python: Path, model_dir: Path, log_dir: Path) -> Server:
-    port = free_port()
+    port, name = free_port(), "mlflow models serve"
     env = {
         **os.environ,
         # MLflow execs `uvicorn` by name, so the bench environment's bin/ must come first on PATH.
@@ -96,10 +116,124 @@ def start_mlflow(python: Path, model_dir: Path, log_dir: Path) -> Server:
         str(python.parent / "mlflow"), "models", "serve", "-m", str(model_dir),
         "--env-manager", "local", "-h", HOST, "-p", str(port), "-w", "1",
     ]  # fmt: skip
-    with (log_dir / "mlflow.log").open("wb") as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
-    ready = wait_http_ok(f"http://{HOST}:{port}/ping", proc, 180, log_dir / "mlflow.log")
-    return Server("mlflow models serve", port, "/invocations", None, proc, ready, lambda body: body["predictions"])
+    proc = _spawn(name, command, env, log_dir)
+    ready = wait_http_ok(f"http://{HOST}:{port}/ping", proc, 180, log_dir / "mlflow-models-serve.log")
+    return Server(
+        name, port, "/invocations", proc, ready, lambda rows: {"dataframe_records": rows}, lambda b: b["predictions"]
+    )
+
+
+def mlserver_body(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The V2 inference protocol's request for a DataFrame: one input per column, `pd` content type."""
+    inputs = []
+    for column in rows[0]:
+        values = [row[column] for row in rows]
+        datatype = "BYTES" if isinstance(values[0], str) else "FP64"
+        inputs.append({"name": column, "shape": [len(values)], "datatype": datatype, "data": values})
+    return {"parameters": {"content_type": "pd"}, "inputs": inputs}
+
+
+def start_mlserver(python: Path, model_dir: Path, log_dir: Path) -> Server:
+    """MLServer with its default settings (one inference worker), only the addresses chosen."""
+    port, name = free_port(), "mlserver (defaults)"
+    env = {
+        **os.environ,
+        "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLSERVER_HOST": HOST,
+        "MLSERVER_HTTP_PORT": str(port),
+        "MLSERVER_GRPC_PORT": str(free_port()),
+        "MLSERVER_METRICS_PORT": str(free_port()),
+        "PYTHONWARNINGS": "ignore",
+    }
+    proc = _spawn(name, [str(python.parent / "mlserver"), "start", str(model_dir)], env, log_dir)
+    url = f"http://{HOST}:{port}/v2/models/{MLSERVER_MODEL}/ready"
+    ready = wait_http_ok(url, proc, 180, log_dir / "mlserver-(defaults).log")
+    return Server(
+        name, port, f"/v2/models/{MLSERVER_MODEL}/infer", proc, ready, mlserver_body,
+        lambda body: body["outputs"][0]["data"],
+    )  # fmt: skip
+
+
+def _start_all(args: argparse.Namespace, python: Path, work: Path, endpoint: str, servers: list[Server]) -> None:
+    """Start the chosen servers into `servers` one by one, so the caller stops those started if one fails."""
+
+    def wanted(name: str) -> bool:
+        return not args.only or any(word in name for word in args.only)
+
+    for name, env in RUNNER_VARIANTS.items():
+        if wanted(name):
+            servers.append(start_runner(name, env, endpoint, work))
+    if wanted("mlflow models serve"):
+        servers.append(start_mlflow(python, work / "mlflow-model", work))
+    if wanted("mlserver (defaults)"):
+        servers.append(start_mlserver(python, work / "mlserver-model", work))
+
+
+def _check(servers: list[Server], rows: list[dict[str, Any]], expected: list[Any]) -> None:
+    for server in servers:
+        got = server.results(post_json(f"http://{HOST}:{server.port}{server.path}", server.body(rows)))
+        if got != expected:
+            raise SystemExit(f"{server.name} predicted {got[:5]}..., expected {expected[:5]}...")
+
+
+def _measure(args: argparse.Namespace, servers: list[Server], records: list[dict[str, Any]]) -> dict[Any, WrkResult]:
+    wrk = require_wrk()
+    measured: dict[Any, list[WrkResult]] = {}
+    for rows in args.rows:
+        bodies = {server.name: json.dumps(server.body(records[:rows])).encode() for server in servers}
+        for connections in args.connections:
+            print(f"  {rows} rows, {connections} connections", flush=True)
+            for server in servers:  # warm-up, unmeasured
+                run_wrk(wrk, server.name, server.port, server.path, bodies[server.name], connections, args.warmup)
+            for _ in range(args.rounds):
+                for server in servers:
+                    result = run_wrk(
+                        wrk, server.name, server.port, server.path, bodies[server.name], connections, args.seconds
+                    )
+                    measured.setdefault((rows, connections, server.name), []).append(result)
+    return {key: merge(results) for key, results in measured.items()}
+
+
+def _print(servers: list[Server], results: dict[Any, WrkResult], args: argparse.Namespace) -> None:
+    for rows in args.rows:
+        for connections in args.connections:
+            print(f"\n{rows} rows per request, {connections} connections")
+            header = f"{'server':<30}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+            print(header + "\n" + "-" * len(header))
+            for server in servers:
+                r = results[(rows, connections, server.name)]
+                print(
+                    f"{r.name:<30}{r.requests:>10}{r.errors:>8}{r.throughput:>9.0f}"
+                    f"{r.p50_ms:>9.2f}{r.p90_ms:>9.2f}{r.p99_ms:>9.2f}"
+                )
+    print(f"\n{'server':<30}{'ready s':>9}{'RSS MB':>9}{'PSS MB':>9}{'RSS after':>11}{'PSS after':>11}")
+    for server in servers:
+        (rss, pss), (rss_after, pss_after) = server.memory["ready"], server.memory["after"]
+        print(
+            f"{server.name:<30}{server.ready_seconds:>9.1f}{rss:>9.0f}{pss:>9.0f}{rss_after:>11.0f}{pss_after:>11.0f}"
+        )
+
+
+def _ratios(servers: list[Server], results: dict[Any, WrkResult], args: argparse.Namespace) -> None:
+    names = {server.name for server in servers}
+    best, today = "runner, 2 workers, batched", "runner, 1 worker, unbatched"
+    print("\nratios (each against the other server at the same rows and connections)")
+    for rows in args.rows:
+        for connections in args.connections:
+            ours = results.get((rows, connections, best))
+            for other in ("mlserver (defaults)", "mlflow models serve", today):
+                theirs = results.get((rows, connections, other))
+                if ours is None or theirs is None or other not in names:
+                    continue
+                print(
+                    f"  {rows:>3} rows, {connections:>2} conn: {best} vs {other}: "
+                    f"throughput {ours.throughput / theirs.throughput:5.2f}x, p50 {ours.p50_ms / theirs.p50_ms:5.2f}x, "
+                    f"p99 {ours.p99_ms / theirs.p99_ms:5.2f}x"
+                )
+    memory = {server.name: server.memory["after"][1] for server in servers}
+    one = "runner, 1 worker, batched"
+    if best in memory and one in memory:
+        print(f"  memory (PSS after load): 2 workers vs 1 worker {memory[best] / memory[one]:5.2f}x")
 
 
 def bench_runner(args: argparse.Namespace) -> int:
@@ -109,18 +243,17 @@ def bench_runner(args: argparse.Namespace) -> int:
     except ImportError:
         print("run this with the project environment: .venv/bin/python -m scripts.bench runner", file=sys.stderr)
         return 2
+    require_wrk()
     python = bench_python()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    servers: dict[str, Server] = {}
+    servers: list[Server] = []
     moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     with tempfile.TemporaryDirectory(prefix="kraken-bench-") as tmp:
         work = Path(tmp)
         try:
-            print("training the pipeline in .venv-bench and saving it for both servers", flush=True)
+            print("training the pipeline in .venv-bench and saving it for every server", flush=True)
             subprocess.run(bench_command(python, "_train-runner", tmp), cwd=REPO, check=True, timeout=600)
             sample = json.loads((work / "sample.json").read_text())
-            rows = sample["records"][: args.rows]
-
             moto.start()
             moto_host, moto_port = moto.get_host_and_port()
             endpoint = f"http://{moto_host}:{moto_port}"
@@ -130,60 +263,35 @@ def bench_runner(args: argparse.Namespace) -> int:
             )  # fmt: skip
             s3.create_bucket(Bucket=BUCKET)
             s3.upload_file(str(work / "pipeline.joblib"), BUCKET, "bench/pipeline.joblib")
-
-            print("starting both servers", flush=True)
-            runner = start_runner("bench/pipeline.joblib", endpoint, work)
-            runner.payload = {"modelData": rows}
-            mlflow = start_mlflow(python, work / "mlflow-model", work)
-            mlflow.payload = {"dataframe_records": rows}
-            servers = {runner.name: runner, mlflow.name: mlflow}
-
-            expected = sample["expected"][: args.rows]
-            for server in servers.values():
-                got = server.results(post_json(f"http://{HOST}:{server.port}{server.path}", server.payload))
-                if got != expected:
-                    raise SystemExit(f"{server.name} predicted {got}, expected {expected}")
-
-            print(
-                f"load: {args.requests} requests per server of {len(rows)} rows, concurrency "
-                f"{args.concurrency}, {args.rounds} alternating rounds, after {args.warmup} warm-up requests",
-                flush=True,
-            )
-            targets = [
-                Target(server.name, server.port, http_request(server.path, server.payload, server.port))
-                for server in servers.values()
-            ]
-            results = alternate(targets, args.requests, args.concurrency, args.rounds, args.warmup)
-            rss = {name: tree_rss_mb(server.proc.pid) for name, server in servers.items()}
+            print("starting the servers", flush=True)
+            _start_all(args, python, work, endpoint, servers)
+            for server in servers:
+                server.memory["ready"] = tree_memory_mb(server.proc.pid)
+            _check(servers, sample["records"][: max(args.rows)], sample["expected"][: max(args.rows)])
+            print(f"load (wrk): {args.rounds} rounds of {args.seconds:g} s per server and setting", flush=True)
+            results = _measure(args, servers, sample["records"])
+            for server in servers:
+                server.memory["after"] = tree_memory_mb(server.proc.pid)
         finally:
-            for server in servers.values():
+            for server in servers:
                 stop(server.proc)
             moto.stop()
-
-    print()
-    print_table(
-        results,
-        (
-            ("ready s", lambda result: servers[result.name].ready_seconds, ".1f"),
-            ("RSS MB", lambda result: rss[result.name], ".0f"),
-        ),
-    )
-    ours, theirs = results
-    print()
-    print_ratios(ours, theirs, "runner vs MLflow")
-    print(f"  time to ready {runner.ready_seconds / mlflow.ready_seconds:5.2f}x  (runner includes its S3 download)")
-    print(f"  memory (RSS)  {rss[runner.name] / rss[mlflow.name]:5.2f}x")
-    return 0 if ours.errors == theirs.errors == 0 else 1
+    _print(servers, results, args)
+    _ratios(servers, results, args)
+    return 0 if all(result.errors == 0 for result in results.values()) else 1
 
 
 def add_commands(commands: Any) -> None:
     """Register this benchmark's subcommands on the CLI's subparsers."""
-    runner = commands.add_parser("runner", help="the standard model runner vs `mlflow models serve` (not in `all`)")
-    runner.add_argument("--requests", type=int, default=4000, help="measured requests per server")
-    runner.add_argument("--concurrency", type=int, default=4, help="keep-alive connections")
-    runner.add_argument("--warmup", type=int, default=200, help="unmeasured requests per server first")
+    runner = commands.add_parser(
+        "runner", help="the standard model runner vs `mlflow models serve` and MLServer, with wrk (not in `all`)"
+    )
+    runner.add_argument("--seconds", type=int, default=4, help="measured seconds per server, setting and round")
+    runner.add_argument("--warmup", type=int, default=1, help="unmeasured seconds per server and setting first")
     runner.add_argument("--rounds", type=int, default=2, help="alternating measurement rounds")
-    runner.add_argument("--rows", type=int, default=5, help="rows per request (at most 10)")
+    runner.add_argument("--connections", type=int, nargs="+", default=[1, 4, 16], help="keep-alive connections")
+    runner.add_argument("--rows", type=int, nargs="+", default=[5, 100], help="rows per request (at most 100)")
+    runner.add_argument("--only", nargs="+", default=[], help="only the servers whose name has one of these words")
     runner.set_defaults(handler=bench_runner)
 
     train = commands.add_parser("_train-runner")
