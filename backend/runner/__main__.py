@@ -159,8 +159,12 @@ def main() -> int:
         return 0
     loader.join()
     loaded = boot.loaded
+    pool = Pool(workers, readiness, lambda slot: _serve_worker(settings, sock, readiness, loaded, slot))
+    pool.take_signals()
+    if boot.stop_requested:  # a stop that came while this process was handing over
+        return 0
     gc.freeze()  # the model's objects stay out of the collector's writes: more pages stay shared after fork
-    return Pool(workers, readiness, lambda slot: _serve_worker(settings, sock, readiness, loaded, slot)).run()
+    return pool.run()
 
 
 if __name__ == "__main__":

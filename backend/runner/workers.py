@@ -131,10 +131,16 @@ class Pool:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    def run(self) -> int:
+    def take_signals(self) -> None:
+        """From now on a stop signal stops the pool (call before deciding to run it, so none is lost)."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
+
+    def run(self) -> int:
+        self.take_signals()
         for slot in range(self.total):
+            if self._stopping:  # a stop between two forks: the ones started already got their SIGTERM
+                break
             self._fork(slot)
         log("INFO", "workers started", workers=self.total, pids=sorted(self._children))
         failures = 0
@@ -147,7 +153,8 @@ class Pool:
             if pid == 0:
                 if deadline is not None and time.monotonic() > deadline:
                     for child in self._children:
-                        os.kill(child, signal.SIGKILL)
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(child, signal.SIGKILL)
                 time.sleep(POLL_SECONDS)
                 continue
             if pid not in self._children:
