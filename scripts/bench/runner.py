@@ -214,26 +214,52 @@ def _print(servers: list[Server], results: dict[Any, WrkResult], args: argparse.
         )
 
 
+BEST, TODAY, ONE_WORKER, MLSERVER = (
+    "runner, 2 workers, batched",
+    "runner, 1 worker, unbatched",
+    "runner, 1 worker, batched",
+    "mlserver (defaults)",
+)
+
+
 def _ratios(servers: list[Server], results: dict[Any, WrkResult], args: argparse.Namespace) -> None:
     names = {server.name for server in servers}
-    best, today = "runner, 2 workers, batched", "runner, 1 worker, unbatched"
     print("\nratios (each against the other server at the same rows and connections)")
     for rows in args.rows:
         for connections in args.connections:
-            ours = results.get((rows, connections, best))
-            for other in ("mlserver (defaults)", "mlflow models serve", today):
+            ours = results.get((rows, connections, BEST))
+            for other in (MLSERVER, "mlflow models serve", TODAY):
                 theirs = results.get((rows, connections, other))
                 if ours is None or theirs is None or other not in names:
                     continue
                 print(
-                    f"  {rows:>3} rows, {connections:>2} conn: {best} vs {other}: "
+                    f"  {rows:>3} rows, {connections:>2} conn: {BEST} vs {other}: "
                     f"throughput {ours.throughput / theirs.throughput:5.2f}x, p50 {ours.p50_ms / theirs.p50_ms:5.2f}x, "
                     f"p99 {ours.p99_ms / theirs.p99_ms:5.2f}x"
                 )
     memory = {server.name: server.memory["after"][1] for server in servers}
-    one = "runner, 1 worker, batched"
-    if best in memory and one in memory:
-        print(f"  memory (PSS after load): 2 workers vs 1 worker {memory[best] / memory[one]:5.2f}x")
+    if BEST in memory and ONE_WORKER in memory:
+        print(f"  memory (PSS after load): 2 workers vs 1 worker {memory[BEST] / memory[ONE_WORKER]:5.2f}x")
+    _targets(results, memory, args)
+
+
+def _targets(results: dict[Any, WrkResult], memory: dict[str, float], args: argparse.Namespace) -> None:
+    """The issue's targets, judged on this run's ratios (reported, never asserted)."""
+    print("\ntargets")
+    for rows in args.rows:
+        ours, mlserver = results.get((rows, 4, BEST)), results.get((rows, 4, MLSERVER))
+        if ours and mlserver:
+            met = ours.throughput >= 3 * mlserver.throughput and ours.p50_ms <= mlserver.p50_ms
+            print(
+                f"  {rows} rows, 4 connections: >= 3x MLServer's throughput, p50 no worse: {'met' if met else 'missed'}"
+            )
+        ours, today = results.get((rows, 1, BEST)), results.get((rows, 1, TODAY))
+        if ours and today:
+            met = ours.throughput >= today.throughput
+            print(f"  {rows} rows, 1 connection: no slower than today's runner: {'met' if met else 'missed'}")
+    if BEST in memory and ONE_WORKER in memory:
+        met = memory[BEST] < 1.5 * memory[ONE_WORKER]
+        print(f"  memory with 2 workers under 1.5x one worker: {'met' if met else 'missed'}")
 
 
 def bench_runner(args: argparse.Namespace) -> int:
