@@ -11,8 +11,6 @@ import sys
 import threading
 from pathlib import Path
 
-from chalicelib import __version__, config
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
@@ -55,52 +53,19 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
-    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool, use_emulator
+    from local.boot import boot
+    from local.emulator import ADMIN_USER
 
-    emulator = Emulator()
-    use_emulator(emulator.start())
     admin_password = os.environ.get(ADMIN_PASSWORD) or random_password()
-    os.environ.update(create_user_pool(config.from_environment(), admin_password))
-    settings = config.from_environment()
-    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    create_resources(settings, origins)
-
-    from chalicelib import wiring
-    from local.wiring import LocalWiring
-
-    services = LocalWiring(settings)
-    wiring.install(services)
-    from app import app
-    from local.server import LocalServer
-
     try:
-        server = LocalServer(
-            app,
-            port,
-            CONSOLE_DIR,
-            {
-                "apiBase": "/api",
-                "stage": settings.stage,
-                "mode": "local",
-                "version": __version__,
-                "region": settings.region,
-                "auth": {
-                    "userPoolId": settings.user_pool_id,
-                    "clientId": settings.user_pool_client_id,
-                    "region": settings.region,
-                    "cognitoEndpoint": settings.aws_endpoint_url,
-                    "localUser": ADMIN_USER,
-                },
-            },
-        )
+        local = boot(port, CONSOLE_DIR, admin_password)
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)
-        emulator.stop()
         return 1
 
     from local.runtime import LocalContainerRuntime
 
-    runtime = services.runtime  # chosen now, so that local mode says at start how models run
+    runtime = local.services.runtime  # chosen now, so that local mode says at start how models run
     assert isinstance(runtime, LocalContainerRuntime)
     print(f"Models run {runtime.launcher.description}.", flush=True)
     stop = threading.Event()
@@ -108,19 +73,15 @@ def main() -> int:
         signal.signal(signum, lambda *_: stop.set())
     password_file = admin_password_file(port)
     write_admin_password(password_file, admin_password)  # before the server answers, so a ready server means a file
-    server.start()
-    services.start_reconciler()
+    local.start()
     print(f"Kraken local mode is running: http://127.0.0.1:{port}/  (API: http://127.0.0.1:{port}/api)", flush=True)
     # The password itself is in no log and on no screen: the file is readable by this user only.
     print(f"Sign in as {ADMIN_USER} with the password in {password_file}  (or set {ADMIN_PASSWORD})", flush=True)
-    if server.console_dir is None:
+    if local.server.console_dir is None:
         print("The console is not built; the API works without it.", flush=True)
     stop.wait()
     print("Stopping local mode...", flush=True)
-    server.shutdown()
-    server.server_close()
-    services.shutdown()  # model processes stop and their last events land before the emulator goes
-    emulator.stop()
+    local.shutdown()
     password_file.unlink(missing_ok=True)
     if DATA_DIR not in os.environ:
         with contextlib.suppress(OSError):  # the per-port directory goes with its last file

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from runner import EXIT_LOAD_FAILURE
 from runner.config import ConfigError, Settings, load_settings
 from runner.errors import LoadFailure, describe
 from runner.logs import fail, log
 from runner.server import RunnerApp
+from runner.workers import Pool, Readiness, limit_threads, threads_per_worker, worker_count
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from runner.loading import Loaded
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -29,29 +39,85 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _load_in_background(settings: Settings, app: RunnerApp, on_failure: threading.Event) -> None:
-    from runner.loading import load
+def _server(app: RunnerApp) -> uvicorn.Server:
+    import uvicorn
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            http="httptools",
+            loop="asyncio",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            # Longer than the callers' idle timeouts, so we never close a connection they are reusing.
+            timeout_keep_alive=75,
+            timeout_graceful_shutdown=5,
+        )
+    )
+
+
+def _stop_on_signals(server: uvicorn.Server, also: Callable[[], None] = lambda: None) -> None:
+    # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in place
+    # that re-raise is a no-op and we exit 0, which is what ECS and local mode expect from a stop.
+    def stopped(_signum: int, _frame: FrameType | None) -> None:
+        also()
+        server.should_exit = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopped)
+
+
+def _app(settings: Settings, readiness: Readiness) -> tuple[RunnerApp, uvicorn.Server]:
+    holder: list[uvicorn.Server] = []
+    app = RunnerApp(settings, lambda: len(holder[0].server_state.connections), readiness)
+    holder.append(_server(app))
+    return app, holder[0]
+
+
+@dataclass
+class _Boot:
+    """What the loading thread hands back to the main thread."""
+
+    loaded: Loaded | None = None
+    failed: bool = False
+    stop_requested: bool = False
+
+
+def _load_in_background(settings: Settings, boot: _Boot, app: RunnerApp, server: uvicorn.Server, fork: bool) -> None:
+    from runner.loading import load, report_loaded
 
     try:
         loaded = load(settings)
     except LoadFailure as exc:
         fail(str(exc))
-        on_failure.set()
+        boot.failed = server.should_exit = True
         return
     except BaseException as exc:
         fail(f"unexpected error while loading {settings.artifact_uri}: {describe(exc)}")
-        on_failure.set()
+        boot.failed = server.should_exit = True
         return
-    app.set_model(loaded.model)
-    log(
-        "INFO",
-        "model loaded",
-        format=settings.artifact_format,
-        artifactUri=settings.artifact_uri,
-        sizeBytes=loaded.size_bytes,
-        downloadSeconds=round(loaded.download_seconds, 3),
-        loadSeconds=round(loaded.load_seconds, 3),
-    )
+    report_loaded(settings, loaded)
+    if fork:
+        # The parent hands over to workers forked from it once this server has stopped (copy-on-write).
+        boot.loaded = loaded
+        server.should_exit = True
+    else:
+        app.readiness.set(0, True)
+        app.set_model(loaded.model, loaded.details)
+
+
+def _serve_worker(settings: Settings, sock: socket.socket, readiness: Readiness, loaded: Loaded, slot: int) -> int:
+    """A forked worker: redo what fork() does not carry (thread pools), then serve on the shared socket."""
+    loaded.model.after_fork()
+    limit_threads(threads_per_worker(settings.workers))
+    app, server = _app(settings, readiness)
+    app.set_model(loaded.model, loaded.details)
+    _stop_on_signals(server)
+    readiness.set(slot, True)
+    server.run(sockets=[sock])
+    return 0
 
 
 def main() -> int:
@@ -67,39 +133,14 @@ def main() -> int:
         fail(f"cannot listen on {settings.host}:{settings.port}: {describe(exc)}")
         return EXIT_LOAD_FAILURE
 
-    import uvicorn
-
-    app = RunnerApp(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            http="httptools",
-            loop="asyncio",
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-            # Longer than the callers' idle timeouts, so we never close a connection they are reusing.
-            timeout_keep_alive=75,
-            timeout_graceful_shutdown=5,
-        )
-    )
-    load_failed = threading.Event()
-
-    def watch_load() -> None:
-        load_failed.wait()
-        server.should_exit = True
-
-    # uvicorn re-raises the stop signal after its graceful shutdown; with these handlers in place
-    # that re-raise is a no-op and we exit 0, which is what ECS and local mode expect from a stop.
-    def stopped(_signum: int, _frame: FrameType | None) -> None:
-        server.should_exit = True
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stopped)
-
-    threading.Thread(target=_load_in_background, args=(settings, app, load_failed), daemon=True).start()
-    threading.Thread(target=watch_load, daemon=True).start()
+    workers = worker_count(settings.workers)
+    readiness = Readiness(workers)
+    # This process answers (health 503) while the model loads; with one worker it then serves it itself.
+    app, server = _app(settings, readiness)
+    boot = _Boot()
+    _stop_on_signals(server, also=lambda: setattr(boot, "stop_requested", True))
+    loader = threading.Thread(target=_load_in_background, args=(settings, boot, app, server, workers > 1), daemon=True)
+    loader.start()
     log(
         "INFO",
         "runner listening",
@@ -107,10 +148,23 @@ def main() -> int:
         port=sock.getsockname()[1],
         format=settings.artifact_format,
         artifactUri=settings.artifact_uri,
+        workers=workers,
         startSeconds=round(time.perf_counter() - started, 3),
     )
-    server.run(sockets=[sock])
-    return EXIT_LOAD_FAILURE if load_failed.is_set() else 0
+    # A duplicate: uvicorn closes the sockets it served on when it stops, and the workers need this one open.
+    server.run(sockets=[sock.dup()] if workers > 1 else [sock])
+    if boot.failed:
+        return EXIT_LOAD_FAILURE
+    if boot.stop_requested or boot.loaded is None:
+        return 0
+    loader.join()
+    loaded = boot.loaded
+    pool = Pool(workers, readiness, lambda slot: _serve_worker(settings, sock, readiness, loaded, slot))
+    pool.take_signals()
+    if boot.stop_requested:  # a stop that came while this process was handing over
+        return 0
+    gc.freeze()  # the model's objects stay out of the collector's writes: more pages stay shared after fork
+    return pool.run()
 
 
 if __name__ == "__main__":

@@ -6,10 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FORMATS = ("joblib", "pickle", "onnx", "python")
+# The first four are the domain's ArtifactFormat values today; the others are accepted by name.
+FORMATS = ("joblib", "pickle", "onnx", "python", "xgboost", "lightgbm", "bundle", "mlflow")
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 # API Gateway and Lambda cap payloads at 6 MB, so nothing larger can legitimately reach us.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+DEFAULT_BATCH_MAX_SIZE = 32
+DEFAULT_BATCH_MAX_WAIT_MS = 1.0
+DEFAULT_INSTALL_TIMEOUT_SECONDS = 600
+DEFAULT_UNPACKED_MAX_BYTES = 2 * 1024 * 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -25,6 +30,16 @@ class Settings:
     port: int
     predict_path: str
     health_path: str
+    # Adaptive batching: at most this many concurrent requests in one call (1 turns batching off), and
+    # at most this long a wait for the others to arrive once a request is queued.
+    batch_max_size: int
+    batch_max_wait_seconds: float
+    # Worker processes sharing the port; 0 means one per vCPU of the container (cgroup quota).
+    workers: int
+    # Bundles and MLflow archives: how long `pip install` of a requirements.txt may take, and how much
+    # disk the unpacked archive (and, separately, the installed requirements) may take.
+    install_timeout_seconds: int
+    unpacked_max_bytes: int
 
     @property
     def bucket_and_key(self) -> tuple[str, str]:
@@ -43,6 +58,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
         raise ConfigError(f"{name} must be an integer, got {raw[:40]!r}") from None
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw[:40]!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum:g} and {maximum:g}, got {value:g}")
     return value
 
 
@@ -73,6 +101,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_int(env, "KRAKEN_MODEL_PORT", 8080, 0, 65535),
         predict_path=_path(env, "KRAKEN_PREDICT_PATH", "/predict"),
         health_path=_path(env, "KRAKEN_HEALTH_PATH", "/health"),
+        batch_max_size=_int(env, "KRAKEN_BATCH_MAX_SIZE", DEFAULT_BATCH_MAX_SIZE, 1, 1024),
+        batch_max_wait_seconds=_float(env, "KRAKEN_BATCH_MAX_WAIT_MS", DEFAULT_BATCH_MAX_WAIT_MS, 0.0, 100.0) / 1000,
+        workers=_int(env, "KRAKEN_WORKERS", 0, 0, 64),
+        install_timeout_seconds=_int(env, "KRAKEN_INSTALL_TIMEOUT_SECONDS", DEFAULT_INSTALL_TIMEOUT_SECONDS, 1, 3600),
+        unpacked_max_bytes=_int(env, "KRAKEN_UNPACKED_MAX_BYTES", DEFAULT_UNPACKED_MAX_BYTES, 1, 1 << 40),
     )
     if settings.predict_path == settings.health_path:
         raise ConfigError("KRAKEN_PREDICT_PATH and KRAKEN_HEALTH_PATH must differ")

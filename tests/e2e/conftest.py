@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from local.signin import sign_in
+
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
 
@@ -68,24 +70,8 @@ class LocalMode:
         return {"Authorization": f"Bearer {self.token}"}
 
     def sign_in(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
-        """Sign in as the console does: Cognito's InitiateAuth over HTTP at the address /config.json gives."""
-        auth = self.request("GET", "/config.json").body["auth"]
-        request = urllib.request.Request(
-            auth["cognitoEndpoint"] + "/",
-            data=json.dumps(
-                {
-                    "AuthFlow": "USER_PASSWORD_AUTH",
-                    "ClientId": auth["clientId"],
-                    "AuthParameters": {"USERNAME": username, "PASSWORD": password},
-                }
-            ).encode(),
-            headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return str(json.loads(response.read())["AuthenticationResult"]["AccessToken"])
+        """Sign in as the console does, through the helper the benchmarks share."""
+        return sign_in(self.base_url, username, password)
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
         data = json.dumps(body).encode() if body is not None else None

@@ -87,7 +87,8 @@ class RunnerProcess:
             status, _, body = self.request("GET", "/health")
             seen.append(status)
             if status == 200:
-                assert body == {"status": "ok"}
+                workers = body["details"]["workers"]
+                assert body["status"] == "ok" and workers["ready"] == workers["total"]
                 return seen
             time.sleep(0.05)
         raise AssertionError(f"runner not healthy in time; health said {seen[-3:]}")

@@ -69,7 +69,8 @@ CASES = [
     ),
     pytest.param(
         "models/any.bin", None, "tensorflow", {},
-        "KRAKEN_ARTIFACT_FORMAT must be one of joblib, pickle, onnx, python, got 'tensorflow'",
+        "KRAKEN_ARTIFACT_FORMAT must be one of joblib, pickle, onnx, python, xgboost, lightgbm, bundle, mlflow, "
+        "got 'tensorflow'",
         id="unknown format",
     ),
     pytest.param(

@@ -1,0 +1,1 @@
+"""Project scripts; a package so the benchmarks run as `python -m scripts.bench`."""
