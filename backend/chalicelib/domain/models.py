@@ -27,6 +27,10 @@ class ArtifactFormat(enum.StrEnum):
     PICKLE = "pickle"
     ONNX = "onnx"
     PYTHON = "python"
+    XGBOOST = "xgboost"  # a native .json/.ubj Booster file
+    LIGHTGBM = "lightgbm"  # a native .txt Booster file
+    BUNDLE = "bundle"  # a .zip/.tar.gz with model.py, its files and an optional requirements.txt
+    MLFLOW = "mlflow"  # a zipped MLflow model directory, served through its pyfunc flavor
 
 
 class Visibility(enum.StrEnum):

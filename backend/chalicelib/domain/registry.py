@@ -12,6 +12,7 @@ from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.domain.models import (
     RUNTIME_FIELDS,
+    ArtifactFormat,
     ModelRecord,
     OperationEntry,
     fargate_size_problem,
@@ -32,7 +33,7 @@ def check_record(record: ModelRecord) -> None:
             FieldProblem(
                 "artifact_format",
                 "without dockerImage the model runs in the standard runner: "
-                "artifactFormat must be one of joblib, pickle, onnx, python",
+                f"artifactFormat must be one of {', '.join(ArtifactFormat)}",
             )
         )
     if problems:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from chalicelib.domain.models import ModelRecord
 
 
@@ -18,6 +20,8 @@ def runner_environment(record: ModelRecord, artifact_uri: str | None, max_bytes:
             "KRAKEN_MODEL_PORT": str(port),
             "KRAKEN_PREDICT_PATH": record.predict_path,
             "KRAKEN_HEALTH_PATH": record.health_path,
+            # Fargate may not show the task's CPU quota inside the container: say how many vCPUs it has.
+            "KRAKEN_WORKERS": str(max(1, math.ceil(record.container_cpu))),
         }
     )
     return environment

@@ -4,7 +4,7 @@
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ArtifactFormat".
  */
-export type ArtifactFormat = "joblib" | "pickle" | "onnx" | "python";
+export type ArtifactFormat = "joblib" | "pickle" | "onnx" | "python" | "xgboost" | "lightgbm" | "bundle" | "mlflow";
 /**
  * Who may call a model's prediction endpoint: signed-in users and client tokens, or anyone.
  *

@@ -7,7 +7,16 @@ export type ModelStatus = Api.ModelStatus;
 export const MODEL_STATUSES = ["STOPPED", "PENDING", "RUNNING", "STOPPING", "FAILED"] as const satisfies readonly ModelStatus[];
 
 export type ArtifactFormat = Api.ArtifactFormat;
-export const ARTIFACT_FORMATS = ["joblib", "pickle", "onnx", "python"] as const satisfies readonly ArtifactFormat[];
+export const ARTIFACT_FORMATS = [
+  "joblib",
+  "pickle",
+  "onnx",
+  "python",
+  "xgboost",
+  "lightgbm",
+  "bundle",
+  "mlflow",
+] as const satisfies readonly ArtifactFormat[];
 
 export type EndpointVisibility = Api.Visibility;
 export const ENDPOINT_VISIBILITIES = ["private", "public"] as const satisfies readonly EndpointVisibility[];

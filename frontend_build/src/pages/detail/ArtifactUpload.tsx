@@ -1,6 +1,6 @@
 /** Upload of a trained model file through a presigned POST, with a progress bar and cancel. */
 import { useRef, useState } from "react";
-import type { Model } from "../../api/types";
+import type { ArtifactFormat, Model } from "../../api/types";
 import { useApi, useNotify } from "../../context";
 import { InlineError, errorText } from "../../components/States";
 import { Time } from "../../components/Time";
@@ -9,11 +9,15 @@ import { useUser } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { DeniedButton } from "../../components/Guarded";
 
-const ACCEPT: Record<string, string> = {
+const ACCEPT: Record<ArtifactFormat, string> = {
   joblib: ".joblib,.pkl,.gz",
   pickle: ".pkl,.pickle",
   onnx: ".onnx",
-  python: ".py,.zip,.tar.gz",
+  python: ".py",
+  xgboost: ".json,.ubj",
+  lightgbm: ".txt",
+  bundle: ".zip,.tar.gz,.tgz",
+  mlflow: ".zip",
 };
 
 export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded: () => void }) {
@@ -70,7 +74,7 @@ export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded
             id="artifact-file"
             ref={input}
             type="file"
-            accept={ACCEPT[model.artifactFormat ?? ""] ?? ""}
+            accept={model.artifactFormat ? ACCEPT[model.artifactFormat] : ""}
             disabled={uploading}
             onChange={(e) => {
               setFile(e.target.files?.[0] ?? null);

@@ -18,6 +18,10 @@ const FORMAT_LABELS: Record<ArtifactFormat, string> = {
   pickle: "pickle",
   onnx: "ONNX",
   python: "Python module",
+  xgboost: "XGBoost native (.json/.ubj)",
+  lightgbm: "LightGBM native (.txt)",
+  bundle: "bundle (.zip/.tar.gz with model.py)",
+  mlflow: "MLflow model (zipped directory)",
 };
 
 interface FieldInputProps {
