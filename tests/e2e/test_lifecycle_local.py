@@ -120,6 +120,27 @@ def test_a_garbage_artifact_fails_with_a_reason(local_mode: LocalMode) -> None:
     wait_for(lambda: status(local_mode, model_id)["status"] == "STOPPED", 15, "STOPPED")
 
 
+def test_a_model_that_cannot_load_fails_once_and_is_not_restarted(local_mode: LocalMode) -> None:
+    model_id = create_model(local_mode, "unloadable", b"garbage, again")
+    local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    failed = wait_for(lambda: (r := status(local_mode, model_id))["status"] == "FAILED" and r, 30, "FAILED")
+    assert failed["failedForGood"] is True
+    wait_for(lambda: not runner_processes(local_mode, model_id), 10, "the runner to be stopped, not restarted")
+    time.sleep(6)  # the old supervisor would have restarted it at +4 s and +5 s
+    assert status(local_mode, model_id)["status"] == "FAILED" and not runner_processes(local_mode, model_id)
+    log = local_mode.request("GET", f"/api/models/{model_id}/logs?limit=100").body["items"]
+    assert [e["toStatus"] for e in log if e["action"] == "transition"] == ["FAILED"]
+    answer = local_mode.request(
+        "POST", "/api/predict", {"modelData": [[1]], "metaData": {"modelId": model_id}}
+    )
+    assert answer.status == 502 and "start the model again" in answer.body["error"]["message"]
+    again = local_mode.request("POST", f"/api/models/{model_id}/start", {})  # a person acts: it tries again
+    assert again.status == 202 and again.body["status"] == "PENDING" and again.body["failedForGood"] is False
+    wait_for(lambda: status(local_mode, model_id)["failedForGood"], 30, "the second failure")
+    local_mode.request("POST", f"/api/models/{model_id}/stop", {})
+    wait_for(lambda: status(local_mode, model_id)["status"] == "STOPPED", 15, "STOPPED")
+
+
 def test_concurrent_starts_give_one_container(local_mode: LocalMode) -> None:
     model_id = create_model(local_mode, "concurrent", trained_pipeline())
     statuses: list[int] = []

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.domain.lifecycle import failure_reason, next_state
 from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus
 from chalicelib.domain.ports import ExitCause, ReplicaExit, ReplicaReport, ReplicaState
+from chalicelib.domain.runner_contract import RUNNER_CANNOT_LOAD_EXIT_CODE
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 RECORD = ModelRecord(
@@ -120,3 +121,28 @@ def test_a_report_without_an_address_ends_every_endpoint() -> None:
     one = dataclasses.replace(exited(), address="10.0.0.6")
     kept = next_state(record(ModelStatus.RUNNING, ("10.0.0.5:8080", "10.0.0.6:8080")), one, lambda: "kept")
     assert kept is not None and kept.status is ModelStatus.RUNNING and kept.endpoints == ("10.0.0.5:8080",)
+
+
+def test_a_runner_that_cannot_load_fails_for_good_and_a_crash_does_not() -> None:
+    running = record(ModelStatus.PENDING)
+    cannot_load = next_state(running, exited(exit_code=RUNNER_CANNOT_LOAD_EXIT_CODE), lambda: "bad artifact")
+    assert cannot_load is not None and cannot_load.status is ModelStatus.FAILED and cannot_load.for_good
+    no_image = next_state(running, exited(ExitCause.IMAGE_UNAVAILABLE), lambda: "no image")
+    assert no_image is not None and no_image.for_good
+    crashed = next_state(running, exited(exit_code=137), lambda: "killed")
+    assert crashed is not None and crashed.status is ModelStatus.FAILED and not crashed.for_good
+    image_model = dataclasses.replace(running, docker_image="repo/model:1", artifact_format=None)
+    own_code = next_state(image_model, exited(exit_code=RUNNER_CANNOT_LOAD_EXIT_CODE), lambda: "exit 3")
+    assert own_code is not None and not own_code.for_good  # a custom image's exit 3 means what it means to it
+
+
+def test_after_a_final_failure_only_a_start_moves_the_model() -> None:
+    given_up = dataclasses.replace(record(ModelStatus.FAILED), failed_for_good=True)
+    assert next_state(given_up, exited(exit_code=RUNNER_CANNOT_LOAD_EXIT_CODE), never) is None
+    assert next_state(given_up, event(ReplicaState.HEALTHY), never) is None
+
+
+def test_the_runner_and_the_domain_agree_on_the_cannot_load_code() -> None:
+    from runner import EXIT_LOAD_FAILURE
+
+    assert EXIT_LOAD_FAILURE == RUNNER_CANNOT_LOAD_EXIT_CODE

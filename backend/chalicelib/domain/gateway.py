@@ -63,6 +63,7 @@ class Route:
     timeout: float
     capture_bytes: int
     rate_limit: float | None = None
+    failed_for_good: bool = False
 
     @classmethod
     def of(cls, record: ModelRecord) -> Route:
@@ -77,6 +78,7 @@ class Route:
             record.predict_timeout_seconds,
             record.capture_body_bytes,
             record.rate_limit_per_second,
+            record.failed_for_good,
         )
 
 
@@ -136,7 +138,8 @@ class PredictionGateway:
         try:
             if route.status is ModelStatus.FAILED:
                 # The container broke (it is being replaced): an upstream failure, not a request in conflict.
-                raise BadGateway(f"the model's container failed: {route.status_reason}; it is being restarted")
+                then = "start the model again once it is fixed" if route.failed_for_good else "it is being restarted"
+                raise BadGateway(f"the model's container failed: {route.status_reason}; {then}")
             if route.status is not ModelStatus.RUNNING or not route.endpoints:
                 raise Conflict(f"the model is {route.status}, not RUNNING; start it first")
             wait = self._throttles.wait_for(route.model_id, route.rate_limit)

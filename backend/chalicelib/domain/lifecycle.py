@@ -25,6 +25,7 @@ from chalicelib.domain.ports import (
     RuntimeRefused,
     UploadTicket,
 )
+from chalicelib.domain.runner_contract import RUNNER_CANNOT_LOAD_EXIT_CODE
 
 logger = logging.getLogger("kraken.lifecycle")
 
@@ -37,6 +38,17 @@ class Transition:
     status: ModelStatus
     reason: str | None
     endpoints: tuple[str, ...]
+    for_good: bool = False  # a failure no restart can cure: the runtime is told to stop
+
+
+def is_final(record: ModelRecord, report: ReplicaReport) -> bool:
+    """True when the replica ended in a way that a restart would only repeat."""
+    ended = report.exit
+    if ended is None:
+        return False
+    if ended.cause is ExitCause.IMAGE_UNAVAILABLE:
+        return True
+    return record.docker_image is None and ended.exit_code == RUNNER_CANNOT_LOAD_EXIT_CODE
 
 
 def failure_reason(record: ModelRecord, report: ReplicaReport, runner_says: str | None) -> str:
@@ -71,6 +83,8 @@ def _health_check_failing(record: ModelRecord) -> str:
 
 def next_state(record: ModelRecord, report: ReplicaReport, reason_for_failure: Callable[[], str]) -> Transition | None:
     """Where a replica report moves the record, or None when it changes nothing (late or irrelevant reports)."""
+    if record.failed_for_good:
+        return None  # the last replicas winding down after a final failure; only a start moves it on
     endpoint = report.endpoint_for(record)
     # A report without an address cannot be told apart from the others; it ends them all.
     others = tuple(e for e in record.endpoints if e != endpoint) if endpoint else ()
@@ -92,7 +106,7 @@ def next_state(record: ModelRecord, report: ReplicaReport, reason_for_failure: C
         if wants_running:
             if others:  # another healthy replica still serves; the runtime replaces this one
                 return Transition(record.status, record.status_reason, others)
-            return Transition(ModelStatus.FAILED, reason_for_failure(), ())
+            return Transition(ModelStatus.FAILED, reason_for_failure(), (), for_good=is_final(record, report))
     return None
 
 
@@ -234,9 +248,21 @@ class Lifecycle:
             if decided is None:
                 return
             result = f"replica {report.replica_id[:12]} {report.state}"
-            if self._transition(
-                record, decided.status, decided.reason, decided.endpoints, RUNTIME_ACTOR, "transition", result
-            ):
+            if decided.for_good:
+                result += "; not restarted: start the model again once it is fixed"
+            saved = self._transition(
+                record,
+                decided.status,
+                decided.reason,
+                decided.endpoints,
+                RUNTIME_ACTOR,
+                "transition",
+                result,
+                for_good=decided.for_good,
+            )
+            if saved is not None:
+                if decided.for_good:
+                    self._runtime.stop(record.id)
                 return
         logger.warning("gave up applying a replica report after conflicts", extra={"model_id": report.model_id})
 
@@ -253,6 +279,8 @@ class Lifecycle:
                     break
 
     def _reconcile_one(self, record: ModelRecord) -> None:
+        if record.failed_for_good:
+            return  # it waits for a person, not for a repair
         view = self._runtime.view(record.id)
         changed_at = record.status_changed_at or record.updated_at
         if record.status is ModelStatus.STOPPING and view.tasks_alive == 0:
@@ -308,6 +336,7 @@ class Lifecycle:
         actor: str,
         action: str,
         result: str,
+        for_good: bool = False,
     ) -> ModelRecord | None:
         now = self._clock()
         changed = dataclasses.replace(
@@ -315,6 +344,7 @@ class Lifecycle:
             status=status,
             status_reason=reason,
             endpoints=endpoints,
+            failed_for_good=for_good,
             status_changed_at=now if status is not record.status else record.status_changed_at,
         )
         saved = self._save(changed, record)

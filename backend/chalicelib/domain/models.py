@@ -119,6 +119,7 @@ BOOKKEEPING_FIELDS = frozenset(
         "artifact_pending_since",
         "endpoints",
         "status_changed_at",
+        "failed_for_good",
     }
 )
 
@@ -155,6 +156,9 @@ class ModelRecord:
     # host:port of each healthy container, recorded only from the container runtime's own reports.
     endpoints: tuple[str, ...] = ()
     status_changed_at: datetime | None = None
+    # The last failure needs a person (an artifact that cannot load, an image that cannot be pulled):
+    # nothing restarts the model until someone starts it again.
+    failed_for_good: bool = False
     # Requests per second the gateway passes to this model (429 beyond); None leaves only the stage's limits.
     rate_limit_per_second: float | None = None
 

@@ -6,6 +6,9 @@ import math
 
 from chalicelib.domain.models import ModelRecord
 
+# The standard runner exits with this code when the artifact cannot be loaded: retrying cannot help.
+RUNNER_CANNOT_LOAD_EXIT_CODE = 3
+
 
 def runner_environment(record: ModelRecord, artifact_uri: str | None, max_bytes: int, port: int) -> dict[str, str]:
     """The user's env plus the runner's settings; the runner's own names win (users cannot set KRAKEN_*)."""

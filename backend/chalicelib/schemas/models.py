@@ -162,6 +162,7 @@ class ModelResponse(ResponseModel, ModelSettings):
 
     id: str
     status: ModelStatus
+    failed_for_good: bool
     status_reason: str | None
     created_by: str
     updated_by: str

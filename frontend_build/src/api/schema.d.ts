@@ -233,6 +233,7 @@ export interface ModelResponse {
   rateLimitPerSecond: number | null;
   id: string;
   status: ModelStatus;
+  failedForGood: boolean;
   statusReason: string | null;
   createdBy: string;
   updatedBy: string;

@@ -110,6 +110,7 @@ describe("form bodies", () => {
     artifact: null,
     artifactPendingSince: null,
     rateLimitPerSecond: null,
+    failedForGood: false,
   };
 
   it("creates an artifact model with only known fields", () => {

@@ -154,6 +154,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
       {m.status === "FAILED" && m.statusReason && (
         <div className="banner banner-error" role="alert">
           <strong>Failed:</strong> {m.statusReason}
+          {m.failedForGood && " It will not be restarted: fix the cause (a new file, a larger size) and start it again."}
         </div>
       )}
       {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
