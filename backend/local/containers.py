@@ -72,7 +72,9 @@ class ContainerLauncher:
         environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url())
         if on_host_network:
             environment["KRAKEN_MODEL_HOST"] = "127.0.0.1"
-        env_file = self._secrets / replica_id
+        workdir = self._secrets / replica_id
+        workdir.mkdir(mode=0o700)
+        env_file = workdir / "env"
         descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.writelines(f"{name}={value}\n" for name, value in sorted(environment.items()))
@@ -100,6 +102,8 @@ class ContainerLauncher:
         ]
         return subprocess.Popen(
             command,
+            # conmon (podman 4.3) writes its "oom" verdict into its working directory: this one, not the caller's.
+            cwd=workdir,
             env=self._engine.environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -120,7 +124,9 @@ class ContainerLauncher:
             process.wait(timeout=STOP_GRACE_SECONDS)
 
     def ended(self, replica_id: str, exit_code: int) -> ExitCause:
-        (self._secrets / replica_id).unlink(missing_ok=True)
+        workdir = self._secrets / replica_id
+        conmon_saw_oom = (workdir / "oom").exists()
+        shutil.rmtree(workdir, ignore_errors=True)
         name = self._name(replica_id)
         try:
             verdict = "{{.State.OOMKilled}} {{.Id}}"
@@ -131,7 +137,8 @@ class ContainerLauncher:
             return ExitCause.EXITED
         engine_says, _, container_id = state.stdout.strip().partition(" ")
         # The kernel's own verdict: a container killed by hand (SIGKILL, also 137) was not out of memory.
-        if exit_code == 137 and (engine_says == "true" or (container_id and _kernel_killed_for_memory(container_id))):
+        kernel_says = conmon_saw_oom or bool(container_id and _kernel_killed_for_memory(container_id))
+        if exit_code == 137 and (engine_says == "true" or kernel_says):
             return ExitCause.OUT_OF_MEMORY
         return ExitCause.EXITED
 
@@ -170,9 +177,9 @@ class ContainerLauncher:
 def _kernel_killed_for_memory(container_id: str) -> bool:
     """Whether the kernel log records an OOM kill in the container's memory cgroup.
 
-    On cgroup v1 (this machine's layout) podman's OOMKilled stays false although the kernel killed
-    the container for its memory limit; the kernel's "oom-kill:" record names the cgroup, which
-    carries the container's id. Without access to the log the answer is no.
+    podman 4.3's OOMKilled stays false here although the kernel killed the container for its memory
+    limit (conmon notices, but writes its verdict where podman does not look); the kernel's
+    "oom-kill:" record names the cgroup, which carries the container's id. Without the log: no.
     """
     try:
         kmsg = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)

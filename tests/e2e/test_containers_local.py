@@ -94,8 +94,12 @@ def test_a_model_runs_in_a_container_with_its_limits_and_heals(engine: Engine, c
     assert answer.json()["results"] == pytest.approx(
         list(joblib.load(io.BytesIO(artifact)).predict(pd.DataFrame(ROWS)))
     )
-    logs = container_mode.request("GET", f"/api/models/{model_id}/container-logs?limit=100").body["items"]
-    assert any("model loaded" in line["message"] for line in logs)
+
+    def shipped() -> bool:  # the container's output reaches the emulator's logs in batches
+        logs = container_mode.request("GET", f"/api/models/{model_id}/container-logs?limit=100").body["items"]
+        return any("model loaded" in line["message"] for line in logs)
+
+    wait_for(shipped, 15, "the container's output in its logs")
 
     engine.run("kill", name, check=True)
     failed = wait_for(lambda: (r := status(container_mode, model_id))["status"] == "FAILED" and r, 15, "FAILED")
