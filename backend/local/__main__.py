@@ -29,20 +29,26 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
+    from chalicelib.adapters.clients import client
+    from local.calls import CALL_LOG, CallLog
     from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool, use_emulator
+    from local.identities import Identities
 
-    emulator = Emulator()
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    emulator = Emulator(origins)
     use_emulator(emulator.start())
     admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
     os.environ.update(create_user_pool(config.from_environment(), admin_password))
     settings = config.from_environment()
-    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
     create_resources(settings, origins)
+    identities = Identities(client("iam", settings), settings)
+    emulator.enforce(identities)  # from here on, every call is signed by a role and judged by its policy
 
     from chalicelib import wiring
     from local.wiring import LocalWiring
 
-    services = LocalWiring(settings)
+    call_log = CallLog(Path(os.environ[CALL_LOG])) if os.environ.get(CALL_LOG) else None
+    services = LocalWiring(settings, identities, call_log)
     wiring.install(services)
     from app import app
     from local.server import LocalServer

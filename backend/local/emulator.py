@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from typing import Any
 
-from moto.server import ThreadedMotoServer
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from chalicelib import config
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
+from local.gate import PUBLIC_COGNITO_OPERATIONS, Gate, admitted_by_gate
+from local.identities import Identities
 
 
 def add_percentiles_to_cloudwatch() -> None:
@@ -57,23 +60,62 @@ def use_emulator(endpoint_url: str) -> None:
 
 
 class Emulator:
-    """A moto server in a background thread of this process, on a free 127.0.0.1 port."""
+    """A moto server in a background thread of this process, on a free 127.0.0.1 port, behind the gate.
 
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    Set-up (tables, buckets, the user pool, the IAM identities) runs unauthenticated; `enforce` then
+    turns on moto's IAM enforcement, after which every call must be signed by a known identity and
+    allowed by its policy, and the gate refuses unsigned ones.
+    """
+
+    def __init__(self, console_origins: list[str]) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.gate = Gate(DomainDispatcherApplication(create_backend_app), console_origins)
+        self._server: BaseWSGIServer | None = None
         self.endpoint_url = ""
 
     def start(self) -> str:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
         add_percentiles_to_cloudwatch()
+        admit_verified_presigned_requests()
         # werkzeug would log every emulated AWS call; only its problems are worth seeing.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=MotoRequestHandler)
+        threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
+        host, port = self._server.server_address[:2]
         self.endpoint_url = f"http://{host}:{port}"
         return self.endpoint_url
 
+    def enforce(self, identities: Identities) -> None:
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
+
+        self.gate.identities = identities.secrets()
+        self.gate.enforcing = True
+        public = ActionAuthenticatorMixin.PUBLIC_OPERATIONS
+        public += [name for name in PUBLIC_COGNITO_OPERATIONS if name not in public]
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # type: ignore[assignment]  # moto compares counts
+
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+
+
+def admit_verified_presigned_requests() -> None:
+    """Let moto serve a presigned upload the gate has verified: unsigned, it would fail with a 500."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    if getattr(original, "kraken_gate", False):
+        return
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if not admitted_by_gate():
+            original(self, iam_request_cls, resource)
+
+    authorize.kraken_gate = True  # type: ignore[attr-defined]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
 
 
 def create_resources(settings: Settings, console_origins: list[str]) -> None:

@@ -24,6 +24,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
 from chalicelib.api.errors import error_body
+from local.identities import acting_as
 
 logger = logging.getLogger("kraken.local")
 
@@ -106,7 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not api_path.startswith("/"):
             api_path = "/" + api_path
         try:
-            response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
+            with acting_as("api_handler"):
+                response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
         except LocalGatewayException:
             # Without authorizers the local gateway refuses only routes it cannot match. Its own body
             # would echo the Authorization header (as API Gateway's does); ours, like the deployed
