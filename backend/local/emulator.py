@@ -83,7 +83,7 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=MotoRequestHandler)
         threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
-        host, port = self._server.server_address[:2]
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"
         return self.endpoint_url
 
@@ -95,7 +95,7 @@ class Emulator:
         self.gate.enforcing = True
         public = ActionAuthenticatorMixin.PUBLIC_OPERATIONS
         public += [name for name in PUBLIC_COGNITO_OPERATIONS if name not in public]
-        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # type: ignore[assignment]  # moto compares counts
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
     def stop(self) -> None:
         if self._server is not None:

@@ -136,7 +136,7 @@ class Identities:
         return RoleCredentials(self.by_role)
 
 
-class RoleCredentials(Credentials):  # type: ignore[misc]  # botocore is untyped
+class RoleCredentials(Credentials):
     """Credentials that are those of the role bound by `acting_as` at signing time.
 
     A call outside any binding fails loudly rather than falling back to a broader identity.
@@ -156,7 +156,7 @@ class RoleCredentials(Credentials):  # type: ignore[misc]  # botocore is untyped
         identity = self._identity()
         return ReadOnlyCredentials(identity.access_key, identity.secret_key, None)
 
-    @property  # type: ignore[override]
+    @property
     def access_key(self) -> str:
         return self._identity().access_key if _role.get() else "unbound"
 
@@ -164,7 +164,7 @@ class RoleCredentials(Credentials):  # type: ignore[misc]  # botocore is untyped
     def access_key(self, value: str) -> None:
         pass  # botocore's constructor sets it; the bound role decides
 
-    @property  # type: ignore[override]
+    @property
     def secret_key(self) -> str:
         return self._identity().secret_key if _role.get() else "unbound"
 

@@ -40,7 +40,7 @@ def _botocore_session(credentials: Any) -> Any:
     session = botocore.session.get_session()
     if credentials is not None:
 
-        class Given(CredentialProvider):  # type: ignore[misc]  # botocore is untyped
+        class Given(CredentialProvider):
             METHOD = "given"
 
             def load(self) -> Any:
