@@ -33,6 +33,10 @@ def config_module() -> ModuleType:
     return _backend_module("chalicelib.config")
 
 
+def permissions_module() -> ModuleType:
+    return _backend_module("chalicelib.permissions")
+
+
 def env_name(constant: str) -> str | None:
     """The environment variable chalicelib/config.py names `constant`, or None until the backend adds it.
 

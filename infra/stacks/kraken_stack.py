@@ -66,13 +66,12 @@ class KrakenStack(cdk.Stack):
         )
         # Everything but the bucket itself uses the artifact bucket's fixed name (see ArtifactBucket).
         artifact_bucket_name = ArtifactBucket.name_for(prefix)
-        artifact_bucket_arn = ArtifactBucket.arn_for(self, artifact_bucket_name)
         self.compute = ModelCompute(
             self,
             "Models",
             prefix=prefix,
             vpc=self.network.vpc,
-            artifact_bucket_arn=artifact_bucket_arn,
+            artifact_bucket_name=artifact_bucket_name,
             model_log_group_prefix=settings.model_log_group_prefix,
             runner_dir=settings.runner_dir,
         )
@@ -90,11 +89,11 @@ class KrakenStack(cdk.Stack):
             subnet_ids=subnet_ids,
             security_group=self.compute.function_security_group,
             tables=self.tables.tables,
-            artifact_bucket_arn=artifact_bucket_arn,
+            artifact_bucket_name=artifact_bucket_name,
             cluster_name=prefix,
             cluster_arn=self.compute.cluster.cluster_arn,
             passable_roles=self.compute.task_roles,
-            model_log_group_arn=self.compute.model_log_group_arn,
+            model_log_group_prefix=settings.model_log_group_prefix,
             log_retention_days=settings.log_retention_days,
             throttle_rate=settings.api_throttle_rate,
             throttle_burst=settings.api_throttle_burst,

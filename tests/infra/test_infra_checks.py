@@ -156,7 +156,6 @@ def test_ecs_permissions_are_scoped_to_our_cluster(synthesized) -> None:
         "ecs:DescribeServices",
         "ecs:ListTasks",
         "ecs:DescribeTasks",
-        "ecs:StopTask",
         "ecs:DeregisterTaskDefinition",
     } <= actions
     for sid in ("ModelServices", "ModelTasks", "ListModelTasks"):
@@ -171,6 +170,7 @@ def test_log_and_data_permissions_name_this_stage(synthesized) -> None:
         "logs:PutRetentionPolicy",
         "logs:GetLogEvents",
         "logs:FilterLogEvents",
+        "logs:DeleteLogGroup",  # deleting a model removes its log group
     }
     assert ":log-group:/kraken/dev/models/*" in json.dumps(statements["ModelLogs"]["Resource"])
     assert "kraken-dev-artifacts-" in json.dumps(statements["Artifacts"]["Resource"])
