@@ -1,0 +1,101 @@
+"""The emulator with IAM enforcement on: roles judged by chalicelib.permissions, the gate closed to strangers."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chalicelib import config
+from chalicelib.adapters.clients import client
+from local.emulator import Emulator, create_resources, use_emulator
+from local.identities import Identities
+
+ORIGIN = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[Emulator, Identities]]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield from _enforcing_emulator(monkeypatch)
+
+
+def _enforcing_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Identities]]:
+    from moto import settings as moto_settings
+
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", config.STAGE, config.AWS_ENDPOINT_URL):
+        monkeypatch.setenv(name, "x")  # use_emulator overwrites them; monkeypatch restores them
+    emulator = Emulator([ORIGIN])
+    use_emulator(emulator.start())
+    settings = config.from_environment()
+    create_resources(settings, [ORIGIN])
+    identities = Identities(client("iam", settings), settings)
+    emulator.enforce(identities)
+    try:
+        yield emulator, identities
+    finally:
+        emulator.stop()
+
+
+def _s3(emulator: Emulator, identities: Identities, role: str):  # type: ignore[no-untyped-def]
+    identity = identities.by_role[role]
+    return boto3.client(
+        "s3",
+        endpoint_url=emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=identity.access_key,
+        aws_secret_access_key=identity.secret_key,
+        config=Config(signature_version="s3v4"),
+    )
+
+
+def test_a_role_may_do_what_its_policy_grants_and_nothing_more(emulator) -> None:  # type: ignore[no-untyped-def]
+    server, identities = emulator
+    bucket = config.from_environment().artifact_bucket
+    api = _s3(server, identities, "api_handler")
+    api.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"x")
+    api.list_object_versions(Bucket=bucket, Prefix="models/m1/")  # s3:ListBucketVersions, granted
+    runner = _s3(server, identities, "model_task")
+    assert runner.get_object(Bucket=bucket, Key="models/m1/artifact")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as refused:
+        runner.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"overwritten")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_unsigned_admin_calls_and_foreign_origins_are_refused(emulator) -> None:  # type: ignore[no-untyped-def]
+    server, _ = emulator
+    request = urllib.request.Request(
+        server.endpoint_url + "/",
+        data=json.dumps({"UserPoolId": "x", "Username": "intruder"}).encode(),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminCreateUser",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(request, timeout=5)
+    assert unsigned.value.code == 403
+    for origin, expected in ((ORIGIN, 204), ("http://evil.example", 403)):
+        preflight = urllib.request.Request(
+            server.endpoint_url + "/",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        try:
+            with urllib.request.urlopen(preflight, timeout=5) as response:
+                status, allowed = response.status, response.headers.get("Access-Control-Allow-Origin")
+        except urllib.error.HTTPError as error:
+            status, allowed = error.code, error.headers.get("Access-Control-Allow-Origin")
+        assert status == expected
+        assert allowed == (origin if expected == 204 else None)
+    closed = urllib.request.Request(server.endpoint_url + "/moto-api/reset", method="POST", data=b"")
+    with pytest.raises(urllib.error.HTTPError) as control:
+        urllib.request.urlopen(closed, timeout=5)
+    assert control.value.code == 403
