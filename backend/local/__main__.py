@@ -71,6 +71,8 @@ def main() -> int:
                     "cognitoEndpoint": settings.aws_endpoint_url,
                 },
             },
+            # The browser calls the emulator for what it calls AWS for directly: sign-in and uploads.
+            connect_sources=[emulator.endpoint_url],
         )
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)

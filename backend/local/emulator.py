@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -67,7 +68,7 @@ class Emulator:
     allowed by its policy, and the gate refuses unsigned ones.
     """
 
-    def __init__(self, console_origins: list[str]) -> None:
+    def __init__(self, console_origins: Sequence[str] = ()) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.gate = Gate(DomainDispatcherApplication(create_backend_app), console_origins)
@@ -85,6 +86,7 @@ class Emulator:
         threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"
+        self.gate.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
         return self.endpoint_url
 
     def enforce(self, identities: Identities) -> None:

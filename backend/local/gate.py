@@ -62,6 +62,7 @@ class Gate:
         self._app = app
         self.origins = frozenset(origins)
         self.identities: Mapping[str, Identity] = {}
+        self.hosts: frozenset[str] = frozenset()  # 127.0.0.1:<port> and localhost:<port>, once listening
         self.enforcing = False
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -109,6 +110,8 @@ class Gate:
     def _admit(self, environ: dict[str, Any]) -> tuple[str, bool]:
         """('', presigned?) when the request may go on to moto, else (why not, False)."""
         path = environ.get("PATH_INFO", "")
+        if environ.get("HTTP_HOST", "") not in self.hosts:
+            return "the emulator answers only to 127.0.0.1 and localhost (a rebound name gets nothing)", False
         if path.startswith("/moto-api"):
             return "the emulator's control API is closed while local mode runs", False
         if environ.get("HTTP_AUTHORIZATION"):

@@ -74,10 +74,11 @@ def reconcile_interval() -> float:
 
 
 class LocalWiring(Wiring):
-    def __init__(self, config: Settings, identities: Identities, call_log: CallLog | None = None) -> None:
+    def __init__(self, config: Settings, identities: Identities | None = None, call_log: CallLog | None = None) -> None:
+        """Without `identities` (the benchmark's emulator does not enforce IAM) calls use the default chain."""
         super().__init__(config)
         self._identities = identities
-        self._signing = identities.per_invocation()
+        self._signing = identities.per_invocation() if identities else None
         self._call_log = call_log
         self._stop_reconciling = threading.Event()
 
@@ -88,7 +89,7 @@ class LocalWiring(Wiring):
         return built
 
     def _platform_client(self, service: str) -> Any:
-        return client(service, self.settings, self._identities.fixed(PLATFORM))
+        return client(service, self.settings, self._identities.fixed(PLATFORM) if self._identities else None)
 
     @cached_property
     def _tables(self) -> Any:
@@ -126,7 +127,7 @@ class LocalWiring(Wiring):
             while not self._stop_reconciling.wait(interval):
                 try:
                     self.reconcile_once()
-                    logger.debug("reconciled")
+                    logger.info("reconciler: records and runtime compared")
                 except Exception:  # the next round tries again, as the schedule would
                     logger.exception("reconciling failed")
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from infra.backend_contract import security_headers_module
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 API_PATH_PATTERN = "/api/*"
@@ -49,6 +50,38 @@ and run <code>./build-deploy.sh</code> again. The API is available under <a href
 ALWAYS_REVALIDATE = ("index.html", "config.json")
 
 
+def security_headers_policy(
+    scope: Construct, prefix: str, connect_sources: Sequence[str]
+) -> cloudfront.ResponseHeadersPolicy:
+    """The console's and the API's response headers, from chalicelib/security_headers.py (local mode sends the same)."""
+    headers = security_headers_module()
+    return cloudfront.ResponseHeadersPolicy(
+        scope,
+        "SecurityHeaders",
+        response_headers_policy_name=f"{prefix}-security-headers",
+        comment=f"{prefix}: security headers for the console and the API",
+        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=cdk.Duration.seconds(headers.HSTS_SECONDS),
+                include_subdomains=True,
+                override=True,
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption[headers.FRAME_OPTIONS], override=True
+            ),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy[headers.REFERRER_POLICY.upper().replace("-", "_")],
+                override=True,
+            ),
+            xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=headers.content_security_policy(connect_sources), override=True
+            ),
+        ),
+    )
+
+
 class Console(Construct):
     """Attributes: `bucket`, `distribution`, `url`, `deployed_build` (False when a placeholder was deployed)."""
 
@@ -79,42 +112,7 @@ class Console(Construct):
             auto_delete_objects=True,
         )
 
-        headers = cloudfront.ResponseHeadersPolicy(
-            self,
-            "SecurityHeaders",
-            response_headers_policy_name=f"{prefix}-security-headers",
-            comment=f"{prefix}: security headers for the console and the API",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, override=True
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
-                ),
-                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy="; ".join(
-                        [
-                            "default-src 'self'",
-                            # Presigned uploads go straight to the artifact bucket.
-                            "connect-src 'self' " + " ".join(connect_sources),
-                            "img-src 'self' data:",
-                            "style-src 'self' 'unsafe-inline'",
-                            "script-src 'self'",
-                            "object-src 'none'",
-                            "base-uri 'self'",
-                            "frame-ancestors 'none'",
-                            "form-action 'self'",
-                        ]
-                    ),
-                    override=True,
-                ),
-            ),
-        )
+        headers = security_headers_policy(self, prefix, connect_sources)
 
         spa_fallback = cloudfront.Function(
             self,

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.backend_contract import config_module, env_name
+from infra.backend_contract import config_module, env_name, security_headers_module
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
@@ -121,7 +121,8 @@ class KrakenStack(cdk.Stack):
                     "cognitoEndpoint": None,  # the console then uses https://cognito-idp.<region>.amazonaws.com/
                 },
             },
-            connect_sources=bucket_hosts,
+            # The console calls its own origin, Cognito in the stage's region, and the bucket it uploads to.
+            connect_sources=[security_headers_module().cognito_endpoint(self.region), *bucket_hosts],
             log_bucket=logs.bucket,
         )
         # Browsers may upload artifacts from the console's origin only.

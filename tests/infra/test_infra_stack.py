@@ -572,3 +572,33 @@ def test_every_explicit_name_includes_the_stage(synthesized, stage) -> None:
                 continue
             if isinstance(value, str | dict):
                 assert f"kraken-{stage}" in json.dumps(value), f"{logical_id}.{prop} = {value}"
+
+
+def _joined(value: Any) -> str:
+    """A Fn::Join of strings and references as text, references written as ${Name}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_joined(p) for p in parts)
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    return "${" + json.dumps(value) + "}"
+
+
+def test_csp_is_the_shared_one_and_lets_the_console_sign_in_and_upload(dev) -> None:
+    from chalicelib import security_headers
+
+    security = only(dev, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]
+    csp = _joined(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src ")).split()[1:]
+    # The deployed console signs in at Cognito of the stage's region (cognitoEndpoint is null there).
+    assert connect[:2] == ["'self'", "https://cognito-idp.${AWS::Region}.amazonaws.com"]
+    assert all(".s3." in source and "-artifacts-" in source for source in connect[2:]) and len(connect) == 4
+    assert csp == security_headers.content_security_policy(connect[1:])
+    expected = security_headers.response_headers([])
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == security_headers.HSTS_SECONDS
+    assert security["FrameOptions"]["FrameOption"] == expected["X-Frame-Options"]
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == expected["Referrer-Policy"]
