@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
 ADMIN_PASSWORD = "KRAKEN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name
+OPERATOR_CREDENTIALS = "KRAKEN_OPERATOR_CREDENTIALS"  # a file to write the user-managing keys to
 DEFAULT_PORT = 8000
 
 
@@ -43,6 +44,8 @@ def main() -> int:
     create_resources(settings, origins)
     identities = Identities(client("iam", settings), settings)
     emulator.enforce(identities)  # from here on, every call is signed by a role and judged by its policy
+    if os.environ.get(OPERATOR_CREDENTIALS):
+        identities.write_operator_credentials(Path(os.environ[OPERATOR_CREDENTIALS]))
 
     from chalicelib import wiring
     from local.wiring import LocalWiring

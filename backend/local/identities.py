@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.credentials import Credentials, ReadOnlyCredentials
@@ -28,6 +29,30 @@ PLATFORM_POLICY = {
         {
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData"],
+            "Resource": "*",
+        }
+    ],
+}
+# A person administering the stage (on AWS: with their own IAM credentials): manages the pool's users.
+# Local mode writes these keys only to the file KRAKEN_OPERATOR_CREDENTIALS names (tests use it).
+OPERATOR = "operator"
+OPERATOR_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                f"cognito-idp:{name}"
+                for name in (
+                    "AdminCreateUser",
+                    "AdminAddUserToGroup",
+                    "AdminRemoveUserFromGroup",
+                    "AdminSetUserPassword",
+                    "AdminGetUser",
+                    "AdminDeleteUser",
+                    "ListUsers",
+                )
+            ],
             "Resource": "*",
         }
     ],
@@ -103,6 +128,7 @@ class Identities:
             for role in permissions.ROLES
         }
         documents[PLATFORM] = PLATFORM_POLICY
+        documents[OPERATOR] = OPERATOR_POLICY
         self.by_role: dict[str, Identity] = {}
         for role, document in documents.items():
             policy = emulator_policy(document)
@@ -127,6 +153,13 @@ class Identities:
     def secrets(self) -> dict[str, Identity]:
         """Access key id -> identity, for the emulator's own checks of presigned requests."""
         return {identity.access_key: identity for identity in self.by_role.values()}
+
+    def write_operator_credentials(self, path: Path) -> None:
+        """The operator's keys, readable by this user only."""
+        identity = self.by_role[OPERATOR]
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(json.dumps({"accessKeyId": identity.access_key, "secretAccessKey": identity.secret_key}))
 
     def fixed(self, role: str) -> Credentials:
         identity = self.by_role[role]
