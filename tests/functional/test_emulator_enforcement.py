@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -99,3 +101,40 @@ def test_unsigned_admin_calls_and_foreign_origins_are_refused(emulator) -> None:
     with pytest.raises(urllib.error.HTTPError) as control:
         urllib.request.urlopen(closed, timeout=5)
     assert control.value.code == 403
+
+
+def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A record RUNNING whose container is gone: the schedule's handler, as local mode runs it, notices."""
+    from chalicelib import wiring
+    from chalicelib.domain.lifecycle import RECONCILER_ACTOR
+    from chalicelib.domain.models import ArtifactFormat, ModelStatus
+    from chalicelib.domain.registry import NewModel
+    from local.identities import acting_as
+    from local.wiring import RECONCILE_SECONDS, LocalWiring
+
+    _, identities = emulator
+    services = LocalWiring(config.from_environment(), identities)
+    wiring.install(services)
+    try:
+        with acting_as("api_handler"):
+            spec = NewModel("drift", "1", 8080, 0.25, 0.5, artifact_format=ArtifactFormat.JOBLIB)
+            record = services.registry.create(spec, actor="test")
+            # What a lost task event leaves behind: RUNNING, with an endpoint no container serves.
+            drifted = dataclasses.replace(record, status=ModelStatus.RUNNING, endpoints=("127.0.0.1:9",))
+            services._tables.DynamoModelRepository().replace(drifted, record.revision)
+        monkeypatch.setenv(RECONCILE_SECONDS, "0.2")
+        services.start_reconciler()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with acting_as("api_handler"):
+                current = services.registry.get(record.id)
+            if current.status is not ModelStatus.RUNNING:
+                break
+            time.sleep(0.1)
+        assert current.status in (ModelStatus.FAILED, ModelStatus.PENDING), current.status
+        with acting_as("api_handler"):
+            history = services.operations.list(record.id, 20, None).items
+        assert any(entry.actor == RECONCILER_ACTOR for entry in history), history
+    finally:
+        services.shutdown()
+        wiring.install(None)
