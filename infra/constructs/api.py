@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.backend_contract import permissions_module
@@ -24,6 +26,7 @@ from infra.constructs.chalice_app import (
     function_name,
     kebab,
     name_functions,
+    reserve_concurrency,
     resources_of_type,
 )
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
@@ -101,6 +104,8 @@ class KrakenApi(Construct):
         log_retention_days: int,
         throttle_rate: int,
         throttle_burst: int,
+        api_concurrency: int,
+        background_concurrency: int,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -129,6 +134,15 @@ class KrakenApi(Construct):
             self.roles[function] = role
         self.role = self.roles["api_handler"]
 
+        # A Cfn resource takes the retention as a number of days, as the stage settings give it.
+        self.access_logs = logs.CfnLogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{prefix}/access",
+            retention_in_days=log_retention_days,
+        )
+        self._allow_api_gateway_logging(prefix)
+
         def adjust_template(template: SamTemplate) -> None:
             self.function_names = name_functions(template, prefix)
             # Chalice gives every function the stage's role; each gets its own (its top-level
@@ -136,7 +150,20 @@ class KrakenApi(Construct):
             for logical_id, function in resources_of_type(template, SERVERLESS_FUNCTION).items():
                 function["Properties"]["Role"] = self.roles[CHALICE_NAMES[logical_id]].role_arn
             self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
-            configure_rest_api(template, name=prefix, throttle_rate=throttle_rate, throttle_burst=throttle_burst)
+            configure_rest_api(
+                template,
+                name=prefix,
+                throttle_rate=throttle_rate,
+                throttle_burst=throttle_burst,
+                access_log_arn=self.access_logs.attr_arn,
+            )
+            reserve_concurrency(
+                template,
+                {
+                    lid: api_concurrency if lid == API_HANDLER_LOGICAL_ID else background_concurrency
+                    for lid in CHALICE_NAMES
+                },
+            )
 
         self.chalice = KrakenChalice(
             self,
@@ -163,6 +190,25 @@ class KrakenApi(Construct):
         self.rest_api_id = self.chalice.get_resource(REST_API_LOGICAL_ID).ref
         self.api_domain = f"{self.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
         self.api_url = f"https://{self.api_domain}/{API_GATEWAY_STAGE}/"
+
+    def _allow_api_gateway_logging(self, prefix: str) -> None:
+        """API Gateway writes access logs through one role per account and region (a singleton setting:
+        every stage in the account sets the same managed policy, so the last deployed one's role is used)."""
+        role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            role_name=f"{prefix}-apigateway-logs",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "AWS's own policy for API Gateway's logging role; it covers exactly log group creation and writes.",
+        )
+        self.logging_account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
 
     def _grant(
         self,

@@ -97,6 +97,8 @@ class KrakenStack(cdk.Stack):
             log_retention_days=settings.log_retention_days,
             throttle_rate=settings.api_throttle_rate,
             throttle_burst=settings.api_throttle_burst,
+            api_concurrency=settings.api_concurrency,
+            background_concurrency=settings.background_concurrency,
         )
 
         bucket_hosts = [
@@ -124,6 +126,7 @@ class KrakenStack(cdk.Stack):
             # The console calls its own origin, Cognito in the stage's region, and the bucket it uploads to.
             connect_sources=[security_headers_module().cognito_endpoint(self.region), *bucket_hosts],
             log_bucket=logs.bucket,
+            waf_rate_limit=settings.waf_rate_limit,
         )
         # Browsers may upload artifacts from the console's origin only.
         self.artifacts = ArtifactBucket(

@@ -602,3 +602,38 @@ def test_csp_is_the_shared_one_and_lets_the_console_sign_in_and_upload(dev) -> N
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == security_headers.HSTS_SECONDS
     assert security["FrameOptions"]["FrameOption"] == expected["X-Frame-Options"]
     assert security["ReferrerPolicy"]["ReferrerPolicy"] == expected["Referrer-Policy"]
+
+
+def test_the_api_function_cannot_take_the_background_functions_capacity(dev) -> None:
+    functions = {
+        f["Properties"]["FunctionName"]: f["Properties"] for f in resources(dev, "AWS::Serverless::Function").values()
+    }
+    assert functions["kraken-dev-api-handler"]["ReservedConcurrentExecutions"] == 50
+    background = [p for name, p in functions.items() if name != "kraken-dev-api-handler"]
+    assert background and all(p["ReservedConcurrentExecutions"] == 2 for p in background)
+
+
+def test_every_api_request_is_access_logged_without_headers(dev) -> None:
+    api = dev["Resources"]["RestAPI"]["Properties"]
+    assert api["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    logged = json.loads(api["AccessLogSetting"]["Format"])
+    assert {"requestId", "ip", "status", "path"} <= set(logged)
+    assert not any("header" in v.lower() or "authorization" in v.lower() for v in logged.values())
+    assert only(dev, "AWS::ApiGateway::Account")["Properties"]["CloudWatchRoleArn"]
+
+
+def test_the_waf_flag_adds_a_rate_based_rule_on_cloudfront(tmp_path) -> None:
+    from infra.assembly import build_app
+    from infra.stage import StageSettings
+
+    app, stacks = build_app(
+        [StageSettings(stage="waf", waf_rate_limit=500, console_dist_dir=tmp_path / "none")],
+        outdir=str(tmp_path / "out"),
+    )
+    template = app.synth().get_stack_by_name(stacks["waf"].stack_name).template
+    acl = only(template, "AWS::WAFv2::WebACL")["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    rule = acl["Rules"][0]["Statement"]["RateBasedStatement"]
+    assert rule == {"Limit": 500, "AggregateKeyType": "IP"}
+    distribution = only(template, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    assert distribution["WebACLId"]["Fn::GetAtt"][1] == "Arn"
