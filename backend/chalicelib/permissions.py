@@ -70,6 +70,22 @@ _WATCH_TASKS = (
     Grant("ModelTasks", ("ecs:DescribeTasks",), (TASKS,), IN_CLUSTER),
 )
 
+# Starting a model (the API, and the reconciler after a lost start) tags what it creates and passes the task roles.
+_TAG_ON_CREATE = Grant(
+    "TagOnCreate",
+    ("ecs:TagResource",),
+    (SERVICES, TASK_DEFINITIONS),
+    {"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
+    authorization_only=True,
+)
+_PASS_TASK_ROLES = Grant(
+    "PassTaskRoles",
+    ("iam:PassRole",),
+    (TASK_ROLES,),
+    {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    authorization_only=True,
+)
+
 API_FUNCTION = (
     *_FUNCTION_BASE,
     Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
@@ -85,26 +101,13 @@ API_FUNCTION = (
         IN_CLUSTER,
     ),
     *_WATCH_TASKS,
-    Grant(
-        "TagOnCreate",
-        ("ecs:TagResource",),
-        (SERVICES, TASK_DEFINITIONS),
-        {"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
-        authorization_only=True,
-    ),
-    Grant(
-        "PassTaskRoles",
-        ("iam:PassRole",),
-        (TASK_ROLES,),
-        {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-        authorization_only=True,
-    ),
+    _TAG_ON_CREATE,
+    _PASS_TASK_ROLES,
     Grant(
         "ModelLogs",
         (
             "logs:CreateLogGroup",
             "logs:PutRetentionPolicy",
-            "logs:GetLogEvents",
             "logs:FilterLogEvents",
             "logs:DeleteLogGroup",
         ),
@@ -112,7 +115,7 @@ API_FUNCTION = (
     ),
     Grant(
         "RequestHistory",
-        ("logs:FilterLogEvents", "logs:GetLogEvents"),
+        ("logs:FilterLogEvents",),
         (REQUEST_LOG_GROUP, REQUEST_LOG_GROUP + ":*"),
     ),
     # Uploads are presigned POSTs signed by this role (so PutObject is its permission); a model's
@@ -121,7 +124,7 @@ API_FUNCTION = (
         "Artifacts", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"), (ARTIFACT_OBJECTS,)
     ),
     Grant("ListArtifacts", ("s3:ListBucket", "s3:ListBucketVersions"), (ARTIFACT_BUCKET,)),
-    Grant("Tables", (*_READ_WRITE_RECORDS, "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"), (TABLE,)),
+    Grant("Tables", (*_READ_WRITE_RECORDS, "dynamodb:DeleteItem"), (TABLE,)),
 )
 # EventBridge's task state changes: the record's status and endpoint, and the operations log.
 # A stopped container's last log lines become the record's statusReason.
@@ -130,11 +133,19 @@ EVENT_HANDLER = (
     Grant("ModelLogs", ("logs:FilterLogEvents",), (MODEL_LOG_GROUPS,)),
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
-# The schedule: compares records with what ECS runs and repairs the difference.
+# The schedule: compares records with what ECS runs and repairs the difference, restarting a lost start.
 RECONCILER = (
     *_FUNCTION_BASE,
-    Grant("ModelServices", ("ecs:DescribeServices", "ecs:UpdateService"), (SERVICES,), IN_CLUSTER),
+    Grant("TaskDefinitions", ("ecs:RegisterTaskDefinition",), ("*",)),
+    Grant(
+        "ModelServices",
+        ("ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices"),
+        (SERVICES,),
+        IN_CLUSTER,
+    ),
     *_WATCH_TASKS,
+    _TAG_ON_CREATE,
+    _PASS_TASK_ROLES,
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
 # Assumed by a model's container: it reads its artifact and nothing else.
@@ -192,16 +203,6 @@ def policy_document(
             statement["Condition"] = conditions(grant, values)
         statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def called_actions(role: str) -> frozenset[str]:
-    """The actions our code calls through the SDK under this role (not the platform's, not authorization-only)."""
-    return frozenset(
-        action
-        for grant in ROLES[role]
-        if not (grant.by_platform or grant.authorization_only)
-        for action in grant.actions
-    )
 
 
 def granted_actions(role: str) -> frozenset[str]:
