@@ -8,10 +8,12 @@ swallowed or retried.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from local.identities import current_role
+from chalicelib import permissions
+from local.identities import PLATFORM, current_role
 
 CALL_LOG = "KRAKEN_CALL_LOG"
 
@@ -38,6 +40,24 @@ def iam_actions(service: str, operation: str, params: dict[str, Any], presigned:
     if operation in ("GetObject", "HeadObject") and "VersionId" in params:
         actions = ["s3:GetObjectVersion"]
     return actions
+
+
+def ungranted(lines: Iterable[str], grants: Mapping[str, frozenset[str]]) -> list[str]:
+    """`<role> <action>` lines of a call log whose role does not grant the action, as sentences."""
+    missing = []
+    for line in lines:
+        role, action = line.split(" ", 1)
+        if role == PLATFORM:
+            continue  # AWS's own delivery of logs and metrics, not a role of ours
+        if action not in grants.get(role, frozenset()):
+            missing.append(f"{role} calls {action}, which its role does not grant")
+    return missing
+
+
+def ungranted_calls(path: Path) -> list[str]:
+    """What a call log file shows the roles of chalicelib.permissions calling without a grant."""
+    grants = {role: permissions.granted_actions(role) for role in permissions.ROLES}
+    return ungranted(path.read_text().splitlines(), grants)
 
 
 class CallLog:

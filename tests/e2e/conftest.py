@@ -66,17 +66,9 @@ class LocalMode:
 
     def ungranted_calls(self) -> list[str]:
         """Calls a role made that chalicelib.permissions does not grant it: each names role and action."""
-        from chalicelib import permissions
-        from local.identities import PLATFORM
+        from local.calls import ungranted_calls
 
-        missing = []
-        for line in self.calls.read_text().splitlines():
-            role, action = line.split(" ", 1)
-            if role == PLATFORM:
-                continue  # AWS's own delivery of logs and metrics, not a role of ours
-            if role not in permissions.ROLES or action not in permissions.granted_actions(role):
-                missing.append(f"{role} calls {action}, which its role does not grant")
-        return missing
+        return ungranted_calls(self.calls)
 
     @property
     def auth(self) -> dict[str, str]:

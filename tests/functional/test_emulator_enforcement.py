@@ -138,3 +138,40 @@ def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkey
     finally:
         services.shutdown()
         wiring.install(None)
+
+
+def test_a_grant_removed_from_the_api_role_fails_naming_the_action(emulator, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from botocore.credentials import Credentials
+    from moto import settings as moto_settings
+
+    from chalicelib import permissions
+    from chalicelib.adapters.s3 import S3ArtifactStore
+    from chalicelib.domain.errors import DependencyUnavailable
+    from local.calls import CallLog, ungranted
+    from local.identities import acting_as, emulator_policy, policy_values
+
+    settings = config.from_environment()
+    values = policy_values(settings, "123456789012")
+    tables = [f"arn:aws:dynamodb:{settings.region}:123456789012:table/{settings.models_table}"]
+    document = permissions.policy_document("api_handler", values, tables=tables, task_roles=["*"])
+    for statement in document["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "s3:ListBucketVersions"]
+    with monkeypatch.context() as setup:  # creating an IAM user is set-up, as in local mode's start
+        setup.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+        iam = boto3.client("iam", endpoint_url=settings.aws_endpoint_url, region_name=settings.region)
+        iam.create_user(UserName="api-without-list-versions")
+        policy = json.dumps(emulator_policy(document))
+        iam.put_user_policy(UserName="api-without-list-versions", PolicyName="api", PolicyDocument=policy)
+        key = iam.create_access_key(UserName="api-without-list-versions")["AccessKey"]
+    s3 = client("s3", settings, Credentials(key["AccessKeyId"], key["SecretAccessKey"]))
+    calls = CallLog(tmp_path / "calls.txt")
+    calls.watch(s3)
+    with acting_as("api_handler"), pytest.raises(DependencyUnavailable) as failed:
+        S3ArtifactStore(s3, settings.artifact_bucket).delete("m1")
+    calls.close()
+    assert isinstance(failed.value.__cause__, ClientError)
+    assert failed.value.__cause__.response["Error"]["Code"] == "AccessDenied"
+    granted = {"api_handler": frozenset(a for s in document["Statement"] for a in s["Action"])}
+    assert ungranted((tmp_path / "calls.txt").read_text().splitlines(), granted) == [
+        "api_handler calls s3:ListBucketVersions, which its role does not grant"
+    ]
