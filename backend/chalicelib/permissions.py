@@ -19,17 +19,12 @@ TASK_ROLES = "{task_roles}"
 
 @dataclass(frozen=True)
 class Grant:
-    """One policy statement. `by_platform`: AWS calls these for the role (Lambda's logs, VPC network
-    interfaces, X-Ray), not our code. `authorization_only`: checked by AWS inside another call
-    (iam:PassRole in CreateService, ecs:TagResource for tags given at creation); no SDK call has the name.
-    """
+    """One policy statement (its conditions' values may use the same templates as resources)."""
 
     sid: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    by_platform: bool = False
-    authorization_only: bool = False
 
 
 _ARN = "arn:{partition}:{service}:{region}:{account}:"
@@ -47,8 +42,9 @@ ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
 IN_CLUSTER = {"ArnEquals": {"ecs:cluster": CLUSTER}}
 
 # What every Chalice function needs from the platform: its own logs, network interfaces in the VPC, traces.
+# AWS makes these calls for the function, so no SDK call of ours (and no call log) shows them.
 _FUNCTION_BASE = (
-    Grant("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (FUNCTION_LOGS,), by_platform=True),
+    Grant("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (FUNCTION_LOGS,)),
     Grant(
         "VpcNetworkInterfaces",
         (
@@ -60,9 +56,8 @@ _FUNCTION_BASE = (
             "ec2:UnassignPrivateIpAddresses",
         ),
         ("*",),
-        by_platform=True,
     ),
-    Grant("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",), by_platform=True),
+    Grant("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
 )
 _READ_WRITE_RECORDS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
 _WATCH_TASKS = (
@@ -70,20 +65,19 @@ _WATCH_TASKS = (
     Grant("ModelTasks", ("ecs:DescribeTasks",), (TASKS,), IN_CLUSTER),
 )
 
-# Starting a model (the API, and the reconciler after a lost start) tags what it creates and passes the task roles.
+# Starting a model (the API, and the reconciler after a lost start) tags what it creates and passes the task
+# roles. AWS checks both inside CreateService/RegisterTaskDefinition; no SDK call has these names.
 _TAG_ON_CREATE = Grant(
     "TagOnCreate",
     ("ecs:TagResource",),
     (SERVICES, TASK_DEFINITIONS),
     {"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
-    authorization_only=True,
 )
 _PASS_TASK_ROLES = Grant(
     "PassTaskRoles",
     ("iam:PassRole",),
     (TASK_ROLES,),
     {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-    authorization_only=True,
 )
 
 API_FUNCTION = (
