@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from chalicelib import __version__, config
+from chalicelib import __version__
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
@@ -30,20 +30,12 @@ def main() -> int:
         print(f"{PORT} must be a port number", file=sys.stderr)
         return 2
 
-    from chalicelib.adapters.clients import client
     from local.calls import CALL_LOG, CallLog
-    from local.emulator import ADMIN_USER, Emulator, create_resources, create_user_pool, use_emulator
-    from local.identities import Identities
+    from local.emulator import ADMIN_USER, start_local_aws
 
     origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    emulator = Emulator(origins)
-    use_emulator(emulator.start())
     admin_password = os.environ.get(ADMIN_PASSWORD) or secrets.token_urlsafe(12)
-    os.environ.update(create_user_pool(config.from_environment(), admin_password))
-    settings = config.from_environment()
-    create_resources(settings, origins)
-    identities = Identities(client("iam", settings), settings)
-    emulator.enforce(identities)  # from here on, every call is signed by a role and judged by its policy
+    emulator, settings, identities = start_local_aws(origins, admin_password)
     if os.environ.get(OPERATOR_CREDENTIALS):
         identities.write_operator_credentials(Path(os.environ[OPERATOR_CREDENTIALS]))
 

@@ -177,3 +177,16 @@ def create_user_pool(settings: Settings, admin_password: str) -> dict[str, str]:
         config.TOKEN_ISSUER: f"https://cognito-idp.{settings.region}.amazonaws.com/{pool_id}",
         config.JWKS_URL: f"{settings.aws_endpoint_url}/{pool_id}/.well-known/jwks.json",
     }
+
+
+def start_local_aws(console_origins: list[str], admin_password: str) -> tuple[Emulator, Settings, Identities]:
+    """Local mode's AWS: the emulator with the stage's resources and user pool, this process pointed at
+    it, one IAM identity per role, and IAM enforcement on from here on."""
+    emulator = Emulator(console_origins)
+    use_emulator(emulator.start())
+    os.environ.update(create_user_pool(config.from_environment(), admin_password))
+    settings = config.from_environment()
+    create_resources(settings, console_origins)
+    identities = Identities(client("iam", settings), settings)
+    emulator.enforce(identities)  # every later call is signed by a role and judged by its policy
+    return emulator, settings, identities

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -110,60 +111,24 @@ class KrakenApi(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.api_name = prefix
-        values = {
-            "partition": stack.partition,
-            "region": stack.region,
-            "account": stack.account,
-            "prefix": prefix,
-            "bucket": artifact_bucket_name,
-            "cluster": cluster_name,
-            "model_log_groups": model_log_group_prefix,
-            "request_log_group": request_log_group_name(prefix),
-        }
-        # One role per function, each with exactly its permissions (chalicelib/permissions.py).
-        self.roles: dict[str, iam.Role] = {}
-        for function, grants in permissions_module().FUNCTION_ROLES.items():
-            role = iam.Role(
-                self,
-                "FunctionRole" if function == "api_handler" else f"{kebab(function).title().replace('-', '')}Role",
-                role_name=f"{prefix}-{kebab(function)}",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"{prefix}: the Chalice function {function}",
-            )
-            self._grant(role, grants, values=values, tables=tables, passable_roles=passable_roles)
-            self.roles[function] = role
+        self.roles = self._function_roles(
+            prefix=prefix,
+            values={
+                "partition": stack.partition,
+                "region": stack.region,
+                "account": stack.account,
+                "prefix": prefix,
+                "bucket": artifact_bucket_name,
+                "cluster": cluster_name,
+                "model_log_groups": model_log_group_prefix,
+                "request_log_group": request_log_group_name(prefix),
+            },
+            tables=tables,
+            passable_roles=passable_roles,
+        )
         self.role = self.roles["api_handler"]
 
-        # A Cfn resource takes the retention as a number of days, as the stage settings give it.
-        self.access_logs = logs.CfnLogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/aws/apigateway/{prefix}/access",
-            retention_in_days=log_retention_days,
-        )
-        self._allow_api_gateway_logging(prefix)
-
-        def adjust_template(template: SamTemplate) -> None:
-            self.function_names = name_functions(template, prefix)
-            # Chalice gives every function the stage's role; each gets its own (its top-level
-            # iam_role_arn would override per-function settings).
-            for logical_id, function in resources_of_type(template, SERVERLESS_FUNCTION).items():
-                function["Properties"]["Role"] = self.roles[CHALICE_NAMES[logical_id]].role_arn
-            self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
-            configure_rest_api(
-                template,
-                name=prefix,
-                throttle_rate=throttle_rate,
-                throttle_burst=throttle_burst,
-                access_log_arn=self.access_logs.attr_arn,
-            )
-            reserve_concurrency(
-                template,
-                {
-                    lid: api_concurrency if lid == API_HANDLER_LOGICAL_ID else background_concurrency
-                    for lid in CHALICE_NAMES
-                },
-            )
+        self.access_logs = self._access_logs(prefix, log_retention_days)
 
         self.chalice = KrakenChalice(
             self,
@@ -178,22 +143,82 @@ class KrakenApi(Construct):
                 security_group_id=security_group.security_group_id,
                 log_retention_days=log_retention_days,
             ),
-            template_hook=adjust_template,
+            template_hook=functools.partial(
+                self._adjust_template,
+                prefix=prefix,
+                cluster_arn=cluster_arn,
+                throttle=(throttle_rate, throttle_burst),
+                concurrency=(api_concurrency, background_concurrency),
+            ),
         )
         # Lambda refuses to create a function in a VPC whose role cannot manage network interfaces yet,
         # and a function must not start without its permissions: wait for the role's policy.
         for logical_id in self.function_names:
-            function = self.chalice.get_resource(logical_id)
-            function_role = self.roles[CHALICE_NAMES[logical_id]]
-            function.node.add_dependency(function_role.node.find_child("DefaultPolicy"))
+            policy = self.roles[CHALICE_NAMES[logical_id]].node.find_child("DefaultPolicy")
+            self.chalice.get_resource(logical_id).node.add_dependency(policy)
         self.api_function_name = self.function_names[API_HANDLER_LOGICAL_ID]
         self.rest_api_id = self.chalice.get_resource(REST_API_LOGICAL_ID).ref
         self.api_domain = f"{self.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
         self.api_url = f"https://{self.api_domain}/{API_GATEWAY_STAGE}/"
 
-    def _allow_api_gateway_logging(self, prefix: str) -> None:
-        """API Gateway writes access logs through one role per account and region (a singleton setting:
-        every stage in the account sets the same managed policy, so the last deployed one's role is used)."""
+    def _adjust_template(
+        self,
+        template: SamTemplate,
+        *,
+        prefix: str,
+        cluster_arn: str,
+        throttle: tuple[int, int],
+        concurrency: tuple[int, int],
+    ) -> None:
+        """What the SAM template needs before CDK includes it (KrakenChalice calls this)."""
+        self.function_names = name_functions(template, prefix)
+        # Chalice gives every function the stage's role; each gets its own (its top-level
+        # iam_role_arn would override per-function settings).
+        for logical_id, function in resources_of_type(template, SERVERLESS_FUNCTION).items():
+            function["Properties"]["Role"] = self.roles[CHALICE_NAMES[logical_id]].role_arn
+        self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
+        configure_rest_api(
+            template,
+            name=prefix,
+            throttle_rate=throttle[0],
+            throttle_burst=throttle[1],
+            access_log_arn=self.access_logs.attr_arn,
+        )
+        limits = {lid: concurrency[1] for lid in CHALICE_NAMES}
+        reserve_concurrency(template, {**limits, API_HANDLER_LOGICAL_ID: concurrency[0]})
+
+    def _function_roles(
+        self,
+        *,
+        prefix: str,
+        values: Mapping[str, str],
+        tables: Sequence[dynamodb.ITable],
+        passable_roles: Sequence[iam.IRole],
+    ) -> dict[str, iam.Role]:
+        """One role per Chalice function, each with exactly its statements from chalicelib/permissions.py."""
+        roles: dict[str, iam.Role] = {}
+        for function, grants in permissions_module().FUNCTION_ROLES.items():
+            role = iam.Role(
+                self,
+                "FunctionRole" if function == "api_handler" else f"{kebab(function).title().replace('-', '')}Role",
+                role_name=f"{prefix}-{kebab(function)}",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{prefix}: the Chalice function {function}",
+            )
+            self._grant(role, grants, values=values, tables=tables, passable_roles=passable_roles)
+            roles[function] = role
+        return roles
+
+    def _access_logs(self, prefix: str, retention_days: int) -> logs.CfnLogGroup:
+        """The API's access log group, and the account setting that lets API Gateway write to it.
+
+        API Gateway writes access logs through one role per account and region (a singleton setting:
+        every stage in the account sets the same managed policy, so the last deployed one's role is used).
+        """
+        # A Cfn resource takes the retention as a number of days, as the stage settings give it.
+        group = logs.CfnLogGroup(
+            self, "AccessLogs", log_group_name=f"/aws/apigateway/{prefix}/access", retention_in_days=retention_days
+        )
         role = iam.Role(
             self,
             "ApiGatewayLogsRole",
@@ -209,6 +234,7 @@ class KrakenApi(Construct):
             "AWS's own policy for API Gateway's logging role; it covers exactly log group creation and writes.",
         )
         self.logging_account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+        return group
 
     def _grant(
         self,
