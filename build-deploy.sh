@@ -18,6 +18,9 @@ Options:
   --alarm-email ADDR   subscribe ADDR to the stage's alarm topic
   --admin-email ADDR   after deploying, create the first admin (username ADDR, group admin) unless
                        that user exists; Cognito e-mails ADDR a temporary password
+  --waf N              put a WAF web ACL on CloudFront that blocks an IP sending more than N requests
+                       in 5 minutes (about $6/month plus $1 per million requests; the stage must be
+                       in us-east-1, where CloudFront's web ACLs live)
   --destroy            delete the stage's stack (asks for confirmation)
   --yes                do not ask for confirmation (with --destroy)
   --check              no AWS account needed: synthesize every template, run cfn-lint and
@@ -35,6 +38,7 @@ PROFILE=""
 EGRESS=""
 ALARM_EMAIL=""
 ADMIN_EMAIL=""
+WAF_RATE_LIMIT=""
 ACTION=deploy
 ASSUME_YES=false
 
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
     --egress) EGRESS=${2:?--egress needs nat or endpoints}; shift 2 ;;
     --alarm-email) ALARM_EMAIL=${2:?--alarm-email needs an address}; shift 2 ;;
     --admin-email) ADMIN_EMAIL=${2:?--admin-email needs an address}; shift 2 ;;
+    --waf) WAF_RATE_LIMIT=${2:?--waf needs requests per 5 minutes per IP}; shift 2 ;;
     --destroy) ACTION=destroy; shift ;;
     --check) ACTION=check; shift ;;
     --yes | -y) ASSUME_YES=true; shift ;;
@@ -112,6 +117,7 @@ context_args() {
   local args=(-c "stages=$stages")
   [ -n "$EGRESS" ] && args+=(-c "egress=$EGRESS")
   [ -n "$ALARM_EMAIL" ] && args+=(-c "alarmEmail=$ALARM_EMAIL")
+  [ -n "$WAF_RATE_LIMIT" ] && args+=(-c "wafRateLimit=$WAF_RATE_LIMIT")
   printf '%s\n' "${args[@]}"
 }
 
@@ -127,6 +133,7 @@ synthesize() { # stages (comma-separated); writes infra/cdk.out
     local context="{\"stages\": \"$stages\""
     [ -n "$EGRESS" ] && context+=", \"egress\": \"$EGRESS\""
     [ -n "$ALARM_EMAIL" ] && context+=", \"alarmEmail\": \"$ALARM_EMAIL\""
+    [ -n "$WAF_RATE_LIMIT" ] && context+=", \"wafRateLimit\": \"$WAF_RATE_LIMIT\""
     context+="}"
     (cd infra && CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON="$context" ../.venv/bin/python app.py)
   fi

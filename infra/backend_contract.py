@@ -33,6 +33,14 @@ def config_module() -> ModuleType:
     return _backend_module("chalicelib.config")
 
 
+def permissions_module() -> ModuleType:
+    return _backend_module("chalicelib.permissions")
+
+
+def security_headers_module() -> ModuleType:
+    return _backend_module("chalicelib.security_headers")
+
+
 def env_name(constant: str) -> str | None:
     """The environment variable chalicelib/config.py names `constant`, or None until the backend adds it.
 

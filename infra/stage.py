@@ -38,6 +38,13 @@ class StageSettings:
     log_retention_days: int = 30
     api_throttle_rate: int = 100  # requests per second across the API, before API Gateway answers 429
     api_throttle_burst: int = 200
+    # Reserved concurrency: the API function may use at most this many instances, so a flood of requests
+    # cannot starve the event handler and the reconciler, which keep `background_concurrency` each.
+    # 0 reserves nothing (accounts whose concurrency quota is still 10 cannot reserve any).
+    api_concurrency: int = 50
+    background_concurrency: int = 2
+    # A WAF web ACL on CloudFront with a rate-based rule (requests per 5 minutes per IP); 0: no WAF.
+    waf_rate_limit: int = 0
     # Cognito threat protection needs the Plus feature plan (billed per active user, no free tier).
     threat_protection: bool = False
     backend_dir: Path = BACKEND_DIR
@@ -49,6 +56,8 @@ class StageSettings:
             raise ValueError(
                 f"stage {self.stage!r} must match {_STAGE_NAME.pattern}: it is part of every resource name"
             )
+        if self.waf_rate_limit and self.waf_rate_limit < 10:
+            raise ValueError("waf_rate_limit is requests per 5 minutes per IP; AWS WAF accepts 10 or more")
         if self.nat_gateways < 1 and self.egress is Egress.NAT:
             raise ValueError("egress=nat needs at least one NAT gateway")
 
@@ -81,6 +90,13 @@ class StageSettings:
             kwargs["nat_gateways"] = int(context["natGateways"])
         if "logRetentionDays" in context:
             kwargs["log_retention_days"] = int(context["logRetentionDays"])
+        for key, field in (
+            ("apiConcurrency", "api_concurrency"),
+            ("backgroundConcurrency", "background_concurrency"),
+            ("wafRateLimit", "waf_rate_limit"),
+        ):
+            if key in context:
+                kwargs[field] = int(context[key])
         if "threatProtection" in context:
             kwargs["threat_protection"] = str(context["threatProtection"]).lower() in ("true", "1", "yes")
         return cls(**kwargs)

@@ -16,6 +16,7 @@ CONSOLE_DIR = REPO_ROOT / "frontend_build" / "dist"
 PORT = "KRAKEN_PORT"
 ADMIN_PASSWORD = "KRAKEN_ADMIN_PASSWORD"  # noqa: S105 - the variable's name
 DATA_DIR = "KRAKEN_DATA_DIR"
+OPERATOR_CREDENTIALS = "KRAKEN_OPERATOR_CREDENTIALS"  # a file to write the user-managing keys to
 DEFAULT_PORT = 8000
 
 
@@ -59,6 +60,8 @@ def main() -> int:
     admin_password = os.environ.get(ADMIN_PASSWORD) or random_password()
     try:
         local = boot(port, CONSOLE_DIR, admin_password)
+        if os.environ.get(OPERATOR_CREDENTIALS):
+            local.identities.write_operator_credentials(Path(os.environ[OPERATOR_CREDENTIALS]))
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{port}: {error.strerror}; set {PORT} to another port", file=sys.stderr)
         return 1

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib import __version__, config
+from chalicelib import __version__
 from local.emulator import ADMIN_USER
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
     from local.emulator import Emulator
+    from local.identities import Identities
     from local.server import LocalServer
     from local.wiring import LocalWiring
 
@@ -25,6 +26,7 @@ class LocalMode:
     emulator: Emulator
     services: LocalWiring
     server: LocalServer
+    identities: Identities
 
     def start(self, reconciler: bool = True) -> None:
         """Serve requests; the reconciler is optional so a benchmark can leave its background work out."""
@@ -58,30 +60,33 @@ def runtime_config(settings: Settings) -> dict[str, object]:
 
 
 def boot(port: int, console_dir: Path | None, admin_password: str) -> LocalMode:
-    """Start the emulator, create the stack's resources and the admin in it, install local wiring and
-    bind 127.0.0.1:`port` (not serving yet: call `start()`). Changes os.environ: one per process.
+    """Start the emulator (IAM enforced), create the stack's resources and the admin in it, install local
+    wiring signed per role and bind 127.0.0.1:`port` (not serving yet: call `start()`). Changes
+    os.environ: one per process.
 
     Raises OSError when the port cannot be bound, after stopping the emulator it started.
     """
-    from local.emulator import Emulator, create_resources, create_user_pool, use_emulator
+    from local.calls import CALL_LOG, CallLog
+    from local.emulator import start_local_aws
 
-    emulator = Emulator()
-    use_emulator(emulator.start())
-    os.environ.update(create_user_pool(config.from_environment(), admin_password))
-    settings = config.from_environment()
-    create_resources(settings, [f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    emulator, settings, identities = start_local_aws(origins, admin_password)
 
     from chalicelib import wiring
     from local.wiring import LocalWiring
 
-    services = LocalWiring(settings)
+    call_log = CallLog(Path(os.environ[CALL_LOG])) if os.environ.get(CALL_LOG) else None
+    services = LocalWiring(settings, identities, call_log)
     wiring.install(services)
     from app import app
     from local.server import LocalServer
 
     try:
-        server = LocalServer(app, port, console_dir, runtime_config(settings))
+        # The browser calls the emulator for what it calls AWS for directly: sign-in and uploads.
+        server = LocalServer(
+            app, port, console_dir, runtime_config(settings), connect_sources=[emulator.endpoint_url]
+        )
     except OSError:
         emulator.stop()
         raise
-    return LocalMode(settings, emulator, services, server)
+    return LocalMode(settings, emulator, services, server, identities)

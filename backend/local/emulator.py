@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
+from collections.abc import Sequence
 from typing import Any
 
-from moto.server import ThreadedMotoServer
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from chalicelib import config
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
+from local.gate import PUBLIC_COGNITO_OPERATIONS, Gate, admitted_by_gate
+from local.identities import Identities
 
 
 def add_percentiles_to_cloudwatch() -> None:
@@ -57,23 +61,63 @@ def use_emulator(endpoint_url: str) -> None:
 
 
 class Emulator:
-    """A moto server in a background thread of this process, on a free 127.0.0.1 port."""
+    """A moto server in a background thread of this process, on a free 127.0.0.1 port, behind the gate.
 
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    Set-up (tables, buckets, the user pool, the IAM identities) runs unauthenticated; `enforce` then
+    turns on moto's IAM enforcement, after which every call must be signed by a known identity and
+    allowed by its policy, and the gate refuses unsigned ones.
+    """
+
+    def __init__(self, console_origins: Sequence[str] = ()) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.gate = Gate(DomainDispatcherApplication(create_backend_app), console_origins)
+        self._server: BaseWSGIServer | None = None
         self.endpoint_url = ""
 
     def start(self) -> str:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
         add_percentiles_to_cloudwatch()
+        admit_verified_presigned_requests()
         # werkzeug would log every emulated AWS call; only its problems are worth seeing.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=MotoRequestHandler)
+        threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"
+        self.gate.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
         return self.endpoint_url
 
+    def enforce(self, identities: Identities) -> None:
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
+
+        self.gate.identities = identities.secrets()
+        self.gate.enforcing = True
+        public = ActionAuthenticatorMixin.PUBLIC_OPERATIONS
+        public += [name for name in PUBLIC_COGNITO_OPERATIONS if name not in public]
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+
+
+def admit_verified_presigned_requests() -> None:
+    """Let moto serve a presigned upload the gate has verified: unsigned, it would fail with a 500."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    if getattr(original, "kraken_gate", False):
+        return
+
+    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if not admitted_by_gate():
+            original(self, iam_request_cls, resource)
+
+    authorize.kraken_gate = True  # type: ignore[attr-defined]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
 
 
 def create_resources(settings: Settings, console_origins: list[str]) -> None:
@@ -133,3 +177,16 @@ def create_user_pool(settings: Settings, admin_password: str) -> dict[str, str]:
         config.TOKEN_ISSUER: f"https://cognito-idp.{settings.region}.amazonaws.com/{pool_id}",
         config.JWKS_URL: f"{settings.aws_endpoint_url}/{pool_id}/.well-known/jwks.json",
     }
+
+
+def start_local_aws(console_origins: list[str], admin_password: str) -> tuple[Emulator, Settings, Identities]:
+    """Local mode's AWS: the emulator with the stage's resources and user pool, this process pointed at
+    it, one IAM identity per role, and IAM enforcement on from here on."""
+    emulator = Emulator(console_origins)
+    use_emulator(emulator.start())
+    os.environ.update(create_user_pool(config.from_environment(), admin_password))
+    settings = config.from_environment()
+    create_resources(settings, console_origins)
+    identities = Identities(client("iam", settings), settings)
+    emulator.enforce(identities)  # every later call is signed by a role and judged by its policy
+    return emulator, settings, identities

@@ -13,7 +13,7 @@ import logging
 import mimetypes
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +24,8 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
 from chalicelib.api.errors import error_body
+from chalicelib.security_headers import response_headers
+from local.identities import acting_as
 
 logger = logging.getLogger("kraken.local")
 
@@ -70,6 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
     def _dispatch(self) -> None:
+        if self.headers.get("Host", "") not in self.server.allowed_hosts:
+            # A page whose name was rebound to 127.0.0.1 sends its own name here: it gets nothing.
+            self.close_connection = True
+            self._send_error(421, "misdirected_request", "this server answers only to 127.0.0.1 and localhost")
+            return
         path = urlsplit(self.path).path
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             self._api()
@@ -106,7 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not api_path.startswith("/"):
             api_path = "/" + api_path
         try:
-            response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
+            with acting_as("api_handler"):
+                response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
         except LocalGatewayException:
             # Without authorizers the local gateway refuses only routes it cannot match. Its own body
             # would echo the Authorization header (as API Gateway's does); ours, like the deployed
@@ -153,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
         reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         lines = [f"HTTP/1.1 {status} {reason}"]
+        # The headers CloudFront adds on AWS, to every answer (console and API alike).
+        headers = {**headers, **self.server.security_headers}
         lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length"]
         lines.append(f"Content-Length: {len(payload)}")
         if self.close_connection:
@@ -173,8 +183,12 @@ class LocalServer(ThreadingHTTPServer):
         port: int,
         console_dir: Path | None,
         runtime_config: Mapping[str, Any],
+        connect_sources: Sequence[str] = (),
     ) -> None:
+        """`connect_sources`: what the console may call besides this server (the emulator, in local mode)."""
         self.gateway = LocalGateway(app, Config(chalice_stage="local"))
+        self.allowed_hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
+        self.security_headers = response_headers(connect_sources)
         has_console = console_dir is not None and (console_dir / "index.html").is_file()
         self.console_dir = console_dir.resolve() if has_console and console_dir else None
         self.config_json = json.dumps(runtime_config).encode()

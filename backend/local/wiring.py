@@ -1,70 +1,132 @@
-"""Local mode's wiring: the AWS adapters on the emulator, with the local container runtime in place of ECS."""
+"""Local mode's wiring: the AWS adapters on the emulator, with the local container runtime in place of ECS.
+
+Each function's calls are signed as that function's emulator identity (local.identities): the API's
+requests as `api_handler`, task events as `task_state_change`, the schedule as `reconcile`; the
+platform's log and metric delivery as `platform`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from chalice.local import LambdaContext
 
 from chalicelib import triggers
+from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
-from chalicelib.domain.ports import ContainerRuntime, PredictionLog
+from chalicelib.domain.ports import ContainerRuntime, PredictionLog, ReplicaReport
 from chalicelib.wiring import Wiring
+from local.calls import CallLog
 from local.containers import local_runtime
+from local.identities import PLATFORM, Identities, acting_as
 from local.logs import LogShipper
 from local.runtime import LocalContainerRuntime
 from local.telemetry import LocalPredictionLog, MetricsWorker
 
 logger = logging.getLogger("kraken.local")
-RECONCILE_SECONDS = 60
+RECONCILE_SECONDS = "KRAKEN_RECONCILE_SECONDS"  # the schedule's interval; 60 as deployed
+DEFAULT_RECONCILE_SECONDS = 60.0
+# The account moto's resources live in: the scheduled event names it, as EventBridge's does.
+EMULATOR_ACCOUNT = "123456789012"
 
 
 def _context(name: str) -> LambdaContext:
     return LambdaContext(function_name=name, memory_size=512)
 
 
+def scheduled_event(region: str) -> dict[str, Any]:
+    """The event EventBridge's schedule sends, with every field Chalice's CloudWatchEvent reads."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": EMULATOR_ACCOUNT,
+        "time": to_iso(datetime.now(UTC)),
+        "region": region,
+        "resources": [],
+        "detail": {},
+    }
+
+
+def reconcile_interval() -> float:
+    raw = os.environ.get(RECONCILE_SECONDS)
+    try:
+        seconds = float(raw) if raw else DEFAULT_RECONCILE_SECONDS
+    except ValueError:
+        raise ValueError(f"{RECONCILE_SECONDS} must be a number of seconds, not {raw!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{RECONCILE_SECONDS} must be positive")
+    return seconds
+
+
 class LocalWiring(Wiring):
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Settings, identities: Identities | None = None, call_log: CallLog | None = None) -> None:
+        """Without `identities` (the benchmark's emulator does not enforce IAM) calls use the default chain."""
         super().__init__(config)
+        self._identities = identities
+        self._signing = identities.per_invocation() if identities else None
+        self._call_log = call_log
         self._stop_reconciling = threading.Event()
+
+    def client(self, service: str) -> Any:
+        built = client(service, self.settings, self._signing)
+        if self._call_log is not None:
+            self._call_log.watch(built)
+        return built
+
+    def _platform_client(self, service: str) -> Any:
+        return client(service, self.settings, self._identities.fixed(PLATFORM) if self._identities else None)
+
+    @cached_property
+    def _tables(self) -> Any:
+        tables = super()._tables
+        # PynamoDB builds its own botocore clients from the default chain; ours signs per function.
+        signed = self.client("dynamodb")
+        for item_class in tables.ALL_ITEM_CLASSES:
+            item_class._get_connection().connection._client = signed
+        return tables
 
     @cached_property
     def shipper(self) -> LogShipper:
-        return LogShipper(self.client("logs"))
+        return LogShipper(self._platform_client("logs"))
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
-        return local_runtime(self.settings, lambda report: self.lifecycle.on_replica_report(report), self.shipper)
+        return local_runtime(self.settings, self._on_report, self.shipper)
+
+    def _on_report(self, report: ReplicaReport) -> None:
+        # On AWS the task-state events reach the event function: the report is handled with its role.
+        with acting_as("task_state_change"):
+            self.lifecycle.on_replica_report(report)
 
     @cached_property
     def metrics_worker(self) -> MetricsWorker:
-        return MetricsWorker(self.client("cloudwatch"))
+        return MetricsWorker(self._platform_client("cloudwatch"))
 
     @cached_property
     def prediction_log(self) -> PredictionLog:
         return LocalPredictionLog(self.settings, self.shipper, self.metrics_worker)
 
+    def reconcile_once(self) -> None:
+        with acting_as("reconcile"):
+            triggers.reconcile(scheduled_event(self.settings.region), _context("reconcile"))
+
     def start_reconciler(self) -> None:
+        interval = reconcile_interval()
+
         def loop() -> None:
-            while not self._stop_reconciling.wait(RECONCILE_SECONDS):
-                now = to_iso(datetime.now(UTC))
-                event = {
-                    "version": "0",
-                    "id": str(uuid.uuid4()),
-                    "detail-type": "Scheduled Event",
-                    "source": "aws.events",
-                    "time": now,
-                    "region": self.settings.region,
-                    "resources": [],
-                    "detail": {},
-                }
+            while not self._stop_reconciling.wait(interval):
                 try:
-                    triggers.reconcile(event, _context("reconcile"))
+                    self.reconcile_once()
+                    logger.info("reconciler: records and runtime compared")
                 except Exception:  # the next round tries again, as the schedule would
                     logger.exception("reconciling failed")
 
@@ -77,3 +139,5 @@ class LocalWiring(Wiring):
         runtime.shutdown()
         self.shipper.close()
         self.metrics_worker.close()
+        if self._call_log is not None:
+            self._call_log.close()

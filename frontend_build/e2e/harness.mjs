@@ -1,7 +1,7 @@
 /**
  * What the browser tests stand on: local mode started as a child process in its own process group
  * (always stopped again), Debian's Chromium driven by playwright-core with a throw-away profile, a
- * watch on console errors and failed responses, and screenshots into frontend_build/screenshots/.
+ * watch on console errors, CSP violations and failed responses, and screenshots into frontend_build/screenshots/.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -34,7 +34,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts `python -m local` on a free port and waits for GET /api/health.
- * Returns { baseUrl, stop, logPath }; stop() sends SIGTERM to the process group, then SIGKILL.
+ * Returns { baseUrl, stop, logPath, operatorCredentials (a JSON file: accessKeyId, secretAccessKey) }; stop() sends SIGTERM to the process group, then SIGKILL.
  */
 export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
   if (!existsSync(join(CONSOLE_DIR, "dist", "index.html"))) {
@@ -45,10 +45,19 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
   mkdirSync(OUT, { recursive: true });
   const port = await freePort();
   const logPath = join(OUT, "local-mode.log");
+  // The emulator refuses unsigned and unknown callers; these keys may manage the user pool's users.
+  const operatorCredentials = join(OUT, "operator-credentials.json");
   const log = createWriteStream(logPath);
   const child = spawn(python, ["-m", "local"], {
     cwd: REPO,
-    env: { ...process.env, ...env, PYTHONPATH: "backend", KRAKEN_PORT: String(port), PYTHONUNBUFFERED: "1" },
+    env: {
+      ...process.env,
+      ...env,
+      PYTHONPATH: "backend",
+      KRAKEN_PORT: String(port),
+      PYTHONUNBUFFERED: "1",
+      KRAKEN_OPERATOR_CREDENTIALS: operatorCredentials,
+    },
     detached: true, // its own process group, so stop() reaches the emulator and model processes too
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -94,7 +103,7 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
     }
     await sleep(250);
   }
-  return { baseUrl, stop, logPath };
+  return { baseUrl, stop, logPath, operatorCredentials };
 }
 
 function killGroup(pid, signal) {
@@ -152,6 +161,12 @@ export function watchPage(page) {
   const allowed = [];
   const allowedConsole = [];
   page.on("pageerror", (err) => consoleErrors.push(`pageerror: ${err.message}`));
+  // Local mode sends the production CSP; any violation is reported as a console error and fails the run.
+  void page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
+    ),
+  );
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
     const text = msg.text();

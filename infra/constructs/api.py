@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.backend_contract import permissions_module
 from infra.constructs.chalice_app import (
     API_HANDLER_LOGICAL_ID,
     REST_API_LOGICAL_ID,
+    SERVERLESS_FUNCTION,
     KrakenChalice,
     SamTemplate,
     configure_rest_api,
     filter_ecs_events_to_cluster,
     function_name,
+    kebab,
     name_functions,
+    reserve_concurrency,
+    resources_of_type,
 )
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
 
@@ -31,6 +39,12 @@ def request_log_group_name(prefix: str) -> str:
 
 
 API_GATEWAY_STAGE = "api"  # backend/.chalice/config.json's api_gateway_stage; CloudFront's /api/* maps onto it
+# Logical id of each Chalice function in its SAM template -> its name in Chalice (and permissions.py).
+CHALICE_NAMES = {
+    API_HANDLER_LOGICAL_ID: "api_handler",
+    "TaskStateChange": "task_state_change",
+    "Reconcile": "reconcile",
+}
 LAMBDA_TIMEOUT_SECONDS = 30  # API Gateway gives up after 29 s anyway
 LAMBDA_MEMORY_MB = 512  # more memory is more CPU: pydantic and the proxy hop are CPU-bound
 
@@ -83,40 +97,38 @@ class KrakenApi(Construct):
         subnet_ids: Sequence[str],
         security_group: ec2.ISecurityGroup,
         tables: Sequence[dynamodb.ITable],
-        artifact_bucket_arn: str,
+        artifact_bucket_name: str,
         cluster_name: str,
         cluster_arn: str,
         passable_roles: Sequence[iam.IRole],
-        model_log_group_arn: str,
+        model_log_group_prefix: str,
         log_retention_days: int,
         throttle_rate: int,
         throttle_burst: int,
+        api_concurrency: int,
+        background_concurrency: int,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.api_name = prefix
-        self.role = iam.Role(
-            self,
-            "FunctionRole",
-            role_name=f"{prefix}-api-function",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{prefix}: the Chalice functions (API, ECS events, reconciler)",
-        )
-        self._grant(
-            stack=stack,
+        self.roles = self._function_roles(
             prefix=prefix,
+            values={
+                "partition": stack.partition,
+                "region": stack.region,
+                "account": stack.account,
+                "prefix": prefix,
+                "bucket": artifact_bucket_name,
+                "cluster": cluster_name,
+                "model_log_groups": model_log_group_prefix,
+                "request_log_group": request_log_group_name(prefix),
+            },
             tables=tables,
-            artifact_bucket_arn=artifact_bucket_arn,
-            cluster_name=cluster_name,
-            cluster_arn=cluster_arn,
             passable_roles=passable_roles,
-            model_log_group_arn=model_log_group_arn,
         )
+        self.role = self.roles["api_handler"]
 
-        def adjust_template(template: SamTemplate) -> None:
-            self.function_names = name_functions(template, prefix)
-            self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
-            configure_rest_api(template, name=prefix, throttle_rate=throttle_rate, throttle_burst=throttle_burst)
+        self.access_logs = self._access_logs(prefix, log_retention_days)
 
         self.chalice = KrakenChalice(
             self,
@@ -131,209 +143,135 @@ class KrakenApi(Construct):
                 security_group_id=security_group.security_group_id,
                 log_retention_days=log_retention_days,
             ),
-            template_hook=adjust_template,
+            template_hook=functools.partial(
+                self._adjust_template,
+                prefix=prefix,
+                cluster_arn=cluster_arn,
+                throttle=(throttle_rate, throttle_burst),
+                concurrency=(api_concurrency, background_concurrency),
+            ),
         )
         # Lambda refuses to create a function in a VPC whose role cannot manage network interfaces yet,
         # and a function must not start without its permissions: wait for the role's policy.
-        policy = self.role.node.find_child("DefaultPolicy")
         for logical_id in self.function_names:
+            policy = self.roles[CHALICE_NAMES[logical_id]].node.find_child("DefaultPolicy")
             self.chalice.get_resource(logical_id).node.add_dependency(policy)
         self.api_function_name = self.function_names[API_HANDLER_LOGICAL_ID]
         self.rest_api_id = self.chalice.get_resource(REST_API_LOGICAL_ID).ref
         self.api_domain = f"{self.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
         self.api_url = f"https://{self.api_domain}/{API_GATEWAY_STAGE}/"
 
-    def _grant(
+    def _adjust_template(
+        self,
+        template: SamTemplate,
+        *,
+        prefix: str,
+        cluster_arn: str,
+        throttle: tuple[int, int],
+        concurrency: tuple[int, int],
+    ) -> None:
+        """What the SAM template needs before CDK includes it (KrakenChalice calls this)."""
+        self.function_names = name_functions(template, prefix)
+        # Chalice gives every function the stage's role; each gets its own (its top-level
+        # iam_role_arn would override per-function settings).
+        for logical_id, function in resources_of_type(template, SERVERLESS_FUNCTION).items():
+            function["Properties"]["Role"] = self.roles[CHALICE_NAMES[logical_id]].role_arn
+        self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
+        configure_rest_api(
+            template,
+            name=prefix,
+            throttle_rate=throttle[0],
+            throttle_burst=throttle[1],
+            access_log_arn=self.access_logs.attr_arn,
+        )
+        limits = {lid: concurrency[1] for lid in CHALICE_NAMES}
+        reserve_concurrency(template, {**limits, API_HANDLER_LOGICAL_ID: concurrency[0]})
+
+    def _function_roles(
         self,
         *,
-        stack: cdk.Stack,
         prefix: str,
+        values: Mapping[str, str],
         tables: Sequence[dynamodb.ITable],
-        artifact_bucket_arn: str,
-        cluster_name: str,
-        cluster_arn: str,
         passable_roles: Sequence[iam.IRole],
-        model_log_group_arn: str,
-    ) -> None:
-        """Every permission the functions have, each scoped to the resources this stage owns."""
-        role = self.role
-
-        def arn(service: str, resource: str, name: str, sep: cdk.ArnFormat = cdk.ArnFormat.SLASH_RESOURCE_NAME) -> str:
-            return stack.format_arn(service=service, resource=resource, resource_name=name, arn_format=sep)
-
-        function_logs = arn("logs", "log-group", f"/aws/lambda/{prefix}-*", cdk.ArnFormat.COLON_RESOURCE_NAME)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="OwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[function_logs],
+    ) -> dict[str, iam.Role]:
+        """One role per Chalice function, each with exactly its statements from chalicelib/permissions.py."""
+        roles: dict[str, iam.Role] = {}
+        for function, grants in permissions_module().FUNCTION_ROLES.items():
+            role = iam.Role(
+                self,
+                "FunctionRole" if function == "api_handler" else f"{kebab(function).title().replace('-', '')}Role",
+                role_name=f"{prefix}-{kebab(function)}",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{prefix}: the Chalice function {function}",
             )
+            self._grant(role, grants, values=values, tables=tables, passable_roles=passable_roles)
+            roles[function] = role
+        return roles
+
+    def _access_logs(self, prefix: str, retention_days: int) -> logs.CfnLogGroup:
+        """The API's access log group, and the account setting that lets API Gateway write to it.
+
+        API Gateway writes access logs through one role per account and region (a singleton setting:
+        every stage in the account sets the same managed policy, so the last deployed one's role is used).
+        """
+        # A Cfn resource takes the retention as a number of days, as the stage settings give it.
+        group = logs.CfnLogGroup(
+            self, "AccessLogs", log_group_name=f"/aws/apigateway/{prefix}/access", retention_in_days=retention_days
         )
-        acknowledge_wildcard_resource(
+        role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            role_name=f"{prefix}-apigateway-logs",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        acknowledge(
             role,
-            function_logs,
-            "The functions write their own log groups, all named /aws/lambda/<stage prefix>-<function>.",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "AWS's own policy for API Gateway's logging role; it covers exactly log group creation and writes.",
         )
+        self.logging_account = apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+        return group
 
-        # A function in a VPC manages its network interfaces through its role. These EC2 actions have
-        # no resource-level permissions (Describe*) or are called by Lambda on ENIs it names itself.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
+    def _grant(
+        self,
+        role: iam.Role,
+        grants: Sequence[Any],
+        *,
+        values: Mapping[str, str],
+        tables: Sequence[dynamodb.ITable],
+        passable_roles: Sequence[iam.IRole],
+    ) -> None:
+        """The role's statements, from chalicelib/permissions.py (which local mode's emulator enforces too)."""
+        permissions = permissions_module()
+        table_arns = [t.table_arn for t in tables]
+        for grant in grants:
+            resources = permissions.resources(grant, values, table_arns, [r.role_arn for r in passable_roles])
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=grant.sid,
+                    actions=list(grant.actions),
+                    resources=resources,
+                    conditions=permissions.conditions(grant, values) or None,
+                )
             )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                resources=["*"],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ModelMetrics",
-                # The API reads per-model latency and error metrics for the console.
-                actions=["cloudwatch:GetMetricData"],
-                resources=["*"],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TaskDefinitions",
-                # Registering, deregistering and listing task definitions cannot be scoped to a resource.
-                actions=["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"],
-                resources=["*"],
-            )
-        )
+            for resource in resources:
+                if resource != "*" and "*" in resource and "/index/" not in resource:
+                    acknowledge_wildcard_resource(
+                        role,
+                        resource,
+                        "Log groups, services, tasks, task definitions and artifacts are created per model at "
+                        "runtime; the pattern names this stage's prefix, cluster or bucket.",
+                    )
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
             "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition/ListTaskDefinitions, "
             "cloudwatch:GetMetricData, xray:PutTraceSegments/PutTelemetryRecords and the EC2 "
             "network-interface actions Lambda needs in a VPC; none has resource-level permissions.",
-        )
-
-        cluster_condition = {"ArnEquals": {"ecs:cluster": cluster_arn}}
-        services = arn("ecs", "service", f"{cluster_name}/*")
-        tasks = arn("ecs", "task", f"{cluster_name}/*")
-        container_instances = arn("ecs", "container-instance", f"{cluster_name}/*")
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ModelServices",
-                actions=["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices"],
-                resources=[services],
-                conditions=cluster_condition,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ModelTasks",
-                actions=["ecs:DescribeTasks", "ecs:StopTask"],
-                resources=[tasks],
-                conditions=cluster_condition,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListModelTasks",
-                # ListTasks is authorized on the container instance; the cluster condition scopes it.
-                actions=["ecs:ListTasks"],
-                resources=[container_instances],
-                conditions=cluster_condition,
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="TagOnCreate",
-                # Tags passed to CreateService/RegisterTaskDefinition need ecs:TagResource at creation only.
-                actions=["ecs:TagResource"],
-                resources=[services, arn("ecs", "task-definition", f"{prefix}-*:*")],
-                conditions={"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
-            )
-        )
-        task_definitions = arn("ecs", "task-definition", f"{prefix}-*:*")
-        for pattern in (services, tasks, container_instances, task_definitions):
-            acknowledge_wildcard_resource(
-                role,
-                pattern,
-                "Services, tasks and task definitions are created per model at runtime; the ARN pattern and the "
-                "ecs:cluster condition keep them to this stage's cluster.",
-            )
-
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PassTaskRoles",
-                actions=["iam:PassRole"],
-                resources=[r.role_arn for r in passable_roles],
-                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-            )
-        )
-
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ModelLogs",
-                actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:GetLogEvents", "logs:FilterLogEvents"],
-                resources=[model_log_group_arn],
-            )
-        )
-        acknowledge_wildcard_resource(
-            role, model_log_group_arn, "One log group per model, created at runtime under /kraken/<stage>/models/."
-        )
-
-        # Prediction lines (request history and EMF metrics) are the API function's stdout, so the
-        # history is read back from the function's own log group.
-        own_group = arn("logs", "log-group", request_log_group_name(prefix), cdk.ArnFormat.COLON_RESOURCE_NAME)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="RequestHistory",
-                actions=["logs:FilterLogEvents", "logs:GetLogEvents"],
-                resources=[own_group, f"{own_group}:*"],
-            )
-        )
-        acknowledge_wildcard_resource(
-            role, f"{own_group}:*", "The API reads its own log group's streams, named by Lambda, for request history."
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Artifacts",
-                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
-                resources=[f"{artifact_bucket_arn}/*"],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(sid="ListArtifacts", actions=["s3:ListBucket"], resources=[artifact_bucket_arn])
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Tables",
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:Query",
-                    "dynamodb:Scan",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:DescribeTable",
-                ],
-                resources=[t.table_arn for t in tables] + [f"{t.table_arn}/index/*" for t in tables],
-            )
-        )
-        acknowledge_wildcard_resource(
-            role,
-            f"{artifact_bucket_arn}/*",
-            "Artifact keys are chosen per model at upload time; access stays within this stage's bucket.",
         )
         for table in tables:
             acknowledge_wildcard_resource(

@@ -117,6 +117,13 @@ def filter_ecs_events_to_cluster(template: SamTemplate, cluster_arn: str) -> lis
     return filtered
 
 
+def reserve_concurrency(template: SamTemplate, limits: dict[str, int]) -> None:
+    """ReservedConcurrentExecutions per function logical id; 0 leaves a function unreserved."""
+    for logical_id, limit in limits.items():
+        if limit:
+            template["Resources"][logical_id]["Properties"]["ReservedConcurrentExecutions"] = limit
+
+
 def _gateway_response(
     status: int | None, code: str, message: str, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -159,11 +166,30 @@ GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
 }
 
 
-def configure_rest_api(template: SamTemplate, *, name: str, throttle_rate: int, throttle_burst: int) -> None:
-    """Name the API after the stage, trace it, throttle it, and answer gateway errors in our shape."""
+# One JSON line per request in the API's access log group (no headers, so no tokens).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "length": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "error": "$context.error.responseType",
+    }
+)
+
+
+def configure_rest_api(
+    template: SamTemplate, *, name: str, throttle_rate: int, throttle_burst: int, access_log_arn: str
+) -> None:
+    """Name the API after the stage, trace it, throttle it, log every request, answer gateway errors in our shape."""
     api = template["Resources"][REST_API_LOGICAL_ID]["Properties"]
     api["Name"] = name
     api["TracingEnabled"] = True
+    api["AccessLogSetting"] = {"DestinationArn": access_log_arn, "Format": ACCESS_LOG_FORMAT}
     api["MethodSettings"] = [
         {
             "ResourcePath": "/*",

@@ -11,6 +11,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.backend_contract import permissions_module
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_resource
 
 # Model containers listen on the containerPort their record names (1..65535, the standard runner on
@@ -33,7 +34,7 @@ class ModelCompute(Construct):
         *,
         prefix: str,
         vpc: ec2.IVpc,
-        artifact_bucket_arn: str,
+        artifact_bucket_name: str,
         model_log_group_prefix: str,
         runner_dir: Path,
     ) -> None:
@@ -116,18 +117,20 @@ class ModelCompute(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description=f"{prefix}: what a running model may do (read its artifact)",
         )
-        self.task_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadArtifacts",
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[f"{artifact_bucket_arn}/*"],
+        permissions = permissions_module()
+        for grant in permissions.MODEL_TASK:
+            resources = permissions.resources(
+                grant, {"partition": stack.partition, "bucket": artifact_bucket_name}, (), ()
             )
-        )
-        acknowledge_wildcard_resource(
-            self.task_role,
-            f"{artifact_bucket_arn}/*",
-            "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
-        )
+            self.task_role.add_to_policy(
+                iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources)
+            )
+            for resource in resources:
+                acknowledge_wildcard_resource(
+                    self.task_role,
+                    resource,
+                    "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
+                )
 
         self.runner_image: ecr_assets.DockerImageAsset | None = None
         if (runner_dir / "Dockerfile").is_file():

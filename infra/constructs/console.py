@@ -13,8 +13,10 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.backend_contract import security_headers_module
 from infra.constructs.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 API_PATH_PATTERN = "/api/*"
@@ -49,6 +51,72 @@ and run <code>./build-deploy.sh</code> again. The API is available under <a href
 ALWAYS_REVALIDATE = ("index.html", "config.json")
 
 
+def security_headers_policy(
+    scope: Construct, prefix: str, connect_sources: Sequence[str]
+) -> cloudfront.ResponseHeadersPolicy:
+    """The console's and the API's response headers, from chalicelib/security_headers.py (local mode sends the same)."""
+    headers = security_headers_module()
+    return cloudfront.ResponseHeadersPolicy(
+        scope,
+        "SecurityHeaders",
+        response_headers_policy_name=f"{prefix}-security-headers",
+        comment=f"{prefix}: security headers for the console and the API",
+        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=cdk.Duration.seconds(headers.HSTS_SECONDS),
+                include_subdomains=True,
+                override=True,
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption[headers.FRAME_OPTIONS], override=True
+            ),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy[headers.REFERRER_POLICY.upper().replace("-", "_")],
+                override=True,
+            ),
+            xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=headers.content_security_policy(connect_sources), override=True
+            ),
+        ),
+    )
+
+
+def rate_limited_web_acl(scope: Construct, prefix: str, limit: int) -> wafv2.CfnWebACL:
+    """A CloudFront web ACL (it must live in us-east-1) that blocks an IP over `limit` requests per 5 minutes."""
+    region = cdk.Stack.of(scope).region
+    if not cdk.Token.is_unresolved(region) and region != "us-east-1":
+        raise ValueError("a WAF web ACL for CloudFront must be created in us-east-1; deploy this stage there")
+
+    def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+        return wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+        )
+
+    return wafv2.CfnWebACL(
+        scope,
+        "WebAcl",
+        name=f"{prefix}-rate-limit",
+        scope="CLOUDFRONT",
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=visibility(f"{prefix}-web-acl"),
+        rules=[
+            wafv2.CfnWebACL.RuleProperty(
+                name="rate-per-ip",
+                priority=0,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit, aggregate_key_type="IP"
+                    )
+                ),
+                visibility_config=visibility(f"{prefix}-rate-per-ip"),
+            )
+        ],
+    )
+
+
 class Console(Construct):
     """Attributes: `bucket`, `distribution`, `url`, `deployed_build` (False when a placeholder was deployed)."""
 
@@ -64,8 +132,10 @@ class Console(Construct):
         runtime_config: Mapping[str, Any],
         connect_sources: Sequence[str],
         log_bucket: s3.IBucket,
+        waf_rate_limit: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.web_acl = rate_limited_web_acl(self, prefix, waf_rate_limit) if waf_rate_limit else None
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -79,42 +149,7 @@ class Console(Construct):
             auto_delete_objects=True,
         )
 
-        headers = cloudfront.ResponseHeadersPolicy(
-            self,
-            "SecurityHeaders",
-            response_headers_policy_name=f"{prefix}-security-headers",
-            comment=f"{prefix}: security headers for the console and the API",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, override=True
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
-                ),
-                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy="; ".join(
-                        [
-                            "default-src 'self'",
-                            # Presigned uploads go straight to the artifact bucket.
-                            "connect-src 'self' " + " ".join(connect_sources),
-                            "img-src 'self' data:",
-                            "style-src 'self' 'unsafe-inline'",
-                            "script-src 'self'",
-                            "object-src 'none'",
-                            "base-uri 'self'",
-                            "frame-ancestors 'none'",
-                            "form-action 'self'",
-                        ]
-                    ),
-                    override=True,
-                ),
-            ),
-        )
+        headers = security_headers_policy(self, prefix, connect_sources)
 
         spa_fallback = cloudfront.Function(
             self,
@@ -138,6 +173,7 @@ class Console(Construct):
             default_root_object="index.html",
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,  # North America and Europe edges: cheapest
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            web_acl_id=self.web_acl.attr_arn if self.web_acl else None,
             enable_logging=True,
             log_bucket=log_bucket,
             log_file_prefix="cloudfront/",
@@ -176,12 +212,13 @@ class Console(Construct):
             "AwsSolutions-CFR1",
             "The console is for the account's own users wherever they are; no country needs blocking.",
         )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR2",
-            "No WAF by default (it costs ~$6/month per web ACL plus rules); the API is throttled in API Gateway. "
-            "Attach a web ACL to the distribution where the threat model needs one.",
-        )
+        if self.web_acl is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR2",
+                "No WAF by default (it costs ~$6/month per web ACL plus rules); the API is throttled in API "
+                "Gateway. ./build-deploy.sh --waf N adds a web ACL with a rate-based rule.",
+            )
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR4",

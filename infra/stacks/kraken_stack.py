@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.backend_contract import config_module, env_name
+from infra.backend_contract import config_module, env_name, security_headers_module
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
@@ -66,13 +66,12 @@ class KrakenStack(cdk.Stack):
         )
         # Everything but the bucket itself uses the artifact bucket's fixed name (see ArtifactBucket).
         artifact_bucket_name = ArtifactBucket.name_for(prefix)
-        artifact_bucket_arn = ArtifactBucket.arn_for(self, artifact_bucket_name)
         self.compute = ModelCompute(
             self,
             "Models",
             prefix=prefix,
             vpc=self.network.vpc,
-            artifact_bucket_arn=artifact_bucket_arn,
+            artifact_bucket_name=artifact_bucket_name,
             model_log_group_prefix=settings.model_log_group_prefix,
             runner_dir=settings.runner_dir,
         )
@@ -90,14 +89,16 @@ class KrakenStack(cdk.Stack):
             subnet_ids=subnet_ids,
             security_group=self.compute.function_security_group,
             tables=self.tables.tables,
-            artifact_bucket_arn=artifact_bucket_arn,
+            artifact_bucket_name=artifact_bucket_name,
             cluster_name=prefix,
             cluster_arn=self.compute.cluster.cluster_arn,
             passable_roles=self.compute.task_roles,
-            model_log_group_arn=self.compute.model_log_group_arn,
+            model_log_group_prefix=settings.model_log_group_prefix,
             log_retention_days=settings.log_retention_days,
             throttle_rate=settings.api_throttle_rate,
             throttle_burst=settings.api_throttle_burst,
+            api_concurrency=settings.api_concurrency,
+            background_concurrency=settings.background_concurrency,
         )
 
         bucket_hosts = [
@@ -122,8 +123,10 @@ class KrakenStack(cdk.Stack):
                     "cognitoEndpoint": None,  # the console then uses https://cognito-idp.<region>.amazonaws.com/
                 },
             },
-            connect_sources=bucket_hosts,
+            # The console calls its own origin, Cognito in the stage's region, and the bucket it uploads to.
+            connect_sources=[security_headers_module().cognito_endpoint(self.region), *bucket_hosts],
             log_bucket=logs.bucket,
+            waf_rate_limit=settings.waf_rate_limit,
         )
         # Browsers may upload artifacts from the console's origin only.
         self.artifacts = ArtifactBucket(

@@ -63,7 +63,14 @@ class LocalMode:
     process: subprocess.Popen[bytes]
     base_url: str
     output: Path  # everything local mode printed: a file, so a full pipe can never block it
+    calls: Path  # `<role> <IAM action>` for every AWS call local mode made (local/calls.py)
     token: str = ""
+
+    def ungranted_calls(self) -> list[str]:
+        """Calls a role made that chalicelib.permissions does not grant it: each names role and action."""
+        from local.calls import ungranted_calls
+
+        return ungranted_calls(self.calls)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -106,6 +113,8 @@ def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
         **(extra_env or {}),
     }
     output = Path(tempfile.mkstemp(prefix="kraken-local-", suffix=".log")[1])
+    calls = Path(tempfile.mkstemp(prefix="kraken-calls-", suffix=".txt")[1])
+    env["KRAKEN_CALL_LOG"] = str(calls)
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"],
@@ -115,7 +124,7 @@ def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    local = LocalMode(process, f"http://127.0.0.1:{port}", output)
+    local = LocalMode(process, f"http://127.0.0.1:{port}", output, calls)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -143,3 +152,5 @@ def local_mode() -> Iterator[LocalMode]:
         for pid in leftovers:
             os.kill(pid, signal.SIGKILL)
         assert not leftovers, f"local mode left processes behind: {leftovers}"
+        ungranted = local.ungranted_calls()
+        assert not ungranted, "\n".join(ungranted)

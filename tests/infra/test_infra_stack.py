@@ -260,8 +260,11 @@ def test_functions_are_named_traced_and_use_our_role(dev) -> None:
         props = function["Properties"]
         assert props["FunctionName"].startswith("kraken-dev-")
         assert props["Tracing"] == "Active"
-        assert props["Role"]["Fn::GetAtt"][0].startswith("ApiFunctionRole")
-        assert "ApiFunctionRoleDefaultPolicy" in " ".join(function.get("DependsOn", [])), logical_id
+        # Each function has its own role (chalicelib/permissions.py), and starts only once its policy exists.
+        role = props["Role"]["Fn::GetAtt"][0]
+        expected = "ApiFunctionRole" if logical_id == "APIHandler" else f"Api{logical_id}Role"
+        assert role.startswith(expected), (logical_id, role)
+        assert f"{expected}DefaultPolicy" in " ".join(function.get("DependsOn", [])), logical_id
     assert api_handler(dev)["Properties"]["FunctionName"] == "kraken-dev-api-handler"
 
 
@@ -569,3 +572,68 @@ def test_every_explicit_name_includes_the_stage(synthesized, stage) -> None:
                 continue
             if isinstance(value, str | dict):
                 assert f"kraken-{stage}" in json.dumps(value), f"{logical_id}.{prop} = {value}"
+
+
+def _joined(value: Any) -> str:
+    """A Fn::Join of strings and references as text, references written as ${Name}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_joined(p) for p in parts)
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    return "${" + json.dumps(value) + "}"
+
+
+def test_csp_is_the_shared_one_and_lets_the_console_sign_in_and_upload(dev) -> None:
+    from chalicelib import security_headers
+
+    security = only(dev, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]
+    csp = _joined(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src ")).split()[1:]
+    # The deployed console signs in at Cognito of the stage's region (cognitoEndpoint is null there).
+    assert connect[:2] == ["'self'", "https://cognito-idp.${AWS::Region}.amazonaws.com"]
+    assert all(".s3." in source and "-artifacts-" in source for source in connect[2:]) and len(connect) == 4
+    assert csp == security_headers.content_security_policy(connect[1:])
+    expected = security_headers.response_headers([])
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == security_headers.HSTS_SECONDS
+    assert security["FrameOptions"]["FrameOption"] == expected["X-Frame-Options"]
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == expected["Referrer-Policy"]
+
+
+def test_the_api_function_cannot_take_the_background_functions_capacity(dev) -> None:
+    functions = {
+        f["Properties"]["FunctionName"]: f["Properties"] for f in resources(dev, "AWS::Serverless::Function").values()
+    }
+    assert functions["kraken-dev-api-handler"]["ReservedConcurrentExecutions"] == 50
+    background = [p for name, p in functions.items() if name != "kraken-dev-api-handler"]
+    assert background and all(p["ReservedConcurrentExecutions"] == 2 for p in background)
+
+
+def test_every_api_request_is_access_logged_without_headers(dev) -> None:
+    api = dev["Resources"]["RestAPI"]["Properties"]
+    assert api["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    logged = json.loads(api["AccessLogSetting"]["Format"])
+    assert {"requestId", "ip", "status", "path"} <= set(logged)
+    assert not any("header" in v.lower() or "authorization" in v.lower() for v in logged.values())
+    assert only(dev, "AWS::ApiGateway::Account")["Properties"]["CloudWatchRoleArn"]
+
+
+def test_the_waf_flag_adds_a_rate_based_rule_on_cloudfront(tmp_path) -> None:
+    from infra.assembly import build_app
+    from infra.stage import StageSettings
+
+    app, stacks = build_app(
+        [StageSettings(stage="waf", waf_rate_limit=500, console_dist_dir=tmp_path / "none")],
+        outdir=str(tmp_path / "out"),
+    )
+    template = app.synth().get_stack_by_name(stacks["waf"].stack_name).template
+    acl = only(template, "AWS::WAFv2::WebACL")["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    rule = acl["Rules"][0]["Statement"]["RateBasedStatement"]
+    assert rule == {"Limit": 500, "AggregateKeyType": "IP"}
+    distribution = only(template, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    assert distribution["WebACLId"]["Fn::GetAtt"][1] == "Arn"

@@ -84,8 +84,10 @@ def test_ecs_events_are_filtered_to_the_cluster_and_schedules_left_alone() -> No
 
 def test_rest_api_gets_name_tracing_throttling_and_gateway_responses() -> None:
     template = copy.deepcopy(SAM)
-    configure_rest_api(template, name="kraken-dev", throttle_rate=10, throttle_burst=20)
+    logs_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/kraken-dev/access"
+    configure_rest_api(template, name="kraken-dev", throttle_rate=10, throttle_burst=20, access_log_arn=logs_arn)
     api = template["Resources"]["RestAPI"]["Properties"]
+    assert api["AccessLogSetting"]["DestinationArn"] == logs_arn
     assert api["Name"] == "kraken-dev" and api["DefinitionBody"]["info"]["title"] == "kraken-dev"
     assert api["TracingEnabled"] is True
     assert api["MethodSettings"][0]["ThrottlingBurstLimit"] == 20

@@ -11,9 +11,14 @@ CONNECT_TIMEOUT_SECONDS = 2
 READ_TIMEOUT_SECONDS = 10
 
 
-@lru_cache(maxsize=32)
-def client(service: str, settings: Settings) -> Any:
-    """One client per service and settings, reused across warm invocations (clients are thread-safe)."""
+@lru_cache(maxsize=64)
+def client(service: str, settings: Settings, credentials: Any = None) -> Any:
+    """One client per service and settings, reused across warm invocations (clients are thread-safe).
+
+    `credentials` (a botocore `Credentials`) replaces the default chain; local mode signs each
+    function's calls as that function's emulator identity this way. On Lambda it stays None: the
+    function's role, from the environment.
+    """
     import boto3
     from botocore.config import Config
 
@@ -24,5 +29,23 @@ def client(service: str, settings: Settings) -> Any:
         # Presigned POSTs must be SigV4; with a custom endpoint boto3 would otherwise sign them SigV2.
         signature_version="s3v4" if service == "s3" else None,
     )
-    return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config)
+    session = boto3.session.Session(botocore_session=_botocore_session(credentials))
+    return session.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config)
+
+
+def _botocore_session(credentials: Any) -> Any:
+    import botocore.session
+    from botocore.credentials import CredentialProvider
+
+    session = botocore.session.get_session()
+    if credentials is not None:
+
+        class Given(CredentialProvider):
+            METHOD = "given"
+
+            def load(self) -> Any:
+                return credentials
+
+        session.get_component("credential_provider").insert_before("env", Given())
+    return session
 

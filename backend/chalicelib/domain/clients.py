@@ -2,7 +2,9 @@
 
 A token is shown once; only a salted SHA-256 of it is stored (tokens are 256 random bits, so a
 slow password hash would add latency without adding safety). Verifications are cached by the warm
-function for at most a minute, which bounds how long a revoked token keeps working.
+function for at most a minute, which bounds how long a revoked token keeps working, and at most
+CACHE_ENTRIES of them (least recently used first out, failed checks included), so a caller sending
+endless wrong tokens cannot grow the function's memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +25,7 @@ from chalicelib.domain.errors import NotFound
 
 TOKEN_PREFIX = "kt"  # noqa: S105 - marks a client token, not a secret
 CACHE_SECONDS = 60.0
+CACHE_ENTRIES = 1024
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -63,12 +67,17 @@ def name_in(token: str) -> str | None:
 
 class ClientTokens:
     def __init__(
-        self, store: ClientStore, clock: Callable[[], datetime] = utc_now, cache_seconds: float = CACHE_SECONDS
+        self,
+        store: ClientStore,
+        clock: Callable[[], datetime] = utc_now,
+        cache_seconds: float = CACHE_SECONDS,
+        cache_entries: int = CACHE_ENTRIES,
     ) -> None:
         self._store = store
         self._clock = clock
         self._cache_seconds = cache_seconds
-        self._verified: dict[tuple[str, str, str], tuple[bool, float]] = {}
+        self._cache_entries = cache_entries
+        self._verified: OrderedDict[tuple[str, str, str], tuple[bool, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def create(self, model_id: str, name: str) -> tuple[Client, str]:
@@ -96,12 +105,16 @@ class ClientTokens:
         now = time.monotonic()
         with self._lock:
             cached = self._verified.get(key)
-        if cached and cached[1] > now:
-            return cached[0]
+            if cached and cached[1] > now:
+                self._verified.move_to_end(key)
+                return cached[0]
         client = self._store.get(model_id, name)
         valid = client is not None and hmac.compare_digest(client.digest, _digest(client.salt, token))
         with self._lock:
             self._verified[key] = (valid, now + self._cache_seconds)
+            self._verified.move_to_end(key)
+            while len(self._verified) > self._cache_entries:
+                self._verified.popitem(last=False)
         if valid and client is not None:
             moment = self._clock()
             if client.last_used_at is None or moment - client.last_used_at >= TOUCH_EVERY:

@@ -1,0 +1,203 @@
+"""Every IAM permission of the project, per role: the one source CDK grants and local mode's emulator enforces.
+
+Standard library only: the CDK app imports it without the Lambda's dependencies. Resources are
+templates over a few named values (`{partition}`, `{region}`, `{account}`, `{prefix}`, `{bucket}`,
+`{cluster}`, `{model_log_groups}`, `{request_log_group}`); `{table}` stands for each of the stage's
+tables (CDK grants those through `Table.grant`, which adds the indexes). `{task_roles}` stands for
+the roles the API may pass to ECS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+TABLE = "{table}"
+TASK_ROLES = "{task_roles}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One policy statement (its conditions' values may use the same templates as resources)."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+_ARN = "arn:{partition}:{service}:{region}:{account}:"
+FUNCTION_LOGS = _ARN.replace("{service}", "logs") + "log-group:/aws/lambda/{prefix}-*"
+MODEL_LOG_GROUPS = _ARN.replace("{service}", "logs") + "log-group:{model_log_groups}/*"
+REQUEST_LOG_GROUP = _ARN.replace("{service}", "logs") + "log-group:{request_log_group}"
+ECS = _ARN.replace("{service}", "ecs")
+SERVICES = ECS + "service/{cluster}/*"
+TASKS = ECS + "task/{cluster}/*"
+CONTAINER_INSTANCES = ECS + "container-instance/{cluster}/*"
+TASK_DEFINITIONS = ECS + "task-definition/{prefix}-*:*"
+CLUSTER = ECS + "cluster/{cluster}"
+ARTIFACT_BUCKET = "arn:{partition}:s3:::{bucket}"
+ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
+IN_CLUSTER = {"ArnEquals": {"ecs:cluster": CLUSTER}}
+
+# What every Chalice function needs from the platform: its own logs, network interfaces in the VPC, traces.
+# AWS makes these calls for the function, so no SDK call of ours (and no call log) shows them.
+_FUNCTION_BASE = (
+    Grant("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (FUNCTION_LOGS,)),
+    Grant(
+        "VpcNetworkInterfaces",
+        (
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ),
+        ("*",),
+    ),
+    Grant("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
+)
+_READ_WRITE_RECORDS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+_WATCH_TASKS = (
+    Grant("ListModelTasks", ("ecs:ListTasks",), (CONTAINER_INSTANCES,), IN_CLUSTER),
+    Grant("ModelTasks", ("ecs:DescribeTasks",), (TASKS,), IN_CLUSTER),
+)
+
+# Starting a model (the API, and the reconciler after a lost start) tags what it creates and passes the task
+# roles. AWS checks both inside CreateService/RegisterTaskDefinition; no SDK call has these names.
+_TAG_ON_CREATE = Grant(
+    "TagOnCreate",
+    ("ecs:TagResource",),
+    (SERVICES, TASK_DEFINITIONS),
+    {"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
+)
+_PASS_TASK_ROLES = Grant(
+    "PassTaskRoles",
+    ("iam:PassRole",),
+    (TASK_ROLES,),
+    {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+)
+
+API_FUNCTION = (
+    *_FUNCTION_BASE,
+    Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
+    Grant(
+        "TaskDefinitions",
+        ("ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"),
+        ("*",),
+    ),
+    Grant(
+        "ModelServices",
+        ("ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices"),
+        (SERVICES,),
+        IN_CLUSTER,
+    ),
+    *_WATCH_TASKS,
+    _TAG_ON_CREATE,
+    _PASS_TASK_ROLES,
+    Grant(
+        "ModelLogs",
+        (
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:FilterLogEvents",
+            "logs:DeleteLogGroup",
+        ),
+        (MODEL_LOG_GROUPS,),
+    ),
+    Grant(
+        "RequestHistory",
+        ("logs:FilterLogEvents",),
+        (REQUEST_LOG_GROUP, REQUEST_LOG_GROUP + ":*"),
+    ),
+    # Uploads are presigned POSTs signed by this role (so PutObject is its permission); a model's
+    # deletion removes every version of its artifact (ListObjectVersions, DeleteObjects with versions).
+    Grant(
+        "Artifacts", ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"), (ARTIFACT_OBJECTS,)
+    ),
+    Grant("ListArtifacts", ("s3:ListBucket", "s3:ListBucketVersions"), (ARTIFACT_BUCKET,)),
+    Grant("Tables", (*_READ_WRITE_RECORDS, "dynamodb:DeleteItem"), (TABLE,)),
+)
+# EventBridge's task state changes: the record's status and endpoint, and the operations log.
+# A stopped container's last log lines become the record's statusReason.
+EVENT_HANDLER = (
+    *_FUNCTION_BASE,
+    Grant("ModelLogs", ("logs:FilterLogEvents",), (MODEL_LOG_GROUPS,)),
+    Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
+)
+# The schedule: compares records with what ECS runs and repairs the difference, restarting a lost start.
+RECONCILER = (
+    *_FUNCTION_BASE,
+    Grant("TaskDefinitions", ("ecs:RegisterTaskDefinition",), ("*",)),
+    Grant(
+        "ModelServices",
+        ("ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices"),
+        (SERVICES,),
+        IN_CLUSTER,
+    ),
+    *_WATCH_TASKS,
+    _TAG_ON_CREATE,
+    _PASS_TASK_ROLES,
+    Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
+)
+# Assumed by a model's container: it reads its artifact and nothing else.
+MODEL_TASK = (Grant("ReadArtifacts", ("s3:GetObject",), (ARTIFACT_OBJECTS,)),)
+
+# Chalice's function name (its `lambda_functions` key) -> that function's role.
+FUNCTION_ROLES: Mapping[str, tuple[Grant, ...]] = {
+    "api_handler": API_FUNCTION,
+    "task_state_change": EVENT_HANDLER,
+    "reconcile": RECONCILER,
+}
+ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "model_task": MODEL_TASK}
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    return template.format_map(values)
+
+
+def resources(grant: Grant, values: Mapping[str, str], tables: Sequence[str], task_roles: Sequence[str]) -> list[str]:
+    """The grant's resource ARNs; each table template becomes the table's ARN and its indexes'."""
+    out: list[str] = []
+    for template in grant.resources:
+        if template == TABLE:
+            out += [arn for table in tables for arn in (table, f"{table}/index/*")]
+        elif template == TASK_ROLES:
+            out += list(task_roles)
+        else:
+            out.append(_fill(template, values))
+    return out
+
+
+def conditions(grant: Grant, values: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        operator: {
+            key: [_fill(v, values) for v in value] if isinstance(value, list) else _fill(value, values)
+            for key, value in entries.items()
+        }
+        for operator, entries in grant.conditions.items()
+    }
+
+
+def policy_document(
+    role: str, values: Mapping[str, str], *, tables: Sequence[str] = (), task_roles: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The role's policy as IAM JSON, with concrete values (local mode's emulator identities use this)."""
+    statements = []
+    for grant in ROLES[role]:
+        statement: dict[str, Any] = {
+            "Sid": grant.sid,
+            "Effect": "Allow",
+            "Action": list(grant.actions),
+            "Resource": resources(grant, values, tables, task_roles),
+        }
+        if grant.conditions:
+            statement["Condition"] = conditions(grant, values)
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def granted_actions(role: str) -> frozenset[str]:
+    return frozenset(action for grant in ROLES[role] for action in grant.actions)

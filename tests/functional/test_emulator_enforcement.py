@@ -1,0 +1,177 @@
+"""The emulator with IAM enforcement on: roles judged by chalicelib.permissions, the gate closed to strangers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chalicelib import config
+from chalicelib.adapters.clients import client
+from local.emulator import Emulator, create_resources, use_emulator
+from local.identities import Identities
+
+ORIGIN = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[Emulator, Identities]]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield from _enforcing_emulator(monkeypatch)
+
+
+def _enforcing_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Identities]]:
+    from moto import settings as moto_settings
+
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", config.STAGE, config.AWS_ENDPOINT_URL):
+        monkeypatch.setenv(name, "x")  # use_emulator overwrites them; monkeypatch restores them
+    emulator = Emulator([ORIGIN])
+    use_emulator(emulator.start())
+    settings = config.from_environment()
+    create_resources(settings, [ORIGIN])
+    identities = Identities(client("iam", settings), settings)
+    emulator.enforce(identities)
+    try:
+        yield emulator, identities
+    finally:
+        emulator.stop()
+
+
+def _s3(emulator: Emulator, identities: Identities, role: str):  # type: ignore[no-untyped-def]
+    identity = identities.by_role[role]
+    return boto3.client(
+        "s3",
+        endpoint_url=emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=identity.access_key,
+        aws_secret_access_key=identity.secret_key,
+        config=Config(signature_version="s3v4"),
+    )
+
+
+def test_a_role_may_do_what_its_policy_grants_and_nothing_more(emulator) -> None:  # type: ignore[no-untyped-def]
+    server, identities = emulator
+    bucket = config.from_environment().artifact_bucket
+    api = _s3(server, identities, "api_handler")
+    api.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"x")
+    api.list_object_versions(Bucket=bucket, Prefix="models/m1/")  # s3:ListBucketVersions, granted
+    runner = _s3(server, identities, "model_task")
+    assert runner.get_object(Bucket=bucket, Key="models/m1/artifact")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as refused:
+        runner.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"overwritten")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_unsigned_admin_calls_and_foreign_origins_are_refused(emulator) -> None:  # type: ignore[no-untyped-def]
+    server, _ = emulator
+    request = urllib.request.Request(
+        server.endpoint_url + "/",
+        data=json.dumps({"UserPoolId": "x", "Username": "intruder"}).encode(),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminCreateUser",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(request, timeout=5)
+    assert unsigned.value.code == 403
+    for origin, expected in ((ORIGIN, 204), ("http://evil.example", 403)):
+        preflight = urllib.request.Request(
+            server.endpoint_url + "/",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        try:
+            with urllib.request.urlopen(preflight, timeout=5) as response:
+                status, allowed = response.status, response.headers.get("Access-Control-Allow-Origin")
+        except urllib.error.HTTPError as error:
+            status, allowed = error.code, error.headers.get("Access-Control-Allow-Origin")
+        assert status == expected
+        assert allowed == (origin if expected == 204 else None)
+    closed = urllib.request.Request(server.endpoint_url + "/moto-api/reset", method="POST", data=b"")
+    with pytest.raises(urllib.error.HTTPError) as control:
+        urllib.request.urlopen(closed, timeout=5)
+    assert control.value.code == 403
+
+
+def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A record RUNNING whose container is gone: the schedule's handler, as local mode runs it, notices."""
+    from chalicelib import wiring
+    from chalicelib.domain.lifecycle import RECONCILER_ACTOR
+    from chalicelib.domain.models import ArtifactFormat, ModelStatus
+    from chalicelib.domain.registry import NewModel
+    from local.identities import acting_as
+    from local.wiring import RECONCILE_SECONDS, LocalWiring
+
+    _, identities = emulator
+    services = LocalWiring(config.from_environment(), identities)
+    wiring.install(services)
+    try:
+        with acting_as("api_handler"):
+            spec = NewModel("drift", "1", 8080, 0.25, 0.5, artifact_format=ArtifactFormat.JOBLIB)
+            record = services.registry.create(spec, actor="test")
+            # What a lost task event leaves behind: RUNNING, with an endpoint no container serves.
+            drifted = dataclasses.replace(record, status=ModelStatus.RUNNING, endpoints=("127.0.0.1:9",))
+            services._tables.DynamoModelRepository().replace(drifted, record.revision)
+        monkeypatch.setenv(RECONCILE_SECONDS, "0.2")
+        services.start_reconciler()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with acting_as("api_handler"):
+                current = services.registry.get(record.id)
+            if current.status is not ModelStatus.RUNNING:
+                break
+            time.sleep(0.1)
+        assert current.status in (ModelStatus.FAILED, ModelStatus.PENDING), current.status
+        with acting_as("api_handler"):
+            history = services.operations.list(record.id, 20, None).items
+        assert any(entry.actor == RECONCILER_ACTOR for entry in history), history
+    finally:
+        services.shutdown()
+        wiring.install(None)
+
+
+def test_a_grant_removed_from_the_api_role_fails_naming_the_action(emulator, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from botocore.credentials import Credentials
+    from moto import settings as moto_settings
+
+    from chalicelib import permissions
+    from chalicelib.adapters.s3 import S3ArtifactStore
+    from chalicelib.domain.errors import DependencyUnavailable
+    from local.calls import CallLog, ungranted
+    from local.identities import acting_as, emulator_policy, policy_values
+
+    settings = config.from_environment()
+    values = policy_values(settings, "123456789012")
+    tables = [f"arn:aws:dynamodb:{settings.region}:123456789012:table/{settings.models_table}"]
+    document = permissions.policy_document("api_handler", values, tables=tables, task_roles=["*"])
+    for statement in document["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "s3:ListBucketVersions"]
+    with monkeypatch.context() as setup:  # creating an IAM user is set-up, as in local mode's start
+        setup.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+        iam = boto3.client("iam", endpoint_url=settings.aws_endpoint_url, region_name=settings.region)
+        iam.create_user(UserName="api-without-list-versions")
+        policy = json.dumps(emulator_policy(document))
+        iam.put_user_policy(UserName="api-without-list-versions", PolicyName="api", PolicyDocument=policy)
+        key = iam.create_access_key(UserName="api-without-list-versions")["AccessKey"]
+    s3 = client("s3", settings, Credentials(key["AccessKeyId"], key["SecretAccessKey"]))
+    calls = CallLog(tmp_path / "calls.txt")
+    calls.watch(s3)
+    with acting_as("api_handler"), pytest.raises(DependencyUnavailable) as failed:
+        S3ArtifactStore(s3, settings.artifact_bucket).delete("m1")
+    calls.close()
+    assert isinstance(failed.value.__cause__, ClientError)
+    assert failed.value.__cause__.response["Error"]["Code"] == "AccessDenied"
+    granted = {"api_handler": frozenset(a for s in document["Statement"] for a in s["Action"])}
+    assert ungranted((tmp_path / "calls.txt").read_text().splitlines(), granted) == [
+        "api_handler calls s3:ListBucketVersions, which its role does not grant"
+    ]
