@@ -24,6 +24,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
 from chalicelib.api.errors import error_body
+from chalicelib.api.http import MAX_REQUEST_BYTES, too_large
 from chalicelib.security_headers import response_headers
 from local.identities import acting_as
 
@@ -31,7 +32,6 @@ logger = logging.getLogger("kraken.local")
 
 API_PREFIX = "/api"
 # API Gateway refuses payloads over 10 MB before the Lambda sees them; so do we.
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
 IDLE_CONNECTION_SECONDS = 75
 
 
@@ -91,6 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return _read_chunked(self.rfile, MAX_REQUEST_BYTES)
         length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:  # read(-1) would read to the end of the stream, past every limit
+            raise ValueError("negative Content-Length")
         if length > MAX_REQUEST_BYTES:
             raise RequestTooLarge
         return self.rfile.read(length) if length else b""
@@ -100,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
         except RequestTooLarge:
             self.close_connection = True  # the unread body would be taken for the next request
-            self._send_error(413, "payload_too_large", f"the request body is over {MAX_REQUEST_BYTES} bytes")
+            refused = too_large(None, MAX_REQUEST_BYTES)
+            self._send_error(413, refused.code, refused.message)
             return
         except (ValueError, OSError):
             self.close_connection = True
@@ -153,6 +156,14 @@ class _Handler(BaseHTTPRequestHandler):
         immutable = target.parent.name == "assets"  # Vite puts content-hashed files there
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         self._send(200, {"Content-Type": content_type, "Cache-Control": cache}, target.read_bytes())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:  # noqa: ARG002 - its signature
+        """The standard library's own refusals (an unknown method, a malformed request line) in our shape."""
+        self.close_connection = True
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # a method no route has: as for GET-only paths, a 405
+            self._send_error(405, "method_not_allowed", f"{self.command} is not allowed here")
+        else:
+            self._send_error(code, "bad_request", message or HTTPStatus(code).phrase)
 
     def _send_error(self, status: int, code: str, message: str) -> None:
         payload = json.dumps(error_body(code, message)).encode()

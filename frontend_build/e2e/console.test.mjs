@@ -591,18 +591,24 @@ step("start and stop from the list row; the list polls while a model changes", a
 });
 
 /** Adds a user to local mode's emulated user pool with a temporary password (boto3 against the emulator). */
+// Creating users is an operator's call: local mode writes that identity's keys for the test (harness.mjs).
+function operatorKeys() {
+  const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(local.operatorCredentials, "utf8"));
+  return { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey };
+}
+
 function createEmulatorUser(username, temporaryPassword, group) {
   const script = [
     "import sys, boto3",
     "endpoint, region, pool, user, password, group = sys.argv[1:]",
-    "c = boto3.client('cognito-idp', endpoint_url=endpoint, region_name=region, aws_access_key_id='local', aws_secret_access_key='local')",
+    "c = boto3.client('cognito-idp', endpoint_url=endpoint, region_name=region)",
     "c.admin_create_user(UserPoolId=pool, Username=user, TemporaryPassword=password, MessageAction='SUPPRESS')",
     "c.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)",
   ].join("\n");
   execFileSync(
     join(REPO, ".venv", "bin", "python"),
     ["-c", script, auth.cognitoEndpoint, auth.region, auth.userPoolId, username, temporaryPassword, group],
-    { stdio: "inherit" },
+    { stdio: "inherit", env: { ...process.env, ...operatorKeys() } },
   );
 }
 

@@ -58,3 +58,34 @@ def test_stateful_sequences_follow_the_documents_links(local_mode: LocalMode) ->
         suppress_health_check=list(HealthCheck),
     )
     Sequences.run(settings=bounded)
+
+
+def test_local_modes_server_refuses_bad_framing_in_the_apis_shape(local_mode: LocalMode) -> None:
+    """Content-Length: -1 is a 400 (it once read to the end of the stream); an unknown method a 405."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(local_mode.base_url)
+
+    def exchange(request: bytes) -> tuple[int, dict[str, object]]:
+        with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+            connection.sendall(request)
+            connection.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        return int(head.split()[1]), json.loads(body)
+
+    host = f"Host: {address.netloc}\r\n".encode()
+    status, body = exchange(b"POST /api/predict HTTP/1.1\r\n" + host + b"Content-Length: -1\r\n\r\n{}")
+    assert status == 400 and body["error"]["code"] == "bad_request"
+    status, body = exchange(b"TRACE /api/health HTTP/1.1\r\n" + host + b"\r\n")
+    assert status == 405 and body["error"]["code"] == "method_not_allowed"
+    big = b"x" * (6 * 1024 * 1024 + 1)
+    status, body = exchange(
+        b"POST /api/predict HTTP/1.1\r\n" + host + f"Content-Length: {len(big)}\r\n\r\n".encode() + big
+    )
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+    assert "the limit is 6291456 bytes" in body["error"]["message"]

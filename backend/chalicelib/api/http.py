@@ -21,6 +21,14 @@ from chalicelib.domain.access import Identity, Role, require
 from chalicelib.domain.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 
 MAX_MANAGEMENT_BODY_BYTES = 1024 * 1024
+# The largest body any route takes: Lambda's invocation payload limit. Local mode's server refuses
+# bigger ones with the same 413, so a body is refused the same way everywhere.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+
+def too_large(size: int | None, limit: int) -> PayloadTooLarge:
+    measured = f"{size} bytes" if size is not None else "larger than that"
+    return PayloadTooLarge(f"the request body is {measured}; the limit is {limit} bytes")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -121,7 +129,7 @@ def json_body(request: Request, max_bytes: int = MAX_MANAGEMENT_BODY_BYTES) -> A
     """The request's JSON body, after the checks in the order a client can act on: size, type, syntax."""
     raw = raw_body(request)
     if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"the request body is {len(raw)} bytes; the limit is {max_bytes}")
+        raise too_large(len(raw), max_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not _JSON_TYPE.match(content_type):
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")

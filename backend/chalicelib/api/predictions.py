@@ -12,7 +12,16 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.correlation import request_id
-from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_body, json_response, parse_query, raw_body
+from chalicelib.api.http import (
+    MAX_REQUEST_BYTES,
+    ApiBlueprint,
+    actor,
+    authenticate,
+    json_body,
+    json_response,
+    parse_query,
+    raw_body,
+)
 from chalicelib.domain.access import Role, require
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from chalicelib.domain.models import Visibility
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
 
 blueprint = ApiBlueprint(__name__)
 
-MAX_PREDICTION_BYTES = 6 * 1024 * 1024  # Lambda's invocation payload limit
+MAX_PREDICTION_BYTES = MAX_REQUEST_BYTES
 BASIC_SHAPE = "the Basic credentials must be base64 of name:token, both non-empty"
 PRIVATE_ENDPOINT = "this model's endpoint is private: send a client token (curl -u name:token) or sign in"
 
