@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from chalice.config import Config
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from chalicelib.api.errors import error_body
 from chalicelib.api.http import MAX_REQUEST_BYTES, too_large
@@ -160,8 +160,10 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:  # noqa: ARG002 - its signature
         """The standard library's own refusals (an unknown method, a malformed request line) in our shape."""
         self.close_connection = True
-        if code == HTTPStatus.NOT_IMPLEMENTED:  # a method no route has: as for GET-only paths, a 405
-            self._send_error(405, "method_not_allowed", f"{self.command} is not allowed here")
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # a method no route has: a 405 that says which ones exist
+            allowed = self.server.allowed_methods(urlsplit(self.path).path)
+            payload = json.dumps(error_body("method_not_allowed", f"{self.command} is not allowed here")).encode()
+            self._send(405, {"Content-Type": "application/json", "Allow": ", ".join(allowed)}, payload)
         else:
             self._send_error(code, "bad_request", message or HTTPStatus(code).phrase)
 
@@ -198,12 +200,24 @@ class LocalServer(ThreadingHTTPServer):
     ) -> None:
         """`connect_sources`: what the console may call besides this server (the emulator, in local mode)."""
         self.gateway = LocalGateway(app, Config(chalice_stage="local"))
+        self._app_routes = app.routes
+        self._routes = RouteMatcher(list(app.routes))
         self.allowed_hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
         self.security_headers = response_headers(connect_sources)
         has_console = console_dir is not None and (console_dir / "index.html").is_file()
         self.console_dir = console_dir.resolve() if has_console and console_dir else None
         self.config_json = json.dumps(runtime_config).encode()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods a path answers: its routes' under /api, GET and HEAD for the console."""
+        if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            return ["GET", "HEAD"]
+        try:
+            resource = self._routes.match_route(path[len(API_PREFIX) :] or "/").route
+        except ValueError:
+            return []
+        return sorted(self._app_routes[resource])
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)
