@@ -44,6 +44,28 @@ def add_percentiles_to_cloudwatch() -> None:
     models.Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]  # the point
 
 
+def add_revoke_token_to_cognito() -> None:
+    """Teach moto's Cognito RevokeToken (moto 5.2.5 answers 500), so the console's sign-out revokes locally too.
+
+    As on AWS, the refresh token stops minting access tokens; the access tokens already out stay
+    valid until they expire.
+    """
+    from moto.cognitoidp import responses
+
+    if hasattr(responses.CognitoIdpResponse, "revoke_token"):
+        return
+
+    def revoke_token(self: Any) -> str:
+        token, client_id = self._get_param("Token"), self._get_param("ClientId")
+        for pool in self.backend.user_pools.values():
+            issued = pool.refresh_tokens.get(token)
+            if issued is not None and issued[0] == client_id:
+                pool.refresh_tokens[token] = None
+        return "{}"
+
+    responses.CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]  # the point
+
+
 def use_emulator(endpoint_url: str) -> None:
     """Point this process's AWS clients at the emulator, with credentials that can reach nothing else."""
     # Local mode must never touch a real AWS account, whatever credentials the shell holds.
@@ -79,6 +101,7 @@ class Emulator:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         add_percentiles_to_cloudwatch()
+        add_revoke_token_to_cognito()
         admit_verified_presigned_requests()
         # werkzeug would log every emulated AWS call; only its problems are worth seeing.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
