@@ -39,13 +39,3 @@ def permissions_module() -> ModuleType:
 
 def security_headers_module() -> ModuleType:
     return _backend_module("chalicelib.security_headers")
-
-
-def env_name(constant: str) -> str | None:
-    """The environment variable chalicelib/config.py names `constant`, or None until the backend adds it.
-
-    The stack sets optional variables only once the backend declares them, so a name the API does not
-    read yet is never invented here.
-    """
-    value = getattr(config_module(), constant, None)
-    return value if isinstance(value, str) else None

@@ -119,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             with acting_as("api_handler"):
                 response = self.server.gateway.handle_request(self.command, api_path, headers, body or None)
         except LocalGatewayException:
-            # Without authorizers the local gateway refuses only routes it cannot match. Its own body
+            # The local gateway refuses only routes it cannot match (tokens are checked in the API). Its own body
             # would echo the Authorization header (as API Gateway's does); ours, like the deployed
             # API's MISSING_AUTHENTICATION_TOKEN gateway response, is a plain 404.
             self._send_error(404, "not_found", f"no route for {self.command} {urlsplit(self.path).path}")

@@ -152,11 +152,11 @@ def _gateway_response(
 GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     # API Gateway says "Missing Authentication Token" (403) for unknown routes; it means 404.
     "MISSING_AUTHENTICATION_TOKEN": _gateway_response(404, "not_found", '"no such route"'),
-    # The authorizer found no token, or a bad or expired one (RFC 6750: a 401 names the scheme).
+    # The function checks tokens itself (no authorizer); these two answer only what API Gateway
+    # refuses on its own before the function runs, in the same shape (RFC 6750: a 401 names the scheme).
     "UNAUTHORIZED": _gateway_response(
         401, "unauthorized", '"sign in: a valid bearer token is required"', {"WWW-Authenticate": "Bearer"}
     ),
-    # The authorizer's policy denied the call: the caller's role is too low for it.
     "ACCESS_DENIED": _gateway_response(403, "forbidden", '"your role does not allow this request"'),
     "THROTTLED": _gateway_response(429, "throttled", '"too many requests; retry later"'),
     "REQUEST_TOO_LARGE": _gateway_response(413, "payload_too_large", '"the request is too large"'),

@@ -23,7 +23,7 @@ class ModelCompute(Construct):
     """The ECS cluster and everything a model task needs; the API registers task definitions at runtime.
 
     Attributes: `cluster`, `execution_role`, `task_role`, `function_security_group` (the API function's),
-    `model_security_group` (the containers'), `runner_image` (None until backend/runner/Dockerfile exists),
+    `model_security_group` (the containers'), `runner_image` (the standard runner, an image asset),
     `model_log_group_arn` (pattern for the per-model log groups).
     """
 
@@ -132,21 +132,13 @@ class ModelCompute(Construct):
                     "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
                 )
 
-        self.runner_image: ecr_assets.DockerImageAsset | None = None
-        if (runner_dir / "Dockerfile").is_file():
-            # Synthesis only hashes and copies the directory; the image is built by `cdk deploy`.
-            self.runner_image = ecr_assets.DockerImageAsset(
-                self,
-                "RunnerImage",
-                directory=str(runner_dir),
-                platform=ecr_assets.Platform.LINUX_AMD64,  # Fargate tasks default to X86_64
-                exclude=["**/__pycache__", "**/*.pyc", "tests", ".pytest_cache"],
-            )
-            self.runner_image.repository.grant_pull(self.execution_role)
-        else:
-            cdk.Annotations.of(self).add_warning_v2(
-                "kraken:no-runner-image",
-                f"{runner_dir}/Dockerfile does not exist yet: the standard runner image is not part of this "
-                "stack, so models can only use custom images.",
-            )
+        # Synthesis only hashes and copies the directory; the image is built by `cdk deploy`.
+        self.runner_image = ecr_assets.DockerImageAsset(
+            self,
+            "RunnerImage",
+            directory=str(runner_dir),
+            platform=ecr_assets.Platform.LINUX_AMD64,  # Fargate tasks default to X86_64
+            exclude=["**/__pycache__", "**/*.pyc", "tests", ".pytest_cache"],
+        )
+        self.runner_image.repository.grant_pull(self.execution_role)
         self.task_roles = (self.execution_role, self.task_role)

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.backend_contract import config_module, env_name, security_headers_module
+from infra.backend_contract import config_module, security_headers_module
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
@@ -176,20 +176,17 @@ class KrakenStack(cdk.Stack):
             config.STAGE: settings.stage,
             config.ARTIFACT_BUCKET: artifact_bucket_name,
             config.CLUSTER: settings.prefix,
-            # Powertools reads these; harmless if the API names its namespace explicitly.
-            "POWERTOOLS_SERVICE_NAME": "kraken",
-            "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,
         }
         for layout in self.tables.layouts:
             environment[table_env_var(layout)] = self.tables.by_layout[layout.logical_name].table_name
         compute = self.compute
-        # Set once chalicelib/config.py declares the constant (constant -> value); the backend owns names.
-        optional = {
+        # chalicelib/config.py names each variable (constant -> value): the backend owns the names.
+        by_constant = {
             "TASK_EXECUTION_ROLE_ARN": compute.execution_role.role_arn,
             "TASK_ROLE_ARN": compute.task_role.role_arn,
             "SUBNETS": ",".join(subnet_ids),
             "TASK_SECURITY_GROUP": compute.model_security_group.security_group_id,
-            "RUNNER_IMAGE": compute.runner_image.image_uri if compute.runner_image else None,
+            "RUNNER_IMAGE": compute.runner_image.image_uri,
             "MODEL_LOG_RETENTION_DAYS": str(settings.log_retention_days),
             "METRICS_NAMESPACE": settings.metrics_namespace,
             "REQUEST_LOG_GROUP": request_log_group_name(settings.prefix),
@@ -198,8 +195,6 @@ class KrakenStack(cdk.Stack):
             "TOKEN_ISSUER": self.sign_in.issuer,
             "JWKS_URL": self.sign_in.jwks_url,
         }
-        for constant, value in optional.items():
-            name = env_name(constant)
-            if name and value is not None:
-                environment[name] = value
+        for constant, value in by_constant.items():
+            environment[getattr(config, constant)] = value
         return environment

@@ -185,14 +185,41 @@ def test_a_crash_is_failed_with_the_runners_reason_then_recovers(ecs_api: tuple[
             desiredStatus="RUNNING",
             stopCode="EssentialContainerExited",
             stoppedReason="Essential container in task exited",
-            container={"exitCode": 3},
+            # Any crash but the runner's "cannot load" (exit 3), which is final: see the next test.
+            container={"exitCode": 1},
         ),
     )
     record = model(client, model_id)
-    assert record["status"] == "FAILED"
+    assert record["status"] == "FAILED" and record["failedForGood"] is False
     assert record["statusReason"] == "artifact could not be loaded as joblib: UnpicklingError: invalid load key"
     send(client, running(settings, model_id, ip="10.20.1.9"))
     assert model(client, model_id)["status"] == "RUNNING"
+
+
+def test_an_artifact_that_cannot_load_stops_the_service_until_started_again(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    cannot_load = task_event(
+        settings,
+        model_id,
+        lastStatus="STOPPED",
+        desiredStatus="RUNNING",
+        stopCode="EssentialContainerExited",
+        container={"exitCode": 3},
+    )
+    send(client, cannot_load)
+    record = model(client, model_id)
+    assert record["status"] == "FAILED" and record["failedForGood"] is True
+    ecs = boto3.client("ecs", region_name=settings.region)
+    family = f"{settings.resource_prefix}{model_id}"
+    assert ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]["desiredCount"] == 0
+    send(client, cannot_load)  # ECS's own retries end in the same way: no second row, no restart
+    log = client.http.get(f"/models/{model_id}/logs?limit=100").json_body["items"]
+    assert [e["toStatus"] for e in log if e["action"] == "transition"] == ["FAILED"]
+    assert post(client, f"/models/{model_id}/start", {}).json_body["status"] == "PENDING"
+    assert ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]["desiredCount"] == 1
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.aws_errors import error_code
+from chalicelib.adapters.aws_errors import ECS, error_code, translate
 from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, STREAM_PREFIX
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.errors import DependencyUnavailable
 from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import (
     ExitCause,
@@ -52,12 +51,10 @@ def health_check_command(port: int, path: str) -> list[str]:
 def _ecs_call(operation: str, call: Any, **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
-    except ClientError as error:
-        if error_code(error) in _REFUSALS:
+    except (ClientError, BotoCoreError) as error:
+        if isinstance(error, ClientError) and error_code(error) in _REFUSALS:
             raise RuntimeRefused(f"ECS refused to {operation}: {error.response['Error'].get('Message', '')}") from error
-        raise DependencyUnavailable(f"ECS did not {operation}; try again shortly") from error
-    except BotoCoreError as error:
-        raise DependencyUnavailable(f"ECS did not {operation}; try again shortly") from error
+        raise translate(error, ECS) from error
 
 
 class EcsContainerRuntime:
