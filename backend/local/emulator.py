@@ -15,6 +15,7 @@ from chalicelib import config
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
+from local.containers import PODMAN_HOST_LOOPBACK
 from local.gate import PUBLIC_COGNITO_OPERATIONS, Gate, admitted_by_gate
 from local.identities import Identities
 
@@ -109,7 +110,8 @@ class Emulator:
         threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"
-        self.gate.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
+        # Containers on slirp4netns reach the host's loopback as 10.0.2.2; no browser sends that Host.
+        self.gate.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}", f"{PODMAN_HOST_LOOPBACK}:{port}"})
         return self.endpoint_url
 
     def enforce(self, identities: Identities) -> None:
