@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib import config
 from tests.functional.test_access import running_model
 from tests.functional.test_gateway import predict
-from tests.functional.test_models_api import assert_error
+from tests.functional.test_models_api import assert_error, post
 
 NO_USER = {"Authorization": ""}
 
@@ -85,3 +85,12 @@ def test_over_its_rate_a_model_answers_429_with_retry_after(
     assert int(refused.headers["Retry-After"]) >= 1
     lines = [json.loads(out) for out in capsys.readouterr().out.splitlines() if '"prediction"' in out]
     assert 429 in {line["status"] for line in lines}  # refusals are in the history too
+
+
+def test_container_port_is_optional_for_artifact_models_only(api: Client) -> None:
+    size = {"containerCpu": 0.5, "containerMemory": 1}
+    created = post(api, "/models", {"name": "no-port", "version": "1", "artifactFormat": "joblib", **size})
+    assert created.status_code == 201 and created.json_body["containerPort"] == 8080
+    image = {"name": "image", "version": "1", "dockerImage": "repo/model:1", **size}
+    error = assert_error(post(api, "/models", image), 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["containerPort"]

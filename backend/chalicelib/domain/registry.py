@@ -18,6 +18,7 @@ from chalicelib.domain.models import (
     fargate_size_problem,
 )
 from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
+from chalicelib.domain.runner_contract import RUNNER_PORT
 
 
 def check_record(record: ModelRecord) -> None:
@@ -57,6 +58,12 @@ class ModelRegistry:
 
     def create(self, settings: Mapping[str, Any], actor: str) -> ModelRecord:
         """A new STOPPED model from the caller's settings (ModelRecord field names); defaults fill the rest."""
+        settings = dict(settings)
+        if settings.get("container_port") is None:
+            if not settings.get("artifact_format"):
+                problem = FieldProblem("container_port", "an image model needs the port its server listens on")
+                raise InvalidRequest("the model's settings are not valid", (problem,))
+            settings["container_port"] = RUNNER_PORT  # the standard runner's; it listens where it is told
         record = ModelRecord.new(self._new_id(), actor, self._clock(), settings)
         check_record(record)
         self._repository.add(record)

@@ -6,6 +6,8 @@ import math
 
 from chalicelib.domain.models import ModelRecord
 
+# The port the standard runner listens on when an artifact model does not choose one.
+RUNNER_PORT = 8080
 # The standard runner exits with this code when the artifact cannot be loaded: retrying cannot help.
 RUNNER_CANNOT_LOAD_EXIT_CODE = 3
 

@@ -71,7 +71,7 @@ class ModelSettings(_Strict):
     description: Description = setting_default("description")
     docker_image: DockerImage | None = setting_default("docker_image")
     artifact_format: Format | None = setting_default("artifact_format")
-    container_port: Port
+    container_port: Port | None = None  # optional for artifact models: the runner's port
     container_cpu: Cpu
     container_memory: Memory
     env: Env = Field(default_factory=lambda: setting_default("env"))
@@ -161,6 +161,7 @@ class ModelResponse(ResponseModel, ModelSettings):
     )
 
     id: str
+    container_port: int  # always set on a record
     status: ModelStatus
     failed_for_good: bool
     status_reason: str | None

@@ -80,7 +80,7 @@ export interface CreateModelRequest {
   description?: string;
   dockerImage?: string | null;
   artifactFormat?: ArtifactFormat | null;
-  containerPort: number;
+  containerPort?: number | null;
   containerCpu: number;
   containerMemory: number;
   env?: {
