@@ -108,7 +108,6 @@ def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkey
     from chalicelib import wiring
     from chalicelib.domain.lifecycle import RECONCILER_ACTOR
     from chalicelib.domain.models import ArtifactFormat, ModelStatus
-    from chalicelib.domain.registry import NewModel
     from local.identities import acting_as
     from local.wiring import RECONCILE_SECONDS, LocalWiring
 
@@ -117,7 +116,14 @@ def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkey
     wiring.install(services)
     try:
         with acting_as("api_handler"):
-            spec = NewModel("drift", "1", 8080, 0.25, 0.5, artifact_format=ArtifactFormat.JOBLIB)
+            spec = {
+                "name": "drift",
+                "version": "1",
+                "container_port": 8080,
+                "container_cpu": 0.25,
+                "container_memory": 0.5,
+                "artifact_format": ArtifactFormat.JOBLIB,
+            }
             record = services.registry.create(spec, actor="test")
             # What a lost task event leaves behind: RUNNING, with an endpoint no container serves.
             drifted = dataclasses.replace(record, status=ModelStatus.RUNNING, endpoints=("127.0.0.1:9",))
@@ -146,7 +152,7 @@ def test_a_grant_removed_from_the_api_role_fails_naming_the_action(emulator, tmp
 
     from chalicelib import permissions
     from chalicelib.adapters.s3 import S3ArtifactStore
-    from chalicelib.domain.errors import DependencyUnavailable
+    from chalicelib.domain.errors import Misconfigured
     from local.calls import CallLog, ungranted
     from local.identities import acting_as, emulator_policy, policy_values
 
@@ -166,7 +172,8 @@ def test_a_grant_removed_from_the_api_role_fails_naming_the_action(emulator, tmp
     s3 = client("s3", settings, Credentials(key["AccessKeyId"], key["SecretAccessKey"]))
     calls = CallLog(tmp_path / "calls.txt")
     calls.watch(s3)
-    with acting_as("api_handler"), pytest.raises(DependencyUnavailable) as failed:
+    # A missing grant is a misconfiguration (a 500 whose log names the action), not "try again".
+    with acting_as("api_handler"), pytest.raises(Misconfigured) as failed:
         S3ArtifactStore(s3, settings.artifact_bucket).delete("m1")
     calls.close()
     assert isinstance(failed.value.__cause__, ClientError)
