@@ -87,8 +87,8 @@ class RunnerProcess:
             try:
                 status, _, body = self.request("GET", "/health")
             except ConnectionRefusedError:
-                # Seen once under heavy load while the parent hands the socket to its workers; the
-                # process is alive (checked above), so keep waiting for it to become healthy.
+                # The runner may exit between the poll above and this request (a load failure);
+                # the next poll then reports its exit code and reason instead of a bare refusal.
                 seen.append(0)
                 time.sleep(0.05)
                 continue

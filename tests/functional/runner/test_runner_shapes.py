@@ -201,7 +201,7 @@ def _zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def _tar_gz(files: dict[str, str]) -> bytes:
+def _tar_gz(files: dict[str, str], links: dict[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for path, text in files.items():
@@ -209,6 +209,10 @@ def _tar_gz(files: dict[str, str]) -> bytes:
             info = tarfile.TarInfo(path)
             info.size = len(raw)
             archive.addfile(info, io.BytesIO(raw))
+        for path, target in (links or {}).items():
+            link = tarfile.TarInfo(path)
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            archive.addfile(link)
     return buffer.getvalue()
 
 
@@ -255,8 +259,12 @@ def test_bundle_whose_requirement_has_no_wheel_fails_with_the_reason(s3, start_r
             "no model.py at its top level (found: predict.py)",
         ),
         (b"not an archive at all", "neither a .zip nor a .tar.gz archive"),
+        (
+            _tar_gz({"model.py": "def predict(d, m):\n    return d\n"}, links={"secrets": "/etc/passwd"}),
+            "links or special files, which are not allowed ('secrets')",
+        ),
     ],
-    ids=["path traversal", "no entry module", "not an archive"],
+    ids=["path traversal", "no entry module", "not an archive", "symlink in a tar"],
 )
 def test_bad_bundles_fail_with_a_reason(body: bytes, expected: str, s3, start_runner) -> None:
     runner = start_runner(_put(s3, f"shapes/bad-{hashlib.sha1(body).hexdigest()}", body), "bundle")
