@@ -39,7 +39,6 @@ class ModelCompute(Construct):
         runner_dir: Path,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
@@ -48,8 +47,21 @@ class ModelCompute(Construct):
             container_insights_v2=ecs.ContainerInsights.ENABLED,
             enable_fargate_capacity_providers=True,
         )
+        self.function_security_group, self.model_security_group = self._security_groups(prefix, vpc)
+        self.model_log_group_arn = cdk.Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{model_log_group_prefix}/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.execution_role = self._execution_role(prefix)
+        self.task_role = self._task_role(prefix, artifact_bucket_name)
+        self.runner_image = self._runner_image(runner_dir)
+        self.task_roles = (self.execution_role, self.task_role)
 
-        self.function_security_group = ec2.SecurityGroup(
+    def _security_groups(self, prefix: str, vpc: ec2.IVpc) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup]:
+        """The API function's security group and the model containers', which admits only the former."""
+        function_security_group = ec2.SecurityGroup(
             self,
             "FunctionSecurityGroup",
             vpc=vpc,
@@ -57,7 +69,7 @@ class ModelCompute(Construct):
             description=f"{prefix} API function: calls AWS APIs and the model containers",
             allow_all_outbound=True,
         )
-        self.model_security_group = ec2.SecurityGroup(
+        model_security_group = ec2.SecurityGroup(
             self,
             "ModelSecurityGroup",
             vpc=vpc,
@@ -67,50 +79,46 @@ class ModelCompute(Construct):
             # because custom images may fetch what they need at start.
             allow_all_outbound=True,
         )
-        self.model_security_group.add_ingress_rule(
-            peer=self.function_security_group,
+        model_security_group.add_ingress_rule(
+            peer=function_security_group,
             connection=MODEL_PORTS,
             description="prediction requests proxied by the API function",
         )
+        return function_security_group, model_security_group
 
-        self.model_log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"{model_log_group_prefix}/*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-
-        # Used by the ECS agent to start a task: pull the image, write the container's logs.
-        self.execution_role = iam.Role(
+    def _execution_role(self, prefix: str) -> iam.Role:
+        """The role the ECS agent starts a task with: pull the image, write the container's logs."""
+        role = iam.Role(
             self,
             "TaskExecutionRole",
             role_name=f"{prefix}-task-execution",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description=f"{prefix}: lets ECS pull model images and write model logs",
         )
-        self.execution_role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteModelLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[self.model_log_group_arn],
             )
         )
-        self.execution_role.add_to_policy(
-            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
+        role.add_to_policy(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         acknowledge(
-            self.execution_role,
+            role,
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken has no resource-level permissions; AWS requires '*'.",
         )
         acknowledge_wildcard_resource(
-            self.execution_role,
+            role,
             self.model_log_group_arn,
             "One log group per model, created at runtime under this stage's prefix.",
         )
+        return role
 
-        # Assumed by the model container itself: read-only access to the artifacts it serves.
-        self.task_role = iam.Role(
+    def _task_role(self, prefix: str, artifact_bucket_name: str) -> iam.Role:
+        """The role the model container itself assumes: read-only access to the artifacts it serves."""
+        stack = cdk.Stack.of(self)
+        role = iam.Role(
             self,
             "ModelTaskRole",
             role_name=f"{prefix}-model-task",
@@ -122,23 +130,24 @@ class ModelCompute(Construct):
             resources = permissions.resources(
                 grant, {"partition": stack.partition, "bucket": artifact_bucket_name}, (), ()
             )
-            self.task_role.add_to_policy(
-                iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources)
-            )
+            role.add_to_policy(iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources))
             for resource in resources:
                 acknowledge_wildcard_resource(
-                    self.task_role,
+                    role,
                     resource,
                     "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
                 )
+        return role
 
+    def _runner_image(self, runner_dir: Path) -> ecr_assets.DockerImageAsset:
+        """The standard runner as an image asset, which the execution role may pull."""
         # Synthesis only hashes and copies the directory; the image is built by `cdk deploy`.
-        self.runner_image = ecr_assets.DockerImageAsset(
+        image = ecr_assets.DockerImageAsset(
             self,
             "RunnerImage",
             directory=str(runner_dir),
             platform=ecr_assets.Platform.LINUX_AMD64,  # Fargate tasks default to X86_64
             exclude=["**/__pycache__", "**/*.pyc", "tests", ".pytest_cache"],
         )
-        self.runner_image.repository.grant_pull(self.execution_role)
-        self.task_roles = (self.execution_role, self.task_role)
+        image.repository.grant_pull(self.execution_role)
+        return image
