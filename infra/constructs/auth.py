@@ -41,7 +41,19 @@ class SignIn(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.user_pool = cognito.UserPool(
+        self.user_pool = self._user_pool(prefix, retain=retain, threat_protection=threat_protection)
+        self._acknowledge_user_pool(threat_protection=threat_protection)
+        self.client = self._console_client(prefix)
+        self.groups = self._role_groups()
+
+        self.user_pool_id = self.user_pool.user_pool_id
+        self.client_id = self.client.user_pool_client_id
+        self.issuer = f"https://cognito-idp.{stack.region}.{stack.url_suffix}/{self.user_pool_id}"
+        self.jwks_url = f"{self.issuer}/.well-known/jwks.json"
+
+    def _user_pool(self, prefix: str, *, retain: bool, threat_protection: bool) -> cognito.UserPool:
+        """The stage's user pool: admin-created accounts, strong passwords, optional TOTP MFA."""
+        return cognito.UserPool(
             self,
             "UserPool",
             user_pool_name=f"{prefix}-users",
@@ -80,6 +92,9 @@ class SignIn(Construct):
             deletion_protection=retain,
             removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
         )
+
+    def _acknowledge_user_pool(self, *, threat_protection: bool) -> None:
+        """cdk-nag findings on the user pool that are deliberate choices, each with its reason."""
         acknowledge(
             self.user_pool,
             "AwsSolutions-COG2",
@@ -97,7 +112,9 @@ class SignIn(Construct):
                 "character classes, and TOTP MFA is available. Set context threatProtection=true to enable it.",
             )
 
-        self.client = self.user_pool.add_client(
+    def _console_client(self, prefix: str) -> cognito.UserPoolClient:
+        """The console's app client: a public (browser) client that signs in through the user pools API."""
+        return self.user_pool.add_client(
             "ConsoleClient",
             user_pool_client_name=f"{prefix}-console",
             generate_secret=False,  # a browser app cannot keep a secret
@@ -110,14 +127,12 @@ class SignIn(Construct):
             id_token_validity=cdk.Duration.hours(ACCESS_TOKEN_HOURS),
             refresh_token_validity=cdk.Duration.days(REFRESH_TOKEN_DAYS),
         )
-        self.groups = {
+
+    def _role_groups(self) -> dict[str, cognito.UserPoolGroup]:
+        """One Cognito group per role in ROLE_GROUPS, by name."""
+        return {
             name: self.user_pool.add_group(
                 f"{name.capitalize()}Group", group_name=name, precedence=precedence, description=description
             )
             for name, (precedence, description) in ROLE_GROUPS.items()
         }
-
-        self.user_pool_id = self.user_pool.user_pool_id
-        self.client_id = self.client.user_pool_client_id
-        self.issuer = f"https://cognito-idp.{stack.region}.{stack.url_suffix}/{self.user_pool_id}"
-        self.jwks_url = f"{self.issuer}/.well-known/jwks.json"
