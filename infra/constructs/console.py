@@ -136,7 +136,27 @@ class Console(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.web_acl = rate_limited_web_acl(self, prefix, waf_rate_limit) if waf_rate_limit else None
-        self.bucket = s3.Bucket(
+        self.bucket = self._bucket(log_bucket)
+        headers = security_headers_policy(self, prefix, connect_sources)
+        spa_fallback = self._spa_fallback(prefix)
+        self.distribution = self._distribution(
+            prefix,
+            default_behavior=self._console_behavior(headers, spa_fallback),
+            api_behavior=self._api_behavior(api_domain, headers),
+            log_bucket=log_bucket,
+        )
+        if api_stage_path != "api":
+            raise ValueError("CloudFront forwards /api/* unchanged, so the API Gateway stage must be 'api'")
+        self._acknowledge_distribution()
+        self.url = f"https://{self.distribution.distribution_domain_name}"
+
+        self.deployed_build = (dist_dir / "index.html").is_file()
+        self._deploy(dist_dir, runtime_config)
+        self._acknowledge_deployment_handler()
+
+    def _bucket(self, log_bucket: s3.IBucket) -> s3.Bucket:
+        """The private bucket CloudFront serves the console from."""
+        return s3.Bucket(
             self,
             "Bucket",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -149,9 +169,9 @@ class Console(Construct):
             auto_delete_objects=True,
         )
 
-        headers = security_headers_policy(self, prefix, connect_sources)
-
-        spa_fallback = cloudfront.Function(
+    def _spa_fallback(self, prefix: str) -> cloudfront.Function:
+        """The viewer-request function that serves index.html for the console's client-side routes."""
+        return cloudfront.Function(
             self,
             "SpaFallback",
             function_name=f"{prefix}-spa-fallback",
@@ -160,13 +180,55 @@ class Console(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
 
+    def _console_behavior(
+        self, headers: cloudfront.IResponseHeadersPolicy, spa_fallback: cloudfront.IFunction
+    ) -> cloudfront.BehaviorOptions:
+        """The default behaviour: the console's files from the bucket, cached, over HTTPS."""
+        return cloudfront.BehaviorOptions(
+            origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+            response_headers_policy=headers,
+            compress=True,
+            function_associations=[
+                cloudfront.FunctionAssociation(
+                    function=spa_fallback, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                )
+            ],
+        )
+
+    @staticmethod
+    def _api_behavior(api_domain: str, headers: cloudfront.IResponseHeadersPolicy) -> cloudfront.BehaviorOptions:
+        """The /api/* behaviour: every request passed to API Gateway uncached."""
         api_origin = origins.HttpOrigin(
             api_domain,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             read_timeout=cdk.Duration.seconds(30),
         )
-        self.distribution = cloudfront.Distribution(
+        return cloudfront.BehaviorOptions(
+            origin=api_origin,
+            # API clients must not be redirected: a redirected POST loses its body.
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            # Every viewer header but Host (API Gateway routes on its own host name), every
+            # query string and cookie.
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy=headers,
+            compress=True,
+        )
+
+    def _distribution(
+        self,
+        prefix: str,
+        *,
+        default_behavior: cloudfront.BehaviorOptions,
+        api_behavior: cloudfront.BehaviorOptions,
+        log_bucket: s3.IBucket,
+    ) -> cloudfront.Distribution:
+        """The CloudFront distribution that serves the console and, under /api/*, the API on one domain."""
+        return cloudfront.Distribution(
             self,
             "Distribution",
             comment=f"{prefix} console and API",
@@ -177,36 +239,13 @@ class Console(Construct):
             enable_logging=True,
             log_bucket=log_bucket,
             log_file_prefix="cloudfront/",
-            default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=headers,
-                compress=True,
-                function_associations=[
-                    cloudfront.FunctionAssociation(
-                        function=spa_fallback, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
-                    )
-                ],
-            ),
-            additional_behaviors={
-                # /api/models reaches stage "api", resource /models: the path is forwarded unchanged.
-                API_PATH_PATTERN: cloudfront.BehaviorOptions(
-                    origin=api_origin,
-                    # API clients must not be redirected: a redirected POST loses its body.
-                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-                    # Every viewer header but Host (API Gateway routes on its own host name), every
-                    # query string and cookie.
-                    origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-                    response_headers_policy=headers,
-                    compress=True,
-                )
-            },
+            default_behavior=default_behavior,
+            # /api/models reaches stage "api", resource /models: the path is forwarded unchanged.
+            additional_behaviors={API_PATH_PATTERN: api_behavior},
         )
-        if api_stage_path != "api":
-            raise ValueError("CloudFront forwards /api/* unchanged, so the API Gateway stage must be 'api'")
+
+    def _acknowledge_distribution(self) -> None:
+        """cdk-nag findings on the distribution that are deliberate choices, each with its reason."""
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -225,27 +264,15 @@ class Console(Construct):
             "The distribution uses the default *.cloudfront.net certificate, with which CloudFront cannot enforce "
             "a minimum TLS version; set a custom domain and ACM certificate to enforce TLSv1.2_2021.",
         )
-        self.url = f"https://{self.distribution.distribution_domain_name}"
 
-        self.deployed_build = (dist_dir / "index.html").is_file()
+    def _deploy(self, dist_dir: Path, runtime_config: Mapping[str, Any]) -> None:
+        """Copies the console build (or a placeholder page) and its runtime config.json into the bucket."""
         # Source.json_data would drop null values (jsii passes Python's None as undefined), and the console
         # reads "cognitoEndpoint": null. Source.data substitutes deploy-time values inside the JSON
         # strings; those values (ids, the region) need no JSON escaping.
         config_source = s3deploy.Source.data("config.json", json.dumps(dict(runtime_config), indent=2))
         if self.deployed_build:
-            build = s3deploy.BucketDeployment(
-                self,
-                "DeployBuild",
-                sources=[s3deploy.Source.asset(str(dist_dir), exclude=list(ALWAYS_REVALIDATE))],
-                destination_bucket=self.bucket,
-                exclude=list(ALWAYS_REVALIDATE),  # so pruning leaves the files deployed below alone
-                cache_control=[
-                    s3deploy.CacheControl.set_public(),
-                    s3deploy.CacheControl.max_age(cdk.Duration.days(365)),
-                    s3deploy.CacheControl.immutable(),
-                ],
-                memory_limit=512,
-            )
+            build = self._deploy_build(dist_dir)
             index_source = s3deploy.Source.asset(str(dist_dir), exclude=["*", "!index.html"])
         else:
             print(
@@ -254,10 +281,32 @@ class Console(Construct):
             )
             build = None
             index_source = s3deploy.Source.data("index.html", PLACEHOLDER_INDEX)
-        entry = s3deploy.BucketDeployment(
+        entry = self._deploy_entry([index_source, config_source])
+        if build is not None:
+            entry.node.add_dependency(build)  # the new index.html must not reference assets not yet uploaded
+
+    def _deploy_build(self, dist_dir: Path) -> s3deploy.BucketDeployment:
+        """The build's content-hashed files, cached for a year; the entry files are deployed separately."""
+        return s3deploy.BucketDeployment(
+            self,
+            "DeployBuild",
+            sources=[s3deploy.Source.asset(str(dist_dir), exclude=list(ALWAYS_REVALIDATE))],
+            destination_bucket=self.bucket,
+            exclude=list(ALWAYS_REVALIDATE),  # so pruning leaves the files deployed below alone
+            cache_control=[
+                s3deploy.CacheControl.set_public(),
+                s3deploy.CacheControl.max_age(cdk.Duration.days(365)),
+                s3deploy.CacheControl.immutable(),
+            ],
+            memory_limit=512,
+        )
+
+    def _deploy_entry(self, sources: Sequence[s3deploy.ISource]) -> s3deploy.BucketDeployment:
+        """index.html and config.json, re-validated on every load, then a CloudFront invalidation."""
+        return s3deploy.BucketDeployment(
             self,
             "DeployEntry",
-            sources=[index_source, config_source],
+            sources=list(sources),
             destination_bucket=self.bucket,
             prune=False,
             cache_control=[s3deploy.CacheControl.no_cache()],
@@ -265,9 +314,6 @@ class Console(Construct):
             distribution_paths=["/*"],  # one invalidation path per deployment, inside the free tier
             memory_limit=512,
         )
-        if build is not None:
-            entry.node.add_dependency(build)  # the new index.html must not reference assets not yet uploaded
-        self._acknowledge_deployment_handler()
 
     def _acknowledge_deployment_handler(self) -> None:
         """cdk-nag findings on CDK's BucketDeployment handler, a singleton function in the stack."""
