@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.backend_contract import config_module, security_headers_module
@@ -66,20 +67,44 @@ class KrakenStack(cdk.Stack):
         )
         # Everything but the bucket itself uses the artifact bucket's fixed name (see ArtifactBucket).
         artifact_bucket_name = ArtifactBucket.name_for(prefix)
-        self.compute = ModelCompute(
+        self.compute = self._compute(artifact_bucket_name)
+        subnet_ids = self.network.vpc.select_subnets(subnet_type=self.network.private_subnets.subnet_type).subnet_ids
+
+        self.function_environment = self._environment(subnet_ids, artifact_bucket_name)
+        self.api = self._api(subnet_ids, artifact_bucket_name)
+        self.console = self._console(artifact_bucket_name, logs.bucket)
+        # Browsers may upload artifacts from the console's origin only.
+        self.artifacts = ArtifactBucket(
+            self,
+            "Artifacts",
+            prefix=prefix,
+            retain=retain,
+            log_bucket=logs.bucket,
+            allowed_origins=[self.console.url],
+        )
+        self.observability = self._observability()
+        self._outputs()
+
+    def _compute(self, artifact_bucket_name: str) -> ModelCompute:
+        """Where models run, with the network's endpoints open to the function's and the models' security groups."""
+        settings = self.settings
+        compute = ModelCompute(
             self,
             "Models",
-            prefix=prefix,
+            prefix=settings.prefix,
             vpc=self.network.vpc,
             artifact_bucket_name=artifact_bucket_name,
             model_log_group_prefix=settings.model_log_group_prefix,
             runner_dir=settings.runner_dir,
         )
-        self.network.allow_endpoint_access(self.compute.function_security_group, self.compute.model_security_group)
-        subnet_ids = self.network.vpc.select_subnets(subnet_type=self.network.private_subnets.subnet_type).subnet_ids
+        self.network.allow_endpoint_access(compute.function_security_group, compute.model_security_group)
+        return compute
 
-        self.function_environment = self._environment(subnet_ids, artifact_bucket_name)
-        self.api = KrakenApi(
+    def _api(self, subnet_ids: list[str], artifact_bucket_name: str) -> KrakenApi:
+        """The Chalice API and background functions, with the permissions on what they manage."""
+        settings = self.settings
+        prefix = settings.prefix
+        return KrakenApi(
             self,
             "Api",
             prefix=prefix,
@@ -101,46 +126,48 @@ class KrakenStack(cdk.Stack):
             background_concurrency=settings.background_concurrency,
         )
 
+    def _console(self, artifact_bucket_name: str, log_bucket: s3.IBucket) -> Console:
+        """The console and the CloudFront distribution that also serves the API under /api."""
+        settings = self.settings
         bucket_hosts = [
             f"https://{artifact_bucket_name}.s3.{self.region}.{self.url_suffix}",
             f"https://{artifact_bucket_name}.s3.{self.url_suffix}",
         ]
-        self.console = Console(
+        return Console(
             self,
             "Console",
-            prefix=prefix,
+            prefix=settings.prefix,
             api_domain=self.api.api_domain,
             api_stage_path=API_GATEWAY_STAGE,
             dist_dir=settings.console_dist_dir,
-            runtime_config={
-                "apiBase": "/api",
-                "stage": settings.stage,
-                "region": self.region,
-                "auth": {
-                    "userPoolId": self.sign_in.user_pool_id,
-                    "clientId": self.sign_in.client_id,
-                    "region": self.region,
-                    "cognitoEndpoint": None,  # the console then uses https://cognito-idp.<region>.amazonaws.com/
-                },
-            },
+            runtime_config=self._console_config(),
             # The console calls its own origin, Cognito in the stage's region, and the bucket it uploads to.
             connect_sources=[security_headers_module().cognito_endpoint(self.region), *bucket_hosts],
-            log_bucket=logs.bucket,
+            log_bucket=log_bucket,
             waf_rate_limit=settings.waf_rate_limit,
         )
-        # Browsers may upload artifacts from the console's origin only.
-        self.artifacts = ArtifactBucket(
-            self,
-            "Artifacts",
-            prefix=prefix,
-            retain=retain,
-            log_bucket=logs.bucket,
-            allowed_origins=[self.console.url],
-        )
-        self.observability = Observability(
+
+    def _console_config(self) -> dict[str, Any]:
+        """The console's config.json: where the API is and how to sign in."""
+        return {
+            "apiBase": "/api",
+            "stage": self.settings.stage,
+            "region": self.region,
+            "auth": {
+                "userPoolId": self.sign_in.user_pool_id,
+                "clientId": self.sign_in.client_id,
+                "region": self.region,
+                "cognitoEndpoint": None,  # the console then uses https://cognito-idp.<region>.amazonaws.com/
+            },
+        }
+
+    def _observability(self) -> Observability:
+        """The dashboard and the alarms over the API and the functions."""
+        settings = self.settings
+        return Observability(
             self,
             "Observability",
-            prefix=prefix,
+            prefix=settings.prefix,
             metrics_namespace=settings.metrics_namespace,
             api_name=self.api.api_name,
             api_stage=API_GATEWAY_STAGE,
@@ -149,8 +176,10 @@ class KrakenStack(cdk.Stack):
             alarm_email=settings.alarm_email,
         )
 
+    def _outputs(self) -> None:
+        """The stack outputs build-deploy.sh and operators read after a deployment."""
         outputs = {
-            "Stage": (settings.stage, "the stage this stack deploys"),
+            "Stage": (self.settings.stage, "the stage this stack deploys"),
             "ConsoleUrl": (self.console.url, "open this in a browser"),
             "ApiUrl": (f"{self.console.url}/api", "the API, on the console's domain"),
             "ApiGatewayUrl": (self.api.api_url, "the API Gateway stage itself (prefer ApiUrl)"),
