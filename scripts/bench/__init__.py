@@ -4,10 +4,12 @@
     .venv/bin/python -m scripts.bench gateway     # the API's own overhead: in-process and over HTTP
     .venv/bin/python -m scripts.bench import      # cold import of the API function (`import app`)
     .venv/bin/python -m scripts.bench runner      # the model runner vs `mlflow models serve` and MLServer
-    .venv/bin/python -m scripts.bench all         # lifecycle, gateway and import (not runner)
+    .venv/bin/python -m scripts.bench containers  # runner image size; start -> healthy in a container vs a process
+    .venv/bin/python -m scripts.bench all         # lifecycle, gateway and import (not runner, containers)
 
 (`.venv/bin/python scripts/bench` works the same.) `all` leaves out `runner`: it builds .venv-bench with
-MLflow and MLServer (minutes on the first run) and measures the runner alone, not the API. Every benchmark
+MLflow and MLServer (minutes on the first run) and measures the runner alone, not the API; and `containers`,
+which needs podman or Docker (and builds the runner image when it is missing). Every benchmark
 binds 127.0.0.1 only, sends a bounded number of requests and stops everything it started. Nothing here
 asserts on time: it reports, it does not judge.
 

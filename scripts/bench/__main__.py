@@ -10,7 +10,7 @@ if not __package__:  # run as a directory (`python scripts/bench`): make `script
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts.bench import __doc__ as overview
-from scripts.bench import gateway, imports, lifecycle, runner
+from scripts.bench import containers, gateway, imports, lifecycle, runner
 from scripts.bench.harness import REPO
 
 IN_ALL = ("lifecycle", "gateway", "import")
@@ -30,13 +30,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(REPO / "backend"))
     parser = argparse.ArgumentParser(description=overview, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Only parsers given a help= are listed; the underscored ones are the benchmarks' own child processes.
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{runner,lifecycle,gateway,import,all}")
-    for module in (runner, lifecycle, gateway, imports):
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{runner,containers,lifecycle,gateway,import,all}"
+    )
+    for module in (runner, containers, lifecycle, gateway, imports):
         module.add_commands(commands)
     everything = commands.add_parser(
         "all",
         help="lifecycle, gateway and import with their defaults; not runner (it builds .venv-bench with "
-        "MLflow and MLServer, minutes on a first run, and measures the runner alone)",
+        "MLflow and MLServer, minutes on a first run, and measures the runner alone) nor containers (it needs "
+        "podman or Docker and builds the runner image when missing)",
     )
     everything.set_defaults(handler=bench_all)
     args = parser.parse_args(argv)

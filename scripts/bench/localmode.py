@@ -135,12 +135,16 @@ class Api:
 
 
 @contextlib.contextmanager
-def local_mode(work: Path) -> Iterator[Api]:
-    """`python -m local` on a free port, as ./scripts/local.sh runs it; SIGTERM (and a group kill) at the end."""
+def local_mode(work: Path, runtime: str | None = None) -> Iterator[Api]:
+    """`python -m local` on a free port, as ./scripts/local.sh runs it; SIGTERM (and a group kill) at the end.
+
+    `runtime` is local mode's KRAKEN_LOCAL_RUNTIME (container or process); unset, it picks (auto)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
     env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port), "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    log_path = work / "local-mode.log"
+    if runtime:
+        env["KRAKEN_LOCAL_RUNTIME"] = runtime
+    log_path = work / (f"local-mode-{runtime}.log" if runtime else "local-mode.log")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
