@@ -140,6 +140,7 @@ def local_mode(work: Path) -> Iterator[Api]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
     env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port), "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    env["KRAKEN_DATA_DIR"] = str(work / "local-data")  # a fresh state in the benchmark's own directory
     log_path = work / "local-mode.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
