@@ -45,9 +45,9 @@ def random_password() -> str:
 
 def write_admin_password(path: Path, password: str) -> None:
     """Writes the password with mode 0600 from the first byte (never readable by others, even briefly)."""
-    from local.state import private_dir
+    from local.state import data_root
 
-    private_dir(path.parent)
+    data_root(path.parent)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # an older file keeps its mode through O_CREAT
     with os.fdopen(descriptor, "w") as file:

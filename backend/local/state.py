@@ -75,9 +75,16 @@ def data_dir(port: int, environ: Mapping[str, str] = os.environ) -> tuple[Path, 
     return Path(configured).expanduser().absolute(), True
 
 
-def private_dir(path: Path) -> Path:
-    """`path` as a directory only its owner can enter, whatever its mode was."""
+def data_root(path: Path) -> Path:
+    """The data directory itself: created only its owner can enter; one that exists keeps its mode (it
+    may be one the person chose), as what local mode puts in it is private on its own."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """One of local mode's own directories, only its owner can enter, whatever its mode was."""
+    path.mkdir(mode=0o700, exist_ok=True)
     path.chmod(0o700)
     return path
 
@@ -177,6 +184,10 @@ class Pausable:
 # --- pickling the backends --------------------------------------------------------------------
 
 
+# Each S3 key object's body's SHA-256, hashed once per body (moto's state, and so this, is per process).
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+
+
 class _ObjectBody:
     """Stands for an S3 object's body in the snapshot: the name of its file in objects/."""
 
@@ -187,9 +198,8 @@ class _ObjectBody:
 class _Pickler(pickle.Pickler):
     """Pickles moto's backends; S3 object bodies become references to files, RSA keys their JWK."""
 
-    def __init__(self, file: io.BytesIO, digests: weakref.WeakKeyDictionary[Any, tuple[Any, str]]) -> None:
+    def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._digests = digests
         self.bodies: dict[str, Any] = {}  # digest -> the key whose body it is (written after the pause)
         self.referenced: set[str] = set()
         from joserfc.jwk import RSAKey
@@ -199,7 +209,8 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is self._fake_key:
-            return _restore_fake_key, (self._key_state(obj), _ObjectBody(self._digest(obj)))
+            digest = self._digest(obj)
+            return _restore_fake_key, (self._key_state(obj), _ObjectBody(digest), digest)
         if isinstance(obj, self._rsa_key):  # Cognito's token signing key (a static one in moto)
             return _restore_rsa_key, (obj.as_dict(private=True),)
         return NotImplemented
@@ -215,24 +226,28 @@ class _Pickler(pickle.Pickler):
 
     def _digest(self, key: Any) -> str:
         # Hashing a body once per key object: its size and moto's ETag tell whether it changed since.
-        version = (key.contentsize, key._etag)
-        known = self._digests.get(key)
-        if known is not None and known[0] == version:
+        known = _DIGESTS.get(key)
+        if known is not None and known[0] == _version(key):
             digest = known[1]
         else:
             digest = hashlib.sha256(key.value).hexdigest()
-            self._digests[key] = (version, digest)
+            _DIGESTS[key] = (_version(key), digest)
         self.referenced.add(digest)
         self.bodies.setdefault(digest, key)
         return digest
 
 
-def _restore_fake_key(state: dict[str, Any], value: bytes) -> Any:
+def _restore_fake_key(state: dict[str, Any], value: bytes, digest: str) -> Any:
     from moto.s3.models import FakeKey
 
     key: Any = FakeKey.__new__(FakeKey)
     key.__setstate__({**state, "value": value})
+    _DIGESTS[key] = (_version(key), digest)  # checked against its file as it was read: no hashing at the next save
     return key
+
+
+def _version(key: Any) -> tuple[Any, ...]:
+    return (key.contentsize, key._etag)
 
 
 def _restore_rsa_key(jwk: dict[str, Any]) -> Any:
@@ -318,15 +333,16 @@ class SavedState:
         self.file = self.dir / "state"
         self.objects = self.dir / "objects"
         self._lock = threading.Lock()
-        self._digests: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
         self._on_disk: set[str] | None = None  # the object files there are, once listed
         self._lock_file: int | None = None
+        self.last_pause_seconds = 0.0  # how long the last save held the emulator's requests back
 
     def acquire(self) -> None:
         """Claim the directory for this process (until it exits); raises InUse when another one has it.
 
         Two local modes saving into one directory would each delete the other's object files.
         """
+        data_root(self.root)
         private_dir(self.dir)
         descriptor = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -417,12 +433,14 @@ class SavedState:
         with self._lock:
             buffer = io.BytesIO()
             with emulator.paused() as changes:
-                pickler = _Pickler(buffer, self._digests)
+                paused = time.monotonic()
+                pickler = _Pickler(buffer)
                 pickler.dump(capture())
                 # The bodies not yet on disk are read now, while no request can change them.
                 new = {d: key.value for d, key in pickler.bodies.items() if d not in self._objects_on_disk()}
+                self.last_pause_seconds = time.monotonic() - paused
             payload = buffer.getvalue()
-            private_dir(self.dir)
+            private_dir(data_root(self.root) / self.dir.name)
             private_dir(self.objects)
             for digest, body in new.items():
                 write_private(self.objects / digest, [body])
