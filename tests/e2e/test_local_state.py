@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -59,6 +60,28 @@ def history(local: LocalMode, model_id: str) -> set[str]:
     return {item["requestId"] for item in items}
 
 
+def add_viewer(local: LocalMode, credentials: Path, username: str, password: str) -> None:
+    """A user made as a person administering the stage makes one: with the operator's keys."""
+    auth = local.request("GET", "/config.json").body["auth"]
+    keys = json.loads(credentials.read_text())
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=auth["cognitoEndpoint"],
+        region_name=auth["region"],
+        aws_access_key_id=keys["accessKeyId"],
+        aws_secret_access_key=keys["secretAccessKey"],
+    )
+    pool = auth["userPoolId"]
+    cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="viewer")
+
+
+def charted(local: LocalMode, model_id: str) -> bool:
+    series = local.request("GET", f"/api/models/{model_id}/metrics?period=60").body["series"]
+    return any(series["requests"])
+
+
 def assert_private(root: Path) -> None:
     """Only the owner can read anything local mode keeps."""
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
@@ -68,10 +91,13 @@ def assert_private(root: Path) -> None:
 
 
 def test_everything_is_there_after_a_restart_and_the_running_model_answers_again() -> None:
-    first = start_local_mode(FROM_THE_FILE)
+    operator = new_data_dir() / "operator.json"  # the operator's keys are new at each start
+    first = start_local_mode({**FROM_THE_FILE, "KRAKEN_OPERATOR_CREDENTIALS": str(operator)})
     data_dir = first.data_dir
+    viewer_password = "viewer-" + os.urandom(8).hex()
     try:
         password = first.password
+        add_viewer(first, operator, "vera", viewer_password)
         model_id = create_model(first, "persisted", trained_pipeline())
         revision = status(first, model_id)["revision"]
         updated = first.request("PUT", f"/api/models/{model_id}", {"version": "1.1"}, {"If-Match": f'"{revision}"'})
@@ -85,6 +111,7 @@ def test_everything_is_there_after_a_restart_and_the_running_model_answers_again
         assert answered.status_code == 200, answered.text
         request_id = answered.headers["X-Request-Id"]
         wait_for(lambda: request_id in history(first, model_id), 15, "the prediction in the history")
+        wait_for(lambda: charted(first, model_id), 15, "the prediction on the metrics")
         before = status(first, model_id)
         logged = operations(first, model_id)
     finally:
@@ -111,6 +138,10 @@ def test_everything_is_there_after_a_restart_and_the_running_model_answers_again
         clients = second.request("GET", f"/api/models/{model_id}/clients").body["items"]
         assert [c["name"] for c in clients] == ["billing"]
         assert request_id in history(second, model_id)
+        assert charted(second, model_id)
+        viewer = second.sign_in("vera", viewer_password)
+        me = requests.get(f"{second.base_url}/api/me", headers={"Authorization": f"Bearer {viewer}"}, timeout=10)
+        assert me.json()["role"] == "viewer"
 
         # The model comes back by itself (its artifact read from the restored bucket), for the same token.
         wait_for(lambda: status(second, model_id)["status"] == "RUNNING", 30, "RUNNING again")
