@@ -9,15 +9,18 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from chalicelib import config
 from chalicelib.adapters import dynamodb
+from chalicelib.adapters.aws_errors import error_code
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
 from local.containers import PODMAN_HOST_LOOPBACK
 from local.gate import PUBLIC_COGNITO_OPERATIONS, Gate, admitted_by_gate
 from local.identities import Identities
+from local.state import Pausable
 
 
 def add_percentiles_to_cloudwatch() -> None:
@@ -95,6 +98,7 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.gate = Gate(DomainDispatcherApplication(create_backend_app), console_origins)
+        self.app = Pausable(self.gate)  # local.state saves the state between requests
         self._server: BaseWSGIServer | None = None
         self.endpoint_url = ""
 
@@ -106,7 +110,7 @@ class Emulator:
         admit_verified_presigned_requests()
         # werkzeug would log every emulated AWS call; only its problems are worth seeing.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=MotoRequestHandler)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=MotoRequestHandler)
         threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True).start()
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"
@@ -146,11 +150,16 @@ def admit_verified_presigned_requests() -> None:
 
 
 def create_resources(settings: Settings, console_origins: list[str]) -> None:
-    """Create what the CDK stack creates on AWS, from the same definitions, in the emulator."""
+    """Create what the CDK stack creates on AWS, from the same definitions, in the emulator; what a
+    restored state already holds is kept (the CORS origins follow this start's port)."""
     dynamodb.configure(settings)
     dynamodb.create_tables()
     s3 = client("s3", settings)
-    s3.create_bucket(Bucket=settings.artifact_bucket)
+    try:
+        s3.create_bucket(Bucket=settings.artifact_bucket)
+    except ClientError as error:
+        if error_code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
     s3.put_bucket_cors(
         Bucket=settings.artifact_bucket,
         CORSConfiguration={
@@ -164,37 +173,63 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
             ]
         },
     )
-    client("ecs", settings).create_cluster(clusterName=settings.cluster)
+    ecs = client("ecs", settings)
+    if not ecs.describe_clusters(clusters=[settings.cluster])["clusters"]:
+        ecs.create_cluster(clusterName=settings.cluster)
     logs = client("logs", settings)
-    logs.create_log_group(logGroupName=settings.request_log_group)
+    try:
+        logs.create_log_group(logGroupName=settings.request_log_group)
+    except ClientError as error:
+        if error_code(error) != "ResourceAlreadyExistsException":
+            raise
     logs.put_retention_policy(logGroupName=settings.request_log_group, retentionInDays=30)
 
 
 ADMIN_USER = "admin"
 ROLE_GROUPS = ("admin", "editor", "viewer")
+CONSOLE_CLIENT = "console"
 
 
-def create_user_pool(settings: Settings, admin_password: str) -> dict[str, str]:
-    """A user pool with the role groups and an admin user; returns the settings that point the API at it.
+def ensure_user_pool(settings: Settings, admin_password: str, keep_admin_password: bool = False) -> dict[str, str]:
+    """The user pool with the role groups and an admin user (created, or found in a restored state);
+    returns the settings that point the API at it.
 
+    The admin's password is set to `admin_password` unless `keep_admin_password` and the admin
+    already exists (a restored pool keeps the password the admin has, changed in the console or not).
     The emulator signs tokens with the real AWS issuer but serves the keys itself, so the issuer and
     the key set's URL are configured separately.
     """
     cognito = client("cognito-idp", settings)
-    pool_id = cognito.create_user_pool(
-        PoolName=f"kraken-{settings.stage}",
-        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": False, "RequireSymbols": False}},
-    )["UserPool"]["Id"]
-    client_id = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="console",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        PreventUserExistenceErrors="ENABLED",
-    )["UserPoolClient"]["ClientId"]
+    pool_name = f"kraken-{settings.stage}"
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    pool_id = next((pool["Id"] for pool in pools if pool["Name"] == pool_name), None)
+    if pool_id is None:
+        pool_id = cognito.create_user_pool(
+            PoolName=pool_name,
+            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": False, "RequireSymbols": False}},
+        )["UserPool"]["Id"]
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CONSOLE_CLIENT), None)
+    if client_id is None:
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=CONSOLE_CLIENT,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]["ClientId"]
+    groups = {group["GroupName"] for group in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
     for group in ROLE_GROUPS:
-        cognito.create_group(UserPoolId=pool_id, GroupName=group)
-    cognito.admin_create_user(UserPoolId=pool_id, Username=ADMIN_USER, MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=ADMIN_USER, Password=admin_password, Permanent=True)
+        if group not in groups:
+            cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    try:
+        cognito.admin_get_user(UserPoolId=pool_id, Username=ADMIN_USER)
+    except cognito.exceptions.UserNotFoundException:
+        cognito.admin_create_user(UserPoolId=pool_id, Username=ADMIN_USER, MessageAction="SUPPRESS")
+        keep_admin_password = False
+    if not keep_admin_password:
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=ADMIN_USER, Password=admin_password, Permanent=True
+        )
     cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=ADMIN_USER, GroupName="admin")
     return {
         config.USER_POOL_ID: pool_id,
@@ -204,12 +239,15 @@ def create_user_pool(settings: Settings, admin_password: str) -> dict[str, str]:
     }
 
 
-def start_local_aws(console_origins: list[str], admin_password: str) -> tuple[Emulator, Settings, Identities]:
-    """Local mode's AWS: the emulator with the stage's resources and user pool, this process pointed at
-    it, one IAM identity per role, and IAM enforcement on from here on."""
+def start_local_aws(
+    console_origins: list[str], admin_password: str, keep_admin_password: bool = False
+) -> tuple[Emulator, Settings, Identities]:
+    """Local mode's AWS: the emulator with the stage's resources and user pool (any state restored
+    into moto before this call is kept), this process pointed at it, one IAM identity per role, and
+    IAM enforcement on from here on."""
     emulator = Emulator(console_origins)
     use_emulator(emulator.start())
-    os.environ.update(create_user_pool(config.from_environment(), admin_password))
+    os.environ.update(ensure_user_pool(config.from_environment(), admin_password, keep_admin_password))
     settings = config.from_environment()
     create_resources(settings, console_origins)
     identities = Identities(client("iam", settings), settings)

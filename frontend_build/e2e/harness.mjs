@@ -47,11 +47,14 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
   const logPath = join(OUT, "local-mode.log");
   // The emulator refuses unsigned and unknown callers; these keys may manage the user pool's users.
   const operatorCredentials = join(OUT, "operator-credentials.json");
+  // Its own data directory (never the real ~/.local/state/kraken), removed by stop().
+  const dataDir = mkdtempSync(join(tmpdir(), "kraken-e2e-data-"));
   const log = createWriteStream(logPath);
   const child = spawn(python, ["-m", "local"], {
     cwd: REPO,
     env: {
       ...process.env,
+      KRAKEN_DATA_DIR: dataDir,
       ...env,
       PYTHONPATH: "backend",
       KRAKEN_PORT: String(port),
@@ -70,7 +73,10 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
       r();
     }),
   );
-  const cleanupOnExit = () => killGroup(child.pid, "SIGKILL");
+  const cleanupOnExit = () => {
+    killGroup(child.pid, "SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   process.on("exit", cleanupOnExit);
 
   const stop = async () => {
@@ -82,6 +88,7 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
     await Promise.race([exitPromise, sleep(2000)]);
     // Model containers started by local mode are in the same group; make sure none outlive it.
     killGroup(child.pid, "SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
     log.end();
   };
 

@@ -144,6 +144,8 @@ def local_mode(work: Path, runtime: str | None = None) -> Iterator[Api]:
     env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port), "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
     if runtime:
         env["KRAKEN_LOCAL_RUNTIME"] = runtime
+    # A fresh state in the benchmark's own directory, one per local mode run side by side.
+    env["KRAKEN_DATA_DIR"] = str(work / (f"local-data-{runtime}" if runtime else "local-data"))
     log_path = work / (f"local-mode-{runtime}.log" if runtime else "local-mode.log")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

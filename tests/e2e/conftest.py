@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,6 +58,14 @@ class HttpResult:
 
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(16)
+# Every local mode of a test run keeps its state under here (never in the real ~/.local/state), gone at exit.
+DATA_ROOT = Path(tempfile.mkdtemp(prefix="kraken-e2e-data-"))
+atexit.register(shutil.rmtree, DATA_ROOT, True)
+
+
+def new_data_dir() -> Path:
+    """A data directory of its own for one local mode (or for one restarted several times)."""
+    return Path(tempfile.mkdtemp(prefix="local-", dir=DATA_ROOT))
 
 
 @dataclass
@@ -64,6 +74,8 @@ class LocalMode:
     base_url: str
     output: Path  # everything local mode printed: a file, so a full pipe can never block it
     calls: Path  # `<role> <IAM action>` for every AWS call local mode made (local/calls.py)
+    data_dir: Path  # its KRAKEN_DATA_DIR
+    password: str = ADMIN_PASSWORD
     token: str = ""
 
     def ungranted_calls(self) -> list[str]:
@@ -76,9 +88,9 @@ class LocalMode:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def sign_in(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
-        """Sign in as the console does, through the helper the benchmarks share."""
-        return sign_in(self.base_url, username, password)
+    def sign_in(self, username: str = "admin", password: str | None = None) -> str:
+        """Sign in as the console does, through the helper the benchmarks share (the admin by default)."""
+        return sign_in(self.base_url, username, self.password if password is None else password)
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpResult:
         data = json.dumps(body).encode() if body is not None else None
@@ -100,13 +112,22 @@ class LocalMode:
         return self.process.wait(timeout=30)
 
 
-def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
+def start_local_mode(
+    extra_env: dict[str, str] | None = None, data_dir: Path | None = None, args: tuple[str, ...] = ()
+) -> LocalMode:
+    """Local mode on a free port with a data directory of its own (`data_dir` to start on an earlier one's).
+
+    The admin's password is ADMIN_PASSWORD unless `extra_env` empties KRAKEN_ADMIN_PASSWORD: then it
+    is read from the password file, as a person would.
+    """
     port = free_port()
+    data_dir = data_dir or new_data_dir()
     env = {
         **os.environ,
         "KRAKEN_PORT": str(port),
         "PYTHONPATH": "backend",
         "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "KRAKEN_DATA_DIR": str(data_dir),
         # The suites that find model processes through /proc test the process runtime; the
         # container runtime has its own suite (test_containers_local.py), which overrides this.
         "KRAKEN_LOCAL_RUNTIME": "process",
@@ -117,20 +138,21 @@ def start_local_mode(extra_env: dict[str, str] | None = None) -> LocalMode:
     env["KRAKEN_CALL_LOG"] = str(calls)
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local"],
+            [sys.executable, "-m", "local", *args],
             cwd=REPO,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    local = LocalMode(process, f"http://127.0.0.1:{port}", output, calls)
+    local = LocalMode(process, f"http://127.0.0.1:{port}", output, calls, data_dir)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"local mode exited with {process.returncode}:\n{output.read_text()}")
         try:
             if local.request("GET", "/api/health").status == 200:
+                local.password = env["KRAKEN_ADMIN_PASSWORD"] or (data_dir / "admin-password").read_text().strip()
                 local.token = local.sign_in()
                 return local
         except OSError:

@@ -94,7 +94,11 @@ def test_the_readme_walkthrough_works_as_pasted() -> None:
                 os.kill(pid, signal.SIGKILL)
         output = result.stdout
         assert result.returncode == 0, f"the walkthrough failed:\n{output}\n{result.stderr}\n{log.read_text()}"
-        assert not password_file.parent.exists(), "local mode left its password file (or its directory) behind"
+        # The state stays for the next start, where the README says, readable by this user only.
+        state_dir = password_file.parent
+        assert password_file.read_text().strip() == password and (state_dir / "emulator" / "state").is_file()
+        for path in [state_dir, *state_dir.rglob("*")]:
+            assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
         assert password not in log.read_text(), "local mode printed the admin password"
         assert str(password_file) in log.read_text(), "local mode did not say where the password is"
     assert re.search(r"^model [0-9a-f-]{36}$", output, re.M), output

@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import config, wiring
 from chalicelib.adapters import clients
-from local.emulator import ADMIN_USER, add_percentiles_to_cloudwatch, create_resources, create_user_pool
+from local.emulator import ADMIN_USER, add_percentiles_to_cloudwatch, create_resources, ensure_user_pool
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def aws(settings: config.Settings, key_server: str) -> Iterator[config.Settings]
     """moto's AWS with the project's resources and a user pool; yields the settings that point at them."""
     add_percentiles_to_cloudwatch()
     with mock_aws():
-        pool = create_user_pool(settings, ADMIN_PASSWORD)
+        pool = ensure_user_pool(settings, ADMIN_PASSWORD)
         pool[config.JWKS_URL] = f"{key_server}/{pool[config.USER_POOL_ID]}/.well-known/jwks.json"
         configured = dataclasses.replace(
             settings,
