@@ -25,6 +25,7 @@ START_TIMEOUT_SECONDS = "KRAKEN_START_TIMEOUT_SECONDS"
 METRICS_NAMESPACE = "KRAKEN_METRICS_NAMESPACE"
 REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
 CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
+DEPLOYMENTS_TABLE = "KRAKEN_DEPLOYMENTS_TABLE"
 USER_POOL_ID = "KRAKEN_USER_POOL_ID"
 USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
 TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
@@ -58,6 +59,7 @@ class Settings:
     # Where prediction lines land: the API function's own log group on AWS.
     request_log_group: str
     clients_table: str
+    deployments_table: str
     user_pool_id: str
     user_pool_client_id: str
     # Kept apart from the pool id: the emulator serves keys at its own address but signs as AWS.
@@ -65,6 +67,11 @@ class Settings:
     jwks_url: str
     # The console's origin when it is not the API's own (same-origin needs no CORS).
     cors_origin: str | None
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """Every table of the stage, one per layout in chalicelib.tables."""
+        return (self.models_table, self.operations_table, self.clients_table, self.deployments_table)
 
     @property
     def model_log_group_prefix(self) -> str:
@@ -101,6 +108,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         metrics_namespace=environ.get(METRICS_NAMESPACE, "Kraken"),
         request_log_group=environ.get(REQUEST_LOG_GROUP, f"/kraken/{stage}/requests"),
         clients_table=environ.get(CLIENTS_TABLE, f"kraken-{stage}-clients"),
+        deployments_table=environ.get(DEPLOYMENTS_TABLE, f"kraken-{stage}-deployments"),
         user_pool_id=environ.get(USER_POOL_ID, ""),
         user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
         token_issuer=environ.get(TOKEN_ISSUER, ""),

@@ -85,7 +85,12 @@ API_FUNCTION = (
     Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
     Grant(
         "TaskDefinitions",
-        ("ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"),
+        (
+            "ecs:RegisterTaskDefinition",
+            "ecs:DeregisterTaskDefinition",
+            "ecs:ListTaskDefinitions",
+            "ecs:ListTaskDefinitionFamilies",
+        ),
         ("*",),
     ),
     Grant(

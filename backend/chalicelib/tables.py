@@ -64,4 +64,10 @@ CLIENT_MODEL_ID = KeyAttribute("modelId", "S")
 CLIENT_NAME = KeyAttribute("name", "S")
 CLIENTS = TableLayout(logical_name="Clients", partition_key=CLIENT_MODEL_ID, sort_key=CLIENT_NAME)
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS)
+# Deployment history: every deployment change, start, stop and rollback of a model with its full spec,
+# newest first per model (`entryKey` is at#entryId). Kept without expiry: rollbacks read old entries.
+DEPLOYMENT_MODEL_ID = KeyAttribute("modelId", "S")
+DEPLOYMENT_ENTRY_KEY = KeyAttribute("entryKey", "S")
+DEPLOYMENTS = TableLayout(logical_name="Deployments", partition_key=DEPLOYMENT_MODEL_ID, sort_key=DEPLOYMENT_ENTRY_KEY)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,13 @@ if TYPE_CHECKING:  # the services load on first use, so cold start pays only for
     from chalicelib.domain.ports import (
         ContainerLogReader,
         ContainerRuntime,
+        DeploymentHistory,
         MetricsReader,
         PredictionLog,
         RequestHistory,
     )
     from chalicelib.domain.registry import ModelRegistry
+    from chalicelib.domain.versions import VersionCatalog
 
 
 class Wiring:
@@ -64,17 +67,43 @@ class Wiring:
     @cached_property
     def lifecycle(self) -> Lifecycle:
         from chalicelib.adapters.cloudwatch_logs import CloudWatchContainerLogs
-        from chalicelib.adapters.s3 import S3ArtifactStore
         from chalicelib.domain.lifecycle import Lifecycle
 
         return Lifecycle(
             models=self._tables.DynamoModelRepository(),
             runtime=self.runtime,
             operations=self.operations,
-            artifacts=S3ArtifactStore(self.client("s3"), self.settings.artifact_bucket),
+            artifacts=self._artifacts,
             container_logs=CloudWatchContainerLogs(self.client("logs"), self.settings),
+            history=self.history,
             artifact_max_bytes=self.settings.artifact_max_bytes,
             start_timeout=timedelta(seconds=self.settings.start_timeout_seconds),
+            on_change=self._forget_route,
+            later=self._later,
+        )
+
+    # On AWS nothing outlives a request: the reconciler retires drained versions on its schedule.
+    _later: Callable[[float, Callable[[], None]], None] | None = None
+
+    @cached_property
+    def _artifacts(self) -> Any:
+        from chalicelib.adapters.s3 import S3ArtifactStore
+
+        return S3ArtifactStore(self.client("s3"), self.settings.artifact_bucket)
+
+    @cached_property
+    def history(self) -> DeploymentHistory:
+        return self._tables.DynamoDeploymentHistory()
+
+    @cached_property
+    def versions(self) -> VersionCatalog:
+        from chalicelib.domain.versions import VersionCatalog
+
+        return VersionCatalog(
+            self._tables.DynamoModelRepository(),
+            self.operations,
+            self._artifacts,
+            self.settings.artifact_max_bytes,
             on_change=self._forget_route,
         )
 

@@ -75,29 +75,34 @@ def resume_models(services: LocalWiring) -> int:
     from chalicelib.domain.ports import ExitCause, ModelQuery, ReplicaExit, ReplicaReport, ReplicaState
     from local.identities import acting_as
 
-    affected: list[str] = []
+    affected: list[tuple[str, int]] = []
+    models: set[str] = set()
     with acting_as("reconcile"):
         for status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.STOPPING):
             cursor = None
             while True:
                 page = services.registry.list(ModelQuery(limit=100, status=status, cursor=cursor))
-                affected += [record.id for record in page.items]
+                for record in page.items:
+                    running = [s.version for s in record.version_states if s.status is not ModelStatus.STOPPED]
+                    affected += [(record.id, version) for version in running]
+                    models.update([record.id] if running else [])
                 cursor = page.cursor
                 if not cursor:
                     break
-    for model_id in affected:
-        # No address: the report ends every endpoint the record holds, none of which answers any more.
+    for model_id, version in affected:
+        # No address: the report ends every endpoint the version holds, none of which answers any more.
         ended = ReplicaReport(
             model_id=model_id,
             replica_id=PREVIOUS_RUN,
             state=ReplicaState.EXITED,
             at=utc_now(),
             exit=ReplicaExit(ExitCause.EXITED, None, PREVIOUS_RUN_ENDED),
+            version=version,
         )
         with acting_as("task_state_change"):
             services.lifecycle.on_replica_report(ended)
     services.reconcile_once()
-    return len(affected)
+    return len(models)
 
 
 def runtime_config(settings: Settings) -> dict[str, object]:

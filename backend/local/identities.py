@@ -119,10 +119,7 @@ class Identities:
 
     def __init__(self, iam: Any, settings: Settings, account: str = "123456789012") -> None:
         values = policy_values(settings, account)
-        tables = [
-            f"arn:aws:dynamodb:{settings.region}:{account}:table/{name}"
-            for name in (settings.models_table, settings.operations_table, settings.clients_table)
-        ]
+        tables = [f"arn:aws:dynamodb:{settings.region}:{account}:table/{name}" for name in settings.table_names]
         documents = {
             role: permissions.policy_document(role, values, tables=tables, task_roles=["*"])
             for role in permissions.ROLES

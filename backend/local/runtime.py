@@ -1,6 +1,6 @@
-"""The local container runtime: each started model is supervised like an ECS service.
+"""The local container runtime: each deployed model version is supervised like an ECS service.
 
-A supervisor thread per model keeps one replica running while the model is started: a container
+Each replica of a version has a supervisor thread that keeps it running: a container
 (local/containers.py) where an engine works, else a child process of local mode. It reports each
 replica's life to the domain (started, healthy, unhealthy, exited with its cause), ships the replica's
 output to the emulator's CloudWatch Logs under the stream names ECS uses, and restarts a replica
@@ -30,7 +30,15 @@ from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.models import ModelRecord
-from chalicelib.domain.ports import ExitCause, ReplicaExit, ReplicaReport, ReplicaState, RuntimeRefused, RuntimeView
+from chalicelib.domain.ports import (
+    ExitCause,
+    ReplicaExit,
+    ReplicaReport,
+    ReplicaState,
+    RuntimeRefused,
+    RuntimeUnit,
+    RuntimeView,
+)
 from chalicelib.domain.runner_contract import runner_environment
 from local.logs import LogShipper
 
@@ -134,13 +142,18 @@ class _Task:
 
 
 class _Supervisor:
-    def __init__(self, runtime: LocalContainerRuntime, record: ModelRecord, artifact_uri: str | None) -> None:
+    """Keeps one replica of a model version running, restarting it with backoff, until told to stop."""
+
+    def __init__(self, runtime: LocalContainerRuntime, unit: RuntimeUnit) -> None:
         self.runtime = runtime
-        self.record = record
-        self.artifact_uri = artifact_uri
+        self.record = unit.record
+        self.version = unit.version
+        self.artifact_uri = unit.artifact_uri
         self.stop_requested = threading.Event()
         self.task: _Task | None = None
-        self.thread = threading.Thread(target=self._run, name=f"model-{record.id[:8]}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=f"model-{unit.record.id[:8]}-v{unit.version}", daemon=True
+        )
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -237,6 +250,7 @@ class _Supervisor:
             address="127.0.0.1",
             port=task.port,
             exit=ended,
+            version=self.version,
         )
         self.runtime.sink(report)
 
@@ -282,6 +296,73 @@ class ProcessLauncher:
         return ExitCause.EXITED
 
 
+class _VersionSet:
+    """The replicas of one deployed version, like an ECS service's tasks: resized and replaced without a gap."""
+
+    def __init__(self, runtime: LocalContainerRuntime, unit: RuntimeUnit) -> None:
+        self.runtime = runtime
+        self.unit = unit
+        self.replicas: list[_Supervisor] = []
+        self.stopped = False
+        self._lock = threading.Lock()
+        self.apply(unit)
+
+    def apply(self, unit: RuntimeUnit) -> None:
+        """Reach the unit's replica count; a changed size or code replaces replicas, new ones healthy first."""
+        with self._lock:
+            self.stopped = False
+            self.replicas = [s for s in self.replicas if not s.stop_requested.is_set()]
+            changed = unit.record.unit_settings() != self.unit.record.unit_settings() or (
+                unit.artifact_uri != self.unit.artifact_uri
+            )
+            self.unit = unit
+            if changed:
+                old = self.replicas
+                self.replicas = [self._launch() for _ in range(unit.replicas)]
+                threading.Thread(target=self._retire_when_ready, args=(old,), daemon=True).start()
+                return
+            while len(self.replicas) < unit.replicas:
+                self.replicas.append(self._launch())
+            while len(self.replicas) > unit.replicas:
+                self.replicas.pop().stop_requested.set()
+
+    def _launch(self) -> _Supervisor:
+        supervisor = _Supervisor(self.runtime, self.unit)
+        supervisor.thread.start()
+        return supervisor
+
+    def _retire_when_ready(self, old: list[_Supervisor]) -> None:
+        deadline = time.monotonic() + self.runtime.settings.start_timeout_seconds
+        while time.monotonic() < deadline and not self.stopped:
+            with self._lock:
+                current = list(self.replicas)
+            if all(s.task is not None and s.task.healthy for s in current):
+                break
+            time.sleep(HEALTH_POLL_SECONDS)
+        for supervisor in old:
+            supervisor.stop_requested.set()
+
+    def stop(self) -> bool:
+        with self._lock:
+            if self.stopped:
+                return False
+            self.stopped = True
+            had_task = any(s.task is not None for s in self.replicas)
+            for supervisor in self.replicas:
+                supervisor.stop_requested.set()
+            return had_task
+
+    def view(self) -> RuntimeView:
+        with self._lock:
+            tasks = [s.task for s in self.replicas if s.task is not None]
+        healthy = tuple(f"127.0.0.1:{task.port}" for task in tasks if task.healthy)
+        return RuntimeView(desired_running=not self.stopped, healthy_endpoints=healthy, tasks_alive=len(tasks))
+
+    def threads(self) -> list[threading.Thread]:
+        with self._lock:
+            return [s.thread for s in self.replicas]
+
+
 class LocalContainerRuntime:
     """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
 
@@ -290,52 +371,44 @@ class LocalContainerRuntime:
         self.sink = sink
         self.shipper = shipper
         self.launcher = launcher
-        self._supervisors: dict[str, _Supervisor] = {}
+        self._sets: dict[tuple[str, int], _VersionSet] = {}
         self._lock = threading.Lock()
 
-    def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
+    def start(self, unit: RuntimeUnit) -> None:
+        refusal = self.launcher.refusal(unit.record)
+        if refusal:
+            raise RuntimeRefused(refusal)
+        key = (unit.record.id, unit.version)
         with self._lock:
-            current = self._supervisors.get(record.id)
-            if current is not None and not current.stop_requested.is_set():
+            current = self._sets.get(key)
+            if current is None:
+                self._sets[key] = _VersionSet(self, unit)
                 return
-            refusal = self.launcher.refusal(record)
-            if refusal:
-                raise RuntimeRefused(refusal)
-            supervisor = _Supervisor(self, record, artifact_uri)
-            self._supervisors[record.id] = supervisor
-            supervisor.thread.start()
+        current.apply(unit)
 
-    def stop(self, model_id: str) -> bool:
+    def stop(self, model_id: str, version: int) -> bool:
         with self._lock:
-            supervisor = self._supervisors.get(model_id)
-        if supervisor is None or supervisor.stop_requested.is_set():
-            return False
-        had_task = supervisor.task is not None
-        supervisor.stop_requested.set()
-        return had_task
+            found = self._sets.get((model_id, version))
+        return found.stop() if found is not None else False
 
     def remove(self, model_id: str) -> None:
         with self._lock:
-            self._supervisors.pop(model_id, None)
+            for key in [key for key in self._sets if key[0] == model_id]:
+                del self._sets[key]
 
-    def view(self, model_id: str) -> RuntimeView:
+    def view(self, model_id: str, version: int) -> RuntimeView:
         with self._lock:
-            supervisor = self._supervisors.get(model_id)
-        if supervisor is None:
+            found = self._sets.get((model_id, version))
+        if found is None:
             return RuntimeView(desired_running=False, healthy_endpoints=(), tasks_alive=0)
-        task = supervisor.task
-        healthy = (f"127.0.0.1:{task.port}",) if task is not None and task.healthy else ()
-        return RuntimeView(
-            desired_running=not supervisor.stop_requested.is_set(),
-            healthy_endpoints=healthy,
-            tasks_alive=int(task is not None),
-        )
+        return found.view()
 
     def shutdown(self) -> None:
         """Stop every model process and wait for them, as local mode exits."""
         with self._lock:
-            supervisors = list(self._supervisors.values())
-        for supervisor in supervisors:
-            supervisor.stop_requested.set()
-        for supervisor in supervisors:
-            supervisor.thread.join(timeout=STOP_GRACE_SECONDS + 5)
+            sets = list(self._sets.values())
+        for version_set in sets:
+            version_set.stop()
+        for version_set in sets:
+            for thread in version_set.threads():
+                thread.join(timeout=STOP_GRACE_SECONDS + 5)

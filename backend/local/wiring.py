@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -101,6 +102,20 @@ class LocalWiring(Wiring):
     @cached_property
     def runtime(self) -> ContainerRuntime:
         return local_runtime(self.settings, self._on_report, self.shipper)
+
+    def _later(self, delay: float, job: Callable[[], None]) -> None:
+        """Run a lifecycle job after a delay, as the reconciler would on AWS (with its role)."""
+
+        def run() -> None:
+            try:
+                with acting_as("reconcile"):
+                    job()
+            except Exception:  # the reconciler repeats it on its next round
+                logger.exception("a delayed lifecycle job failed")
+
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        timer.start()
 
     def _on_report(self, report: ReplicaReport) -> None:
         # On AWS the task-state events reach the event function: the report is handled with its role.

@@ -107,7 +107,8 @@ def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkey
     """A record RUNNING whose container is gone: the schedule's handler, as local mode runs it, notices."""
     from chalicelib import wiring
     from chalicelib.domain.lifecycle import RECONCILER_ACTOR
-    from chalicelib.domain.models import ArtifactFormat, ModelStatus
+    from chalicelib.domain.deployments import settle, sole_deployment, version_from_settings, with_state
+    from chalicelib.domain.models import ArtifactFormat, ModelStatus, VersionState
     from local.identities import acting_as
     from local.wiring import RECONCILE_SECONDS, LocalWiring
 
@@ -125,8 +126,13 @@ def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkey
                 "artifact_format": ArtifactFormat.JOBLIB,
             }
             record = services.registry.create(spec, actor="test")
-            # What a lost task event leaves behind: RUNNING, with an endpoint no container serves.
-            drifted = dataclasses.replace(record, status=ModelStatus.RUNNING, endpoints=("127.0.0.1:9",))
+            # What a lost task event leaves behind: a RUNNING version, with an endpoint no container serves.
+            version = version_from_settings(record, "test", record.created_at, "")
+            deployment = sole_deployment(record, version)
+            served = dataclasses.replace(record, versions=(version,), deployment=deployment, serving=deployment)
+            state = VersionState(version.number, ModelStatus.RUNNING, endpoints=("127.0.0.1:9",))
+            drifted = settle(with_state(served, state), record.created_at)
+            assert drifted.status is ModelStatus.RUNNING
             services._tables.DynamoModelRepository().replace(drifted, record.revision)
         monkeypatch.setenv(RECONCILE_SECONDS, "0.2")
         services.start_reconciler()

@@ -85,7 +85,7 @@ def test_a_prediction_comes_back_unchanged_with_its_headers(
     assert response.status_code == 200
     assert response.json_body == {"results": [len(echo.seen[0]["body"])], "requestId": "req-77"}
     assert response.headers["X-Request-Id"] == "req-77" and response.headers["X-Model-Id"] == model_id
-    assert response.headers["X-Model-Version"] == "1.0"
+    assert response.headers["X-Model-Version"] == "1"  # the number of the version that answered
     assert "container;dur=" in response.headers["Server-Timing"] and "gateway;dur=" in response.headers["Server-Timing"]
     forwarded = json.loads(echo.seen[0]["body"])
     assert forwarded["metaData"] == {"modelId": model_id, "threshold": 0.7}  # metaData passes untouched

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from chalicelib import config, wiring
 from chalicelib.adapters.cloudwatch_logs import stream_name
+from chalicelib.adapters.ecs import family as ecs_family
 from tests.functional.conftest import ACCOUNT
 from tests.functional.test_models_api import DIAMONDS, assert_error, post
 
@@ -29,7 +30,7 @@ def upload(client: Client, model_id: str, content: bytes) -> None:
 
 def task_event(settings: config.Settings, model_id: str, **detail: Any) -> dict[str, Any]:
     task_id = detail.pop("task_id", "0123456789abcdef")
-    family = f"{settings.resource_prefix}{model_id}"
+    family = ecs_family(settings, model_id, 1)
     container = {"name": "model", **detail.pop("container", {})}
     return {
         "version": "0",
@@ -110,10 +111,12 @@ def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config
     )
     model_id = started_model(client)
     assert model(client, model_id)["status"] == "PENDING"
-    assert sent[0]["deploymentConfiguration"]["maximumPercent"] == 100
-    assert sent[0]["deploymentConfiguration"]["minimumHealthyPercent"] == 0
+    # A change never leaves the version without a healthy task: new tasks start beside the old ones.
+    assert sent[0]["deploymentConfiguration"]["maximumPercent"] == 200
+    assert sent[0]["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+    assert sent[0]["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     ecs = boto3.client("ecs", region_name=settings.region)
-    family = f"{settings.resource_prefix}{model_id}"
+    family = ecs_family(settings, model_id, 1)
     service = ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]
     assert service["desiredCount"] == 1 and service["launchType"] == "FARGATE"
     network = service["networkConfiguration"]["awsvpcConfiguration"]
@@ -126,7 +129,7 @@ def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config
     assert container["image"] == settings.runner_image
     assert container["portMappings"][0]["containerPort"] == 8080
     env = {e["name"]: e["value"] for e in container["environment"]}
-    assert env["KRAKEN_ARTIFACT_URI"] == f"s3://{settings.artifact_bucket}/models/{model_id}/artifact"
+    assert env["KRAKEN_ARTIFACT_URI"] == f"s3://{settings.artifact_bucket}/models/{model_id}/versions/1/artifact"
     assert env["KRAKEN_ARTIFACT_FORMAT"] == "joblib" and env["KRAKEN_MODEL_PORT"] == "8080"
     assert "/health" in " ".join(container["healthCheck"]["command"])
     assert container["logConfiguration"]["options"]["awslogs-group"] == settings.model_log_group(model_id)
@@ -149,7 +152,7 @@ def test_task_events_drive_the_status(ecs_api: tuple[Client, config.Settings]) -
 
     assert post(client, f"/models/{model_id}/stop", {}).json_body["status"] == "STOPPING"
     ecs = boto3.client("ecs", region_name=settings.region)
-    family = f"{settings.resource_prefix}{model_id}"
+    family = ecs_family(settings, model_id, 1)
     assert ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]["desiredCount"] == 0
     send(
         client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="STOPPED", stopCode="UserInitiated")
@@ -213,7 +216,7 @@ def test_an_artifact_that_cannot_load_stops_the_service_until_started_again(
     record = model(client, model_id)
     assert record["status"] == "FAILED" and record["failedForGood"] is True
     ecs = boto3.client("ecs", region_name=settings.region)
-    family = f"{settings.resource_prefix}{model_id}"
+    family = ecs_family(settings, model_id, 1)
     assert ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]["desiredCount"] == 0
     send(client, cannot_load)  # ECS's own retries end in the same way: no second row, no restart
     log = client.http.get(f"/models/{model_id}/logs?limit=100").json_body["items"]
@@ -288,7 +291,7 @@ def test_force_delete_stops_and_cleans_up(ecs_api: tuple[Client, config.Settings
     assert client.http.delete(f"/models/{model_id}?force=true").status_code == 204
     assert_error(client.http.get(f"/models/{model_id}"), 404, "not_found")
     ecs = boto3.client("ecs", region_name=settings.region)
-    family = f"{settings.resource_prefix}{model_id}"
+    family = ecs_family(settings, model_id, 1)
     services = ecs.describe_services(cluster=settings.cluster, services=[family])["services"]
     assert all(s["status"] != "ACTIVE" for s in services)
     s3 = boto3.client("s3", region_name=settings.region)

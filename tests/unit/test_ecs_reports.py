@@ -14,7 +14,7 @@ SETTINGS = config.from_environment({"KRAKEN_STAGE": "unit"})
 
 
 def detail(**fields: Any) -> dict[str, Any]:
-    name = family(SETTINGS, "m1")
+    name = family(SETTINGS, "m1", 1)
     return {
         "clusterArn": f"arn:aws:ecs:{SETTINGS.region}:000000000000:cluster/{SETTINGS.cluster}",
         "taskArn": f"arn:aws:ecs:{SETTINGS.region}:000000000000:task/{SETTINGS.cluster}/abc123",
@@ -85,6 +85,6 @@ def test_tasks_of_other_clusters_or_services_are_not_ours() -> None:
     assert replica_report_from_detail(other_cluster, SETTINGS) is None
     other_service = detail(lastStatus="RUNNING", group="service:someone-else", taskDefinitionArn="x/other:1")
     assert replica_report_from_detail(other_service, SETTINGS) is None
-    by_definition = detail(lastStatus="PENDING", group="", taskDefinitionArn=f"x/{family(SETTINGS, 'm2')}:4")
+    by_definition = detail(lastStatus="PENDING", group="", taskDefinitionArn=f"x/{family(SETTINGS, 'm2', 3)}:4")
     report = replica_report_from_detail(by_definition, SETTINGS)
-    assert report is not None and report.model_id == "m2"
+    assert report is not None and (report.model_id, report.version) == ("m2", 3)

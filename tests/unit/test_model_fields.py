@@ -13,8 +13,11 @@ from chalicelib.domain.models import (
     SETTING_FIELDS,
     ArtifactFormat,
     ArtifactInfo,
+    DeployedVersion,
     ModelRecord,
     ModelStatus,
+    ModelVersion,
+    VersionState,
     Visibility,
     setting_default,
 )
@@ -47,11 +50,22 @@ def a_record_unlike_the_defaults() -> ModelRecord:
         predict_timeout_seconds=10.5,
         capture_body_bytes=0,
         endpoint_visibility=Visibility.PUBLIC,
-        artifact=ArtifactInfo(123, AT),
-        artifact_pending_since=AT,
         endpoints=("10.0.0.1:9000", "10.0.0.2:9000"),
         status_changed_at=AT,
-    )
+        versions=(
+            ModelVersion(1, "first", "ann", AT, None, ArtifactFormat.ONNX, 9000, {"MODE": "fast"}, "/p", "/h",
+                         ArtifactInfo(123, AT, "ab" * 32)),
+            ModelVersion(2, "", "bob", AT, "repo/image:2", None, 8000, {}, "/predict", "/health",
+                         artifact_pending_since=AT, artifact_of=1),
+        ),
+        deployment=(DeployedVersion(1, 90, 3, 1.0, 2.0), DeployedVersion(2, 10, 1, 0.5, 1.0)),
+        serving=(DeployedVersion(1, 100, 2, 1.0, 2.0),),
+        version_states=(
+            VersionState(1, ModelStatus.RUNNING, None, ("10.0.0.1:9000", "10.0.0.2:9000"), False, AT),
+            VersionState(2, ModelStatus.FAILED, "out of memory", (), True, AT),
+        ),
+        retire_after=AT,
+    )  # fmt: skip
 
 
 def test_every_field_survives_storage() -> None:
@@ -72,7 +86,9 @@ def test_the_schema_offers_every_setting_and_shows_every_field() -> None:
     assert set(CreateModelRequest.model_fields) == set(SETTING_FIELDS)
     assert set(UpdateModelRequest.model_fields) == set(SETTING_FIELDS) | {"revision"}
     shown = set(ModelResponse.model_fields)
-    assert {f.name for f in dataclasses.fields(ModelRecord)} - shown == {"endpoints", "status_changed_at"}
+    # Per-version states are shown inside `deployment`; what serves during a switch too.
+    hidden = {"endpoints", "status_changed_at", "serving", "version_states", "retire_after"}
+    assert {f.name for f in dataclasses.fields(ModelRecord)} - shown == hidden
 
 
 def test_defaults_are_the_records_own() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import AttributeContainer, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import AttributeContainer, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -18,12 +19,19 @@ from pynamodb.models import Model
 from chalicelib import tables
 from chalicelib.adapters.aws_errors import MODEL_STORE, translate
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
-from chalicelib.adapters.record_fields import FieldTable
+from chalicelib.adapters.record_fields import FieldTable, from_plain, to_plain
 from chalicelib.config import Settings
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed
-from chalicelib.domain.models import ModelRecord, ModelStatus, OperationEntry, setting_default
+from chalicelib.domain.models import (
+    DeploymentEntry,
+    ModelRecord,
+    ModelStatus,
+    OperationEntry,
+    SpecLine,
+    setting_default,
+)
 from chalicelib.domain.ports import ModelQuery, Page
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
@@ -114,7 +122,21 @@ class ClientItem(Model):
     last_used_at = UnicodeAttribute(attr_name="lastUsedAt", null=True)
 
 
-ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem)
+class DeploymentItem(Model):
+    class Meta(_Meta):
+        table_name = "deployments"
+
+    model_id = UnicodeAttribute(hash_key=True, attr_name=tables.DEPLOYMENT_MODEL_ID.name)
+    entry_key = UnicodeAttribute(range_key=True, attr_name=tables.DEPLOYMENT_ENTRY_KEY.name)
+    entry_id = UnicodeAttribute(attr_name="entryId")
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    message = UnicodeAttribute()
+    spec = ListAttribute()  # type: ignore[var-annotated]
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem, DeploymentItem)
 
 
 def configure(settings: Settings) -> None:
@@ -122,6 +144,7 @@ def configure(settings: Settings) -> None:
     ModelItem.Meta.table_name = settings.models_table
     OperationItem.Meta.table_name = settings.operations_table
     ClientItem.Meta.table_name = settings.clients_table
+    DeploymentItem.Meta.table_name = settings.deployments_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -376,3 +399,62 @@ class DynamoClientStore:
                 )
         except _ConditionFailed:
             pass  # revoked meanwhile: nothing to mark as used
+
+
+_SPEC = tuple[SpecLine, ...]
+_ENTRY_ID = re.compile(r"^\d{13}-[0-9a-f]{8}$")
+
+
+def _to_entry(item: DeploymentItem) -> DeploymentEntry:
+    return DeploymentEntry(
+        model_id=item.model_id,
+        entry_id=item.entry_id,
+        at=from_iso(item.at),
+        actor=item.actor,
+        action=item.action,
+        message=item.message,
+        spec=from_plain(list(item.spec), _SPEC),
+    )
+
+
+class DynamoDeploymentHistory:
+    """DeploymentHistory on the deployments table; an entry's id is its sort key (it starts with its time)."""
+
+    def record(self, entry: DeploymentEntry) -> None:
+        with _translated_errors():
+            DeploymentItem(
+                entry.model_id,
+                entry.entry_id,
+                entry_id=entry.entry_id,
+                at=to_iso(entry.at),
+                actor=entry.actor,
+                action=entry.action,
+                message=entry.message,
+                spec=to_plain(entry.spec, _SPEC),
+            ).save()
+
+    def list(self, model_id: str, limit: int, cursor: str | None) -> Page[DeploymentEntry]:
+        key_names = [tables.DEPLOYMENT_MODEL_ID.name, tables.DEPLOYMENT_ENTRY_KEY.name]
+        fingerprint = json.dumps(["deployments", model_id])
+        start = _decode_key(cursor, fingerprint, key_names) if cursor else None
+        with _translated_errors():
+            results = DeploymentItem.query(
+                model_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+            )
+            entries = [_to_entry(item) for item in results]
+            next_key = results.last_evaluated_key
+        return Page(entries, seal(next_key, fingerprint) if next_key else None)
+
+    def get(self, model_id: str, entry_id: str) -> DeploymentEntry:
+        if not _ENTRY_ID.match(entry_id):
+            raise NotFound(f"no deployment history entry {echoed(entry_id)}")
+        with _translated_errors():
+            try:
+                return _to_entry(DeploymentItem.get(model_id, entry_id, consistent_read=True))
+            except DoesNotExist:
+                raise NotFound(f"no deployment history entry {echoed(entry_id)}") from None
+
+    def delete_all(self, model_id: str) -> None:
+        with _translated_errors():
+            for item in DeploymentItem.query(model_id):
+                item.delete()

@@ -1,4 +1,4 @@
-"""ECS Fargate: one service per model (desired count 1 while started); ECS task events become replica reports."""
+"""ECS Fargate: one service per deployed model version (its replicas); ECS task events become replica reports."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from chalicelib.adapters.aws_errors import ECS, error_code, translate
 from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, STREAM_PREFIX
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import (
     ExitCause,
     ReplicaExit,
     ReplicaReport,
     ReplicaState,
     RuntimeRefused,
+    RuntimeUnit,
     RuntimeView,
 )
 from chalicelib.domain.runner_contract import runner_environment
@@ -27,15 +27,31 @@ _REFUSALS = {"ClientException", "InvalidParameterException", "AccessDeniedExcept
 HEALTH_CHECK_SECONDS = {"interval": 15, "timeout": 5, "retries": 3, "startPeriod": 120}
 _STARTING = {"PROVISIONING", "PENDING", "ACTIVATING"}
 OOM_MARKER = "OutOfMemory"
+# Zero-downtime changes: a new revision's tasks start beside the old ones (up to twice the count)
+# and the old ones stop only once the new are healthy; a revision that never gets healthy is
+# stopped by the circuit breaker, rolled back to the last one that worked.
+DEPLOYMENT_CONFIGURATION = {
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+}
 
 
-def family(settings: Settings, model_id: str) -> str:
-    """The name of a model's task definition family and of its service: the one place it is made."""
-    return f"{settings.resource_prefix}{model_id}"
+_VERSION_MARK = "-v"
 
 
-def _model_of_family(settings: Settings, name: str) -> str | None:
-    return name.removeprefix(settings.resource_prefix) if name.startswith(settings.resource_prefix) else None
+def family(settings: Settings, model_id: str, version: int) -> str:
+    """The name of a model version's task definition family and of its service: the one place it is made."""
+    return f"{settings.resource_prefix}{model_id}{_VERSION_MARK}{version}"
+
+
+def _unit_of_family(settings: Settings, name: str) -> tuple[str, int] | None:
+    if not name.startswith(settings.resource_prefix):
+        return None
+    model_id, mark, version = name.removeprefix(settings.resource_prefix).rpartition(_VERSION_MARK)
+    if not (mark and model_id and version.isdigit()):
+        return None
+    return model_id, int(version)
 
 
 def health_check_command(port: int, path: str) -> list[str]:
@@ -62,15 +78,16 @@ class EcsContainerRuntime:
         self._ecs = ecs
         self._settings = settings
 
-    def family(self, model_id: str) -> str:
-        return family(self._settings, model_id)
+    def family(self, model_id: str, version: int) -> str:
+        return family(self._settings, model_id, version)
 
-    def task_definition(self, record: ModelRecord, artifact_uri: str | None) -> dict[str, Any]:
+    def task_definition(self, unit: RuntimeUnit) -> dict[str, Any]:
         settings = self._settings
-        environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, record.container_port)
+        record = unit.record
+        environment = runner_environment(record, unit.artifact_uri, settings.artifact_max_bytes, record.container_port)
         memory_mib = int(record.container_memory * 1024)
         definition: dict[str, Any] = {
-            "family": self.family(record.id),
+            "family": self.family(record.id, unit.version),
             "networkMode": "awsvpc",
             "requiresCompatibilities": ["FARGATE"],
             "cpu": str(int(record.container_cpu * 1024)),
@@ -97,7 +114,10 @@ class EcsContainerRuntime:
                     },
                 }
             ],
-            "tags": [{"key": "kraken:model-id", "value": record.id}],
+            "tags": [
+                {"key": "kraken:model-id", "value": record.id},
+                {"key": "kraken:version", "value": str(unit.version)},
+            ],
         }
         if settings.task_execution_role_arn:
             definition["executionRoleArn"] = settings.task_execution_role_arn
@@ -105,48 +125,46 @@ class EcsContainerRuntime:
             definition["taskRoleArn"] = settings.task_role_arn
         return definition
 
-    def _service(self, model_id: str) -> dict[str, Any] | None:
+    def _service(self, model_id: str, version: int) -> dict[str, Any] | None:
         found = _ecs_call(
             "describe the model's service",
             self._ecs.describe_services,
             cluster=self._settings.cluster,
-            services=[self.family(model_id)],
+            services=[self.family(model_id, version)],
         )
         active = [s for s in found.get("services", []) if s.get("status") == "ACTIVE"]
         return active[0] if active else None
 
-    def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
+    def start(self, unit: RuntimeUnit) -> None:
+        model_id = unit.record.id
         registered = _ecs_call(
             "register the task definition",
             self._ecs.register_task_definition,
-            **self.task_definition(record, artifact_uri),
+            **self.task_definition(unit),
         )
         task_definition = registered["taskDefinition"]["taskDefinitionArn"]
-        if self._service(record.id) is not None:
+        name = self.family(model_id, unit.version)
+        if self._service(model_id, unit.version) is not None:
+            # A new task definition revision rolls: new tasks are healthy before old ones stop.
             _ecs_call(
                 "update the model's service",
                 self._ecs.update_service,
                 cluster=self._settings.cluster,
-                service=self.family(record.id),
+                service=name,
                 taskDefinition=task_definition,
-                desiredCount=1,
-                forceNewDeployment=True,
+                desiredCount=unit.replicas,
+                deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
             )
             return
         _ecs_call(
             "create the model's service",
             self._ecs.create_service,
             cluster=self._settings.cluster,
-            serviceName=self.family(record.id),
+            serviceName=name,
             taskDefinition=task_definition,
-            desiredCount=1,
+            desiredCount=unit.replicas,
             launchType="FARGATE",
-            # At most one container per model, ever: the old task stops before a new one starts.
-            deploymentConfiguration={
-                "maximumPercent": 100,
-                "minimumHealthyPercent": 0,
-                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
-            },
+            deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": list(self._settings.subnets),
@@ -158,48 +176,54 @@ class EcsContainerRuntime:
             },
             propagateTags="TASK_DEFINITION",
             enableECSManagedTags=True,
-            # Same token for the same model: a retried create cannot make a second service.
-            clientToken=record.id,
+            # Same token for the same version: a retried create cannot make a second service.
+            clientToken=name[-64:],
         )
 
-    def stop(self, model_id: str) -> bool:
-        service = self._service(model_id)
+    def stop(self, model_id: str, version: int) -> bool:
+        service = self._service(model_id, version)
         if service is None:
             return False
         _ecs_call(
             "stop the model's service",
             self._ecs.update_service,
             cluster=self._settings.cluster,
-            service=self.family(model_id),
+            service=self.family(model_id, version),
             desiredCount=0,
         )
-        return bool(service.get("runningCount", 0) or service.get("pendingCount", 0) or self._tasks(model_id))
+        return bool(service.get("runningCount", 0) or service.get("pendingCount", 0) or self._tasks(model_id, version))
 
     def remove(self, model_id: str) -> None:
-        if self._service(model_id) is not None:
-            _ecs_call(
-                "delete the model's service",
-                self._ecs.delete_service,
-                cluster=self._settings.cluster,
-                service=self.family(model_id),
-                force=True,
-            )
+        prefix = f"{self._settings.resource_prefix}{model_id}{_VERSION_MARK}"
         listed = _ecs_call(
-            "list task definitions",
-            self._ecs.list_task_definitions,
-            familyPrefix=self.family(model_id),
-            status="ACTIVE",
+            "list task definitions", self._ecs.list_task_definition_families, familyPrefix=prefix, status="ACTIVE"
         )
-        for arn in listed.get("taskDefinitionArns", []):
-            _ecs_call("deregister a task definition", self._ecs.deregister_task_definition, taskDefinition=arn)
+        for name in listed.get("families", []):
+            unit = _unit_of_family(self._settings, name)
+            if unit is None or unit[0] != model_id:
+                continue  # another model whose id starts like this one
+            if self._service(model_id, unit[1]) is not None:
+                _ecs_call(
+                    "delete the model's service",
+                    self._ecs.delete_service,
+                    cluster=self._settings.cluster,
+                    service=name,
+                    force=True,
+                )
+            definitions = _ecs_call(
+                "list task definitions", self._ecs.list_task_definitions, familyPrefix=name, status="ACTIVE"
+            )
+            for arn in definitions.get("taskDefinitionArns", []):
+                if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == name:
+                    _ecs_call("deregister a task definition", self._ecs.deregister_task_definition, taskDefinition=arn)
 
-    def _tasks(self, model_id: str) -> list[dict[str, Any]]:
-        family = self.family(model_id)
+    def _tasks(self, model_id: str, version: int) -> list[dict[str, Any]]:
+        name = self.family(model_id, version)
         listed = _ecs_call(
             "list the model's tasks",
             self._ecs.list_tasks,
             cluster=self._settings.cluster,
-            serviceName=family,
+            serviceName=name,
             desiredStatus="RUNNING",
         )
         arns = listed.get("taskArns", [])
@@ -208,11 +232,11 @@ class EcsContainerRuntime:
         described = _ecs_call(
             "describe the model's tasks", self._ecs.describe_tasks, cluster=self._settings.cluster, tasks=arns
         )
-        return [t for t in described.get("tasks", []) if t.get("group") == f"service:{family}"]
+        return [t for t in described.get("tasks", []) if t.get("group") == f"service:{name}"]
 
-    def view(self, model_id: str) -> RuntimeView:
-        service = self._service(model_id)
-        tasks = self._tasks(model_id) if service is not None else []
+    def view(self, model_id: str, version: int) -> RuntimeView:
+        service = self._service(model_id, version)
+        tasks = self._tasks(model_id, version) if service is not None else []
         healthy = []
         for task in tasks:
             if task.get("lastStatus") == "RUNNING" and task.get("healthStatus") == "HEALTHY":
@@ -254,12 +278,13 @@ def replica_report_from_detail(detail: dict[str, Any], settings: Settings) -> Re
     """The domain's report from an "ECS Task State Change" detail, or None when it is not ours or says nothing."""
     if not str(detail.get("clusterArn", "")).endswith(f":cluster/{settings.cluster}"):
         return None
-    model_id = _model_of_family(settings, str(detail.get("group", "")).removeprefix("service:"))
-    if model_id is None:
+    unit = _unit_of_family(settings, str(detail.get("group", "")).removeprefix("service:"))
+    if unit is None:
         task_definition = str(detail.get("taskDefinitionArn", "")).rsplit("/", 1)[-1].split(":")[0]
-        model_id = _model_of_family(settings, task_definition)
-    if model_id is None:
+        unit = _unit_of_family(settings, task_definition)
+    if unit is None:
         return None
+    model_id, version = unit
     container = _model_container(detail)
     health = str(detail.get("healthStatus") or container.get("healthStatus") or "UNKNOWN")
     state = _replica_state(str(detail.get("lastStatus", "")), health)
@@ -275,6 +300,7 @@ def replica_report_from_detail(detail: dict[str, Any], settings: Settings) -> Re
         address=(bindings[0].get("bindIP") if bindings else None) or _task_address(detail),
         port=int(bindings[0]["hostPort"]) if bindings and bindings[0].get("hostPort") else None,
         exit=_task_exit(detail, container, health) if state is ReplicaState.EXITED else None,
+        version=version,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,8 +14,15 @@ from chalicelib.domain.ports import UploadTicket
 UPLOAD_EXPIRES_SECONDS = 15 * 60
 
 
-def artifact_key(model_id: str) -> str:
-    return f"models/{model_id}/artifact"
+HASH_CHUNK_BYTES = 1024 * 1024
+
+
+def model_prefix(model_id: str) -> str:
+    return f"models/{model_id}/"
+
+
+def artifact_key(model_id: str, version: int) -> str:
+    return f"{model_prefix(model_id)}versions/{version}/artifact"
 
 
 class S3ArtifactStore:
@@ -22,35 +30,44 @@ class S3ArtifactStore:
         self._s3 = s3
         self._bucket = bucket
 
-    def uri(self, model_id: str) -> str:
-        return f"s3://{self._bucket}/{artifact_key(model_id)}"
+    def uri(self, model_id: str, version: int) -> str:
+        return f"s3://{self._bucket}/{artifact_key(model_id, version)}"
 
-    def upload_ticket(self, model_id: str, max_bytes: int) -> UploadTicket:
+    def upload_ticket(self, model_id: str, version: int, max_bytes: int) -> UploadTicket:
         # The policy caps the size on AWS; the emulator does not enforce it, so start checks it again.
         post = self._s3.generate_presigned_post(
             Bucket=self._bucket,
-            Key=artifact_key(model_id),
+            Key=artifact_key(model_id, version),
             Conditions=[["content-length-range", 1, max_bytes]],
             ExpiresIn=UPLOAD_EXPIRES_SECONDS,
         )
         return UploadTicket(post["url"], post["fields"], max_bytes, UPLOAD_EXPIRES_SECONDS)
 
-    def describe(self, model_id: str) -> ArtifactInfo | None:
+    def describe(self, model_id: str, version: int) -> ArtifactInfo | None:
+        key = artifact_key(model_id, version)
         with translated(ARTIFACT_STORE):
             try:
-                head = self._s3.head_object(Bucket=self._bucket, Key=artifact_key(model_id))
+                found = self._s3.get_object(Bucket=self._bucket, Key=key)
             except ClientError as error:
-                if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                     return None
                 raise
-        return ArtifactInfo(size=int(head["ContentLength"]), uploaded_at=head["LastModified"])
+            # Read once, when the upload is first seen: the digest the history and rollbacks show.
+            digest = hashlib.sha256()
+            body = found["Body"]
+            while chunk := body.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+        return ArtifactInfo(
+            size=int(found["ContentLength"]), uploaded_at=found["LastModified"], sha256=digest.hexdigest()
+        )
 
-    def delete(self, model_id: str) -> None:
+    def delete(self, model_id: str, version: int | None = None) -> None:
+        prefix = model_prefix(model_id) if version is None else artifact_key(model_id, version)
         with translated(ARTIFACT_STORE):
-            listing = self._s3.list_object_versions(Bucket=self._bucket, Prefix=artifact_key(model_id))
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
-            ]
-            if doomed:
-                self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+            for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix):
+                doomed = [
+                    {"Key": item["Key"], "VersionId": item["VersionId"]}
+                    for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if doomed:
+                    self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})

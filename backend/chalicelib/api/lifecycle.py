@@ -33,7 +33,7 @@ def stop_model(model_id: str) -> Response:
 
 @blueprint.route("/models/{model_id}/artifact", methods=["POST"], access=Role.EDITOR, response=UploadTicketResponse)
 def request_artifact_upload(model_id: str) -> Response:
-    ticket = wiring.current().lifecycle.request_upload(model_id, actor(blueprint.current_request))
+    ticket = wiring.current().versions.request_model_upload(model_id, actor(blueprint.current_request))
     return json_response(UploadTicketResponse.model_validate(ticket).to_json())
 
 

@@ -24,6 +24,7 @@ from chalicelib.api.http import (
 )
 from chalicelib.domain.access import Role, require
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from chalicelib.domain.gateway import Choice
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
@@ -68,6 +69,27 @@ def _model_id_in(body: Any, path_model_id: str | None) -> str:
     if problems:
         raise InvalidRequest("the prediction request is not valid", tuple(problems))
     return path_model_id or str(named)
+
+
+def _choice(body: dict[str, Any], request: Request) -> Choice:
+    """The caller's routing wish, from metaData or headers (metaData wins when both say)."""
+    meta = body.get("metaData")
+    meta = meta if isinstance(meta, dict) else {}
+    pinned = meta.get("version", request.headers.get("x-kraken-version"))
+    key = meta.get("routingKey", request.headers.get("x-kraken-routing-key"))
+    problems = []
+    version: int | None = None
+    if pinned is not None:
+        text = str(pinned)
+        if isinstance(pinned, bool) or not text.isdigit() or len(text) > 6:
+            problems.append(FieldProblem("metaData.version", "a version is its number, such as 2"))
+        else:
+            version = int(text)
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 256):
+        problems.append(FieldProblem("metaData.routingKey", "a routing key is text of 1 to 256 characters"))
+    if problems:
+        raise InvalidRequest("the prediction request is not valid", tuple(problems))
+    return Choice(version, key)
 
 
 def _caller(request: Request, route: Route) -> str:
@@ -119,7 +141,7 @@ def _predict(path_model_id: str | None) -> Response:
     except (Unauthenticated, Forbidden) as refused:
         gateway.reject(route, raw_body(request), rid, "anonymous", refused.message)
         raise
-    answer = gateway.predict(route, raw_body(request), rid, caller)
+    answer = gateway.predict(route, raw_body(request), rid, caller, _choice(body, request))
     gateway_ms = (time.perf_counter() - started) * 1000 - answer.container_ms
     return Response(
         body=answer.body.decode("utf-8", errors="replace"),
@@ -128,7 +150,7 @@ def _predict(path_model_id: str | None) -> Response:
             "Content-Type": "application/json",
             "X-Request-Id": rid,
             "X-Model-Id": model_id,
-            "X-Model-Version": answer.route.version,
+            "X-Model-Version": str(answer.version),
             "Server-Timing": f"container;dur={answer.container_ms:.2f}, gateway;dur={max(gateway_ms, 0):.2f}",
         },
     )

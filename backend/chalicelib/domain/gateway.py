@@ -5,6 +5,7 @@ It dials only endpoints the container runtime recorded, never an address taken f
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import threading
@@ -21,6 +22,7 @@ from chalicelib.domain.ports import ModelRepository, Prediction, PredictionLog
 from chalicelib.domain.throttle import Throttles
 
 ROUTE_CACHE_SECONDS = 10.0
+_GOLDEN = 0.6180339887498949  # successive multiples mod 1 spread evenly (a low-discrepancy sequence)
 # The status a failed prediction is recorded with: the one the caller receives for that error.
 HISTORY_STATUS = {"conflict": 409, "throttled": 429, "bad_gateway": 502, "gateway_timeout": 504}
 
@@ -50,16 +52,32 @@ class Transport(Protocol):
 
 
 @dataclass(frozen=True)
+class Target:
+    """One running version a request may go to: its share of unpinned traffic and its replicas."""
+
+    version: int
+    weight: int
+    endpoints: tuple[str, ...]
+    predict_path: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the caller asked of the routing: a pinned version, or a key that keeps it on one version."""
+
+    version: int | None = None
+    routing_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Route:
     """What the gateway needs to know of a model, cached while the model runs."""
 
     model_id: str
-    version: str
     status: ModelStatus
     status_reason: str | None
     visibility: Visibility
-    endpoints: tuple[str, ...]
-    predict_path: str
+    targets: tuple[Target, ...]
     timeout: float
     capture_bytes: int
     rate_limit: float | None = None
@@ -67,19 +85,34 @@ class Route:
 
     @classmethod
     def of(cls, record: ModelRecord) -> Route:
+        weights = {d.version: d.weight for d in record.serving}
+        targets = []
+        for deployed in record.wanted():
+            state = record.state_of(deployed.version)
+            version = record.find_version(deployed.version)
+            if state.status is ModelStatus.RUNNING and state.endpoints and version is not None:
+                weight = weights.get(deployed.version, 0)
+                targets.append(Target(deployed.version, weight, state.endpoints, version.predict_path))
         return cls(
             record.id,
-            record.version,
             record.status,
             record.status_reason,
             record.endpoint_visibility,
-            record.endpoints,
-            record.predict_path,
+            tuple(targets),
             record.predict_timeout_seconds,
             record.capture_body_bytes,
             record.rate_limit_per_second,
             record.failed_for_good,
         )
+
+    @property
+    def serves(self) -> bool:
+        return any(target.weight > 0 for target in self.targets)
+
+
+def bucket_of(routing_key: str) -> int:
+    """0..99 for a routing key, the same in every process (unlike hash())."""
+    return int.from_bytes(hashlib.blake2b(routing_key.encode(), digest_size=8).digest(), "big") % 100
 
 
 @dataclass(frozen=True)
@@ -87,6 +120,7 @@ class Answer:
     status: int
     body: bytes
     route: Route
+    version: int
     container_ms: float
 
 
@@ -127,50 +161,72 @@ class PredictionGateway:
         if cached and cached[1] > time.monotonic():
             return cached[0]
         route = Route.of(self._models.get(model_id))
-        if route.status is ModelStatus.RUNNING and route.endpoints:
+        if route.status is ModelStatus.RUNNING and route.serves:
             with self._lock:
                 self._routes[model_id] = (route, time.monotonic() + self._cache_seconds)
         return route
 
-    def predict(self, route: Route, body: bytes, request_id: str, caller: str) -> Answer:
-        """Forward the body unchanged; raise Conflict, BadGateway or GatewayTimeout."""
+    def predict(self, route: Route, body: bytes, request_id: str, caller: str, choice: Choice = Choice()) -> Answer:
+        """Forward the body unchanged to the chosen version; raise Conflict, BadGateway or GatewayTimeout."""
         started = time.perf_counter()
+        target: Target | None = None
         try:
-            if route.status is ModelStatus.FAILED:
-                # The container broke (it is being replaced): an upstream failure, not a request in conflict.
-                then = "start the model again once it is fixed" if route.failed_for_good else "it is being restarted"
-                raise BadGateway(f"the model's container failed: {route.status_reason}; {then}")
-            if route.status is not ModelStatus.RUNNING or not route.endpoints:
-                raise Conflict(f"the model is {route.status}, not RUNNING; start it first")
+            target = self._target(route, choice)
             wait = self._throttles.wait_for(route.model_id, route.rate_limit)
             if wait > 0:
                 raise Throttled(
                     f"the model takes at most {route.rate_limit:g} requests per second; retry shortly",
                     retry_after_seconds=max(1, math.ceil(wait)),
                 )
-            answer = self._forward(route, body, request_id, caller)
+            answer = self._forward(route, target, body, request_id, caller)
         except DomainError as error:
             status = HISTORY_STATUS.get(error.code, 500)
-            self._record(route, request_id, caller, started, status, None, body, error.message.encode())
+            self._record(route, target, request_id, caller, started, status, None, body, error.message.encode())
             raise
-        self._record(route, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
+        self._record(route, target, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
         return answer
+
+    def _target(self, route: Route, choice: Choice) -> Target:
+        """The version this request goes to: pinned, by routing key, or by weight."""
+        if choice.version is not None:
+            pinned = next((t for t in route.targets if t.version == choice.version), None)
+            if pinned is None:
+                raise Conflict(f"version {choice.version} of the model is not running; deploy it to try it")
+            return pinned
+        weighted = [t for t in route.targets if t.weight > 0]
+        if not weighted:
+            if route.status is ModelStatus.FAILED:
+                # The containers broke (being replaced): an upstream failure, not a request in conflict.
+                then = "start the model again once it is fixed" if route.failed_for_good else "it is being restarted"
+                raise BadGateway(f"the model's container failed: {route.status_reason}; {then}")
+            raise Conflict(f"the model is {route.status}, not RUNNING; start it first")
+        total = sum(t.weight for t in weighted)
+        if choice.routing_key is not None:
+            point = bucket_of(choice.routing_key) * total / 100
+        else:
+            point = (next(self._turn) * _GOLDEN % 1.0) * total  # an even spread over turns, in any proportion
+        for target in weighted:
+            point -= target.weight
+            if point < 0:
+                return target
+        return weighted[-1]
 
     def reject(self, route: Route, body: bytes, request_id: str, caller: str, reason: str) -> None:
         """Record a refused caller in the history (without the credentials it sent)."""
-        self._record(route, request_id, caller, time.perf_counter(), 401, None, body, reason.encode())
+        self._record(route, None, request_id, caller, time.perf_counter(), 401, None, body, reason.encode())
 
-    def _forward(self, route: Route, body: bytes, request_id: str, caller: str) -> Answer:
-        first = next(self._turn) % len(route.endpoints)
-        # A refused connection is retried once on another endpoint, when there is one.
-        candidates = [route.endpoints[first]]
-        if len(route.endpoints) > 1:
-            candidates.append(route.endpoints[(first + 1) % len(route.endpoints)])
+    def _forward(self, route: Route, target: Target, body: bytes, request_id: str, caller: str) -> Answer:
+        endpoints = target.endpoints
+        first = next(self._turn) % len(endpoints)
+        # A refused connection is retried once on another replica of the version, when there is one.
+        candidates = [endpoints[first]]
+        if len(endpoints) > 1:
+            candidates.append(endpoints[(first + 1) % len(endpoints)])
         headers = {"Content-Type": "application/json", "X-Request-Id": request_id, "X-Forwarded-User": caller}
         for attempt, endpoint in enumerate(candidates, start=1):
             sent = time.perf_counter()
             try:
-                reply = self._transport.post(endpoint, route.predict_path, body, headers, route.timeout)
+                reply = self._transport.post(endpoint, target.predict_path, body, headers, route.timeout)
             except Unreachable:
                 if attempt < len(candidates):
                     continue
@@ -181,12 +237,13 @@ class PredictionGateway:
             except Garbled as garbled:
                 self.forget(route.model_id)
                 raise BadGateway(f"the model's container answered badly: {garbled}") from None
-            return Answer(reply.status, reply.body, route, (time.perf_counter() - sent) * 1000)
+            return Answer(reply.status, reply.body, route, target.version, (time.perf_counter() - sent) * 1000)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _record(
         self,
         route: Route,
+        target: Target | None,
         request_id: str,
         caller: str,
         started: float,
@@ -200,7 +257,7 @@ class PredictionGateway:
                 request_id=request_id,
                 at=self._clock(),
                 model_id=route.model_id,
-                model_version=route.version,
+                model_version=str(target.version) if target else None,
                 status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 container_ms=container_ms,

@@ -1,21 +1,38 @@
-"""Model lifecycle: start, stop, delete and artifact uploads, and status transitions from replica reports."""
+"""Model lifecycle: start, stop, deploy, roll back and delete, and each version's transitions from replica reports."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clock import utc_now
+from chalicelib.domain.deployments import (
+    check_deployment,
+    leaving_versions,
+    settle,
+    sole_deployment,
+    spec_lines,
+    version_from_settings,
+    with_state,
+)
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.models import ModelRecord, ModelStatus, OperationEntry
+from chalicelib.domain.models import (
+    DeployedVersion,
+    DeploymentEntry,
+    ModelRecord,
+    ModelStatus,
+    VersionState,
+)
 from chalicelib.domain.ports import (
     ArtifactStore,
     ContainerLogs,
     ContainerRuntime,
+    DeploymentHistory,
     ExitCause,
     ModelQuery,
     ModelRepository,
@@ -23,8 +40,9 @@ from chalicelib.domain.ports import (
     ReplicaReport,
     ReplicaState,
     RuntimeRefused,
-    UploadTicket,
+    RuntimeUnit,
 )
+from chalicelib.domain.records import RecordKeeper, revision_conflict
 from chalicelib.domain.runner_contract import RUNNER_CANNOT_LOAD_EXIT_CODE
 
 logger = logging.getLogger("kraken.lifecycle")
@@ -110,7 +128,9 @@ def next_state(record: ModelRecord, report: ReplicaReport, reason_for_failure: C
     return None
 
 
-class Lifecycle:
+class Lifecycle(RecordKeeper):
+    """Runs a model's deployment: each deployed version's replicas, switches between deployments, rollbacks."""
+
     def __init__(
         self,
         models: ModelRepository,
@@ -118,20 +138,22 @@ class Lifecycle:
         operations: OperationsLog,
         artifacts: ArtifactStore,
         container_logs: ContainerLogs,
+        history: DeploymentHistory,
         artifact_max_bytes: int,
         start_timeout: timedelta,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[str], None] = lambda _model_id: None,
+        later: Callable[[float, Callable[[], None]], None] | None = None,
     ) -> None:
-        self._models = models
+        super().__init__(models, operations, clock, on_change)
         self._runtime = runtime
-        self._operations = operations
         self._artifacts = artifacts
         self._logs = container_logs
+        self._history = history
         self._artifact_max_bytes = artifact_max_bytes
         self._start_timeout = start_timeout
-        self._clock = clock
-        self._on_change = on_change
+        # Runs a function after a delay (local mode); without it the reconciler retires drained versions.
+        self._later = later
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -142,67 +164,120 @@ class Lifecycle:
             return record
         if record.status is ModelStatus.STOPPING:
             raise Conflict("the model is stopping; start it again once it is STOPPED")
-        if record.docker_image is None:
-            if record.artifact is None:
-                raise Conflict(f"upload the model's artifact first: POST /api/models/{model_id}/artifact")
-            if record.artifact.size > self._artifact_max_bytes:
-                raise Conflict(
-                    f"the artifact is {record.artifact.size} bytes, over the limit of {self._artifact_max_bytes}"
-                )
-        pending = self._transition(record, ModelStatus.PENDING, None, record.endpoints, actor, "start", "accepted")
-        if pending is None:  # a concurrent start won the conditional write; it starts the container
+        record = self._with_a_deployment(record, actor)
+        for deployed in record.deployment:
+            self._check_artifact(record, deployed.version)
+        now = self._clock()
+        states = [VersionState(d.version, ModelStatus.PENDING, status_changed_at=now) for d in record.deployment]
+        planned = dataclasses.replace(record, serving=record.deployment, retire_after=None)
+        for state in states:
+            planned = with_state(planned, state)
+        pending = self._save(settle(planned, now), record)
+        if pending is None:  # a concurrent start won the conditional write; it starts the containers
             current = self._models.get(model_id)
             self._log(current, actor, "start", current.status, f"already {current.status}; nothing to do")
             return current
-        try:
-            self._logs.create_group(model_id)
-            artifact_uri = None if record.docker_image else self._artifacts.uri(model_id)
-            self._runtime.start(pending, artifact_uri)
-        except RuntimeRefused as refused:
-            failed = self._transition(pending, ModelStatus.FAILED, str(refused), (), actor, "transition", "refused")
-            return failed or self._models.get(model_id)
-        return pending
+        self._log(record, actor, "start", pending.status, "accepted")
+        self._remember(pending, actor, "start", "started")
+        self._logs.create_group(model_id)
+        started = self._run_units(pending, actor)
+        self.retire(model_id)  # versions a failed run left behind that the new deployment does not use
+        return self._models.get(model_id) if leaving_versions(started) else started
 
     def stop(self, model_id: str, actor: str) -> ModelRecord:
         record = self._models.get(model_id)
         if record.status in (ModelStatus.STOPPED, ModelStatus.STOPPING):
             self._log(record, actor, "stop", record.status, f"already {record.status}; nothing to do")
             return record
-        stopping = self._transition(record, ModelStatus.STOPPING, None, record.endpoints, actor, "stop", "accepted")
+        now = self._clock()
+        planned = record
+        for state in record.version_states:
+            if state.status is not ModelStatus.STOPPED:
+                planned = with_state(planned, VersionState(state.version, ModelStatus.STOPPING, status_changed_at=now))
+        stopping = self._save(settle(planned, now), record)
         if stopping is None:
             current = self._models.get(model_id)
             self._log(current, actor, "stop", current.status, f"{current.status} meanwhile; nothing to do")
             return current
-        if not self._runtime.stop(model_id):
-            # Nothing was running, so no event will come to finish the stop.
-            stopped = self._transition(
-                stopping, ModelStatus.STOPPED, None, (), actor, "transition", "nothing was running"
-            )
-            return stopped or self._models.get(model_id)
+        self._log(record, actor, "stop", stopping.status, "accepted")
+        self._remember(stopping, actor, "stop", "stopped")
+        for state in stopping.version_states:
+            if state.status is ModelStatus.STOPPING and not self._runtime.stop(model_id, state.version):
+                # Nothing was running, so no event will come to finish the stop.
+                stopping = self._unit_transition(
+                    stopping, state.version, ModelStatus.STOPPED, None, (), actor, "nothing was running"
+                ) or self._models.get(model_id)
         return stopping
+
+    def deploy(
+        self,
+        model_id: str,
+        spec: Sequence[DeployedVersion],
+        message: str,
+        actor: str,
+        expected_revision: int | None,
+        action: str = "deploy",
+    ) -> ModelRecord:
+        """Make `spec` the model's deployment in one conditional write; a started model switches to it."""
+        record = self._models.get(model_id)
+        revision_conflict(record, expected_revision)
+        check_deployment(record, spec)
+        for deployed in spec:
+            self._check_artifact(record, deployed.version)
+        now = self._clock()
+        planned = dataclasses.replace(record, deployment=tuple(spec))
+        started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
+        if started:
+            for deployed in spec:
+                state = record.state_of(deployed.version)
+                if state.status in (ModelStatus.STOPPED, ModelStatus.STOPPING) or state.failed_for_good:
+                    planned = with_state(
+                        planned, VersionState(deployed.version, ModelStatus.PENDING, status_changed_at=now)
+                    )
+        saved = self._save(settle(planned, now), record)
+        if saved is None:
+            current = self._models.get(model_id)
+            raise Conflict(
+                f"the model changed while the deployment was being changed (revision {current.revision} is current); "
+                "reload and try again"
+            )
+        self._log(record, actor, action, saved.status, f"deployment: {_describe(spec)}", message or None)
+        self._remember(saved, actor, action, message)
+        if not started:
+            return saved
+        saved = self._run_units(saved, actor)
+        self._retire_later(saved)
+        return saved
+
+    def rollback(
+        self, model_id: str, entry_id: str, message: str, actor: str, expected_revision: int | None
+    ) -> ModelRecord:
+        """Restore the deployment an earlier history entry recorded, through the same switch."""
+        entry = self._history.get(model_id, entry_id)
+        spec = [line.deployed() for line in entry.spec]
+        said = message or f"roll back to the deployment of {entry.at.isoformat(timespec='seconds')}"
+        return self.deploy(model_id, spec, said, actor, expected_revision, action="rollback")
 
     def delete(self, model_id: str, actor: str, force: bool, expected_revision: int | None = None) -> None:
         record = self._models.get(model_id)
-        if expected_revision is not None and expected_revision != record.revision:
-            raise Conflict(
-                f"the model has changed: revision {record.revision} is current, "
-                f"the request is based on revision {expected_revision}"
-            )
+        revision_conflict(record, expected_revision)
         if record.status is not ModelStatus.STOPPED:
             if not force:
                 raise Conflict(
                     f"only a STOPPED model can be deleted; this one is {record.status}. "
                     "Stop it first, or delete with ?force=true to stop its container and delete it"
                 )
-            self._runtime.stop(model_id)
+            for state in record.version_states:
+                self._runtime.stop(model_id, state.version)
         # The record goes last: each clean-up step is idempotent, so a delete that fails midway
         # (S3 or Logs unavailable) can simply be repeated instead of leaving orphans behind.
         self._runtime.remove(model_id)
         self._artifacts.delete(model_id)
         self._logs.delete_group(model_id)
+        self._history.delete_all(model_id)
         self._on_change(model_id)
         current = record
-        for attempt in range(3):  # the stopping container's events may bump the revision meanwhile
+        for attempt in range(3):  # the stopping containers' events may bump the revision meanwhile
             try:
                 self._models.remove(model_id, current.revision, allowed=list(ModelStatus))
                 break
@@ -212,28 +287,33 @@ class Lifecycle:
                 current = self._models.get(model_id)
         self._log(record, actor, "delete", None, "deleted" + (" (forced)" if force and not record.is_idle else ""))
 
-    def request_upload(self, model_id: str, actor: str) -> UploadTicket:
-        record = self._models.get(model_id)
-        if record.docker_image:
-            raise Conflict("this model runs its own image; artifacts are for models without dockerImage")
-        ticket = self._artifacts.upload_ticket(model_id, self._artifact_max_bytes)
-        if record.artifact_pending_since is None:
-            self._save(dataclasses.replace(record, artifact_pending_since=self._clock()), record)
-        self._log(record, actor, "upload", record.status, "upload offered")
-        return ticket
-
     def refresh_artifact(self, record: ModelRecord) -> ModelRecord:
-        """Record an upload that has landed in the bucket since it was offered; one HEAD, only while pending."""
-        if record.artifact_pending_since is None:
+        """Record uploads that have landed in the bucket since they were offered; one HEAD per pending version."""
+        pending = [v for v in record.versions if v.artifact_pending_since is not None]
+        if not pending:
             return record
-        found = self._artifacts.describe(record.id)
-        if found is None or (record.artifact is not None and found == record.artifact):
+        landed = {}
+        for version in pending:
+            found = self._artifacts.describe(record.id, version.number)
+            if found is not None:
+                landed[version.number] = found
+        if not landed:
             return record
-        updated = dataclasses.replace(record, artifact=found, artifact_pending_since=None)
-        saved = self._save(updated, record)
+        versions = tuple(
+            dataclasses.replace(v, artifact=landed[v.number], artifact_pending_since=None) if v.number in landed else v
+            for v in record.versions
+        )
+        saved = self._save(dataclasses.replace(record, versions=versions), record)
         if saved is None:
             return self._models.get(record.id)
-        self._log(saved, "system:artifact-store", "upload", record.status, f"artifact stored ({found.size} bytes)")
+        for number, found in sorted(landed.items()):
+            self._log(
+                saved,
+                "system:artifact-store",
+                "upload",
+                record.status,
+                f"artifact of version {number} stored ({found.size} bytes, sha256 {found.sha256 or 'unknown'})",
+            )
         return saved
 
     # --- reports from the container runtime ---------------------------------------------------
@@ -244,27 +324,51 @@ class Lifecycle:
                 record = self._models.get(report.model_id)
             except NotFound:
                 return  # a deleted model's last container stopping
-            decided = next_state(record, report, functools.partial(self._failure_reason, record, report))
+            deployed = self._deployed(record, report.version)
+            if deployed is None:
+                return  # a version this record no longer runs
+            unit = record.unit(deployed)
+            decided = next_state(unit, report, functools.partial(self._failure_reason, unit, report))
             if decided is None:
                 return
             result = f"replica {report.replica_id[:12]} {report.state}"
+            if len(record.wanted()) > 1:
+                result = f"version {report.version}: {result}"
             if decided.for_good:
                 result += "; not restarted: start the model again once it is fixed"
-            saved = self._transition(
+            saved = self._unit_transition(
                 record,
+                report.version,
                 decided.status,
                 decided.reason,
                 decided.endpoints,
                 RUNTIME_ACTOR,
-                "transition",
                 result,
                 for_good=decided.for_good,
             )
             if saved is not None:
                 if decided.for_good:
-                    self._runtime.stop(record.id)
+                    self._runtime.stop(record.id, report.version)
+                self._retire_later(saved)
                 return
         logger.warning("gave up applying a replica report after conflicts", extra={"model_id": report.model_id})
+
+    def retire(self, model_id: str) -> None:
+        """Stop the versions a completed switch left behind, once requests routed to them have finished."""
+        record = self._models.get(model_id)
+        if record.retire_after is not None and self._clock() < record.retire_after:
+            return
+        for version in leaving_versions(record):
+            stopping = self._unit_transition(
+                record, version, ModelStatus.STOPPING, None, (), RECONCILER_ACTOR, f"version {version}: retired"
+            )
+            if stopping is None:
+                return  # changed meanwhile; the next report or reconcile retires it
+            record = stopping
+            if not self._runtime.stop(model_id, version):
+                record = self._unit_transition(
+                    record, version, ModelStatus.STOPPED, None, (), RECONCILER_ACTOR, "nothing was running"
+                ) or self._models.get(model_id)
 
     def reconcile(self) -> None:
         """Repair drift between records and the runtime: missed events, dead containers, stuck starts."""
@@ -273,103 +377,154 @@ class Lifecycle:
             while True:
                 page = self._models.list(ModelQuery(limit=100, status=status, cursor=cursor))
                 for record in page.items:
-                    self._reconcile_one(record)
+                    for state in record.version_states:
+                        self._reconcile_unit(self._models.get(record.id), state.version)
+                    self.retire(record.id)
                 cursor = page.cursor
                 if not cursor:
                     break
 
-    def _reconcile_one(self, record: ModelRecord) -> None:
-        if record.failed_for_good:
+    def _reconcile_unit(self, record: ModelRecord, version: int) -> None:
+        deployed = self._deployed(record, version)
+        if deployed is None:
+            return
+        unit = record.unit(deployed)
+        if unit.failed_for_good:
             return  # it waits for a person, not for a repair
-        view = self._runtime.view(record.id)
-        changed_at = record.status_changed_at or record.updated_at
-        if record.status is ModelStatus.STOPPING and view.tasks_alive == 0:
-            self._transition(record, ModelStatus.STOPPED, None, (), RECONCILER_ACTOR, "transition", "no container left")
-        elif record.status in (ModelStatus.PENDING, ModelStatus.FAILED) and view.healthy_endpoints:
-            self._transition(
-                record, ModelStatus.RUNNING, None, view.healthy_endpoints, RECONCILER_ACTOR, "transition", "healthy"
-            )
-        elif record.status is ModelStatus.RUNNING and not view.healthy_endpoints:
+        view = self._runtime.view(record.id, version)
+        changed_at = unit.status_changed_at or record.updated_at
+        status = unit.status
+        repair = functools.partial(self._unit_transition, record, version, actor=RECONCILER_ACTOR)
+        if status is ModelStatus.STOPPING and view.tasks_alive == 0:
+            repair(status=ModelStatus.STOPPED, reason=None, endpoints=(), result="no container left")
+        elif status in (ModelStatus.PENDING, ModelStatus.FAILED) and view.healthy_endpoints:
+            repair(status=ModelStatus.RUNNING, reason=None, endpoints=view.healthy_endpoints, result="healthy")
+        elif status is ModelStatus.RUNNING and not view.healthy_endpoints:
             reason = "the container is gone or unhealthy; the runtime is replacing it"
-            self._transition(record, ModelStatus.FAILED, reason, (), RECONCILER_ACTOR, "transition", "drift repaired")
-        elif record.status is ModelStatus.RUNNING and set(view.healthy_endpoints) != set(record.endpoints):
-            self._transition(
-                record, ModelStatus.RUNNING, None, view.healthy_endpoints, RECONCILER_ACTOR, "transition", "endpoints"
-            )
-        elif record.status is ModelStatus.PENDING and self._clock() - changed_at > self._start_timeout:
+            repair(status=ModelStatus.FAILED, reason=reason, endpoints=(), result="drift repaired")
+        elif status is ModelStatus.RUNNING and set(view.healthy_endpoints) != set(unit.endpoints):
+            repair(status=ModelStatus.RUNNING, reason=None, endpoints=view.healthy_endpoints, result="endpoints")
+        elif status is ModelStatus.PENDING and self._clock() - changed_at > self._start_timeout:
             minutes = self._start_timeout.total_seconds() / 60
             reason = f"did not become healthy within {minutes:g} minutes; see the container logs"
-            self._transition(record, ModelStatus.FAILED, reason, (), RECONCILER_ACTOR, "transition", "start timed out")
-        elif (
-            record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED) and not view.desired_running
-        ):
-            # The record wants a container but the runtime was never told (a lost start): tell it again.
-            artifact_uri = None if record.docker_image else self._artifacts.uri(record.id)
-            try:
-                self._runtime.start(record, artifact_uri)
-            except RuntimeRefused as refused:
-                self._transition(
-                    record, ModelStatus.FAILED, str(refused), (), RECONCILER_ACTOR, "transition", "refused"
-                )
+            repair(status=ModelStatus.FAILED, reason=reason, endpoints=(), result="start timed out")
+        elif status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED) and not view.desired_running:
+            # The record wants replicas but the runtime was never told (a lost start): tell it again.
+            self._run_unit(record, deployed, RECONCILER_ACTOR)
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _with_a_deployment(self, record: ModelRecord, actor: str) -> ModelRecord:
+        """The simple path: a model started before any deployment serves a version of its own settings."""
+        if record.deployment:
+            return record
+        if record.docker_image is None:
+            raise Conflict(f"upload the model's artifact first: POST /api/models/{record.id}/artifact")
+        version = version_from_settings(record, actor, self._clock(), "from the model's settings at its first start")
+        planned = dataclasses.replace(
+            record, versions=(*record.versions, version), deployment=sole_deployment(record, version)
+        )
+        saved = self._save(planned, record)
+        if saved is None:
+            raise Conflict("the model changed while it was being started; try again")
+        self._log(record, actor, "version", record.status, f"version {version.number} created")
+        return saved
+
+    def _check_artifact(self, record: ModelRecord, number: int) -> None:
+        version = record.find_version(number)
+        if version is None or version.docker_image is not None:
+            return
+        if version.artifact is None:
+            if len(record.versions) == 1:  # the simple path: the model's own upload
+                raise Conflict(f"upload the model's artifact first: POST /api/models/{record.id}/artifact")
+            raise Conflict(
+                f"version {number} has no artifact yet: POST /api/models/{record.id}/versions/{number}/artifact"
+            )
+        if version.artifact.size > self._artifact_max_bytes:
+            raise Conflict(
+                f"the artifact is {version.artifact.size} bytes, over the limit of {self._artifact_max_bytes}"
+            )
+
+    def _run_units(self, record: ModelRecord, actor: str) -> ModelRecord:
+        """Tell the runtime about every version that should run; a refusal fails that version."""
+        for deployed in record.deployment:
+            record = self._run_unit(record, deployed, actor)
+        return record
+
+    def _run_unit(self, record: ModelRecord, deployed: DeployedVersion, actor: str) -> ModelRecord:
+        version = record.find_version(deployed.version)
+        artifact_uri = None
+        if version is not None and version.docker_image is None:
+            artifact_uri = self._artifacts.uri(record.id, version.artifact_number)
+        try:
+            self._runtime.start(RuntimeUnit(record.unit(deployed), deployed.version, deployed.replicas, artifact_uri))
+        except RuntimeRefused as refused:
+            failed = self._unit_transition(
+                record, deployed.version, ModelStatus.FAILED, str(refused), (), actor, "refused"
+            )
+            return failed or self._models.get(record.id)
+        return record
+
+    def _deployed(self, record: ModelRecord, version: int) -> DeployedVersion | None:
+        """The version as the runtime runs it; a leaving version keeps its last size until it stops."""
+        found = next((d for d in record.wanted() if d.version == version), None)
+        if found is not None:
+            return found
+        if record.state_of(version).status is ModelStatus.STOPPED:
+            return None
+        return DeployedVersion(version, 0, 1, record.container_cpu, record.container_memory)
+
+    def _retire_later(self, record: ModelRecord) -> None:
+        if self._later is None or not leaving_versions(record) or record.retire_after is None:
+            return
+        delay = max(0.0, (record.retire_after - self._clock()).total_seconds())
+        self._later(delay, functools.partial(self.retire, record.id))
+
+    def _remember(self, record: ModelRecord, actor: str, action: str, message: str) -> None:
+        at = self._clock()
+        self._history.record(
+            DeploymentEntry(
+                model_id=record.id,
+                # Time first, so the history's sort key orders entries and the id finds one directly.
+                entry_id=f"{int(at.timestamp() * 1000):013d}-{uuid.uuid4().hex[:8]}",
+                at=at,
+                actor=actor,
+                action=action,
+                message=message,
+                spec=spec_lines(record, record.deployment),
+            )
+        )
 
     def _failure_reason(self, record: ModelRecord, report: ReplicaReport) -> str:
         return failure_reason(record, report, self._logs.failure_line(record.id, report.replica_id))
 
-    def _save(self, updated: ModelRecord, current: ModelRecord) -> ModelRecord | None:
-        """Conditional write on the revision read; None when someone else wrote first."""
-        updated = dataclasses.replace(updated, revision=current.revision + 1, updated_at=self._clock())
-        try:
-            self._models.replace(updated, expected_revision=current.revision)
-        except Conflict:
-            return None
-        self._on_change(updated.id)
-        return updated
-
-    def _transition(
+    def _unit_transition(
         self,
         record: ModelRecord,
+        version: int,
         status: ModelStatus,
         reason: str | None,
         endpoints: tuple[str, ...],
         actor: str,
-        action: str,
         result: str,
         for_good: bool = False,
     ) -> ModelRecord | None:
+        """One version's new state, the model's summary with it, in one conditional write."""
         now = self._clock()
-        changed = dataclasses.replace(
-            record,
-            status=status,
-            status_reason=reason,
-            endpoints=endpoints,
-            failed_for_good=for_good,
-            status_changed_at=now if status is not record.status else record.status_changed_at,
+        before = record.state_of(version)
+        state = VersionState(
+            version,
+            status,
+            reason,
+            endpoints,
+            for_good,
+            now if status is not before.status else before.status_changed_at,
         )
-        saved = self._save(changed, record)
+        saved = self._save(settle(with_state(record, state), now), record)
         if saved is not None:
-            self._log(record, actor, action, status, result, reason)
+            self._log(record, actor, "transition", saved.status, result, reason)
         return saved
 
-    def _log(
-        self,
-        record: ModelRecord,
-        actor: str,
-        action: str,
-        to_status: ModelStatus | None,
-        result: str,
-        reason: str | None = None,
-    ) -> None:
-        self._operations.record(
-            OperationEntry(
-                model_id=record.id,
-                at=self._clock(),
-                actor=actor,
-                action=action,
-                from_status=record.status,
-                to_status=to_status,
-                result=result,
-                reason=reason,
-            )
-        )
+
+def _describe(spec: Sequence[DeployedVersion]) -> str:
+    return ", ".join(f"version {d.version} at {d.weight}% x{d.replicas}" for d in spec)

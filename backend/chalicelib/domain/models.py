@@ -84,10 +84,70 @@ RUNTIME_FIELDS = frozenset(
 )
 
 
+# The settings that belong to a version's code: fixed once the version exists.
+CODE_FIELDS = ("docker_image", "artifact_format", "container_port", "env", "predict_path", "health_path")
+# The settings that belong to how a version is deployed: they may change with each deployment.
+SIZE_FIELDS = ("container_cpu", "container_memory")
+MAX_REPLICAS = 10
+MAX_VERSIONS = 50  # versions live in the model's item (400 KB); delete old ones to make room
+
+
 @dataclass(frozen=True)
 class ArtifactInfo:
     size: int
     uploaded_at: datetime
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One immutable version of a model: its code settings and, for the runner, its uploaded artifact."""
+
+    number: int
+    notes: str
+    created_by: str
+    created_at: datetime
+    docker_image: str | None
+    artifact_format: ArtifactFormat | None
+    container_port: int
+    env: dict[str, str]
+    predict_path: str
+    health_path: str
+    artifact: ArtifactInfo | None = None
+    artifact_pending_since: datetime | None = None
+    # A version made from another's settings may reuse that version's file (same bytes, same key).
+    artifact_of: int | None = None
+
+    @property
+    def artifact_number(self) -> int:
+        """The version whose artifact object this version serves."""
+        return self.artifact_of or self.number
+
+    def code(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CODE_FIELDS}
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    """One version in a deployment as a person chose it: its share of traffic and its size."""
+
+    version: int
+    weight: int
+    replicas: int
+    container_cpu: float
+    container_memory: float
+
+
+@dataclass(frozen=True)
+class VersionState:
+    """How one version's replicas fare, as the container runtime reports them."""
+
+    version: int
+    status: ModelStatus
+    status_reason: str | None = None
+    endpoints: tuple[str, ...] = ()
+    failed_for_good: bool = False
+    status_changed_at: datetime | None = None
 
 
 # Defaults of the settings that come before the record's first defaulted field; the later ones carry
@@ -115,11 +175,14 @@ BOOKKEEPING_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "revision",
-        "artifact",
-        "artifact_pending_since",
         "endpoints",
         "status_changed_at",
         "failed_for_good",
+        "versions",
+        "deployment",
+        "serving",
+        "version_states",
+        "retire_after",
     }
 )
 
@@ -150,9 +213,6 @@ class ModelRecord:
     # How much of each request and response body the request history keeps; 0 keeps none.
     capture_body_bytes: int = 16384
     endpoint_visibility: Visibility = Visibility.PRIVATE
-    artifact: ArtifactInfo | None = None
-    # Set when an upload was offered and not yet seen in the bucket.
-    artifact_pending_since: datetime | None = None
     # host:port of each healthy container, recorded only from the container runtime's own reports.
     endpoints: tuple[str, ...] = ()
     status_changed_at: datetime | None = None
@@ -161,11 +221,77 @@ class ModelRecord:
     failed_for_good: bool = False
     # Requests per second the gateway passes to this model (429 beyond); None leaves only the stage's limits.
     rate_limit_per_second: float | None = None
+    # Every version, oldest first; numbers are never reused.
+    versions: tuple[ModelVersion, ...] = ()
+    # What should serve: the versions with their weights (summing to 100) and sizes.
+    deployment: tuple[DeployedVersion, ...] = ()
+    # What the gateway sends traffic to: the deployment once all its versions are healthy, until
+    # then the previous one (a switch never sends a request to a version that is not ready).
+    serving: tuple[DeployedVersion, ...] = ()
+    # One entry per version that has replicas or is meant to; the model's status summarises them.
+    version_states: tuple[VersionState, ...] = ()
+    # When versions that left the serving set may be stopped: once no cached route can send them a request.
+    retire_after: datetime | None = None
 
     @property
     def is_idle(self) -> bool:
         """True when no container runs or is on its way, so runtime settings may change."""
         return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED)
+
+    def find_version(self, number: int) -> ModelVersion | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    @property
+    def latest_version(self) -> ModelVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def primary_version(self) -> ModelVersion | None:
+        """The version with the most traffic, else the newest: the one the model's own settings describe."""
+        if self.deployment:
+            return self.find_version(max(self.deployment, key=lambda d: d.weight).version)
+        return self.latest_version
+
+    @property
+    def artifact(self) -> ArtifactInfo | None:
+        primary = self.primary_version
+        return primary.artifact if primary else None
+
+    @property
+    def artifact_pending_since(self) -> datetime | None:
+        """Set when an upload was offered for the primary version and not yet seen in the bucket."""
+        primary = self.primary_version
+        return primary.artifact_pending_since if primary else None
+
+    def unit_settings(self) -> tuple[Any, ...]:
+        """What a replica is made from: a change to any of these replaces the replicas."""
+        return tuple(repr(getattr(self, name)) for name in (*CODE_FIELDS, *SIZE_FIELDS))
+
+    def state_of(self, number: int) -> VersionState:
+        found = next((state for state in self.version_states if state.version == number), None)
+        return found or VersionState(number, ModelStatus.STOPPED)
+
+    def wanted(self) -> tuple[DeployedVersion, ...]:
+        """Every version the runtime should keep running (deployed or still serving), each once, sized as deployed."""
+        seen = {d.version: d for d in self.serving}
+        seen.update({d.version: d for d in self.deployment})
+        return tuple(seen.values())
+
+    def unit(self, deployed: DeployedVersion) -> ModelRecord:
+        """The record as one deployed version sees it: its code, its size and its own status."""
+        version = self.find_version(deployed.version)
+        state = self.state_of(deployed.version)
+        return dataclasses.replace(
+            self,
+            **(version.code() if version else {}),
+            container_cpu=deployed.container_cpu,
+            container_memory=deployed.container_memory,
+            status=state.status,
+            status_reason=state.status_reason,
+            endpoints=state.endpoints,
+            failed_for_good=state.failed_for_good,
+            status_changed_at=state.status_changed_at,
+        )
 
     @classmethod
     def new(cls, model_id: str, actor: str, at: datetime, settings: Mapping[str, Any]) -> ModelRecord:
@@ -215,3 +341,32 @@ class OperationEntry:
     to_status: ModelStatus | None
     result: str
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SpecLine:
+    """One version of a deployment as the history keeps it: enough to restore it and to show what changed."""
+
+    version: int
+    weight: int
+    replicas: int
+    container_cpu: float
+    container_memory: float
+    artifact_sha256: str | None
+    docker_image: str | None
+
+    def deployed(self) -> DeployedVersion:
+        return DeployedVersion(self.version, self.weight, self.replicas, self.container_cpu, self.container_memory)
+
+
+@dataclass(frozen=True)
+class DeploymentEntry:
+    """One line of a model's deployment history: a deployment change, a start, a stop or a rollback."""
+
+    model_id: str
+    entry_id: str
+    at: datetime
+    actor: str
+    action: str  # deploy, start, stop, rollback
+    message: str
+    spec: tuple[SpecLine, ...]

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.models import ArtifactInfo, ModelRecord, ModelStatus, OperationEntry
+from chalicelib.domain.models import ArtifactInfo, DeploymentEntry, ModelRecord, ModelStatus, OperationEntry
 
 T = TypeVar("T")
 
@@ -70,17 +70,35 @@ class UploadTicket:
 
 
 class ArtifactStore(Protocol):
-    def uri(self, model_id: str) -> str: ...
+    """One object per model version, never overwritten once the version records it."""
 
-    def upload_ticket(self, model_id: str, max_bytes: int) -> UploadTicket: ...
+    def uri(self, model_id: str, version: int) -> str: ...
 
-    def describe(self, model_id: str) -> ArtifactInfo | None:
-        """The stored artifact's size and upload time, or None when there is none."""
+    def upload_ticket(self, model_id: str, version: int, max_bytes: int) -> UploadTicket: ...
+
+    def describe(self, model_id: str, version: int) -> ArtifactInfo | None:
+        """The stored artifact's size, upload time and SHA-256, or None when there is none."""
         ...
 
-    def delete(self, model_id: str) -> None:
-        """Remove the artifact and every earlier version of it."""
+    def delete(self, model_id: str, version: int | None = None) -> None:
+        """Remove one version's artifact (every S3 version of it), or every artifact of the model."""
         ...
+
+
+class DeploymentHistory(Protocol):
+    """Every deployment change, start, stop and rollback of a model, kept for rollback."""
+
+    def record(self, entry: DeploymentEntry) -> None: ...
+
+    def list(self, model_id: str, limit: int, cursor: str | None) -> Page[DeploymentEntry]:
+        """Entries newest first."""
+        ...
+
+    def get(self, model_id: str, entry_id: str) -> DeploymentEntry:
+        """One entry, or NotFound."""
+        ...
+
+    def delete_all(self, model_id: str) -> None: ...
 
 
 class ReplicaState(StrEnum):
@@ -120,7 +138,7 @@ class ReplicaReport:
     # The port bound on `address`; None means the model's containerPort (the replica has its own IP).
     port: int | None = None
     exit: ReplicaExit | None = None  # set when state is EXITED
-    version_id: str | None = None  # the model version the replica serves, once models have versions
+    version: int = 1  # the model version the replica serves
 
     def endpoint_for(self, record: ModelRecord) -> str | None:
         return f"{self.address}:{self.port or record.container_port}" if self.address else None
@@ -139,22 +157,35 @@ class RuntimeRefused(Exception):
     """The runtime cannot run this model at all; the message tells the user why."""
 
 
-class ContainerRuntime(Protocol):
-    """Runs at most one container per model and reports its life as ReplicaReports."""
+@dataclass(frozen=True)
+class RuntimeUnit:
+    """One version of a model as the runtime runs it: `record` is the record as that version sees it."""
 
-    def start(self, record: ModelRecord, artifact_uri: str | None) -> None:
-        """Have one container of the model running; idempotent. RuntimeRefused when impossible."""
+    record: ModelRecord
+    version: int
+    replicas: int
+    artifact_uri: str | None
+
+
+class ContainerRuntime(Protocol):
+    """Runs each deployed version of a model as a set of replicas and reports their life as ReplicaReports."""
+
+    def start(self, unit: RuntimeUnit) -> None:
+        """Have the unit's replicas running at its size and count; idempotent. RuntimeRefused when impossible.
+
+        A changed count or size is applied without a gap: new replicas are healthy before old ones go.
+        """
         ...
 
-    def stop(self, model_id: str) -> bool:
-        """Stop the model's container; True when one was running or starting."""
+    def stop(self, model_id: str, version: int) -> bool:
+        """Stop the version's replicas; True when one was running or starting."""
         ...
 
     def remove(self, model_id: str) -> None:
-        """Forget everything the runtime keeps for the model (after stop)."""
+        """Forget everything the runtime keeps for the model, every version (after stop)."""
         ...
 
-    def view(self, model_id: str) -> RuntimeView: ...
+    def view(self, model_id: str, version: int) -> RuntimeView: ...
 
 
 class ContainerLogs(Protocol):

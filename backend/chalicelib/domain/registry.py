@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.clock import utc_now
+from chalicelib.domain.deployments import follow_settings
 from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.domain.models import (
     RUNTIME_FIELDS,
@@ -18,6 +19,7 @@ from chalicelib.domain.models import (
     fargate_size_problem,
 )
 from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
+from chalicelib.domain.records import revision_conflict
 from chalicelib.domain.runner_contract import RUNNER_PORT
 
 
@@ -89,11 +91,7 @@ class ModelRegistry:
         concurrent writer makes it fail rather than be silently overwritten.
         """
         current = self._repository.get(model_id)
-        if expected_revision is not None and expected_revision != current.revision:
-            raise Conflict(
-                f"the model has changed: revision {current.revision} is current, "
-                f"the request is based on revision {expected_revision}; reload and try again"
-            )
+        revision_conflict(current, expected_revision)
         runtime_changes = sorted(
             name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
         )
@@ -110,6 +108,8 @@ class ModelRegistry:
             revision=current.revision + 1,
         )
         check_record(updated)
+        if runtime_changes:
+            updated = follow_settings(updated, actor, self._clock())
         self._repository.replace(updated, expected_revision=current.revision)
         self._on_change(model_id)
         self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")

@@ -25,6 +25,7 @@ RESERVED_ENV_PREFIX = "KRAKEN_"
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 Version = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._+-]+$")]
 Description = Annotated[str, StringConstraints(max_length=2048)]
+Notes = Annotated[str, StringConstraints(max_length=2048)]
 # A registry reference such as 123.dkr.ecr.eu-west-1.amazonaws.com/team/model:1.2 or name@sha256:...
 DockerImage = Annotated[
     str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
@@ -145,6 +146,7 @@ class DeleteModelQuery(BaseModel):
 class ArtifactResponse(ResponseModel):
     size: int
     uploaded_at: Instant
+    sha256: str | None
 
 
 class ModelResponse(ResponseModel, ModelSettings):
@@ -172,10 +174,16 @@ class ModelResponse(ResponseModel, ModelSettings):
     revision: int
     artifact: ArtifactResponse | None
     artifact_pending_since: Instant | None
+    # What serves the model: each deployed version with its weight, size and how it fares.
+    deployment: list[DeployedVersionResponse]
+    versions: list[VersionResponse]
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        return cls.model_validate(record)
+        shown = {name: getattr(record, name) for name in cls.model_fields if name not in ("deployment", "versions")}
+        shown["deployment"] = deployment_of(record)
+        shown["versions"] = [VersionResponse.of(record, v) for v in record.versions]
+        return cls.model_validate(shown)
 
 
 class ModelListResponse(ResponseModel):
@@ -203,3 +211,7 @@ class UploadTicketResponse(ResponseModel):
     fields: dict[str, str]
     max_bytes: int
     expires_in_seconds: int
+
+
+# At the end: the deployment shapes build on the settings above, and the model's response shows them.
+from chalicelib.schemas.deployments import DeployedVersionResponse, VersionResponse, deployment_of  # noqa: E402

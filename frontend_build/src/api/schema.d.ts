@@ -26,6 +26,7 @@ export interface ApiSchemas {}
 export interface ArtifactResponse {
   size: number;
   uploadedAt: string;
+  sha256: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -98,11 +99,134 @@ export interface CreateModelRequest {
   rateLimitPerSecond?: number | null;
 }
 /**
+ * A new version: notes, and any code settings that differ from the model's own.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CreateVersionRequest".
+ */
+export interface CreateVersionRequest {
+  dockerImage?: string | null;
+  artifactFormat?: ArtifactFormat | null;
+  containerPort?: number | null;
+  env?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
+     */
+    [k: string]: string;
+  } | null;
+  predictPath?: string | null;
+  healthPath?: string | null;
+  notes?: string;
+}
+/**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "DeleteModelQuery".
  */
 export interface DeleteModelQuery {
   force?: boolean;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DeployedVersionRequest".
+ */
+export interface DeployedVersionRequest {
+  version: number;
+  weight: number;
+  replicas?: number;
+  containerCpu?: number | null;
+  containerMemory?: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DeployedVersionResponse".
+ */
+export interface DeployedVersionResponse {
+  version: number;
+  weight: number;
+  replicas: number;
+  containerCpu: number;
+  containerMemory: number;
+  status: ModelStatus;
+  statusReason: string | null;
+  healthyReplicas: number;
+  servingWeight: number;
+}
+/**
+ * The whole new deployment: its versions with weights summing to 100, and why it changes.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DeploymentRequest".
+ */
+export interface DeploymentRequest {
+  /**
+   * @minItems 1
+   * @maxItems 10
+   */
+  versions:
+    | [DeployedVersionRequest]
+    | [DeployedVersionRequest, DeployedVersionRequest]
+    | [DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest]
+    | [DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ]
+    | [
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest,
+        DeployedVersionRequest
+      ];
+  message?: string;
+  revision?: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -138,6 +262,39 @@ export interface ErrorResponse {
 export interface HealthResponse {
   status: string;
   version: string;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "HistoryEntryResponse".
+ */
+export interface HistoryEntryResponse {
+  entryId: string;
+  at: string;
+  actor: string;
+  action: string;
+  message: string;
+  spec: SpecLineResponse[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SpecLineResponse".
+ */
+export interface SpecLineResponse {
+  version: number;
+  weight: number;
+  replicas: number;
+  containerCpu: number;
+  containerMemory: number;
+  artifactSha256: string | null;
+  dockerImage: string | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "HistoryListResponse".
+ */
+export interface HistoryListResponse {
+  items: HistoryEntryResponse[];
+  nextToken: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -242,6 +399,40 @@ export interface ModelResponse {
   revision: number;
   artifact: ArtifactResponse | null;
   artifactPendingSince: string | null;
+  deployment: DeployedVersionResponse[];
+  versions: VersionResponse[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "VersionResponse".
+ */
+export interface VersionResponse {
+  number: number;
+  notes: string;
+  createdBy: string;
+  createdAt: string;
+  dockerImage: string | null;
+  artifactFormat: string | null;
+  containerPort: number;
+  env: {
+    [k: string]: string;
+  };
+  predictPath: string;
+  healthPath: string;
+  artifact: VersionArtifactResponse | null;
+  artifactPendingSince: string | null;
+  artifactOf: number | null;
+  serving: boolean;
+  status: ModelStatus;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "VersionArtifactResponse".
+ */
+export interface VersionArtifactResponse {
+  size: number;
+  uploadedAt: string;
+  sha256: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -337,6 +528,15 @@ export interface RequestsQuery {
   nextToken?: string | null;
 }
 /**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RollbackRequest".
+ */
+export interface RollbackRequest {
+  entryId: string;
+  message?: string;
+  revision?: number | null;
+}
+/**
  * A partial update: only the fields present change. `revision` may stand in for If-Match.
  *
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -377,4 +577,11 @@ export interface UploadTicketResponse {
   };
   maxBytes: number;
   expiresInSeconds: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "VersionListResponse".
+ */
+export interface VersionListResponse {
+  items: VersionResponse[];
 }

@@ -1,0 +1,187 @@
+"""Shapes of versions, deployments and the deployment history, as the API takes and shows them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, create_model
+
+from chalicelib.domain.models import (
+    CODE_FIELDS,
+    MAX_REPLICAS,
+    DeployedVersion,
+    DeploymentEntry,
+    ModelRecord,
+    ModelStatus,
+    ModelVersion,
+)
+from chalicelib.schemas.common import Instant, ResponseModel
+from chalicelib.schemas.models import Cpu, Memory, ModelSettings, Notes, _Strict
+
+UpdateMessage = Annotated[str, StringConstraints(max_length=1024)]
+VersionNumber = Annotated[int, Field(ge=1, le=999999)]
+Weight = Annotated[int, Field(ge=0, le=100)]
+Replicas = Annotated[int, Field(ge=1, le=MAX_REPLICAS)]
+
+
+def _code_settings() -> type[_Strict]:
+    """The model's code settings, each optional: a new version takes the model's own for those left out."""
+    fields: dict[str, Any] = {}
+    for name in CODE_FIELDS:
+        info = ModelSettings.model_fields[name]
+        rules: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[name] = (rules | None, None)
+    return create_model("_CodeSettings", __base__=_Strict, **fields)
+
+
+_CodeSettings: Any = _code_settings()
+
+
+class CreateVersionRequest(_CodeSettings):
+    """A new version: notes, and any code settings that differ from the model's own."""
+
+    notes: Notes = ""
+
+    def code(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude={"notes"})
+
+
+class DeployedVersionRequest(_Strict):
+    version: VersionNumber
+    weight: Weight
+    replicas: Replicas = 1
+    # Left out: the size the version has in the deployment now, else the model's own.
+    container_cpu: Cpu | None = None
+    container_memory: Memory | None = None
+
+    def deployed(self, record: ModelRecord) -> DeployedVersion:
+        current = next((d for d in record.wanted() if d.version == self.version), None)
+        cpu = self.container_cpu or (current.container_cpu if current else record.container_cpu)
+        memory = self.container_memory or (current.container_memory if current else record.container_memory)
+        return DeployedVersion(self.version, self.weight, self.replicas, cpu, memory)
+
+
+class DeploymentRequest(_Strict):
+    """The whole new deployment: its versions with weights summing to 100, and why it changes."""
+
+    versions: Annotated[list[DeployedVersionRequest], Field(min_length=1, max_length=10)]
+    message: UpdateMessage = ""
+    # May stand in for If-Match.
+    revision: Annotated[int, Field(ge=1)] | None = None
+
+
+class RollbackRequest(_Strict):
+    entry_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    message: UpdateMessage = ""
+    revision: Annotated[int, Field(ge=1)] | None = None
+
+
+class VersionArtifactResponse(ResponseModel):
+    size: int
+    uploaded_at: Instant
+    sha256: str | None
+
+
+class VersionResponse(ResponseModel):
+    number: int
+    notes: str
+    created_by: str
+    created_at: Instant
+    docker_image: str | None
+    artifact_format: str | None
+    container_port: int
+    env: dict[str, str]
+    predict_path: str
+    health_path: str
+    artifact: VersionArtifactResponse | None
+    artifact_pending_since: Instant | None
+    artifact_of: int | None
+    # Whether it is in the deployment or still gets traffic: such a version cannot be deleted.
+    serving: bool
+    status: ModelStatus
+
+    @classmethod
+    def of(cls, record: ModelRecord, version: ModelVersion) -> VersionResponse:
+        return cls.model_validate(
+            {
+                **{name: getattr(version, name) for name in cls.model_fields if hasattr(version, name)},
+                "serving": version.number in {d.version for d in record.wanted()},
+                "status": record.state_of(version.number).status,
+            }
+        )
+
+
+class VersionListResponse(ResponseModel):
+    items: list[VersionResponse]
+
+
+class DeployedVersionResponse(ResponseModel):
+    version: int
+    weight: int
+    replicas: int
+    container_cpu: float
+    container_memory: float
+    status: ModelStatus
+    status_reason: str | None
+    healthy_replicas: int
+    # The share of unpinned traffic it gets now (the previous deployment's until a switch completes).
+    serving_weight: int
+
+    @classmethod
+    def of(cls, record: ModelRecord, deployed: DeployedVersion) -> DeployedVersionResponse:
+        state = record.state_of(deployed.version)
+        serving = {d.version: d.weight for d in record.serving} if record.status is not ModelStatus.STOPPED else {}
+        return cls(
+            version=deployed.version,
+            weight=deployed.weight,
+            replicas=deployed.replicas,
+            container_cpu=deployed.container_cpu,
+            container_memory=deployed.container_memory,
+            status=state.status,
+            status_reason=state.status_reason,
+            healthy_replicas=len(state.endpoints) if state.status is ModelStatus.RUNNING else 0,
+            serving_weight=serving.get(deployed.version, 0),
+        )
+
+
+def deployment_of(record: ModelRecord) -> list[DeployedVersionResponse]:
+    """The deployment, then any version still serving from the previous one (weight 0 in the new)."""
+    shown = [DeployedVersionResponse.of(record, d) for d in record.deployment]
+    deployed = {d.version for d in record.deployment}
+    leaving = [d for d in record.serving if d.version not in deployed]
+    leaving += [
+        DeployedVersion(s.version, 0, 0, record.container_cpu, record.container_memory)
+        for s in record.version_states
+        if s.version not in deployed and s.version not in {d.version for d in record.serving}
+    ]
+    shown += [DeployedVersionResponse.of(record, dataclasses.replace(item, weight=0)) for item in leaving]
+    return shown
+
+
+class SpecLineResponse(ResponseModel):
+    version: int
+    weight: int
+    replicas: int
+    container_cpu: float
+    container_memory: float
+    artifact_sha256: str | None
+    docker_image: str | None
+
+
+class HistoryEntryResponse(ResponseModel):
+    entry_id: str
+    at: Instant
+    actor: str
+    action: str
+    message: str
+    spec: list[SpecLineResponse]
+
+    @classmethod
+    def of(cls, entry: DeploymentEntry) -> HistoryEntryResponse:
+        return cls.model_validate(entry)
+
+
+class HistoryListResponse(ResponseModel):
+    items: list[HistoryEntryResponse]
+    next_token: str | None
