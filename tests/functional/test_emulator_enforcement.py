@@ -106,8 +106,8 @@ def test_unsigned_admin_calls_and_foreign_origins_are_refused(emulator) -> None:
 def test_the_local_reconciler_repairs_drift_within_its_interval(emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A record RUNNING whose container is gone: the schedule's handler, as local mode runs it, notices."""
     from chalicelib import wiring
-    from chalicelib.domain.lifecycle import RECONCILER_ACTOR
     from chalicelib.domain.deployments import settle, sole_deployment, version_from_settings, with_state
+    from chalicelib.domain.lifecycle import RECONCILER_ACTOR
     from chalicelib.domain.models import ArtifactFormat, ModelStatus, VersionState
     from local.identities import acting_as
     from local.wiring import RECONCILE_SECONDS, LocalWiring
