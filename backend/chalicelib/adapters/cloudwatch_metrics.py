@@ -26,8 +26,13 @@ class CloudWatchMetricsReader:
         self._cloudwatch = cloudwatch
         self._namespace = namespace
 
-    def series(self, model_id: str, start: datetime, end: datetime, period: int) -> MetricSeries:
+    def series(
+        self, model_id: str, start: datetime, end: datetime, period: int, version: int | None = None
+    ) -> MetricSeries:
         """One point per period from start to end (both aligned to the period); None where nothing was sent."""
+        dimensions = [{"Name": "ModelId", "Value": model_id}]
+        if version is not None:
+            dimensions.append({"Name": "Version", "Value": str(version)})
         # The last, still filling period is included: a prediction a moment ago should show.
         points = math.ceil((end - start).total_seconds() / period)
         grid = [start + timedelta(seconds=period * i) for i in range(points)]
@@ -38,7 +43,7 @@ class CloudWatchMetricsReader:
                     "Metric": {
                         "Namespace": self._namespace,
                         "MetricName": metric,
-                        "Dimensions": [{"Name": "ModelId", "Value": model_id}],
+                        "Dimensions": dimensions,
                     },
                     "Period": period,
                     "Stat": stat,

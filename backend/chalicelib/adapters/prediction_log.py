@@ -19,19 +19,23 @@ METRICS = (("Latency", "Milliseconds"), ("Requests", "Count"), ("Errors4xx", "Co
 
 
 def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any]:
+    # Each line counts for the model and, once a version answered, for that version too.
+    dimensions = [["ModelId"], ["ModelId", "Version"]] if prediction.model_version else [["ModelId"]]
+    version = {"Version": prediction.model_version} if prediction.model_version else {}
     return {
         "_aws": {
             "Timestamp": int(prediction.at.timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": namespace,
-                    "Dimensions": [["ModelId"]],
+                    "Dimensions": dimensions,
                     "Metrics": [{"Name": name, "Unit": unit} for name, unit in METRICS],
                 }
             ],
         },
         "type": LINE_TYPE,
         "ModelId": prediction.model_id,
+        **version,
         "Latency": round(prediction.latency_ms, 3),
         "Requests": 1,
         "Errors4xx": int(400 <= prediction.status < 500),

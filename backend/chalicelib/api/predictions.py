@@ -224,6 +224,6 @@ def model_metrics(model_id: str) -> Response:
     services = wiring.current()
     services.registry.get(model_id)
     start, end = query.aligned_window()
-    series = services.metrics.series(model_id, start, end, query.period)
+    series = services.metrics.series(model_id, start, end, query.period, query.version)
     body = MetricsResponse(period=query.period, timestamps=series.timestamps, series=series.values)
     return json_response(body.to_json())

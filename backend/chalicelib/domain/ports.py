@@ -242,8 +242,10 @@ class MetricSeries:
 
 
 class MetricsReader(Protocol):
-    def series(self, model_id: str, start: datetime, end: datetime, period: int) -> MetricSeries:
-        """One point per period from start (aligned to the period) to end."""
+    def series(
+        self, model_id: str, start: datetime, end: datetime, period: int, version: int | None = None
+    ) -> MetricSeries:
+        """One point per period from start (aligned to the period) to end; one version's, or the whole model's."""
         ...
 
 

@@ -51,6 +51,8 @@ class ContainerLogsQuery(_Query):
 
 class MetricsQuery(_Query):
     period: Annotated[int, Field(ge=60, le=86400, multiple_of=60)] = 60
+    # One version's series; without it, the whole model's.
+    version: Annotated[int, Field(ge=1, le=999999)] | None = None
 
     def aligned_window(self) -> tuple[datetime, datetime]:
         """The range with its start on a period boundary, so every series shares one time grid."""

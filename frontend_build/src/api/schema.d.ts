@@ -340,6 +340,7 @@ export interface MetricsQuery {
   from?: string | null;
   to?: string | null;
   period?: number;
+  version?: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
