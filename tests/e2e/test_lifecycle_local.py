@@ -69,15 +69,16 @@ def status(local: LocalMode, model_id: str) -> dict[str, Any]:
     return local.request("GET", f"/api/models/{model_id}").body
 
 
-def runner_processes(local: LocalMode, model_id: str) -> list[int]:
-    """The model processes local mode started for this model, found through their environment."""
+def runner_processes(local: LocalMode, model_id: str, artifact_of_version: int | None = None) -> list[int]:
+    """The model processes local mode started for this model (serving one version's artifact), by their environment."""
+    wanted = f"models/{model_id}/versions/{artifact_of_version or ''}".encode()
     found = []
     for pid in session_processes(local.process.pid):
         try:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
-        if f"models/{model_id}/artifact".encode() in environ:
+        if wanted in environ:
             found.append(pid)
     return found
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.aws_errors import CLOUDWATCH, translated
+from chalicelib.adapters.prediction_log import VERSION_DIMENSION, version_dimension
 from chalicelib.domain.ports import MetricSeries
 
 # Series name -> (metric, statistic); success rate is derived from requests and errors.
@@ -32,7 +33,7 @@ class CloudWatchMetricsReader:
         """One point per period from start to end (both aligned to the period); None where nothing was sent."""
         dimensions = [{"Name": "ModelId", "Value": model_id}]
         if version is not None:
-            dimensions.append({"Name": "Version", "Value": str(version)})
+            dimensions = [{"Name": VERSION_DIMENSION, "Value": version_dimension(model_id, version)}]
         # The last, still filling period is included: a prediction a moment ago should show.
         points = math.ceil((end - start).total_seconds() / period)
         grid = [start + timedelta(seconds=period * i) for i in range(points)]

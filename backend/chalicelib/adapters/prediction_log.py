@@ -18,10 +18,19 @@ LINE_TYPE = "prediction"
 METRICS = (("Latency", "Milliseconds"), ("Requests", "Count"), ("Errors4xx", "Count"), ("Errors5xx", "Count"))
 
 
+VERSION_DIMENSION = "ModelVersion"
+
+
+def version_dimension(model_id: str, version: object) -> str:
+    return f"{model_id}/v{version}"
+
+
 def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any]:
-    # Each line counts for the model and, once a version answered, for that version too.
-    dimensions = [["ModelId"], ["ModelId", "Version"]] if prediction.model_version else [["ModelId"]]
-    version = {"Version": prediction.model_version} if prediction.model_version else {}
+    # Each line counts for the model and, once a version answered, for that version too. The version's
+    # dimension is one value naming both (not ModelId plus Version), so that no query for the model's
+    # series can also match the version's points (moto matches dimensions as a subset).
+    version = {VERSION_DIMENSION: version_dimension(prediction.model_id, prediction.model_version)}
+    dimensions = [["ModelId"], [VERSION_DIMENSION]] if prediction.model_version else [["ModelId"]]
     return {
         "_aws": {
             "Timestamp": int(prediction.at.timestamp() * 1000),
@@ -35,7 +44,7 @@ def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any
         },
         "type": LINE_TYPE,
         "ModelId": prediction.model_id,
-        **version,
+        **(version if prediction.model_version else {}),
         "Latency": round(prediction.latency_ms, 3),
         "Requests": 1,
         "Errors4xx": int(400 <= prediction.status < 500),
