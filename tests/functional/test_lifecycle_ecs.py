@@ -30,7 +30,7 @@ def upload(client: Client, model_id: str, content: bytes) -> None:
 
 def task_event(settings: config.Settings, model_id: str, **detail: Any) -> dict[str, Any]:
     task_id = detail.pop("task_id", "0123456789abcdef")
-    family = ecs_family(settings, model_id, 1)
+    family = ecs_family(settings, model_id, detail.pop("model_version", 1))
     container = {"name": "model", **detail.pop("container", {})}
     return {
         "version": "0",
@@ -52,10 +52,11 @@ def task_event(settings: config.Settings, model_id: str, **detail: Any) -> dict[
     }
 
 
-def running(settings: config.Settings, model_id: str, ip: str = "10.20.1.7") -> dict[str, Any]:
+def running(settings: config.Settings, model_id: str, ip: str = "10.20.1.7", **detail: Any) -> dict[str, Any]:
     return task_event(
         settings,
         model_id,
+        **detail,
         lastStatus="RUNNING",
         desiredStatus="RUNNING",
         healthStatus="HEALTHY",
@@ -315,3 +316,60 @@ def test_operations_log_pages_newest_first(ecs_api: tuple[Client, config.Setting
     assert [e["action"] for e in entries] == ["update", "update", "update", "create"]
     assert entries[0]["at"] >= entries[-1]["at"]
     assert_error(client.http.get("/models/nope/logs"), 404, "not_found")
+
+
+def test_a_two_version_deployment_runs_a_rolling_service_per_version(ecs_api: tuple[Client, config.Settings]) -> None:
+    """What Fargate needs for weighted versions: one service per version, sized and rolling without a gap."""
+    client, settings = ecs_api
+    sent: list[tuple[str, dict[str, Any]]] = []
+    events = wiring.current().client("ecs").meta.events
+    for operation in ("CreateService", "UpdateService"):
+        events.register(
+            f"provide-client-params.ecs.{operation}", lambda params, op=operation, **_: sent.append((op, dict(params)))
+        )
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    version = post(client, f"/models/{model_id}/versions", {"notes": "retrained"})
+    assert version.status_code == 201 and version.json_body["number"] == 2
+    ticket = post(client, f"/models/{model_id}/versions/2/artifact", {}).json_body
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m", b"v2 bytes")}, timeout=10)
+    revision = model(client, model_id)["revision"]
+    body = {
+        "versions": [
+            {"version": 1, "weight": 60, "replicas": 3},
+            {"version": 2, "weight": 40, "replicas": 3, "containerCpu": 1, "containerMemory": 2},
+        ],
+        "message": "A/B",
+    }
+    changed = client.http.put(
+        f"/models/{model_id}/deployment",
+        headers={"Content-Type": "application/json", "If-Match": f'"{revision}"'},
+        body=json.dumps(body),
+    )
+    assert changed.status_code == 202, changed.body
+    ecs = boto3.client("ecs", region_name=settings.region)
+    names = [ecs_family(settings, model_id, v) for v in (1, 2)]
+    services = {
+        s["serviceName"]: s for s in ecs.describe_services(cluster=settings.cluster, services=names)["services"]
+    }
+    assert [services[n]["desiredCount"] for n in names] == [3, 3]
+    for _, params in sent:
+        assert params["deploymentConfiguration"] == {
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        }
+    assert [op for op, _ in sent] == ["CreateService", "UpdateService", "CreateService"]
+    definition = ecs.describe_task_definition(taskDefinition=services[names[1]]["taskDefinition"])["taskDefinition"]
+    assert (definition["cpu"], definition["memory"]) == ("1024", "2048")
+    env = {e["name"]: e["value"] for e in definition["containerDefinitions"][0]["environment"]}
+    assert env["KRAKEN_ARTIFACT_URI"].endswith(f"/models/{model_id}/versions/2/artifact")
+
+    # Version 2 gets traffic only once a task of it is healthy; version 1 serves everything meanwhile.
+    shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
+    assert (shown[1]["servingWeight"], shown[2]["servingWeight"], shown[2]["status"]) == (100, 0, "PENDING")
+    send(client, running(settings, model_id, ip="10.20.1.9", model_version=2, task_id="fedcba9876543210"))
+    shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
+    assert (shown[1]["servingWeight"], shown[2]["servingWeight"]) == (60, 40)
+    history = client.http.get(f"/models/{model_id}/history").json_body["items"]
+    assert [e["action"] for e in history] == ["deploy", "start"] and history[0]["message"] == "A/B"
