@@ -178,8 +178,13 @@ def follow_settings(record: ModelRecord, actor: str, at: datetime) -> ModelRecor
         return record
     wanted = version_from_settings(record, actor, at, "from the model's changed settings")
     if wanted.code() != primary.code():
-        if wanted.docker_image is None and primary.artifact is not None:
-            wanted = dataclasses.replace(wanted, artifact=primary.artifact, artifact_of=primary.artifact_number)
+        if wanted.docker_image is None and (primary.artifact or primary.artifact_pending_since):
+            wanted = dataclasses.replace(
+                wanted,
+                artifact=primary.artifact,
+                artifact_of=primary.artifact_number,
+                artifact_pending_since=primary.artifact_pending_since,
+            )
         replicas = record.deployment[0].replicas if record.deployment else 1
         deployed = DeployedVersion(wanted.number, 100, replicas, record.container_cpu, record.container_memory)
         return dataclasses.replace(record, versions=(*record.versions, wanted), deployment=(deployed,))

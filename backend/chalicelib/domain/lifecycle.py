@@ -294,7 +294,7 @@ class Lifecycle(RecordKeeper):
             return record
         landed = {}
         for version in pending:
-            found = self._artifacts.describe(record.id, version.number)
+            found = self._artifacts.describe(record.id, version.artifact_number)
             if found is not None:
                 landed[version.number] = found
         if not landed:

@@ -80,6 +80,11 @@ class VersionCatalog(RecordKeeper):
         record, version = self.get(model_id, number)
         if version.docker_image:
             raise Conflict(f"version {number} runs its own image; artifacts are for versions without dockerImage")
+        if version.artifact_of is not None:
+            raise Conflict(
+                f"version {number} serves the file of version {version.artifact_of}; "
+                f"a new file is a new version: POST /api/models/{model_id}/versions"
+            )
         if version.artifact is not None:
             raise Conflict(
                 f"version {number} already has its artifact ({version.artifact.size} bytes) and a version's "
