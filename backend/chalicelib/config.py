@@ -26,6 +26,7 @@ METRICS_NAMESPACE = "KRAKEN_METRICS_NAMESPACE"
 REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
 CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
 DEPLOYMENTS_TABLE = "KRAKEN_DEPLOYMENTS_TABLE"
+NAMES_TABLE = "KRAKEN_NAMES_TABLE"
 USER_POOL_ID = "KRAKEN_USER_POOL_ID"
 USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
 TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
@@ -60,6 +61,7 @@ class Settings:
     request_log_group: str
     clients_table: str
     deployments_table: str
+    names_table: str
     user_pool_id: str
     user_pool_client_id: str
     # Kept apart from the pool id: the emulator serves keys at its own address but signs as AWS.
@@ -71,7 +73,13 @@ class Settings:
     @property
     def table_names(self) -> tuple[str, ...]:
         """Every table of the stage, one per layout in chalicelib.tables."""
-        return (self.models_table, self.operations_table, self.clients_table, self.deployments_table)
+        return (
+            self.models_table,
+            self.operations_table,
+            self.clients_table,
+            self.deployments_table,
+            self.names_table,
+        )
 
     @property
     def model_log_group_prefix(self) -> str:
@@ -109,6 +117,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         request_log_group=environ.get(REQUEST_LOG_GROUP, f"/kraken/{stage}/requests"),
         clients_table=environ.get(CLIENTS_TABLE, f"kraken-{stage}-clients"),
         deployments_table=environ.get(DEPLOYMENTS_TABLE, f"kraken-{stage}-deployments"),
+        names_table=environ.get(NAMES_TABLE, f"kraken-{stage}-names"),
         user_pool_id=environ.get(USER_POOL_ID, ""),
         user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
         token_issuer=environ.get(TOKEN_ISSUER, ""),

@@ -70,4 +70,9 @@ DEPLOYMENT_MODEL_ID = KeyAttribute("modelId", "S")
 DEPLOYMENT_ENTRY_KEY = KeyAttribute("entryKey", "S")
 DEPLOYMENTS = TableLayout(logical_name="Deployments", partition_key=DEPLOYMENT_MODEL_ID, sort_key=DEPLOYMENT_ENTRY_KEY)
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS)
+# Model names: one item per name, claimed with a conditional write, so names are unique and a
+# prediction can name its model instead of giving the id.
+NAME = KeyAttribute("name", "S")
+NAMES = TableLayout(logical_name="Names", partition_key=NAME)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS, NAMES)

@@ -56,7 +56,9 @@ class Wiring:
     def registry(self) -> ModelRegistry:
         from chalicelib.domain.registry import ModelRegistry
 
-        return ModelRegistry(self._tables.DynamoModelRepository(), self.operations, on_change=self._forget_route)
+        return ModelRegistry(
+            self._tables.DynamoModelRepository(), self.operations, self._names, on_change=self._forget_route
+        )
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
@@ -76,6 +78,7 @@ class Wiring:
             artifacts=self._artifacts,
             container_logs=CloudWatchContainerLogs(self.client("logs"), self.settings),
             history=self.history,
+            names=self._names,
             artifact_max_bytes=self.settings.artifact_max_bytes,
             start_timeout=timedelta(seconds=self.settings.start_timeout_seconds),
             on_change=self._forget_route,
@@ -90,6 +93,10 @@ class Wiring:
         from chalicelib.adapters.s3 import S3ArtifactStore
 
         return S3ArtifactStore(self.client("s3"), self.settings.artifact_bucket)
+
+    @cached_property
+    def _names(self) -> Any:
+        return self._tables.DynamoModelNames()
 
     @cached_property
     def history(self) -> DeploymentHistory:
@@ -137,7 +144,9 @@ class Wiring:
         from chalicelib.adapters.http_transport import PooledTransport
         from chalicelib.domain.gateway import PredictionGateway
 
-        return PredictionGateway(self._tables.DynamoModelRepository(), PooledTransport(), self.prediction_log)
+        return PredictionGateway(
+            self._tables.DynamoModelRepository(), self._names, PooledTransport(), self.prediction_log
+        )
 
     @cached_property
     def _log_reader(self) -> Any:

@@ -92,7 +92,9 @@ def test_a_prediction_comes_back_unchanged_with_its_headers(
     assert echo.seen[0]["path"] == "/predict"
 
     line = json.loads([out for out in capsys.readouterr().out.splitlines() if '"prediction"' in out][-1])
-    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId"]]
+    # Counted for the model and for the version that answered.
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId"], ["ModelVersion"]]
+    assert line["ModelVersion"] == f"{model_id}/v1"
     assert {m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
         "Latency",
         "Requests",
@@ -269,3 +271,16 @@ def test_metrics_are_one_aligned_grid(ecs_api: tuple[Client, config.Settings]) -
     }
     assert all(len(values) == 60 and set(values) == {None} for values in body["series"].values())
     assert_error(client.http.get("/models/nope/metrics"), 404, "not_found")
+
+
+def test_a_model_is_asked_by_its_name_as_well_as_its_id(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    name = client.http.get(f"/models/{model_id}").json_body["name"]
+    by_body = predict(client, name)
+    assert by_body.status_code == 200 and by_body.headers["X-Model-Id"] == model_id
+    by_path = post(client, f"/models/{name}/predict", {"modelData": [[1]]})
+    assert by_path.status_code == 200 and by_path.headers["X-Model-Id"] == model_id
+    assert_error(predict(client, "no-such-model"), 404, "not_found")

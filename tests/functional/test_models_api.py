@@ -136,7 +136,7 @@ def test_validation_errors_do_not_echo_the_input(api: Client) -> None:
 
 def test_every_fargate_size_is_accepted(api: Client) -> None:
     for cpu, memory in [(0.25, 0.5), (0.25, 2), (0.5, 4), (1, 8), (2, 16), (4, 30)]:
-        create(api, containerCpu=cpu, containerMemory=memory)
+        create(api, name=f"size-{cpu:g}-{memory:g}".replace(".", "-"), containerCpu=cpu, containerMemory=memory)
 
 
 def test_unknown_model_is_404(api: Client) -> None:
@@ -277,3 +277,15 @@ def test_a_rare_search_reads_a_bounded_number_of_models(api: Client) -> None:
     assert [m["name"] for m in second["items"]] == ["needle-model"]
     everything = api.http.get("/models?limit=100").json_body
     assert len(everything["items"]) == 100 and everything["nextToken"]
+
+
+def test_names_are_unique_and_freed_by_a_rename_or_a_delete(api: Client) -> None:
+    first = create(api, name="unique-name")
+    taken = assert_error(post(api, "/models", {**DIAMONDS, "name": "unique-name"}), 409, "conflict")
+    assert "a model named unique-name exists" in taken["message"]
+    assert put(api, f"/models/{first['id']}", {"name": "renamed"}).status_code == 200
+    second = create(api, name="unique-name")  # the old name is free again
+    assert_error(put(api, f"/models/{second['id']}", {"name": "renamed"}), 409, "conflict")
+    assert api.http.get(f"/models/{second['id']}").json_body["name"] == "unique-name"
+    assert api.http.delete(f"/models/{first['id']}").status_code == 204
+    assert put(api, f"/models/{second['id']}", {"name": "renamed"}).status_code == 200

@@ -136,7 +136,15 @@ class DeploymentItem(Model):
     spec = ListAttribute()  # type: ignore[var-annotated]
 
 
-ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem, DeploymentItem)
+class NameItem(Model):
+    class Meta(_Meta):
+        table_name = "names"
+
+    name = UnicodeAttribute(hash_key=True, attr_name=tables.NAME.name)
+    model_id = UnicodeAttribute(attr_name="modelId")
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem, DeploymentItem, NameItem)
 
 
 def configure(settings: Settings) -> None:
@@ -145,6 +153,7 @@ def configure(settings: Settings) -> None:
     OperationItem.Meta.table_name = settings.operations_table
     ClientItem.Meta.table_name = settings.clients_table
     DeploymentItem.Meta.table_name = settings.deployments_table
+    NameItem.Meta.table_name = settings.names_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -458,3 +467,32 @@ class DynamoDeploymentHistory:
         with _translated_errors():
             for item in DeploymentItem.query(model_id):
                 item.delete()
+
+
+class DynamoModelNames:
+    """ModelNames on the names table: a claim is a put that succeeds only for a free name (or the same model)."""
+
+    def claim(self, name: str, model_id: str) -> None:
+        try:
+            with _translated_errors():
+                NameItem(name, model_id=model_id).save(
+                    condition=NameItem.name.does_not_exist() | (NameItem.model_id == model_id)
+                )
+        except _ConditionFailed:
+            raise Conflict(f"a model named {name} exists already; choose another name") from None
+
+    def release(self, name: str, model_id: str) -> None:
+        try:
+            with _translated_errors():
+                NameItem(name).delete(condition=NameItem.model_id == model_id)
+        except _ConditionFailed:
+            pass  # another model holds it now, or nobody: nothing of ours to free
+
+    def find(self, name: str) -> str | None:
+        if len(name.encode()) > MAX_KEY_BYTES:
+            return None
+        with _translated_errors():
+            try:
+                return str(NameItem.get(name).model_id)
+            except DoesNotExist:
+                return None

@@ -149,7 +149,7 @@ def _predict(path_model_id: str | None) -> Response:
         headers={
             "Content-Type": "application/json",
             "X-Request-Id": rid,
-            "X-Model-Id": model_id,
+            "X-Model-Id": route.model_id,
             "X-Model-Version": str(answer.version),
             "Server-Timing": f"container;dur={answer.container_ms:.2f}, gateway;dur={max(gateway_ms, 0):.2f}",
         },

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, Throttled
+from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound, Throttled
 from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
-from chalicelib.domain.ports import ModelRepository, Prediction, PredictionLog
+from chalicelib.domain.ports import ModelNames, ModelRepository, Prediction, PredictionLog
 from chalicelib.domain.throttle import Throttles
 
 ROUTE_CACHE_SECONDS = 10.0
@@ -134,12 +134,14 @@ class PredictionGateway:
     def __init__(
         self,
         models: ModelRepository,
+        names: ModelNames,
         transport: Transport,
         log: PredictionLog,
         clock: Callable[[], datetime] = utc_now,
         cache_seconds: float = ROUTE_CACHE_SECONDS,
     ) -> None:
         self._models = models
+        self._names = names
         self._transport = transport
         self._log = log
         self._clock = clock
@@ -150,9 +152,10 @@ class PredictionGateway:
         self._throttles = Throttles()
 
     def forget(self, model_id: str) -> None:
-        """Drop a cached route: the model's status or endpoints changed."""
+        """Drop a model's cached routes (by id and by name): its status or endpoints changed."""
         with self._lock:
-            self._routes.pop(model_id, None)
+            for key in [key for key, (route, _) in self._routes.items() if route.model_id == model_id]:
+                del self._routes[key]
 
     def route(self, model_id: str) -> Route:
         """The model's route: a running model's from the warm cache, others read fresh; NotFound if none."""
@@ -160,11 +163,22 @@ class PredictionGateway:
             cached = self._routes.get(model_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
-        route = Route.of(self._models.get(model_id))
+        route = Route.of(self._find(model_id))
         if route.status is ModelStatus.RUNNING and route.serves:
             with self._lock:
                 self._routes[model_id] = (route, time.monotonic() + self._cache_seconds)
+                self._routes[route.model_id] = (route, time.monotonic() + self._cache_seconds)
         return route
+
+    def _find(self, id_or_name: str) -> ModelRecord:
+        """The model by id, else by its name (a name and an id never look alike to a caller)."""
+        try:
+            return self._models.get(id_or_name)
+        except NotFound:
+            model_id = self._names.find(id_or_name)
+            if model_id is None:
+                raise
+            return self._models.get(model_id)
 
     def predict(self, route: Route, body: bytes, request_id: str, caller: str, choice: Choice = Choice()) -> Answer:
         """Forward the body unchanged to the chosen version; raise Conflict, BadGateway or GatewayTimeout."""

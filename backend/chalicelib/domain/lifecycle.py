@@ -34,6 +34,7 @@ from chalicelib.domain.ports import (
     ContainerRuntime,
     DeploymentHistory,
     ExitCause,
+    ModelNames,
     ModelQuery,
     ModelRepository,
     OperationsLog,
@@ -139,6 +140,7 @@ class Lifecycle(RecordKeeper):
         artifacts: ArtifactStore,
         container_logs: ContainerLogs,
         history: DeploymentHistory,
+        names: ModelNames,
         artifact_max_bytes: int,
         start_timeout: timedelta,
         clock: Callable[[], datetime] = utc_now,
@@ -150,6 +152,7 @@ class Lifecycle(RecordKeeper):
         self._artifacts = artifacts
         self._logs = container_logs
         self._history = history
+        self._names = names
         self._artifact_max_bytes = artifact_max_bytes
         self._start_timeout = start_timeout
         # Runs a function after a delay (local mode); without it the reconciler retires drained versions.
@@ -276,6 +279,7 @@ class Lifecycle(RecordKeeper):
         self._logs.delete_group(model_id)
         self._history.delete_all(model_id)
         self._on_change(model_id)
+        self._names.release(record.name, model_id)
         current = record
         for attempt in range(3):  # the stopping containers' events may bump the revision meanwhile
             try:

@@ -51,6 +51,22 @@ class ModelRepository(Protocol):
         ...
 
 
+class ModelNames(Protocol):
+    """Which model holds each name: claimed with a conditional write, so two models never share one."""
+
+    def claim(self, name: str, model_id: str) -> None:
+        """Hold `name` for the model; Conflict when another model holds it."""
+        ...
+
+    def release(self, name: str, model_id: str) -> None:
+        """Free the name if this model holds it; nothing otherwise."""
+        ...
+
+    def find(self, name: str) -> str | None:
+        """The id of the model that holds the name, or None."""
+        ...
+
+
 class OperationsLog(Protocol):
     def record(self, entry: OperationEntry) -> None: ...
 

@@ -18,7 +18,7 @@ from chalicelib.domain.models import (
     OperationEntry,
     fargate_size_problem,
 )
-from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog, Page
+from chalicelib.domain.ports import ModelNames, ModelQuery, ModelRepository, OperationsLog, Page
 from chalicelib.domain.records import revision_conflict
 from chalicelib.domain.runner_contract import RUNNER_PORT
 
@@ -48,12 +48,14 @@ class ModelRegistry:
         self,
         repository: ModelRepository,
         operations: OperationsLog,
+        names: ModelNames,
         on_change: Callable[[str], None] = lambda _model_id: None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._repository = repository
         self._operations = operations
+        self._names = names
         self._on_change = on_change
         self._clock = clock
         self._new_id = new_id
@@ -68,7 +70,12 @@ class ModelRegistry:
             settings["container_port"] = RUNNER_PORT  # the standard runner's; it listens where it is told
         record = ModelRecord.new(self._new_id(), actor, self._clock(), settings)
         check_record(record)
-        self._repository.add(record)
+        self._names.claim(record.name, record.id)
+        try:
+            self._repository.add(record)
+        except Exception:
+            self._names.release(record.name, record.id)
+            raise
         self._log(record, actor, "create", "created")
         return record
 
@@ -110,7 +117,17 @@ class ModelRegistry:
         check_record(updated)
         if runtime_changes:
             updated = follow_settings(updated, actor, self._clock())
-        self._repository.replace(updated, expected_revision=current.revision)
+        renamed = updated.name != current.name
+        if renamed:
+            self._names.claim(updated.name, model_id)
+        try:
+            self._repository.replace(updated, expected_revision=current.revision)
+        except Exception:
+            if renamed:
+                self._names.release(updated.name, model_id)
+            raise
+        if renamed:
+            self._names.release(current.name, model_id)
         self._on_change(model_id)
         self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")
         return updated
