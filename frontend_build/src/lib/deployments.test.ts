@@ -13,6 +13,7 @@ import {
   validateDeployment,
   weightSum,
 } from "./deployments";
+import { alignByVersion } from "./metrics";
 
 const row = (version: number, weight: string, patch: Partial<DeployRow> = {}): DeployRow => ({
   version,
@@ -131,7 +132,10 @@ describe("diffSpecs", () => {
   });
 
   it("lists versions added and removed, weights, replicas, sizes and a new file", () => {
-    expect(diffSpecs([spec(1, 100)], [spec(1, 90), spec(2, 10)])).toEqual(["v1 weight 100% → 90%", "v2 added: 10%, 1 replica, 0.5 vCPU, 1 GB"]);
+    expect(diffSpecs([spec(1, 100)], [spec(1, 90), spec(2, 10)])).toEqual([
+      "v1 weight 100% → 90%",
+      "v2 added: 10%, 1 replica, 0.5 vCPU, 1 GB",
+    ]);
     expect(diffSpecs([spec(1, 90), spec(2, 10)], [spec(2, 100, { replicas: 3 })])).toEqual([
       "v1 removed (was 90%)",
       "v2 weight 10% → 100%",
@@ -168,5 +172,23 @@ describe("the current deployment", () => {
   it("shortens digests", () => {
     expect(shortSha("0123456789abcdef0123")).toBe("0123456789ab");
     expect(shortSha(null)).toBe("");
+  });
+});
+
+describe("metrics by version", () => {
+  it("puts every version on the union of their times, null where a version had no period", () => {
+    const m = (times: string[], values: number[]) => ({ period: 60, timestamps: times, series: { latencyAvg: values } });
+    const aligned = alignByVersion(
+      [
+        { version: 1, metrics: m(["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"], [10, 11]) },
+        { version: 2, metrics: m(["2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"], [20, 21]) },
+      ],
+      (x) => x.series.latencyAvg ?? [],
+    );
+    expect(aligned.times).toEqual([1704067200, 1704067260, 1704067320]);
+    expect(aligned.series).toEqual([
+      { version: 1, values: [10, 11, null] },
+      { version: 2, values: [null, 20, 21] },
+    ]);
   });
 });

@@ -132,8 +132,7 @@ export function diffSpecs(previous: readonly Comparable[] | null, next: readonly
     else if (a && b) {
       if (a.weight !== b.weight) changes.push(`v${v} weight ${a.weight}% → ${b.weight}%`);
       if (a.replicas !== b.replicas) changes.push(`v${v} replicas ${a.replicas} → ${b.replicas}`);
-      if (a.containerCpu !== b.containerCpu || a.containerMemory !== b.containerMemory)
-        changes.push(`v${v} size ${size(a)} → ${size(b)}`);
+      if (a.containerCpu !== b.containerCpu || a.containerMemory !== b.containerMemory) changes.push(`v${v} size ${size(a)} → ${size(b)}`);
       if ((a.artifactSha256 ?? null) !== (b.artifactSha256 ?? null) || (a.dockerImage ?? null) !== (b.dockerImage ?? null))
         changes.push(`v${v} runs a different file or image`);
     }
@@ -150,7 +149,13 @@ export function targetLines(deployment: readonly DeployedVersion[], spec?: reado
 /** Whether a history entry's spec is the deployment as it stands (same versions, weights, replicas, sizes). */
 export function specEquals(spec: readonly Comparable[], deployment: readonly DeployedVersion[]): boolean {
   const target = targetLines(deployment, spec);
-  return target.length === spec.length && diffSpecs(target, spec.map((l) => ({ ...l, artifactSha256: null, dockerImage: null }))).length === 0;
+  return (
+    target.length === spec.length &&
+    diffSpecs(
+      target,
+      spec.map((l) => ({ ...l, artifactSha256: null, dockerImage: null })),
+    ).length === 0
+  );
 }
 
 /** A switch is under way while any version serves a share other than its target. */
