@@ -132,7 +132,7 @@ export function DeployDialog({
                           />
                           v{r.version}
                         </label>
-                        {notes && <div className="muted small ellipsis">{notes}</div>}
+                        {notes && <div className="muted small">{notes}</div>}
                         {problem && <div className="field-error">{problem}</div>}
                       </td>
                       <td>

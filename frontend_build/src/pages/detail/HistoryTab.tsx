@@ -51,7 +51,13 @@ export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChan
     setError(null);
     try {
       const updated = await api.rollback(model.id, entry.entryId, message.trim(), model.revision);
-      notify(`Rolling back to ${entry.spec.map((l) => `v${l.version} ${l.weight}%`).join(", ")}…`, "info");
+      notify(
+        `Rolling back to ${entry.spec
+          .toSorted((a, b) => a.version - b.version)
+          .map((l) => `v${l.version} ${l.weight}%`)
+          .join(", ")}…`,
+        "info",
+      );
       setTarget(null);
       onChanged(updated);
     } catch (err) {
@@ -98,19 +104,21 @@ export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChan
                   </td>
                   <td data-label="Spec">
                     <ul className="spec-list">
-                      {e.spec.map((l) => (
-                        <li key={l.version} className="small">
-                          <strong>v{l.version}</strong> {l.weight}% · {l.replicas}× {formatCpu(l.containerCpu)},{" "}
-                          {formatMemory(l.containerMemory)}
-                          {l.artifactSha256 && (
-                            <code className="muted" title={`sha256 ${l.artifactSha256}`}>
-                              {" "}
-                              {shortSha(l.artifactSha256)}
-                            </code>
-                          )}
-                          {l.dockerImage && <code className="muted break"> {l.dockerImage}</code>}
-                        </li>
-                      ))}
+                      {e.spec
+                        .toSorted((a, b) => a.version - b.version)
+                        .map((l) => (
+                          <li key={l.version} className="small">
+                            <strong>v{l.version}</strong> {l.weight}% · {l.replicas}× {formatCpu(l.containerCpu)},{" "}
+                            {formatMemory(l.containerMemory)}
+                            {l.artifactSha256 && (
+                              <code className="muted" title={`sha256 ${l.artifactSha256}`}>
+                                {" "}
+                                {shortSha(l.artifactSha256)}
+                              </code>
+                            )}
+                            {l.dockerImage && <code className="muted break"> {l.dockerImage}</code>}
+                          </li>
+                        ))}
                     </ul>
                   </td>
                   <td data-label="Changes" className="cell-wrap">
@@ -164,8 +172,13 @@ export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChan
           <>
             <p>
               The deployment becomes that of <Time iso={target.at} />:{" "}
-              <strong>{target.spec.map((l) => `v${l.version} ${l.weight}% (${l.replicas}×)`).join(", ")}</strong>, through the same switch
-              as a deployment (the current versions keep serving until those are healthy).
+              <strong>
+                {target.spec
+                  .toSorted((a, b) => a.version - b.version)
+                  .map((l) => `v${l.version} ${l.weight}% (${l.replicas}×)`)
+                  .join(", ")}
+              </strong>
+              , through the same switch as a deployment (the current versions keep serving until those are healthy).
             </p>
             <div className="field">
               <label htmlFor="rollback-message" className="label">
