@@ -214,6 +214,8 @@ step("the detail page shows the model, a curl example and every tab", async () =
   await screenshot(page, "03-model-detail", { fullPage: true });
 
   for (const [tab, shot] of [
+    ["Versions", null],
+    ["History", null],
     ["Requests", "04-tab-requests"],
     ["Container logs", "05-tab-container-logs"],
     ["Metrics", "06-tab-metrics"],
@@ -228,7 +230,7 @@ step("the detail page shows the model, a curl example and every tab", async () =
   // Arrow keys move between tabs.
   await page.getByRole("tab", { name: "Operations log" }).focus();
   await page.keyboard.press("ArrowRight");
-  await page.waitForFunction(() => location.hash.endsWith("/requests"));
+  await page.waitForFunction(() => location.hash.endsWith("/versions"));
   await page.getByRole("tab", { name: "Operations log" }).click();
 });
 

@@ -82,6 +82,42 @@ describe("ApiClient requests", () => {
     expect(JSON.parse(String(call.init.body))).toEqual({ version: "2" });
   });
 
+  it("deploys and rolls back with a quoted If-Match and the body the API names", async () => {
+    const f = fakeFetch(json(202, MODEL), json(202, MODEL));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.deploy(
+      MODEL.id,
+      [
+        { version: 1, weight: 90, replicas: 1 },
+        { version: 2, weight: 10, replicas: 2 },
+      ],
+      "try v2",
+      7,
+    );
+    await api.rollback(MODEL.id, "0001-abc", "back", 8);
+    const [deploy, rollback] = f.calls;
+    expect(deploy!.url).toBe(`/api/models/${MODEL.id}/deployment`);
+    expect(deploy!.init.method).toBe("PUT");
+    expect(headersOf(deploy!).get("If-Match")).toBe('"7"');
+    expect(JSON.parse(String(deploy!.init.body))).toEqual({
+      versions: [
+        { version: 1, weight: 90, replicas: 1 },
+        { version: 2, weight: 10, replicas: 2 },
+      ],
+      message: "try v2",
+    });
+    expect(rollback!.url).toBe(`/api/models/${MODEL.id}/rollback`);
+    expect(headersOf(rollback!).get("If-Match")).toBe('"8"');
+    expect(JSON.parse(String(rollback!.init.body))).toEqual({ entryId: "0001-abc", message: "back" });
+  });
+
+  it("reads one version's metrics with ?version=", async () => {
+    const f = fakeFetch(json(200, { period: 60, timestamps: [], series: {} }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.getMetrics(MODEL.id, { from: "a", to: "b", period: 60, version: 2 });
+    expect(f.calls[0]!.url).toBe(`/api/models/${MODEL.id}/metrics?from=a&to=b&period=60&version=2`);
+  });
+
   it("turns a stale update into a conflict ApiError", async () => {
     const f = fakeFetch(json(409, { error: { code: "conflict", message: "the model has changed" } }));
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });

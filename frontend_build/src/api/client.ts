@@ -10,18 +10,24 @@ import type {
   ClientToken,
   ContainerLogLine,
   CreatedClientToken,
+  DeploymentChange,
+  DeploymentLine,
+  HistoryEntry,
   Health,
   ListModelsQuery,
   Me,
   Metrics,
   Model,
   ModelCreate,
+  ModelVersion,
   ModelUpdate,
   OperationLogEntry,
   Page,
   PredictResult,
   PresignedUpload,
   RequestRecord,
+  RollbackChange,
+  VersionCreate,
 } from "./types";
 
 export interface FieldError {
@@ -305,6 +311,41 @@ export class ApiClient {
     return this.request("DELETE", `/models/${enc(id)}/clients/${enc(name)}`);
   }
 
+  // --- versions, deployment, history -------------------------------------------------------
+
+  listVersions(id: string, signal?: AbortSignal): Promise<{ items: ModelVersion[] }> {
+    return this.request("GET", `/models/${enc(id)}/versions`, { signal });
+  }
+
+  createVersion(id: string, body: VersionCreate): Promise<ModelVersion> {
+    return this.request("POST", `/models/${enc(id)}/versions`, { body });
+  }
+
+  deleteVersion(id: string, version: number): Promise<void> {
+    return this.request("DELETE", `/models/${enc(id)}/versions/${version}`);
+  }
+
+  /** An upload ticket for a version's file (409 once the version has one: artifacts are immutable). */
+  requestVersionUpload(id: string, version: number): Promise<PresignedUpload> {
+    return this.request("POST", `/models/${enc(id)}/versions/${version}/artifact`, { body: {} });
+  }
+
+  /** Replaces the whole deployment, guarded by the revision the user saw (409 when stale); answered 202. */
+  deploy(id: string, versions: DeploymentLine[], message: string, revision: number): Promise<Model> {
+    const body = { versions, message } as DeploymentChange;
+    return this.request("PUT", `/models/${enc(id)}/deployment`, { body, headers: { "If-Match": `"${revision}"` } });
+  }
+
+  listHistory(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<HistoryEntry>> {
+    return this.request("GET", `/models/${enc(id)}/history`, { query, signal });
+  }
+
+  /** Restores the spec of a history entry exactly (through the same switch as a deployment). */
+  rollback(id: string, entryId: string, message: string, revision: number): Promise<Model> {
+    const body: RollbackChange = { entryId, message };
+    return this.request("POST", `/models/${enc(id)}/rollback`, { body, headers: { "If-Match": `"${revision}"` } });
+  }
+
   // --- artifact upload ---------------------------------------------------------------------
 
   requestArtifactUpload(id: string): Promise<PresignedUpload> {
@@ -386,7 +427,8 @@ export class ApiClient {
     return response.blob();
   }
 
-  getMetrics(id: string, query: { from: string; to: string; period: number }, signal?: AbortSignal): Promise<Metrics> {
+  /** The model's metrics; with `version`, that version's series only. */
+  getMetrics(id: string, query: { from: string; to: string; period: number; version?: number }, signal?: AbortSignal): Promise<Metrics> {
     return this.request("GET", `/models/${enc(id)}/metrics`, { query, signal });
   }
 

@@ -40,6 +40,23 @@ export type ClientToken = Api.ClientResponse;
 /** POST /models/{id}/clients: the token, shown once. */
 export type CreatedClientToken = Api.ClientCreatedResponse;
 
+/** One immutable version of a model: its code settings and (for runner models) its file. */
+export type ModelVersion = Api.VersionResponse;
+export type VersionArtifact = Api.VersionArtifactResponse;
+/** Body of POST /models/{id}/versions: omitted settings copy the model's own. */
+export type VersionCreate = Api.CreateVersionRequest;
+/** One version of the deployment as it runs: target weight, weight it serves now, replicas. */
+export type DeployedVersion = Api.DeployedVersionResponse;
+/** One version of PUT /models/{id}/deployment. */
+export type DeploymentLine = Api.DeployedVersionRequest;
+/** Body of PUT /models/{id}/deployment (1 to 10 lines, weights summing to 100). */
+export type DeploymentChange = Api.DeploymentRequest;
+/** One entry of the deployment history, with the full spec it deployed. */
+export type HistoryEntry = Api.HistoryEntryResponse;
+export type SpecLine = Api.SpecLineResponse;
+export type RollbackChange = Api.RollbackRequest;
+export const HISTORY_ACTIONS = ["deploy", "start", "stop", "rollback"] as const;
+
 export interface Page<T> {
   items: T[];
   nextToken: string | null;

@@ -86,3 +86,23 @@ export function summarize(metrics: Metrics): MetricsSummary {
     latencyP99Max: p99.length ? Math.max(...p99) : null,
   };
 }
+
+/**
+ * Several versions' metrics (each read with `?version=N`) on one time axis: the union of their
+ * timestamps, each version's values at those times (null where it had no period), for one series.
+ */
+export function alignByVersion(
+  perVersion: readonly { version: number; metrics: Metrics }[],
+  pick: (metrics: Metrics) => (number | null)[],
+): { times: number[]; series: { version: number; values: (number | null)[] }[] } {
+  const times = [...new Set(perVersion.flatMap(({ metrics }) => timesInSeconds(metrics)))].sort((a, b) => a - b);
+  return {
+    times,
+    series: perVersion.map(({ version, metrics }) => {
+      const at = new Map<number, number | null>();
+      const values = pick(metrics);
+      timesInSeconds(metrics).forEach((t, i) => at.set(t, values[i] ?? null));
+      return { version, values: times.map((t) => at.get(t) ?? null) };
+    }),
+  };
+}

@@ -9,7 +9,7 @@ describe("what the model page says", () => {
   it("blocks Start until an artifact model has its file, and says where to upload it", () => {
     expect(startBlocker({ artifactFormat: "joblib", artifact: null })).toMatch(/Model file panel/);
     expect(startBlocker({ artifactFormat: "joblib" })).not.toBeNull();
-    expect(startBlocker({ artifactFormat: "joblib", artifact: { size: 1, uploadedAt: "2024-01-01T00:00:00Z" } })).toBeNull();
+    expect(startBlocker({ artifactFormat: "joblib", artifact: { size: 1, uploadedAt: "2024-01-01T00:00:00Z", sha256: null } })).toBeNull();
     expect(startBlocker({ artifactFormat: null })).toBeNull();
   });
   it("hints what each status means for predictions", () => {

@@ -111,6 +111,8 @@ describe("form bodies", () => {
     artifactPendingSince: null,
     rateLimitPerSecond: null,
     failedForGood: false,
+    deployment: [],
+    versions: [],
   };
 
   it("creates an artifact model with only known fields", () => {

@@ -1,7 +1,8 @@
 /**
  * Metrics over a chosen range (by default the shortest that holds the model's life): response times
  * (avg, p50, p90, p99), requests per second, availability (no 5xx) and success (2xx) side by side,
- * 4xx and 5xx. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
+ * 4xx and 5xx; with more than one version deployed, also response time, requests and 5xx per
+ * version (one series each, read with `?version=N`) to compare them. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
  */
 import { useMemo, useState } from "react";
 import type { Model } from "../../api/types";
@@ -10,12 +11,21 @@ import { RefreshButton } from "../../components/RefreshButton";
 import { useApi } from "../../context";
 import { useAsync, useInterval } from "../../hooks/useAsync";
 import { Chart } from "../../components/Chart";
-import { Empty, ErrorState, Loading } from "../../components/States";
+import { Empty, ErrorState, Loading, errorText } from "../../components/States";
 import { formatDuration, formatPercent } from "../../lib/format";
-import { availabilityPercent, requestsPerSecond, series, successPercent, summarize, timesInSeconds } from "../../lib/metrics";
+import {
+  alignByVersion,
+  availabilityPercent,
+  requestsPerSecond,
+  series,
+  successPercent,
+  summarize,
+  timesInSeconds,
+} from "../../lib/metrics";
 import { TIME_RANGES, findRange, rangeBounds, rangeForAge } from "../../lib/time-ranges";
 
 const REFRESH_MS = 30_000;
+const VERSION_COLORS = ["#2563eb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#475569", "#ea580c"];
 
 export default function MetricsTab({ model }: { model: Model }) {
   const api = useApi();
@@ -25,8 +35,46 @@ export default function MetricsTab({ model }: { model: Model }) {
     (signal) => api.getMetrics(model.id, { ...rangeBounds(range), period: range.period }, signal),
     [api, model.id, range],
   );
+  // Every version of the deployment (those leaving too, while they still answer).
+  const versions = useMemo(() => [...new Set(model.deployment.map((d) => d.version))].sort((a, b) => a - b), [model.deployment]);
+  const versionKey = versions.join(",");
+  const perVersion = useAsync(
+    (signal) =>
+      versions.length < 2
+        ? Promise.resolve([])
+        : Promise.all(
+            versions.map((version) =>
+              api
+                .getMetrics(model.id, { ...rangeBounds(range), period: range.period, version }, signal)
+                .then((metrics) => ({ version, metrics })),
+            ),
+          ),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [api, model.id, range, versionKey],
+  );
   useInterval(metrics.reload, REFRESH_MS, !metrics.error);
+  useInterval(perVersion.reload, REFRESH_MS, !perVersion.error && versions.length > 1);
   const data = metrics.data;
+  const byVersion = useMemo(() => {
+    const list = perVersion.data;
+    if (!list || list.length < 2) return null;
+    const chart = (pick: Parameters<typeof alignByVersion>[1]) => {
+      const aligned = alignByVersion(list, pick);
+      return {
+        times: aligned.times,
+        series: aligned.series.map((s, i) => ({
+          label: `v${s.version}`,
+          values: s.values,
+          color: VERSION_COLORS[i % VERSION_COLORS.length] ?? "#2563eb",
+        })),
+      };
+    };
+    return {
+      latency: chart((m) => series(m, "latencyAvg")),
+      rps: chart(requestsPerSecond),
+      errors: chart((m) => series(m, "errors5xx")),
+    };
+  }, [perVersion.data]);
 
   const view = useMemo(() => {
     if (!data) return null;
@@ -122,6 +170,34 @@ export default function MetricsTab({ model }: { model: Model }) {
             />
             <Chart title="Errors (4xx and 5xx)" times={view.times} series={view.errors} format={(v) => String(Number(v.toFixed(1)))} />
           </div>
+          {byVersion && (
+            <section aria-labelledby="by-version-title" data-testid="metrics-by-version">
+              <h3 id="by-version-title">By version</h3>
+              <div className="charts">
+                <Chart
+                  title="Response time (avg) by version"
+                  times={byVersion.latency.times}
+                  series={byVersion.latency.series}
+                  format={(v) => formatDuration(v)}
+                />
+                <Chart
+                  title="Requests per second by version"
+                  times={byVersion.rps.times}
+                  series={byVersion.rps.series}
+                  format={(v) => (v >= 10 ? v.toFixed(0) : String(Number(v.toPrecision(2))))}
+                />
+                <Chart
+                  title="5xx errors by version"
+                  times={byVersion.errors.times}
+                  series={byVersion.errors.series}
+                  format={(v) => String(Number(v.toFixed(1)))}
+                />
+              </div>
+            </section>
+          )}
+          {perVersion.error !== undefined && perVersion.error !== null && (
+            <p className="muted small">The per-version metrics could not be loaded: {errorText(perVersion.error)}</p>
+          )}
         </>
       )}
     </div>

@@ -1,7 +1,8 @@
 /**
- * One model: its settings, start/stop/edit/delete, the artifact upload, "Run an example", and the
- * tabs (operations log, requests, container logs, metrics, and client tokens for admins). Polls
- * while the model is changing state. Controls the user's role does not allow are disabled with the
+ * One model: its settings, start/stop/edit/delete, the artifact upload, its deployment (status per
+ * version, the Deploy dialog), "Run an example", and the tabs (operations log, versions, deployment
+ * history, requests, container logs, metrics, and client tokens for admins). Polls while the model
+ * or its deployment is changing. Controls the user's role does not allow are disabled with the
  * reason as a tooltip.
  */
 import { lazy, Suspense, useEffect, useState } from "react";
@@ -22,6 +23,11 @@ import { TRANSITIONAL, canDelete, canStart, canStop, needsPolling, startBlocker 
 import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
 import { ContainerLogsTab } from "./ContainerLogsTab";
+import { DeployDialog } from "./DeployDialog";
+import { DeploymentPanel } from "./DeploymentPanel";
+import { HistoryTab } from "./HistoryTab";
+import { VersionsTab } from "./VersionsTab";
+import { switching } from "../../lib/deployments";
 import { OperationsTab } from "./OperationsTab";
 import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
@@ -38,6 +44,8 @@ const POLL_MS = 3000;
 
 const TAB_LABELS: Record<DetailTab, string> = {
   operations: "Operations log",
+  versions: "Versions",
+  history: "History",
   requests: "Requests",
   "container-logs": "Container logs",
   metrics: "Metrics",
@@ -51,6 +59,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [acting, setActing] = useState(false);
   const [confirmStop, setConfirmStop] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  // The Deploy dialog: closed (null), open as it stands ({}), or with one version promoted to 100%.
+  const [deploying, setDeploying] = useState<{ promote?: number } | null>(null);
   // A client token created on this page, kept in memory only, for the curl example.
   const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
   const { role } = useUser();
@@ -59,7 +69,9 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const editDenied = deniedReason(role, "edit");
   const deleteDenied = deniedReason(role, "delete");
   const m = model.data;
-  useInterval(model.reload, POLL_MS, !!m && needsPolling([m]) && !model.error);
+  // A switch between versions happens while the model stays RUNNING: follow it too.
+  const changing = !!m && (needsPolling([m]) || switching(m.deployment) || m.deployment.some((d) => TRANSITIONAL.includes(d.status)));
+  useInterval(model.reload, POLL_MS, changing && !model.error);
   // "Starting …" / "Stopping …" stop being true once the model gets there; a failed start once a file is uploaded.
   const settled = !!m && !TRANSITIONAL.includes(m.status);
   useEffect(() => {
@@ -167,6 +179,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         </div>
       </div>
 
+      <DeploymentPanel model={m} denied={lifecycleDenied} onDeploy={(promote) => setDeploying({ promote })} />
+
       <Tabs
         label="Model activity"
         current={tab}
@@ -179,6 +193,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           }))}
       >
         {tab === "operations" && <OperationsTab model={m} />}
+        {tab === "versions" && <VersionsTab model={m} onChanged={model.reload} />}
+        {tab === "history" && <HistoryTab model={m} onChanged={model.setData} onStale={model.reload} />}
         {tab === "requests" && <RequestsTab model={m} />}
         {tab === "container-logs" && <ContainerLogsTab model={m} />}
         {tab === "clients" && (
@@ -205,6 +221,16 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
       >
         <p>The model's container stops and predictions to it fail until it is started again.</p>
       </ConfirmDialog>
+
+      {deploying && (
+        <DeployDialog
+          model={m}
+          promoteVersion={deploying.promote}
+          onClose={() => setDeploying(null)}
+          onDeployed={model.setData}
+          onStale={model.reload}
+        />
+      )}
 
       <DeleteDialog
         model={m}

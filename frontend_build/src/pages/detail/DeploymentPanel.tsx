@@ -1,0 +1,110 @@
+/**
+ * What serves the model now, per version: its status and reason, healthy replicas of replicas, and
+ * the share of traffic it gets now next to its target, so a switch in progress shows (the old
+ * deployment keeps serving until every new version is healthy; versions leaving show target 0%).
+ */
+import type { Model } from "../../api/types";
+import { StatusBadge } from "../../components/StatusBadge";
+import { DeniedButton } from "../../components/Guarded";
+import { formatCpu, formatMemory } from "../../lib/format";
+import { switching } from "../../lib/deployments";
+
+export function DeploymentPanel({
+  model,
+  denied,
+  onDeploy,
+}: {
+  model: Model;
+  /** Why the user may not change the deployment, or null. */
+  denied: string | null;
+  onDeploy: (promoteVersion?: number) => void;
+}) {
+  const lines = model.deployment;
+  const moving = switching(lines);
+  return (
+    <section className="panel" aria-labelledby="deployment-title" data-testid="deployment-panel">
+      <div className="panel-header">
+        <h2 id="deployment-title">Deployment</h2>
+        {denied ? (
+          <DeniedButton className="btn btn-small" reason={denied}>
+            Deploy…
+          </DeniedButton>
+        ) : (
+          <button type="button" className="btn btn-small" onClick={() => onDeploy()}>
+            Deploy…
+          </button>
+        )}
+      </div>
+      {lines.length === 0 ? (
+        <p className="muted">Nothing deployed yet.</p>
+      ) : (
+        <>
+          {moving && model.status !== "STOPPED" && (
+            <p className="banner banner-info" data-testid="switching">
+              Switching: the new versions get their traffic once all their replicas are healthy; until then the previous deployment keeps
+              serving.
+            </p>
+          )}
+          <div className="table-wrap">
+            <table className="table table-cards">
+              <thead>
+                <tr>
+                  <th scope="col">Version</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Healthy replicas</th>
+                  <th scope="col">Traffic now</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {lines.map((d) => (
+                  <tr key={d.version} data-deployed-version={d.version}>
+                    <th scope="row" data-label="Version">
+                      v{d.version}
+                    </th>
+                    <td data-label="Status" className="cell-wrap">
+                      <StatusBadge status={d.status} reason={d.statusReason} />
+                      {d.statusReason && d.status !== "FAILED" && d.status !== "STOPPED" && (
+                        <span className="muted small"> {d.statusReason}</span>
+                      )}
+                      {d.statusReason && (d.status === "FAILED" || d.status === "STOPPED") && <div className="small">{d.statusReason}</div>}
+                    </td>
+                    <td data-label="Healthy replicas" data-testid={`replicas-${d.version}`}>
+                      {d.healthyReplicas} / {d.replicas}
+                    </td>
+                    <td data-label="Traffic now" data-testid={`serving-weight-${d.version}`}>
+                      {d.servingWeight}%
+                    </td>
+                    <td data-label="Target" data-testid={`target-weight-${d.version}`}>
+                      {d.weight}%{d.weight === 0 && d.servingWeight > 0 && <span className="muted small"> (leaving)</span>}
+                      {d.weight !== d.servingWeight && <span className="muted small"> (switching)</span>}
+                    </td>
+                    <td data-label="Size">
+                      {formatCpu(d.containerCpu)}, {formatMemory(d.containerMemory)}
+                    </td>
+                    <td className="cell-actions">
+                      {d.weight > 0 && d.weight < 100 && !denied && (
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          aria-label={`Promote version ${d.version} to 100%`}
+                          onClick={() => onDeploy(d.version)}
+                        >
+                          Promote to 100%
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
