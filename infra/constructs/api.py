@@ -269,7 +269,8 @@ class KrakenApi(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition/ListTaskDefinitions, "
+            "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition/ListTaskDefinitions/"
+            "ListTaskDefinitionFamilies, "
             "cloudwatch:GetMetricData, xray:PutTraceSegments/PutTelemetryRecords and the EC2 "
             "network-interface actions Lambda needs in a VPC; none has resource-level permissions.",
         )

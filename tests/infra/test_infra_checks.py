@@ -32,6 +32,7 @@ STAR_RESOURCE_ACTIONS = frozenset(
         "ecs:RegisterTaskDefinition",
         "ecs:DeregisterTaskDefinition",
         "ecs:ListTaskDefinitions",
+        "ecs:ListTaskDefinitionFamilies",
         "ecr:GetAuthorizationToken",
         # CDK's BucketDeployment handler invalidates the console's distribution.
         "cloudfront:CreateInvalidation",
