@@ -83,7 +83,10 @@ class Gate:
             return [b""]
         presigned = False
         if self.enforcing:
-            refusal, presigned = self._admit(environ)
+            try:
+                refusal, presigned = self._admit(environ)
+            except SizeRefused as refused:
+                return refused.answer(start_response, self._cors(origin) if allowed else [])
             if refusal:
                 return self._refuse(start_response, refusal)
 
@@ -147,7 +150,9 @@ class Gate:
         upload = files.get("file")
         size = len(upload.read()) if upload else 0
         for condition in policy.get("conditions", []):
-            if not _holds(condition, {"bucket": bucket, "key": key}, size):
+            if isinstance(condition, list) and condition[0] == "content-length-range":
+                SizeRefused.check(size, int(condition[1]), int(condition[2]))
+            elif not _holds(condition, {"bucket": bucket, "key": key}):
                 return f"presigned POST condition not met: {json.dumps(condition)}"
         from moto.iam.access_control import IAMPolicy, PermissionResult
 
@@ -158,12 +163,34 @@ class Gate:
         return ""
 
 
-def _holds(condition: Any, values: Mapping[str, str], size: int) -> bool:
+class SizeRefused(Exception):
+    """A file outside the policy's content-length-range: S3 answers 400 with its own XML error, readable
+    by the console (CORS headers kept), so the person uploading learns why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def check(cls, size: int, smallest: int, largest: int) -> None:
+        if size < smallest:
+            raise cls("EntityTooSmall", f"Your proposed upload is smaller than the minimum size ({smallest} bytes)")
+        if size > largest:
+            raise cls("EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({largest} bytes)")
+
+    def answer(self, start_response: StartResponse, cors: list[tuple[str, str]]) -> list[bytes]:
+        body = f"<Error><Code>{self.code}</Code><Message>{self.message}</Message></Error>".encode()
+        start_response(
+            "400 Bad Request", [*cors, ("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+
+def _holds(condition: Any, values: Mapping[str, str]) -> bool:
     if isinstance(condition, dict):
         return all(name not in values or values[name] == wanted for name, wanted in condition.items())
     operator, *operands = condition
-    if operator == "content-length-range":
-        return int(operands[0]) <= size <= int(operands[1])
     if operator == "starts-with":
         field, prefix = operands
         return values.get(field.lstrip("$"), "").startswith(prefix) if field.lstrip("$") in values else True

@@ -71,6 +71,33 @@ def test_a_role_may_do_what_its_policy_grants_and_nothing_more(emulator) -> None
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def test_a_presigned_upload_is_held_to_its_policy_as_s3_does(emulator) -> None:  # type: ignore[no-untyped-def]
+    """Empty or oversized files get S3's 400 and its error code (readable by the console); a forged
+    signature gets nothing; a good upload lands."""
+    import requests
+
+    from chalicelib.adapters.s3 import S3ArtifactStore
+
+    server, identities = emulator
+    store = S3ArtifactStore(_s3(server, identities, "api_handler"), config.from_environment().artifact_bucket)
+    ticket = store.upload_ticket("m-upload", 1, max_bytes=10)
+
+    def post(content: bytes, **changed: str) -> requests.Response:
+        fields = {**ticket.fields, **changed}
+        return requests.post(
+            ticket.url, data=fields, files={"file": ("model", content)}, headers={"Origin": ORIGIN}, timeout=10
+        )
+
+    for content, code in ((b"", "EntityTooSmall"), (b"x" * 11, "EntityTooLarge")):
+        refused = post(content)
+        assert refused.status_code == 400 and f"<Code>{code}</Code>" in refused.text
+        assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert store.describe("m-upload", 1) is None
+    assert post(b"x", **{"x-amz-signature": "0" * 64}).status_code == 403
+    assert post(b"0123456789").status_code in (200, 204)
+    assert store.describe("m-upload", 1).size == 10
+
+
 def test_unsigned_admin_calls_and_foreign_origins_are_refused(emulator) -> None:  # type: ignore[no-untyped-def]
     server, _ = emulator
     request = urllib.request.Request(

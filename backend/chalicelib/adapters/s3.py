@@ -34,7 +34,7 @@ class S3ArtifactStore:
         return f"s3://{self._bucket}/{artifact_key(model_id, version)}"
 
     def upload_ticket(self, model_id: str, version: int, max_bytes: int) -> UploadTicket:
-        # The policy caps the size on AWS; the emulator does not enforce it, so start checks it again.
+        # The policy bounds the size (S3 on AWS, local mode's gate in front of moto); start checks it again.
         post = self._s3.generate_presigned_post(
             Bucket=self._bucket,
             Key=artifact_key(model_id, version),

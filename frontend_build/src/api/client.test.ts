@@ -375,6 +375,13 @@ describe("postPresigned", () => {
     expect(err.code).toBe("payload_too_large");
   });
 
+  it("refuses an empty file before asking the store", async () => {
+    let made = 0;
+    const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => (made++, new FakeXhr() as unknown as XMLHttpRequest) });
+    const err = (await api.postPresigned(presigned, new Blob([])).catch((e: unknown) => e)) as ApiError;
+    expect([err.status, err.code, made]).toEqual([400, "empty_file", 0]);
+  });
+
   it("reads S3's XML error message", async () => {
     const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => new FakeXhr() as unknown as XMLHttpRequest });
     const done = api.postPresigned(presigned, new Blob(["x"])).catch((e: unknown) => e);

@@ -358,6 +358,10 @@ export class ApiClient {
    */
   postPresigned(upload: PresignedUpload, file: Blob, onProgress?: (progress: UploadProgress) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (file.size === 0) {
+        reject(new ApiError(400, "empty_file", "The file is empty (0 bytes): choose the trained model's file."));
+        return;
+      }
       if (file.size > upload.maxBytes) {
         reject(new ApiError(413, "payload_too_large", `The file is larger than the limit of ${upload.maxBytes} bytes.`));
         return;
