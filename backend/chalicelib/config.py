@@ -22,6 +22,7 @@ SUBNETS = "KRAKEN_SUBNETS"
 TASK_SECURITY_GROUP = "KRAKEN_TASK_SECURITY_GROUP"
 MODEL_LOG_RETENTION_DAYS = "KRAKEN_MODEL_LOG_RETENTION_DAYS"
 START_TIMEOUT_SECONDS = "KRAKEN_START_TIMEOUT_SECONDS"
+IDLE_MINUTE_SECONDS = "KRAKEN_IDLE_MINUTE_SECONDS"  # 60 everywhere but the tests of the idle stop
 METRICS_NAMESPACE = "KRAKEN_METRICS_NAMESPACE"
 REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
 CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
@@ -56,6 +57,8 @@ class Settings:
     model_log_retention_days: int
     # A model still PENDING after this long is marked FAILED by the reconciler.
     start_timeout_seconds: int
+    # How long one of a model's idleStopMinutes lasts: 60 s, compressed only by tests.
+    idle_minute_seconds: float
     metrics_namespace: str
     # Where prediction lines land: the API function's own log group on AWS.
     request_log_group: str
@@ -113,6 +116,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         task_security_group=environ.get(TASK_SECURITY_GROUP, ""),
         model_log_retention_days=int(environ.get(MODEL_LOG_RETENTION_DAYS, "30")),
         start_timeout_seconds=int(environ.get(START_TIMEOUT_SECONDS, "600")),
+        idle_minute_seconds=float(environ.get(IDLE_MINUTE_SECONDS, "60")),
         metrics_namespace=environ.get(METRICS_NAMESPACE, "Kraken"),
         request_log_group=environ.get(REQUEST_LOG_GROUP, f"/kraken/{stage}/requests"),
         clients_table=environ.get(CLIENTS_TABLE, f"kraken-{stage}-clients"),

@@ -80,6 +80,12 @@ _PASS_TASK_ROLES = Grant(
     {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
 )
 
+_READ_REQUEST_HISTORY = Grant(
+    "RequestHistory",
+    ("logs:FilterLogEvents",),
+    (REQUEST_LOG_GROUP, REQUEST_LOG_GROUP + ":*"),
+)
+
 API_FUNCTION = (
     *_FUNCTION_BASE,
     Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
@@ -112,11 +118,7 @@ API_FUNCTION = (
         ),
         (MODEL_LOG_GROUPS,),
     ),
-    Grant(
-        "RequestHistory",
-        ("logs:FilterLogEvents",),
-        (REQUEST_LOG_GROUP, REQUEST_LOG_GROUP + ":*"),
-    ),
+    _READ_REQUEST_HISTORY,
     # Uploads are presigned POSTs signed by this role (so PutObject is its permission); a model's
     # deletion removes every version of its artifact (ListObjectVersions, DeleteObjects with versions).
     Grant(
@@ -132,9 +134,11 @@ EVENT_HANDLER = (
     Grant("ModelLogs", ("logs:FilterLogEvents",), (MODEL_LOG_GROUPS,)),
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
-# The schedule: compares records with what ECS runs and repairs the difference, restarting a lost start.
+# The schedule: compares records with what ECS runs and repairs the difference, restarting a lost start;
+# stops models left without requests for their idle time (the request history says which).
 RECONCILER = (
     *_FUNCTION_BASE,
+    _READ_REQUEST_HISTORY,
     Grant("TaskDefinitions", ("ecs:RegisterTaskDefinition",), ("*",)),
     Grant(
         "ModelServices",

@@ -81,8 +81,10 @@ class Wiring:
             names=self._names,
             artifact_max_bytes=self.settings.artifact_max_bytes,
             start_timeout=timedelta(seconds=self.settings.start_timeout_seconds),
+            requests=self.request_history,
             on_change=self._forget_route,
             later=self._later,
+            idle_minute=timedelta(seconds=self.settings.idle_minute_seconds),
         )
 
     # On AWS nothing outlives a request: the reconciler retires drained versions on its schedule.
@@ -145,7 +147,11 @@ class Wiring:
         from chalicelib.domain.gateway import PredictionGateway
 
         return PredictionGateway(
-            self._tables.DynamoModelRepository(), self._names, PooledTransport(), self.prediction_log
+            self._tables.DynamoModelRepository(),
+            self._names,
+            PooledTransport(),
+            self.prediction_log,
+            wake=lambda model_id: self.lifecycle.wake(model_id),
         )
 
     @cached_property

@@ -68,6 +68,7 @@ def translate(error: BaseException, dependency: Dependency) -> DomainError:
         action = found.group(1) if found else dependency.action(operation)
         logger.error("missing IAM permission %s (%s refused %s: %s)", action, dependency.what, operation, message)
         return Misconfigured(f"{dependency.what} refused the call: the deployment lacks a permission; see the log")
+    logger.warning("%s failed (answered 503): %s", dependency.what, error)
     return DependencyUnavailable(f"{dependency.what} did not answer; try again shortly")
 
 

@@ -153,7 +153,8 @@ def summary(record: ModelRecord) -> tuple[ModelStatus, str | None, bool]:
     leftovers = [s for s in record.version_states if s.version not in {d.version for d in wanted}]
     if not states or statuses <= {ModelStatus.STOPPED}:
         busy = any(s.status is not ModelStatus.STOPPED for s in leftovers)
-        return (ModelStatus.STOPPING if busy else ModelStatus.STOPPED), None, False
+        at_rest = ModelStatus.IDLE if record.idle_since is not None else ModelStatus.STOPPED
+        return (ModelStatus.STOPPING if busy else at_rest), None, False
     if statuses <= {ModelStatus.STOPPED, ModelStatus.STOPPING}:
         return ModelStatus.STOPPING, None, False
     failed = [s for s in states if s.status is ModelStatus.FAILED]

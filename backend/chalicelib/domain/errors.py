@@ -73,6 +73,16 @@ class DependencyUnavailable(DomainError):
     code = "service_unavailable"
 
 
+class Waking(DependencyUnavailable):
+    """The model was IDLE and is starting for this request; it did not serve within the hold time."""
+
+    code = "model_waking"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Misconfigured(DomainError):
     """The deployment itself is wrong (a missing IAM grant): retrying will not help, an operator must act."""
 

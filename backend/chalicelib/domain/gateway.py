@@ -16,15 +16,27 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound, Throttled
+from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound, Throttled, Waking
 from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
 from chalicelib.domain.ports import ModelNames, ModelRepository, Prediction, PredictionLog
 from chalicelib.domain.throttle import Throttles
 
 ROUTE_CACHE_SECONDS = 10.0
+# How long a request that finds its model IDLE is held while the model wakes; API Gateway ends
+# every request at 29 s, and the prediction itself gets what is left of that.
+WAKE_HOLD_SECONDS = 20.0
+API_LIMIT_SECONDS = 28.0
+WAKE_POLL_SECONDS = 0.25
+WAKE_RETRY_AFTER_SECONDS = 5
 _GOLDEN = 0.6180339887498949  # successive multiples mod 1 spread evenly (a low-discrepancy sequence)
 # The status a failed prediction is recorded with: the one the caller receives for that error.
-HISTORY_STATUS = {"conflict": 409, "throttled": 429, "bad_gateway": 502, "gateway_timeout": 504}
+HISTORY_STATUS = {
+    "conflict": 409,
+    "throttled": 429,
+    "bad_gateway": 502,
+    "model_waking": 503,
+    "gateway_timeout": 504,
+}
 
 
 class Unreachable(Exception):
@@ -82,6 +94,8 @@ class Route:
     capture_bytes: int
     rate_limit: float | None = None
     failed_for_good: bool = False
+    # IDLE, or on its way to or from resting with the idle stop on: a request waits for it to serve.
+    wakes: bool = False
 
     @classmethod
     def of(cls, record: ModelRecord) -> Route:
@@ -103,6 +117,14 @@ class Route:
             record.capture_body_bytes,
             record.rate_limit_per_second,
             record.failed_for_good,
+            record.status is ModelStatus.IDLE
+            or (
+                record.idle_stop_minutes is not None
+                and (
+                    record.status is ModelStatus.PENDING
+                    or (record.status is ModelStatus.STOPPING and record.idle_since is not None)
+                )
+            ),
         )
 
     @property
@@ -139,6 +161,7 @@ class PredictionGateway:
         log: PredictionLog,
         clock: Callable[[], datetime] = utc_now,
         cache_seconds: float = ROUTE_CACHE_SECONDS,
+        wake: Callable[[str], None] = lambda _model_id: None,
     ) -> None:
         self._models = models
         self._names = names
@@ -150,6 +173,8 @@ class PredictionGateway:
         self._lock = threading.Lock()
         self._turn = itertools.count()
         self._throttles = Throttles()
+        self._wake = wake
+        self._waking: set[str] = set()
 
     def forget(self, model_id: str) -> None:
         """Drop a model's cached routes (by id and by name): its status or endpoints changed."""
@@ -185,6 +210,8 @@ class PredictionGateway:
         started = time.perf_counter()
         target: Target | None = None
         try:
+            if route.wakes:
+                route = self._awake(route, started)
             target = self._target(route, choice)
             wait = self._throttles.wait_for(route.model_id, route.rate_limit)
             if wait > 0:
@@ -192,13 +219,40 @@ class PredictionGateway:
                     f"the model takes at most {route.rate_limit:g} requests per second; retry shortly",
                     retry_after_seconds=max(1, math.ceil(wait)),
                 )
-            answer = self._forward(route, target, body, request_id, caller)
+            answer = self._forward(route, target, body, request_id, caller, started)
         except DomainError as error:
             status = HISTORY_STATUS.get(error.code, 500)
             self._record(route, target, request_id, caller, started, status, None, body, error.message.encode())
             raise
         self._record(route, target, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
         return answer
+
+    def _awake(self, route: Route, started: float) -> Route:
+        """Wake a resting model and hold the request until it serves, within WAKE_HOLD_SECONDS."""
+        deadline = started + WAKE_HOLD_SECONDS
+        while route.wakes:
+            if route.status is ModelStatus.IDLE:
+                self._start_once(route.model_id)
+            if time.perf_counter() >= deadline:
+                raise Waking(
+                    "the model was idle and is starting; retry in a few seconds",
+                    retry_after_seconds=WAKE_RETRY_AFTER_SECONDS,
+                )
+            time.sleep(WAKE_POLL_SECONDS)
+            route = self.route(route.model_id)
+        return route
+
+    def _start_once(self, model_id: str) -> None:
+        """One wake per model at a time from this process, however many requests are held."""
+        with self._lock:
+            if model_id in self._waking:
+                return
+            self._waking.add(model_id)
+        try:
+            self._wake(model_id)
+        finally:
+            with self._lock:
+                self._waking.discard(model_id)
 
     def _target(self, route: Route, choice: Choice) -> Target:
         """The version this request goes to: pinned, by routing key, or by weight."""
@@ -229,8 +283,12 @@ class PredictionGateway:
         """Record a refused caller in the history (without the credentials it sent)."""
         self._record(route, None, request_id, caller, time.perf_counter(), 401, None, body, reason.encode())
 
-    def _forward(self, route: Route, target: Target, body: bytes, request_id: str, caller: str) -> Answer:
+    def _forward(
+        self, route: Route, target: Target, body: bytes, request_id: str, caller: str, started: float
+    ) -> Answer:
         endpoints = target.endpoints
+        # A request held while the model woke has less of API Gateway's time left for the answer.
+        timeout = max(1.0, min(route.timeout, API_LIMIT_SECONDS - (time.perf_counter() - started)))
         first = next(self._turn) % len(endpoints)
         # A refused connection is retried once on another replica of the version, when there is one.
         candidates = [endpoints[first]]
@@ -240,14 +298,14 @@ class PredictionGateway:
         for attempt, endpoint in enumerate(candidates, start=1):
             sent = time.perf_counter()
             try:
-                reply = self._transport.post(endpoint, target.predict_path, body, headers, route.timeout)
+                reply = self._transport.post(endpoint, target.predict_path, body, headers, timeout)
             except Unreachable:
                 if attempt < len(candidates):
                     continue
                 self.forget(route.model_id)
                 raise BadGateway("the model's container refused the connection; it may be restarting") from None
             except TimedOut:
-                raise GatewayTimeout(f"the model did not answer within {route.timeout:g} s") from None
+                raise GatewayTimeout(f"the model did not answer within {timeout:g} s") from None
             except Garbled as garbled:
                 self.forget(route.model_id)
                 raise BadGateway(f"the model's container answered badly: {garbled}") from None

@@ -40,6 +40,7 @@ from chalicelib.domain.ports import (
     OperationsLog,
     ReplicaReport,
     ReplicaState,
+    RequestHistory,
     RuntimeRefused,
     RuntimeUnit,
 )
@@ -50,6 +51,8 @@ logger = logging.getLogger("kraken.lifecycle")
 
 RUNTIME_ACTOR = "system:container-runtime"
 RECONCILER_ACTOR = "system:reconciler"
+IDLE_ACTOR = "system:idle-stop"
+WAKE_ACTOR = "system:wake-on-request"
 
 
 @dataclass(frozen=True)
@@ -143,9 +146,11 @@ class Lifecycle(RecordKeeper):
         names: ModelNames,
         artifact_max_bytes: int,
         start_timeout: timedelta,
+        requests: RequestHistory,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[str], None] = lambda _model_id: None,
         later: Callable[[float, Callable[[], None]], None] | None = None,
+        idle_minute: timedelta = timedelta(minutes=1),
     ) -> None:
         super().__init__(models, operations, clock, on_change)
         self._runtime = runtime
@@ -155,6 +160,9 @@ class Lifecycle(RecordKeeper):
         self._names = names
         self._artifact_max_bytes = artifact_max_bytes
         self._start_timeout = start_timeout
+        self._requests = requests
+        # How long one of idleStopMinutes lasts: a minute, compressed only by tests.
+        self._idle_minute = idle_minute
         # Runs a function after a delay (local mode); without it the reconciler retires drained versions.
         self._later = later
 
@@ -172,7 +180,7 @@ class Lifecycle(RecordKeeper):
             self._check_artifact(record, deployed.version)
         now = self._clock()
         states = [VersionState(d.version, ModelStatus.PENDING, status_changed_at=now) for d in record.deployment]
-        planned = dataclasses.replace(record, serving=record.deployment, retire_after=None)
+        planned = dataclasses.replace(record, serving=record.deployment, retire_after=None, idle_since=None)
         for state in states:
             planned = with_state(planned, state)
         pending = self._save(settle(planned, now), record)
@@ -187,13 +195,20 @@ class Lifecycle(RecordKeeper):
         self.retire(model_id)  # versions a failed run left behind that the new deployment does not use
         return self._models.get(model_id) if leaving_versions(started) else started
 
-    def stop(self, model_id: str, actor: str) -> ModelRecord:
+    def stop(self, model_id: str, actor: str, idle_minutes: int | None = None) -> ModelRecord:
+        """Stop every version; with `idle_minutes` (the idle stop) the model rests IDLE and wakes on a request."""
         record = self._models.get(model_id)
-        if record.status in (ModelStatus.STOPPED, ModelStatus.STOPPING):
+        if record.status is ModelStatus.IDLE and idle_minutes is None:
+            stopped = self._save(settle(dataclasses.replace(record, idle_since=None), self._clock()), record)
+            if stopped is None:
+                raise Conflict("the model changed while it was being stopped; try again")
+            self._log(record, actor, "stop", ModelStatus.STOPPED, "was idle; it no longer wakes on a request")
+            return stopped
+        if record.status in (ModelStatus.STOPPED, ModelStatus.STOPPING, ModelStatus.IDLE):
             self._log(record, actor, "stop", record.status, f"already {record.status}; nothing to do")
             return record
         now = self._clock()
-        planned = record
+        planned = dataclasses.replace(record, idle_since=now if idle_minutes is not None else None)
         for state in record.version_states:
             if state.status is not ModelStatus.STOPPED:
                 planned = with_state(planned, VersionState(state.version, ModelStatus.STOPPING, status_changed_at=now))
@@ -202,8 +217,13 @@ class Lifecycle(RecordKeeper):
             current = self._models.get(model_id)
             self._log(current, actor, "stop", current.status, f"{current.status} meanwhile; nothing to do")
             return current
-        self._log(record, actor, "stop", stopping.status, "accepted")
-        self._remember(stopping, actor, "stop", "stopped")
+        if idle_minutes is None:
+            self._log(record, actor, "stop", stopping.status, "accepted")
+            self._remember(stopping, actor, "stop", "stopped")
+        else:
+            said = f"no request for {idle_minutes} min: stopped until the next request wakes it"
+            self._log(record, actor, "idle-stop", stopping.status, said)
+            self._remember(stopping, actor, "stop", said)
         for state in stopping.version_states:
             if state.status is ModelStatus.STOPPING and not self._runtime.stop(model_id, state.version):
                 # Nothing was running, so no event will come to finish the stop.
@@ -264,10 +284,10 @@ class Lifecycle(RecordKeeper):
     def delete(self, model_id: str, actor: str, force: bool, expected_revision: int | None = None) -> None:
         record = self._models.get(model_id)
         revision_conflict(record, expected_revision)
-        if record.status is not ModelStatus.STOPPED:
+        if record.status not in (ModelStatus.STOPPED, ModelStatus.IDLE):
             if not force:
                 raise Conflict(
-                    f"only a STOPPED model can be deleted; this one is {record.status}. "
+                    f"only a STOPPED or IDLE model can be deleted; this one is {record.status}. "
                     "Stop it first, or delete with ?force=true to stop its container and delete it"
                 )
             for state in record.version_states:
@@ -289,7 +309,7 @@ class Lifecycle(RecordKeeper):
                 if attempt == 2:
                     raise
                 current = self._models.get(model_id)
-        self._log(record, actor, "delete", None, "deleted" + (" (forced)" if force and not record.is_idle else ""))
+        self._log(record, actor, "delete", None, "deleted" + (" (forced)" if force and not record.runs_nothing else ""))
 
     def refresh_artifact(self, record: ModelRecord) -> ModelRecord:
         """Record uploads that have landed in the bucket since they were offered; one HEAD per pending version."""
@@ -384,6 +404,8 @@ class Lifecycle(RecordKeeper):
                     for state in record.version_states:
                         self._reconcile_unit(self._models.get(record.id), state.version)
                     self.retire(record.id)
+                    if status is ModelStatus.RUNNING:
+                        self._stop_if_unused(self._models.get(record.id))
                 cursor = page.cursor
                 if not cursor:
                     break
@@ -415,6 +437,26 @@ class Lifecycle(RecordKeeper):
         elif status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED) and not view.desired_running:
             # The record wants replicas but the runtime was never told (a lost start): tell it again.
             self._run_unit(record, deployed, RECONCILER_ACTOR)
+
+    def _stop_if_unused(self, record: ModelRecord) -> None:
+        """The idle stop: a model RUNNING for its idle time with no request in it rests until the next one."""
+        minutes = record.idle_stop_minutes
+        if minutes is None or record.status is not ModelStatus.RUNNING:
+            return
+        now = self._clock()
+        window = self._idle_minute * minutes
+        running_since = record.status_changed_at or record.updated_at
+        if now - running_since < window:
+            return
+        if self._requests.list(record.id, now - window, now, None, 1, None).items:
+            return
+        self.stop(record.id, IDLE_ACTOR, idle_minutes=minutes)
+
+    def wake(self, model_id: str) -> None:
+        """Start an IDLE model for the request that found it resting (the gateway holds that request)."""
+        record = self._models.get(model_id)
+        if record.status is ModelStatus.IDLE:
+            self.start(model_id, WAKE_ACTOR)
 
     # --- helpers ------------------------------------------------------------------------------
 

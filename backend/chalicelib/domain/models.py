@@ -20,6 +20,8 @@ class ModelStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     STOPPING = "STOPPING"
     FAILED = "FAILED"
+    # Stopped for want of requests (idleStopMinutes): no container runs, and the next request starts it.
+    IDLE = "IDLE"
 
 
 class ArtifactFormat(enum.StrEnum):
@@ -183,6 +185,7 @@ BOOKKEEPING_FIELDS = frozenset(
         "serving",
         "version_states",
         "retire_after",
+        "idle_since",
     }
 )
 
@@ -221,6 +224,8 @@ class ModelRecord:
     failed_for_good: bool = False
     # Requests per second the gateway passes to this model (429 beyond); None leaves only the stage's limits.
     rate_limit_per_second: float | None = None
+    # Minutes without a request after which the model's containers stop (IDLE) until the next request; None: never.
+    idle_stop_minutes: int | None = None
     # Every version, oldest first; numbers are never reused.
     versions: tuple[ModelVersion, ...] = ()
     # What should serve: the versions with their weights (summing to 100) and sizes.
@@ -232,11 +237,13 @@ class ModelRecord:
     version_states: tuple[VersionState, ...] = ()
     # When versions that left the serving set may be stopped: once no cached route can send them a request.
     retire_after: datetime | None = None
+    # When the containers were stopped for want of requests; the model is IDLE, not STOPPED, once they are gone.
+    idle_since: datetime | None = None
 
     @property
-    def is_idle(self) -> bool:
+    def runs_nothing(self) -> bool:
         """True when no container runs or is on its way, so runtime settings may change."""
-        return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED)
+        return self.status in (ModelStatus.STOPPED, ModelStatus.FAILED, ModelStatus.IDLE)
 
     def find_version(self, number: int) -> ModelVersion | None:
         return next((v for v in self.versions if v.number == number), None)

@@ -102,7 +102,7 @@ class ModelRegistry:
         runtime_changes = sorted(
             name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
         )
-        if runtime_changes and not current.is_idle:
+        if runtime_changes and not current.runs_nothing:
             raise Conflict(
                 f"stop the model before changing its runtime settings (see details): it is {current.status}",
                 tuple(FieldProblem(name, "changes only while the model is stopped") for name in runtime_changes),

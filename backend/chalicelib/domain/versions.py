@@ -97,7 +97,7 @@ class VersionCatalog(RecordKeeper):
         record = self._models.get(model_id)
         if record.docker_image:
             raise Conflict("this model runs its own image; artifacts are for models without dockerImage")
-        if not record.is_idle:
+        if not record.runs_nothing:
             serving = ", ".join(str(d.version) for d in record.serving) or "its deployment"
             raise Conflict(
                 f"the model is {record.status}, serving version {serving}; a file uploaded here would not be served. "

@@ -37,6 +37,7 @@ Memory = Annotated[float, Field(gt=0, le=120)]
 PredictTimeout = Annotated[float, Field(ge=1, le=28)]  # API Gateway ends every request at 29 s
 CaptureBytes = Annotated[int, Field(ge=0, le=262144)]
 RateLimit = Annotated[float, Field(gt=0, le=10000)]
+IdleStopMinutes = Annotated[int, Field(ge=1, le=10080)]  # up to a week
 EnvName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -82,6 +83,7 @@ class ModelSettings(_Strict):
     capture_body_bytes: CaptureBytes = setting_default("capture_body_bytes")
     endpoint_visibility: EndpointVisibility = setting_default("endpoint_visibility")
     rate_limit_per_second: RateLimit | None = setting_default("rate_limit_per_second")
+    idle_stop_minutes: IdleStopMinutes | None = setting_default("idle_stop_minutes")
 
 
 class CreateModelRequest(ModelSettings):
@@ -109,8 +111,11 @@ class UpdateModelRequest(_PartialModelSettings):
 
     revision: Annotated[int, Field(ge=1)] | None = None
 
-    # Switching between an image and an artifact clears the other with an explicit null.
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"docker_image", "artifact_format"})
+    # Switching between an image and an artifact clears the other with an explicit null; null also
+    # turns the rate limit and the idle stop off.
+    NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {"docker_image", "artifact_format", "rate_limit_per_second", "idle_stop_minutes"}
+    )
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> UpdateModelRequest:
@@ -174,6 +179,8 @@ class ModelResponse(ResponseModel, ModelSettings):
     revision: int
     artifact: ArtifactResponse | None
     artifact_pending_since: Instant | None
+    # Set while the model is IDLE: when its containers were stopped for want of requests.
+    idle_since: Instant | None
     # What serves the model: each deployed version with its weight, size and how it fares.
     deployment: list[DeployedVersionResponse]
     versions: list[VersionResponse]

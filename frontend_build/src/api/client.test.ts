@@ -377,7 +377,11 @@ describe("postPresigned", () => {
 
   it("refuses an empty file before asking the store", async () => {
     let made = 0;
-    const api = new ApiClient({ baseUrl: "/api", fetch: fakeFetch().fetch, xhrFactory: () => (made++, new FakeXhr() as unknown as XMLHttpRequest) });
+    const api = new ApiClient({
+      baseUrl: "/api",
+      fetch: fakeFetch().fetch,
+      xhrFactory: () => (made++, new FakeXhr() as unknown as XMLHttpRequest),
+    });
     const err = (await api.postPresigned(presigned, new Blob([])).catch((e: unknown) => e)) as ApiError;
     expect([err.status, err.code, made]).toEqual([400, "empty_file", 0]);
   });

@@ -16,7 +16,7 @@ export type Visibility = "private" | "public";
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ModelStatus".
  */
-export type ModelStatus = "STOPPED" | "PENDING" | "RUNNING" | "STOPPING" | "FAILED";
+export type ModelStatus = "STOPPED" | "PENDING" | "RUNNING" | "STOPPING" | "FAILED" | "IDLE";
 
 export interface ApiSchemas {}
 /**
@@ -97,6 +97,7 @@ export interface CreateModelRequest {
   captureBodyBytes?: number;
   endpointVisibility?: Visibility;
   rateLimitPerSecond?: number | null;
+  idleStopMinutes?: number | null;
 }
 /**
  * A new version: notes, and any code settings that differ from the model's own.
@@ -389,6 +390,7 @@ export interface ModelResponse {
   captureBodyBytes: number;
   endpointVisibility: Visibility;
   rateLimitPerSecond: number | null;
+  idleStopMinutes: number | null;
   id: string;
   status: ModelStatus;
   failedForGood: boolean;
@@ -400,6 +402,7 @@ export interface ModelResponse {
   revision: number;
   artifact: ArtifactResponse | null;
   artifactPendingSince: string | null;
+  idleSince: string | null;
   deployment: DeployedVersionResponse[];
   versions: VersionResponse[];
 }
@@ -565,6 +568,7 @@ export interface UpdateModelRequest {
   captureBodyBytes?: number | null;
   endpointVisibility?: Visibility | null;
   rateLimitPerSecond?: number | null;
+  idleStopMinutes?: number | null;
   revision?: number | null;
 }
 /**

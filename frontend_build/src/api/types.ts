@@ -4,7 +4,7 @@ import type * as Api from "./schema";
 
 // The API's shapes come from its pydantic schemas (schema.d.ts, generated); this file names them for the console.
 export type ModelStatus = Api.ModelStatus;
-export const MODEL_STATUSES = ["STOPPED", "PENDING", "RUNNING", "STOPPING", "FAILED"] as const satisfies readonly ModelStatus[];
+export const MODEL_STATUSES = ["STOPPED", "PENDING", "RUNNING", "STOPPING", "FAILED", "IDLE"] as const satisfies readonly ModelStatus[];
 
 export type ArtifactFormat = Api.ArtifactFormat;
 export const ARTIFACT_FORMATS = [

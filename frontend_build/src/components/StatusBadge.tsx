@@ -7,6 +7,7 @@ const LABELS: Record<ModelStatus, string> = {
   RUNNING: "Running",
   STOPPING: "Stopping",
   FAILED: "Failed",
+  IDLE: "Idle",
 };
 
 export function StatusBadge({ status, reason }: { status: ModelStatus; reason?: string | null }) {
@@ -19,6 +20,13 @@ export function StatusBadge({ status, reason }: { status: ModelStatus; reason?: 
         <span aria-hidden="true" className="badge-info">
           i
         </span>
+      </span>
+    );
+  }
+  if (status === "IDLE") {
+    return (
+      <span className={cls} title="No container runs; the next request wakes the model" data-status={status}>
+        {LABELS[status]}
       </span>
     );
   }

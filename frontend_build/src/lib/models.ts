@@ -9,7 +9,7 @@ export function needsPolling(models: readonly Pick<Model, "status">[]): boolean 
 }
 
 export function canStart(model: Pick<Model, "status">): boolean {
-  return model.status === "STOPPED" || model.status === "FAILED";
+  return model.status === "STOPPED" || model.status === "FAILED" || model.status === "IDLE";
 }
 
 /**
@@ -34,6 +34,8 @@ export function predictHint(status: ModelStatus): string {
       return "The model is stopped; start it to get predictions.";
     case "FAILED":
       return "The model has failed (the reason is above); fix that and start it again to get predictions.";
+    case "IDLE":
+      return "The model is idle: the next request wakes it and waits for the start (a 503 with Retry-After if that takes over 20 s).";
   }
 }
 
@@ -57,23 +59,24 @@ export function exampleFromHistory(records: readonly Pick<RequestRecord, "status
   return null;
 }
 
+/** Stop ends a run, or an IDLE model's waking on requests. */
 export function canStop(model: Pick<Model, "status">): boolean {
-  return model.status === "RUNNING" || model.status === "PENDING";
+  return model.status === "RUNNING" || model.status === "PENDING" || model.status === "IDLE";
 }
 
 export function canDelete(model: Pick<Model, "status">): boolean {
-  return model.status === "STOPPED" || model.status === "FAILED";
+  return model.status === "STOPPED" || model.status === "FAILED" || model.status === "IDLE";
 }
 
 /** Runtime settings may change only while no container runs (the API refuses otherwise). */
-export function isIdle(model: Pick<Model, "status">): boolean {
-  return model.status === "STOPPED" || model.status === "FAILED";
+export function runsNothing(model: Pick<Model, "status">): boolean {
+  return model.status === "STOPPED" || model.status === "FAILED" || model.status === "IDLE";
 }
 
 export type SortKey = "name" | "version" | "status" | "createdAt" | "updatedAt" | "containerCpu" | "containerMemory";
 export type SortDir = "asc" | "desc";
 
-const STATUS_ORDER: Record<ModelStatus, number> = { RUNNING: 0, PENDING: 1, STOPPING: 2, FAILED: 3, STOPPED: 4 };
+const STATUS_ORDER: Record<ModelStatus, number> = { RUNNING: 0, PENDING: 1, STOPPING: 2, FAILED: 3, IDLE: 4, STOPPED: 5 };
 
 export function sortModels(models: readonly Model[], key: SortKey, dir: SortDir): Model[] {
   const sign = dir === "asc" ? 1 : -1;

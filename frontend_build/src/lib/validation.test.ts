@@ -110,6 +110,8 @@ describe("form bodies", () => {
     artifact: null,
     artifactPendingSince: null,
     rateLimitPerSecond: null,
+    idleStopMinutes: null,
+    idleSince: null,
     failedForGood: false,
     deployment: [],
     versions: [],
@@ -162,6 +164,19 @@ describe("form bodies", () => {
     expect(toUpdateBody({ ...formFromModel(publicModel), endpointVisibility: "private" }, publicModel)).toEqual({
       endpointVisibility: "private",
     });
+  });
+
+  it("sends the idle stop when set, and null to turn it off", () => {
+    expect("idleStopMinutes" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
+    expect(toCreateBody({ ...emptyForm(), name: "x", idleStopMinutes: " 15 " }).idleStopMinutes).toBe(15);
+    expect(toUpdateBody({ ...formFromModel(model), idleStopMinutes: "30" }, model)).toEqual({ idleStopMinutes: 30 });
+    const resting = { ...model, idleStopMinutes: 30 };
+    expect(formFromModel(resting).idleStopMinutes).toBe("30");
+    expect(toUpdateBody(formFromModel(resting), resting)).toEqual({});
+    expect(toUpdateBody({ ...formFromModel(resting), idleStopMinutes: "" }, resting)).toEqual({ idleStopMinutes: null });
+    for (const bad of ["0", "1.5", "-3", "abc", "10081"])
+      expect(validateForm({ ...emptyForm(), name: "x", idleStopMinutes: bad }).idleStopMinutes).toMatch(/1 to 10080/);
+    expect(validateForm({ ...emptyForm(), name: "x", idleStopMinutes: "10080" }).idleStopMinutes).toBeUndefined();
   });
 
   it("checks client token names", () => {

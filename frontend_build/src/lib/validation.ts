@@ -50,6 +50,7 @@ export const MAX_IMAGE_LENGTH = 512;
 export const PATH_PATTERN = /^\/[A-Za-z0-9._~/%-]*$/;
 export const MAX_PATH_LENGTH = 256;
 export const MAX_ENV_KEY_LENGTH = 128;
+export const MAX_IDLE_STOP_MINUTES = 10080;
 
 export function validateName(name: string): string | null {
   if (!name) return "Enter a name.";
@@ -124,6 +125,8 @@ export interface ModelForm {
   predictPath: string;
   healthPath: string;
   endpointVisibility: EndpointVisibility;
+  /** Minutes without a request before the model rests IDLE (woken by the next request); "" is off. */
+  idleStopMinutes: string;
 }
 
 export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env">, string>> & {
@@ -151,6 +154,7 @@ export function emptyForm(): ModelForm {
     predictPath: "/predict",
     healthPath: "/health",
     endpointVisibility: "private",
+    idleStopMinutes: "",
   };
 }
 
@@ -169,6 +173,7 @@ export function formFromModel(model: Model): ModelForm {
     predictPath: model.predictPath || "/predict",
     healthPath: model.healthPath || "/health",
     endpointVisibility: model.endpointVisibility ?? "private",
+    idleStopMinutes: model.idleStopMinutes == null ? "" : String(model.idleStopMinutes),
   };
 }
 
@@ -207,6 +212,9 @@ export function validateForm(form: ModelForm): FormErrors {
   if (predict) errors.predictPath = predict;
   const health = validatePath(form.healthPath);
   if (health) errors.healthPath = health;
+  const idle = form.idleStopMinutes.trim();
+  if (idle && !(/^\d+$/.test(idle) && Number(idle) >= 1 && Number(idle) <= MAX_IDLE_STOP_MINUTES))
+    errors.idleStopMinutes = `Enter whole minutes from 1 to ${MAX_IDLE_STOP_MINUTES} (a week), or leave it empty to keep the model running.`;
   return errors;
 }
 
@@ -237,6 +245,7 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   else body.artifactFormat = form.artifactFormat;
   // "private" is the server's default: sent only when public, so servers without the field still accept the body.
   if (form.endpointVisibility === "public") body.endpointVisibility = "public";
+  if (form.idleStopMinutes.trim()) body.idleStopMinutes = Number(form.idleStopMinutes.trim());
   return body;
 }
 
@@ -266,6 +275,8 @@ export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
   if (next.predictPath !== model.predictPath) changes.predictPath = next.predictPath;
   if (next.healthPath !== model.healthPath) changes.healthPath = next.healthPath;
   if (form.endpointVisibility !== (model.endpointVisibility ?? "private")) changes.endpointVisibility = form.endpointVisibility;
+  const idle = next.idleStopMinutes ?? null;
+  if (idle !== (model.idleStopMinutes ?? null)) changes.idleStopMinutes = idle;
   return changes;
 }
 
@@ -288,6 +299,7 @@ export function apiErrorsToForm(
     "predictPath",
     "healthPath",
     "endpointVisibility",
+    "idleStopMinutes",
   ]);
   for (const { field, message } of details) {
     if (simple.has(field)) {

@@ -8,7 +8,7 @@ import { useState } from "react";
 import type { Model } from "../api/types";
 import { useApi, useNotify } from "../context";
 import { useAsync } from "../hooks/useAsync";
-import { isIdle } from "../lib/models";
+import { runsNothing } from "../lib/models";
 import { href, navigate } from "../lib/routes";
 import { emptyForm, formFromModel, toCreateBody, toUpdateBody, type ModelForm as FormState } from "../lib/validation";
 import { ErrorState, InlineError, Loading, errorText } from "../components/States";
@@ -99,7 +99,7 @@ interface EditorProps {
 function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onReload }: EditorProps) {
   const state = useModelForm(initial, onSubmit, !!model);
   const { form, errors, update } = state;
-  const runtimeLocked = !!model && !isIdle(model);
+  const runtimeLocked = !!model && !runsNothing(model);
 
   return (
     <form ref={state.formRef} className="form" onSubmit={(e) => void state.submit(e)} noValidate aria-busy={state.saving}>

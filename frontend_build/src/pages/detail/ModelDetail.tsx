@@ -297,6 +297,18 @@ function InfoPanel({ model: m }: { model: Model }) {
         )}
         <dt>Rate limit</dt>
         <dd>{m.rateLimitPerSecond ? `${m.rateLimitPerSecond} requests/s, then 429` : "none (the stage's limits only)"}</dd>
+        <dt>Idle stop</dt>
+        <dd data-testid="idle-stop">
+          {m.idleStopMinutes
+            ? `after ${m.idleStopMinutes} min without a request; the next request wakes it`
+            : "off (keeps running until stopped)"}
+          {m.status === "IDLE" && m.idleSince && (
+            <>
+              {" "}
+              · idle since <Time iso={m.idleSince} />
+            </>
+          )}
+        </dd>
         <dt>Environment</dt>
         <dd>
           {env.length === 0 ? (

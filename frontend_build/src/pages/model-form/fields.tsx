@@ -109,6 +109,23 @@ export function BasicsFields({ form, errors, update }: GroupProps) {
           </select>
         )}
       </Field>
+      <Field
+        label="Idle stop (minutes)"
+        error={errors.idleStopMinutes}
+        optional
+        hint="Stop the containers after this many minutes without a request; the model rests IDLE and the next request wakes it (it waits for the start). Empty: keep running."
+      >
+        {(p) => (
+          <input
+            {...p}
+            inputMode="numeric"
+            value={form.idleStopMinutes}
+            onChange={(e) => update({ idleStopMinutes: e.target.value })}
+            placeholder="off"
+            autoComplete="off"
+          />
+        )}
+      </Field>
     </>
   );
 }
