@@ -28,6 +28,7 @@ NOT_SET_BY_STACK = frozenset(
         "OPERATIONS_TTL_DAYS",  # tunables whose backend defaults are the intended production values
         "ARTIFACT_MAX_BYTES",
         "START_TIMEOUT_SECONDS",
+        "IDLE_MINUTE_SECONDS",  # compressed by the tests of the idle stop only
         # The console and the API share the CloudFront domain, so the console's requests are same-origin
         # and need no CORS. Setting the distribution's domain here would make the functions depend on
         # the distribution, whose /api/* origin depends on the API: a dependency cycle.
