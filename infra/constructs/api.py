@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.backend_contract import permissions_module
+from infra.backend_contract import config_module, permissions_module
 from infra.constructs.chalice_app import (
     API_HANDLER_LOGICAL_ID,
     REST_API_LOGICAL_ID,
@@ -46,7 +46,8 @@ CHALICE_NAMES = {
     "Reconcile": "reconcile",
 }
 LAMBDA_TIMEOUT_SECONDS = 30  # API Gateway gives up after 29 s anyway
-LAMBDA_MEMORY_MB = 512  # more memory is more CPU: pydantic and the proxy hop are CPU-bound
+# More memory is more CPU: pydantic and the proxy hop are CPU-bound. The backend prices predictions with it.
+LAMBDA_MEMORY_MB = config_module().API_MEMORY_MB
 
 
 def chalice_stage_config(

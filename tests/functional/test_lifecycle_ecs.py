@@ -373,3 +373,23 @@ def test_a_two_version_deployment_runs_a_rolling_service_per_version(ecs_api: tu
     assert (shown[1]["servingWeight"], shown[2]["servingWeight"]) == (60, 40)
     history = client.http.get(f"/models/{model_id}/history").json_body["items"]
     assert [e["action"] for e in history] == ["deploy", "start"] and history[0]["message"] == "A/B"
+
+
+def test_a_model_s_cost_follows_its_deployment_and_running_time(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    model_id = post(client, "/models", {**DIAMONDS, "name": "priced"}).json_body["id"]
+    idle = client.http.get(f"/models/{model_id}/cost").json_body
+    assert idle["running"] is False and idle["monthToDate"] == 0 and idle["hourly"] == 0
+    assert idle["currency"] == "USD" and idle["pricedAs"] == "us-east-1" and idle["pricesAsOf"]
+    assert idle["perThousandPredictions"]["containers"] is None
+    assert idle["perThousandPredictions"]["apiGateway"] == pytest.approx(0.0035)
+
+    upload(client, model_id, b"fake model bytes")
+    assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+    time.sleep(0.05)
+    running = client.http.get(f"/models/{model_id}/cost").json_body
+    # One replica of 0.5 vCPU and 1 GB: 0.5 x 0.04048 + 1 x 0.004445 per hour, accruing since the start.
+    assert running["running"] is True and running["hourly"] == pytest.approx(0.024685)
+    assert running["spotHourly"] == pytest.approx(0.024685 * 0.3)
+    assert 0 < running["monthToDate"] < 0.024685 / 3600 * 60
+    assert client.http.get("/models/nope/cost").status_code == 404

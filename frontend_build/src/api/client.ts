@@ -9,6 +9,7 @@
 import type {
   ClientToken,
   ContainerLogLine,
+  Cost,
   CreatedClientToken,
   DeploymentChange,
   DeploymentLine,
@@ -429,6 +430,11 @@ export class ApiClient {
       headers: { Accept: "text/plain" },
     });
     return response.blob();
+  }
+
+  /** What the model costs: per hour while it runs, this month, per 1,000 predictions (USD). */
+  getCost(id: string, signal?: AbortSignal): Promise<Cost> {
+    return this.request("GET", `/models/${enc(id)}/cost`, { signal });
   }
 
   /** The model's metrics; with `version`, that version's series only. */

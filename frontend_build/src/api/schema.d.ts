@@ -66,6 +66,34 @@ export interface ContainerLogsQuery {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CostResponse".
+ */
+export interface CostResponse {
+  currency: string;
+  region: string;
+  pricedAs: string;
+  pricesAsOf: string;
+  pricesSource: string;
+  running: boolean;
+  hourly: number;
+  spotHourly: number;
+  since: string;
+  monthToDate: number;
+  requestsThisMonth: number;
+  perThousandPredictions: PerThousandResponse;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "PerThousandResponse".
+ */
+export interface PerThousandResponse {
+  apiGateway: number;
+  lambdaFunction: number;
+  containers: number | null;
+  total: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "CreateClientRequest".
  */
 export interface CreateClientRequest {

@@ -33,6 +33,7 @@ export type OperationLogEntry = Api.OperationResponse;
 export type RequestRecord = Api.PredictionResponse;
 export type ContainerLogLine = Api.LogLineResponse;
 export type Metrics = Api.MetricsResponse;
+export type Cost = Api.CostResponse;
 /** GET /me: who is signed in and their role (from Cognito groups). */
 export type Me = Api.MeResponse;
 /** A model's client token as listed (the token itself is never listed). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   formatBytes,
+  formatUsd,
   formatLogMessage,
   formatClock,
   formatDuration,
@@ -100,5 +101,14 @@ describe("container log lines", () => {
     expect(formatLogMessage("Traceback (most recent call last):")).toEqual({ level: null, text: "Traceback (most recent call last):" });
     expect(formatLogMessage("{not json")).toEqual({ level: null, text: "{not json" });
     expect(formatLogMessage("[1, 2]")).toEqual({ level: null, text: "[1, 2]" });
+  });
+});
+
+describe("formatUsd", () => {
+  it("shows cents for dollars and enough digits for fractions of a cent", () => {
+    expect(formatUsd(0)).toBe("$0");
+    expect(formatUsd(12.345)).toBe("$12.35");
+    expect(formatUsd(0.024685)).toBe("$0.0247");
+    expect(formatUsd(0.0041167)).toBe("$0.00412");
   });
 });

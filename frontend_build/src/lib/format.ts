@@ -82,6 +82,13 @@ export function formatDuration(ms: number | null | undefined): string {
 }
 
 /** vCPU: 0.25 -> "0.25 vCPU"; memory: 0.5 -> "0.5 GB". */
+/** US dollars with enough digits to show small amounts (a fraction of a cent per 1,000 predictions). */
+export function formatUsd(value: number): string {
+  if (value === 0) return "$0";
+  const digits = value >= 1 ? 2 : Math.min(6, 2 - Math.floor(Math.log10(value)));
+  return `$${value.toFixed(digits)}`;
+}
+
 export function formatCpu(cpu: number): string {
   return `${cpu} vCPU`;
 }

@@ -18,7 +18,7 @@ import { ErrorState, InlineError, Loading, errorText } from "../../components/St
 import { StatusBadge } from "../../components/StatusBadge";
 import { Tabs } from "../../components/Tabs";
 import { Time } from "../../components/Time";
-import { formatBytes, formatCpu, formatMemory } from "../../lib/format";
+import { formatBytes, formatCpu, formatMemory, formatUsd } from "../../lib/format";
 import { TRANSITIONAL, canDelete, canStart, canStop, needsPolling, startBlocker } from "../../lib/models";
 import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
@@ -245,6 +245,24 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   );
 }
 
+/** What the model costs, reloaded when its status or deployment changes; an estimate from list prices. */
+function CostSummary({ model: m }: { model: Model }) {
+  const api = useApi();
+  const cost = useAsync((signal) => api.getCost(m.id, signal), [api, m.id, m.status, m.revision]);
+  if (cost.error) return <span className="muted">not available ({errorText(cost.error)})</span>;
+  const c = cost.data;
+  if (!c) return <span className="muted">…</span>;
+  const perThousand = c.perThousandPredictions;
+  const where = c.pricedAs === c.region ? c.region : `${c.region}, priced as ${c.pricedAs}`;
+  return (
+    <span title={`Estimate from AWS list prices of ${c.pricesAsOf} (${where}): ${c.pricesSource}`}>
+      {formatUsd(c.hourly)}/hour {c.running ? "while running" : "when running"} (Fargate Spot about {formatUsd(c.spotHourly)}) ·{" "}
+      {formatUsd(c.monthToDate)} this month · {formatUsd(perThousand.total)} per 1,000 predictions
+      {perThousand.containers === null && " (gateway and Lambda; no request yet this month)"}
+    </span>
+  );
+}
+
 function InfoPanel({ model: m }: { model: Model }) {
   const env = Object.entries(m.env ?? {});
   return (
@@ -268,6 +286,10 @@ function InfoPanel({ model: m }: { model: Model }) {
         <dt>Size</dt>
         <dd>
           {formatCpu(m.containerCpu)}, {formatMemory(m.containerMemory)}
+        </dd>
+        <dt>Cost</dt>
+        <dd data-testid="cost">
+          <CostSummary model={m} />
         </dd>
         <dt>Port</dt>
         <dd>{m.containerPort}</dd>
