@@ -85,7 +85,7 @@ def response_for(error: Exception, rid: str) -> Response:
         status = next((STATUS_BY_ERROR[c] for c in type(error).__mro__ if c in STATUS_BY_ERROR), 400)
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer, Basic realm="kraken", charset="UTF-8"'
-        if isinstance(error, domain.Throttled | domain.Waking):
+        if error.retry_after_seconds is not None:
             headers["Retry-After"] = str(error.retry_after_seconds)
         shown_id = rid if status == 500 else None  # an operator needs it to find the log line
         body = error_body(error.code, error.message, details, request_id=shown_id)

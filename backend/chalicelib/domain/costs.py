@@ -10,9 +10,6 @@ from chalicelib.domain.models import DeployedVersion, DeploymentEntry, ModelReco
 from chalicelib.domain.ports import DeploymentHistory, MetricsReader
 from chalicelib.domain.prices import TYPICAL_SPOT_DISCOUNT, RegionPrices, prices_for
 
-# History actions after which the model's containers run, and the one after which they do not.
-_STARTS = frozenset({"start"})
-_STOPS = frozenset({"stop"})
 DAY_SECONDS = 86400
 MAX_HISTORY_PAGES = 10
 
@@ -42,10 +39,9 @@ def running_cost(entries: Sequence[DeploymentEntry], since: datetime, now: datet
                 spent += hourly(spec, prices) * (entry.at - at).total_seconds() / 3600
             at = entry.at
         spec = entry.spec
-        if entry.action in _STARTS:
-            running = True
-        elif entry.action in _STOPS:
-            running = False
+        # A start runs the containers and a stop ends them; deploys and rollbacks change only the spec.
+        if entry.action in ("start", "stop"):
+            running = entry.action == "start"
     if running:
         spent += hourly(spec, prices) * (now - max(at, since)).total_seconds() / 3600
     return spent
@@ -121,7 +117,7 @@ def model_cost(
     daily_ms = series.values.get("latencyAvg", [None] * len(daily_requests))
     days = [(ms, n) for ms, n in zip(daily_ms, daily_requests, strict=True) if ms and n]
     mean_ms = sum(ms * n for ms, n in days) / sum(n for _, n in days) if days else 0.0
-    running = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED, ModelStatus.STOPPING)
+    running = record.status not in (ModelStatus.STOPPED, ModelStatus.IDLE)
     now_hourly = hourly(record.wanted() if running else record.deployment, prices)
     return ModelCost(
         region=region,

@@ -23,10 +23,14 @@ class DomainError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, details: tuple[FieldProblem, ...] = ()) -> None:
+    def __init__(
+        self, message: str, details: tuple[FieldProblem, ...] = (), retry_after_seconds: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # When retrying may work, and after how long (the answer's Retry-After).
+        self.retry_after_seconds = retry_after_seconds
 
 
 class NotFound(DomainError):
@@ -54,10 +58,6 @@ class Throttled(DomainError):
 
     code = "throttled"
 
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
-
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
@@ -77,10 +77,6 @@ class Waking(DependencyUnavailable):
     """The model was IDLE and is starting for this request; it did not serve within the hold time."""
 
     code = "model_waking"
-
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds
 
 
 class Misconfigured(DomainError):

@@ -117,19 +117,23 @@ class Route:
             record.capture_body_bytes,
             record.rate_limit_per_second,
             record.failed_for_good,
-            record.status is ModelStatus.IDLE
-            or (
-                record.idle_stop_minutes is not None
-                and (
-                    record.status is ModelStatus.PENDING
-                    or (record.status is ModelStatus.STOPPING and record.idle_since is not None)
-                )
-            ),
+            _wakes(record),
         )
 
     @property
     def serves(self) -> bool:
         return any(target.weight > 0 for target in self.targets)
+
+
+def _wakes(record: ModelRecord) -> bool:
+    """IDLE, or (with the idle stop on) starting, or stopping to rest: a request waits for it to serve."""
+    if record.status is ModelStatus.IDLE:
+        return True
+    if record.idle_stop_minutes is None:
+        return False
+    return record.status is ModelStatus.PENDING or (
+        record.status is ModelStatus.STOPPING and record.idle_since is not None
+    )
 
 
 def bucket_of(routing_key: str) -> int:
