@@ -45,8 +45,9 @@ def trained_pipeline() -> bytes:
     return buffer.getvalue()
 
 
-def create_model(local: LocalMode, name: str, content: bytes) -> str:
-    created = local.request("POST", "/api/models", {**ARTIFACT_MODEL, "name": name})
+def create_model(local: LocalMode, name: str, content: bytes, **settings: Any) -> str:
+    """A model made through the API (ARTIFACT_MODEL's settings unless `settings` say otherwise), its file uploaded."""
+    created = local.request("POST", "/api/models", {**ARTIFACT_MODEL, "name": name, **settings})
     assert created.status == 201, created.body
     model_id = created.body["id"]
     ticket = local.request("POST", f"/api/models/{model_id}/artifact", {}).body

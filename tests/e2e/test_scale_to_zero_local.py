@@ -106,23 +106,15 @@ def test_a_stopped_model_does_not_wake(local: LocalMode, resting_model: str) -> 
 
 
 def test_a_wake_longer_than_the_hold_answers_503_with_retry_after(local: LocalMode) -> None:
-    created = local.request(
-        "POST",
-        "/api/models",
-        {
-            "name": "slow-waker",
-            "version": "1",
-            "artifactFormat": "python",
-            "containerCpu": 0.25,
-            "containerMemory": 0.5,
-            "idleStopMinutes": 1,
-        },
+    model_id = create_model(
+        local,
+        "slow-waker",
+        SLOW_TO_LOAD,
+        artifactFormat="python",
+        containerCpu=0.25,
+        containerMemory=0.5,
+        idleStopMinutes=1,
     )
-    assert created.status == 201, created.body
-    model_id = created.body["id"]
-    ticket = local.request("POST", f"/api/models/{model_id}/artifact", {}).body
-    uploaded = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m.py", SLOW_TO_LOAD)}, timeout=30)
-    assert uploaded.status_code in (200, 204)
     # A starting model with the idle stop on holds requests as a waking one does; this one loads for
     # longer than the bound.
     assert local.request("POST", f"/api/models/{model_id}/start", {}).status == 202
