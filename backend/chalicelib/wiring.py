@@ -45,8 +45,12 @@ class Wiring:
     def _tables(self) -> Any:
         from chalicelib.adapters import dynamodb
 
-        dynamodb.configure(self.settings)
+        dynamodb.configure(self.settings, self._table_client())
         return dynamodb
+
+    def _table_client(self) -> Any:
+        """The DynamoDB client the tables use; None lets PynamoDB build its own (as on Lambda)."""
+        return None
 
     @cached_property
     def operations(self) -> Any:

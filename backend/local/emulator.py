@@ -70,6 +70,9 @@ def add_revoke_token_to_cognito() -> None:
     responses.CognitoIdpResponse.revoke_token = revoke_token  # type: ignore[attr-defined]  # the point
 
 
+UNBOUND_KEY = "no-role-bound"
+
+
 def use_emulator(endpoint_url: str) -> None:
     """Point this process's AWS clients at the emulator, with credentials that can reach nothing else."""
     # Local mode must never touch a real AWS account, whatever credentials the shell holds.
@@ -252,4 +255,7 @@ def start_local_aws(
     create_resources(settings, console_origins)
     identities = Identities(client("iam", settings), settings)
     emulator.enforce(identities)  # every later call is signed by a role and judged by its policy
+    # A call signed from the environment from here on is a bug: with the runner's keys it would act
+    # as the model task. Keys the emulator knows nobody by make it fail loudly instead.
+    os.environ.update({"AWS_ACCESS_KEY_ID": UNBOUND_KEY, "AWS_SECRET_ACCESS_KEY": UNBOUND_KEY})
     return emulator, settings, identities

@@ -86,14 +86,9 @@ class LocalWiring(Wiring):
     def _platform_client(self, service: str) -> Any:
         return client(service, self.settings, self._identities.fixed(PLATFORM) if self._identities else None)
 
-    @cached_property
-    def _tables(self) -> Any:
-        tables = super()._tables
-        # PynamoDB builds its own botocore clients from the default chain; ours signs per function.
-        signed = self.client("dynamodb")
-        for item_class in tables.ALL_ITEM_CLASSES:
-            item_class._get_connection().connection._client = signed
-        return tables
+    def _table_client(self) -> Any:
+        # PynamoDB would build its clients from the default chain; ours signs per function.
+        return self.client("dynamodb")
 
     @cached_property
     def shipper(self) -> LogShipper:

@@ -20,6 +20,7 @@ from local.emulator import Emulator, create_resources, use_emulator
 from local.identities import Identities
 
 ORIGIN = "http://127.0.0.1:9"
+FARGATE_SMALLEST = {"container_cpu": 0.25, "container_memory": 0.5}
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +216,29 @@ def test_a_grant_removed_from_the_api_role_fails_naming_the_action(emulator, tmp
     assert ungranted((tmp_path / "calls.txt").read_text().splitlines(), granted) == [
         "api_handler calls s3:ListBucketVersions, which its role does not grant"
     ]
+
+
+def test_a_rebuilt_table_connection_still_signs_as_the_functions_role(emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PynamoDB rebuilds a table's connection from the default chain; in local mode that chain held the
+    runner's keys, so every DynamoDB call became the model task's and was refused. It must not matter."""
+    from chalicelib import wiring
+    from chalicelib.adapters import dynamodb
+    from local.identities import RUNNER_KEY, acting_as
+    from local.wiring import LocalWiring
+
+    _, identities = emulator
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", RUNNER_KEY)  # the model task's keys, as the environment once held
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", RUNNER_KEY)
+    services = LocalWiring(config.from_environment(), identities)
+    wiring.install(services)
+    try:
+        with acting_as("api_handler"):
+            spec = {"name": "rebuilt", "version": "1", "docker_image": "i:1", "container_port": 80, **FARGATE_SMALLEST}
+            created = services.registry.create(spec, "t")
+            for item_class in dynamodb.ALL_ITEM_CLASSES:
+                item_class._connection = None  # what PynamoDB does when it decides to reconnect
+            assert services.registry.get(created.id).name == "rebuilt"
+            assert services.operations.list(created.id, 5, None).items
+    finally:
+        services.shutdown()
+        wiring.install(None)

@@ -58,3 +58,32 @@ def test_unreachable_signing_keys_are_a_503_not_a_401() -> None:
     verifier = CognitoTokenVerifier("issuer", "client", f"http://127.0.0.1:{port}/jwks.json")
     with pytest.raises(DependencyUnavailable):
         verifier.verify(token)
+
+
+def test_an_access_denied_botocore_cannot_parse_is_still_a_missing_permission(caplog: pytest.LogCaptureFixture) -> None:
+    # moto answers DynamoDB's refusals in XML; botocore then reports the HTTP status as the code.
+    message = (
+        "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/task"
+        " is not authorized to perform: dynamodb:Query</Message></Error></Errors></ErrorResponse>"
+    )
+    with caplog.at_level(logging.ERROR, "kraken.aws"):
+        error = translate(client_error("403", message, "Query"), MODEL_STORE)
+    assert isinstance(error, Misconfigured)
+    assert "missing IAM permission dynamodb:Query" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("InvalidClientTokenId", "The security token included in the request is invalid"),
+        ("UnrecognizedClientException", "The security token included in the request is invalid"),
+        ("403", "<Error><Code>InvalidClientTokenId</Code><Message>The security token ...</Message></Error>"),
+    ],
+)
+def test_unknown_credentials_are_a_misconfiguration_not_a_retry(
+    code: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, "kraken.aws"):
+        error = translate(client_error(code, message, "Query"), MODEL_STORE)
+    assert isinstance(error, Misconfigured)
+    assert "does not know the credentials Query was signed with" in caplog.text

@@ -19,8 +19,19 @@ from chalicelib.domain.errors import DependencyUnavailable, DomainError, Misconf
 logger = logging.getLogger("kraken.aws")
 
 PERMISSION_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError"}
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+    }
 )
+# botocore names an answer it cannot parse (moto's XML refusals of DynamoDB calls) by its HTTP status;
+# the code it should have read is inside the message.
+_CODE_IN_XML = re.compile(r"<Code>([A-Za-z0-9.]+)</Code>")
+# Keys the service does not know: a deployment (or local mode) signing with the wrong credentials.
+CREDENTIAL_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"})
 # "User: arn:... is not authorized to perform: s3:ListBucketVersions on resource: ..."
 _ACTION = re.compile(r"perform:? ([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
 
@@ -56,7 +67,11 @@ ECS = Dependency("ECS", "ecs")
 def error_code(error: BaseException) -> str:
     """The AWS error code of a botocore ClientError, or '' for anything else."""
     response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
+    code = str(response.get("Error", {}).get("Code", ""))
+    if code.isdigit():
+        inner = _CODE_IN_XML.search(str(response.get("Error", {}).get("Message", "")))
+        return inner.group(1) if inner else code
+    return code
 
 
 def translate(error: BaseException, dependency: Dependency) -> DomainError:
@@ -68,6 +83,9 @@ def translate(error: BaseException, dependency: Dependency) -> DomainError:
         action = found.group(1) if found else dependency.action(operation)
         logger.error("missing IAM permission %s (%s refused %s: %s)", action, dependency.what, operation, message)
         return Misconfigured(f"{dependency.what} refused the call: the deployment lacks a permission; see the log")
+    if isinstance(error, ClientError) and error_code(error) in CREDENTIAL_CODES:
+        logger.error("%s does not know the credentials %s was signed with", dependency.what, error.operation_name)
+        return Misconfigured(f"{dependency.what} refused the call: its credentials are not valid; see the log")
     logger.warning("%s failed (answered 503): %s", dependency.what, error)
     return DependencyUnavailable(f"{dependency.what} did not answer; try again shortly")
 

@@ -53,6 +53,21 @@ class _Meta:
     base_backoff_ms = 25
 
 
+class _Item(Model):
+    """A table class whose connection, however often PynamoDB rebuilds it, uses the client `configure` gave."""
+
+    _given_client: Any = None
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        connection = super()._get_connection()
+        if _Item._given_client is not None:
+            # PynamoDB builds clients from the default credential chain; local mode signs each
+            # function's calls as its own identity, so the one client it gives must be the one used.
+            connection.connection._client = _Item._given_client
+        return connection
+
+
 def _index_meta(index: tables.GlobalIndex) -> type:
     return type("Meta", (), {"index_name": index.name, "projection": AllProjection()})
 
@@ -79,7 +94,7 @@ else:  # every other record field, generated from the record's own definition
     _ModelFields = type("_ModelFields", (AttributeContainer,), MODEL_FIELDS.attributes())
 
 
-class ModelItem(Model, _ModelFields):
+class ModelItem(_Item, _ModelFields):
     class Meta(_Meta):
         table_name = "models"
 
@@ -94,7 +109,7 @@ class ModelItem(Model, _ModelFields):
     by_status = ModelsByStatus()
 
 
-class OperationItem(Model):
+class OperationItem(_Item):
     class Meta(_Meta):
         table_name = "operations"
 
@@ -110,7 +125,7 @@ class OperationItem(Model):
     expires_at = TTLAttribute(attr_name=tables.OPERATIONS.ttl_attribute)
 
 
-class ClientItem(Model):
+class ClientItem(_Item):
     class Meta(_Meta):
         table_name = "clients"
 
@@ -122,7 +137,7 @@ class ClientItem(Model):
     last_used_at = UnicodeAttribute(attr_name="lastUsedAt", null=True)
 
 
-class DeploymentItem(Model):
+class DeploymentItem(_Item):
     class Meta(_Meta):
         table_name = "deployments"
 
@@ -136,7 +151,7 @@ class DeploymentItem(Model):
     spec = ListAttribute()  # type: ignore[var-annotated]
 
 
-class NameItem(Model):
+class NameItem(_Item):
     class Meta(_Meta):
         table_name = "names"
 
@@ -147,8 +162,12 @@ class NameItem(Model):
 ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem, DeploymentItem, NameItem)
 
 
-def configure(settings: Settings) -> None:
-    """Point every table class at this process's table names, region and endpoint."""
+def configure(settings: Settings, client: Any = None) -> None:
+    """Point every table class at this process's table names, region and endpoint.
+
+    `client` (a botocore DynamoDB client) replaces the ones PynamoDB would build; None keeps PynamoDB's.
+    """
+    _Item._given_client = client
     ModelItem.Meta.table_name = settings.models_table
     OperationItem.Meta.table_name = settings.operations_table
     ClientItem.Meta.table_name = settings.clients_table
