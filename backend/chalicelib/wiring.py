@@ -179,8 +179,15 @@ class Wiring:
     @cached_property
     def metrics(self) -> MetricsReader:
         from chalicelib.adapters.cloudwatch_metrics import CloudWatchMetricsReader
+        from chalicelib.adapters.ecs import family
 
-        return CloudWatchMetricsReader(self.client("cloudwatch"), self.settings.metrics_namespace)
+        settings = self.settings
+        return CloudWatchMetricsReader(
+            self.client("cloudwatch"),
+            settings.metrics_namespace,
+            settings.cluster,
+            lambda model_id, version: family(settings, model_id, version),
+        )
 
 
 _current: Wiring | None = None

@@ -38,7 +38,7 @@ class LocalMode:
     restored: bool = False  # the state of an earlier run was brought back
 
     def start(self, reconciler: bool = True) -> None:
-        """Serve requests; the reconciler is optional so a benchmark can leave its background work out."""
+        """Serve requests; the background work (reconciler, sampling) is optional so a benchmark can leave it out."""
         if self.restored:
             try:
                 resume_models(self.services)  # before the first request: no one is sent to the last run's ports
@@ -46,7 +46,7 @@ class LocalMode:
                 logger.exception("could not start again the models the previous run was running")
         self.server.start()
         if reconciler:
-            self.services.start_reconciler()
+            self.services.start_background()
         if self.saver is not None:
             self.saver.start()
 

@@ -142,6 +142,11 @@ class ContainerLauncher:
             return ExitCause.OUT_OF_MEMORY
         return ExitCause.EXITED
 
+    def root_pid(self, replica_id: str, process: Process) -> int | None:  # noqa: ARG002 - the engine knows it
+        inspected = self._engine.run("inspect", "--format", "{{.State.Pid}}", self._name(replica_id))
+        pid = inspected.stdout.strip()
+        return int(pid) if inspected.returncode == 0 and pid.isdigit() and pid != "0" else None
+
     def remove_leftovers(self) -> None:
         """Remove containers an earlier local mode left when it was killed outright (its pid is gone)."""
         listed = self._engine.run(

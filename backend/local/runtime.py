@@ -10,6 +10,7 @@ that dies or fails its health checks, with backoff.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import shutil
@@ -23,6 +24,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -94,6 +96,22 @@ class Launcher(Protocol):
     def ended(self, replica_id: str, exit_code: int) -> ExitCause:
         """Why the replica's process ended, and forget what is left of it."""
         ...
+
+    def root_pid(self, replica_id: str, process: Process) -> int | None:
+        """The host pid of the replica's first process (the replica is it and its descendants), or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class LiveReplica:
+    """A replica that serves, with what its version reserved: what Container Insights would measure."""
+
+    model_id: str
+    version: int
+    replica_id: str
+    find_root_pid: Callable[[], int | None]  # asked once per replica: with an engine it costs a call
+    cpu_reserved_units: float  # 1024 per vCPU, as ECS counts
+    memory_reserved_mib: float
 
 
 def model_environment(
@@ -295,6 +313,9 @@ class ProcessLauncher:
     def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - a process leaves nothing behind
         return ExitCause.EXITED
 
+    def root_pid(self, replica_id: str, process: Process) -> int | None:  # noqa: ARG002
+        return process.pid
+
 
 class _VersionSet:
     """The replicas of one deployed version, like an ECS service's tasks: resized and replaced without a gap."""
@@ -362,6 +383,23 @@ class _VersionSet:
         with self._lock:
             return [s.thread for s in self.replicas]
 
+    def live(self) -> list[LiveReplica]:
+        with self._lock:
+            tasks = [s.task for s in self.replicas if s.task is not None and s.task.healthy]
+            record, version = self.unit.record, self.unit.version
+        launcher = self.runtime.launcher
+        return [
+            LiveReplica(
+                record.id,
+                version,
+                task.id,
+                functools.partial(launcher.root_pid, task.id, task.process),
+                record.container_cpu * 1024,
+                record.container_memory * 1024,
+            )
+            for task in tasks
+        ]
+
 
 class LocalContainerRuntime:
     """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
@@ -402,6 +440,12 @@ class LocalContainerRuntime:
         if found is None:
             return RuntimeView(desired_running=False, healthy_endpoints=(), tasks_alive=0)
         return found.view()
+
+    def live(self) -> list[LiveReplica]:
+        """Every replica that is up and healthy, across models and versions."""
+        with self._lock:
+            sets = list(self._sets.values())
+        return [replica for version_set in sets for replica in version_set.live()]
 
     def shutdown(self) -> None:
         """Stop every model process and wait for them, as local mode exits."""

@@ -20,6 +20,7 @@ from chalice.local import LambdaContext
 
 from chalicelib import triggers
 from chalicelib.adapters.clients import client
+from chalicelib.adapters.ecs import family
 from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
 from chalicelib.domain.ports import ContainerRuntime, PredictionLog, ReplicaReport
@@ -28,6 +29,7 @@ from local.calls import CallLog
 from local.containers import local_runtime
 from local.identities import PLATFORM, Identities, acting_as
 from local.logs import LogShipper
+from local.resources import ResourceSampler, sample_interval
 from local.runtime import LocalContainerRuntime
 from local.telemetry import LocalPredictionLog, MetricsWorker
 
@@ -125,6 +127,23 @@ class LocalWiring(Wiring):
     def prediction_log(self) -> PredictionLog:
         return LocalPredictionLog(self.settings, self.shipper, self.metrics_worker)
 
+    @cached_property
+    def resource_sampler(self) -> ResourceSampler:
+        runtime = self.runtime
+        assert isinstance(runtime, LocalContainerRuntime)
+        settings = self.settings
+        return ResourceSampler(
+            runtime.live,
+            self._platform_client("cloudwatch"),  # Container Insights is the platform's, not a function's
+            settings.cluster,
+            lambda model_id, version: family(settings, model_id, version),
+        )
+
+    def start_background(self) -> None:
+        """What runs between requests on AWS: the schedule's reconciler and Container Insights."""
+        self.start_reconciler()
+        self.resource_sampler.start(sample_interval())
+
     def reconcile_once(self) -> None:
         with acting_as("reconcile"):
             triggers.reconcile(scheduled_event(self.settings.region), _context("reconcile"))
@@ -144,6 +163,7 @@ class LocalWiring(Wiring):
 
     def shutdown(self) -> None:
         self._stop_reconciling.set()
+        self.resource_sampler.close()
         runtime = self.runtime
         assert isinstance(runtime, LocalContainerRuntime)
         runtime.shutdown()

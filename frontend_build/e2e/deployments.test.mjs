@@ -37,7 +37,10 @@ let authHeaders = {};
 const call = (method, path, body, headers = {}) => api(local.baseUrl, method, path, body, { ...authHeaders, ...headers });
 
 before(async () => {
-  local = await startLocalMode({ env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  // Compressed time for the idle stop's step: one idle "minute" is two seconds, the reconciler runs every two.
+  local = await startLocalMode({
+    env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD, KRAKEN_IDLE_MINUTE_SECONDS: "2", KRAKEN_RECONCILE_SECONDS: "2" },
+  });
   const auth = await authSettings(local.baseUrl);
   assert.ok(auth, "local mode's config.json has no auth block");
   authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
@@ -274,6 +277,56 @@ step("roll back to the 90/10 entry from History; the deployment shown is 90/10 a
       [2, 10, 10, 1],
     ],
   );
+});
+
+step("an idle stop set in the form rests the model IDLE; the next request wakes it", async () => {
+  await page.goto(`${local.baseUrl}/#/models/${modelId}/edit`);
+  await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();
+  await page.getByLabel("Idle stop (minutes)").fill("0");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Enter whole minutes from 1 to 10080").waitFor();
+  await page.getByLabel("Idle stop (minutes)").fill("1");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
+  await page.getByTestId("idle-stop").getByText("after 1 min without a request").waitFor();
+
+  // No request for the idle time: the reconciler stops it; Refresh shows the resting model.
+  const deadline = Date.now() + 60_000;
+  while ((await call("GET", `/models/${modelId}`)).body.status !== "IDLE") {
+    assert.ok(Date.now() < deadline, "the model did not become IDLE");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.locator('.title-row [data-status="IDLE"]').waitFor();
+  await page.getByText(/The model is idle: the next request wakes it/).waitFor();
+  await page
+    .getByTestId("idle-stop")
+    .getByText(/idle since/)
+    .waitFor();
+  await screenshot(page.locator(".page-header"), "23-idle");
+
+  // The next request is held while the model wakes (two versions in containers here), then answered;
+  // a wake longer than the hold answers 503 with Retry-After, which a client honours.
+  const wakeDeadline = Date.now() + 120_000;
+  for (;;) {
+    const woken = await fetch(`${local.baseUrl}/api/predict`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...authHeaders },
+      body: JSON.stringify({ modelData: [[5.1, 3.5, 1.4, 0.2]], metaData: { modelId } }),
+    });
+    const answer = await woken.text();
+    if (woken.status === 200) {
+      assert.ok(["1", "2"].includes(woken.headers.get("X-Model-Version")));
+      break;
+    }
+    assert.equal(woken.status, 503, `the waking request answered ${woken.status}: ${answer}`);
+    assert.equal(JSON.parse(answer).error.code, "model_waking");
+    assert.equal(woken.headers.get("Retry-After"), "5");
+    assert.ok(Date.now() < wakeDeadline, "the model did not wake");
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.locator('.title-row [data-status="RUNNING"]').waitFor();
 });
 
 step("no console errors and no unexpected HTTP failures", () => {

@@ -131,6 +131,8 @@ def start_local_mode(
         # The suites that find model processes through /proc test the process runtime; the
         # container runtime has its own suite (test_containers_local.py), which overrides this.
         "KRAKEN_LOCAL_RUNTIME": "process",
+        # Container Insights samples every minute; compressed so the CPU and memory charts fill in seconds.
+        "KRAKEN_RESOURCE_SAMPLE_SECONDS": "1",
         **(extra_env or {}),
     }
     output = Path(tempfile.mkstemp(prefix="kraken-local-", suffix=".log")[1])

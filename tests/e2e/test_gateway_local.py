@@ -64,6 +64,28 @@ def test_results_equal_the_models_own_predict(local_mode: LocalMode, running: tu
     assert download.headers["Content-Type"].startswith("text/plain") and "model loaded" in download.text
 
 
+def test_each_version_s_cpu_and_memory_are_charted_as_container_insights_would(
+    local_mode: LocalMode, running: tuple[str, Any]
+) -> None:
+    """The sampler measures the runner process tree (psutil) against its reservation (0.25 vCPU, 0.5 GB)."""
+    model_id, _ = running
+    for _ in range(20):  # some work for the CPU to show
+        assert predict(local_mode, model_id).status_code == 200
+
+    def sampled(query: str) -> dict[str, list[float | None]] | None:
+        series = local_mode.request("GET", f"/api/models/{model_id}/metrics?period=60{query}").body["series"]
+        has_all = all(any(v is not None for v in series[name]) for name in ("cpuPercent", "memoryPercent"))
+        return series if has_all else None
+
+    for query in ("", "&version=1"):
+        series = wait_for(lambda q=query: sampled(q), 30, f"CPU and memory on the metrics{query}")
+        memory = [v for v in series["memoryPercent"] if v is not None][-1]
+        peak = [v for v in series["memoryPeakPercent"] if v is not None][-1]
+        # A scikit-learn runner holds tens of MiB of its 512 reserved; never nothing, never all.
+        assert 2 < memory < 90 and memory <= peak < 90, (memory, peak)
+        assert all(0 <= v < 400 for v in series["cpuPercent"] if v is not None)
+
+
 def test_parallel_predictions_lose_no_history(local_mode: LocalMode, running: tuple[str, Any]) -> None:
     model_id, _ = running
 

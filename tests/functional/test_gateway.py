@@ -10,9 +10,11 @@ import socket
 import socketserver
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -268,9 +270,38 @@ def test_metrics_are_one_aligned_grid(ecs_api: tuple[Client, config.Settings]) -
         "errors4xx",
         "errors5xx",
         "successRate",
+        "cpuPercent",
+        "memoryPercent",
+        "memoryPeakPercent",
     }
     assert all(len(values) == 60 and set(values) == {None} for values in body["series"].values())
     assert_error(client.http.get("/models/nope/metrics"), 404, "not_found")
+
+
+def test_cpu_and_memory_come_from_container_insights_for_the_model_s_own_service(
+    ecs_api: tuple[Client, config.Settings], echo: ThreadingHTTPServer
+) -> None:
+    """What Container Insights records for the ECS service the adapter made is what the chart shows."""
+    client, settings = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    ecs = boto3.client("ecs", region_name=settings.region)
+    (service_arn,) = [arn for arn in ecs.list_services(cluster=settings.cluster)["serviceArns"] if model_id in arn]
+    service = service_arn.rsplit("/", 1)[1]
+    dimensions = [{"Name": "ClusterName", "Value": settings.cluster}, {"Name": "ServiceName", "Value": service}]
+    at = datetime.now(UTC).replace(second=5, microsecond=0)
+    # Two replicas of 0.25 vCPU / 0.5 GB: one at 128 units and 200 MiB, the other at 64 units and 480 MiB.
+    samples = [("CpuUtilized", 128), ("CpuUtilized", 64), ("CpuReserved", 256), ("CpuReserved", 256)]
+    samples += [("MemoryUtilized", 200), ("MemoryUtilized", 480), ("MemoryReserved", 512), ("MemoryReserved", 512)]
+    boto3.client("cloudwatch", region_name=settings.region).put_metric_data(
+        Namespace="ECS/ContainerInsights",
+        MetricData=[{"MetricName": n, "Dimensions": dimensions, "Timestamp": at, "Value": v} for n, v in samples],
+    )
+    for query in ("", "&version=1"):
+        series = client.http.get(f"/models/{model_id}/metrics?period=60{query}").json_body["series"]
+        assert [v for v in series["cpuPercent"] if v is not None] == [37.5]  # 192 of 512 units
+        assert [v for v in series["memoryPercent"] if v is not None] == [66.41]  # 680 of 1024 MiB
+        assert [v for v in series["memoryPeakPercent"] if v is not None] == [93.75]  # 480 of 512: the warning
+    assert set(client.http.get(f"/models/{model_id}/metrics?version=2").json_body["series"]["cpuPercent"]) == {None}
 
 
 def test_a_model_is_asked_by_its_name_as_well_as_its_id(

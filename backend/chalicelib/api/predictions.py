@@ -222,8 +222,9 @@ def container_logs(model_id: str) -> Response:
 def model_metrics(model_id: str) -> Response:
     query = parse_query(blueprint.current_request, MetricsQuery)
     services = wiring.current()
-    services.registry.get(model_id)
+    record = services.registry.get(model_id)
     start, end = query.aligned_window()
-    series = services.metrics.series(model_id, start, end, query.period, query.version)
+    containers = (query.version,) if query.version is not None else record.versions_with_containers
+    series = services.metrics.series(model_id, start, end, query.period, query.version, containers)
     body = MetricsResponse(period=query.period, timestamps=series.timestamps, series=series.values)
     return json_response(body.to_json())

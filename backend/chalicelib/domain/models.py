@@ -249,6 +249,12 @@ class ModelRecord:
         return next((v for v in self.versions if v.number == number), None)
 
     @property
+    def versions_with_containers(self) -> tuple[int, ...]:
+        """The versions that run or are meant to: deployed, serving, or still reported by the runtime."""
+        numbers = {d.version for d in (*self.deployment, *self.serving)} | {s.version for s in self.version_states}
+        return tuple(sorted(numbers))
+
+    @property
     def latest_version(self) -> ModelVersion | None:
         return self.versions[-1] if self.versions else None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -259,9 +259,17 @@ class MetricSeries:
 
 class MetricsReader(Protocol):
     def series(
-        self, model_id: str, start: datetime, end: datetime, period: int, version: int | None = None
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        period: int,
+        version: int | None = None,
+        containers: Sequence[int] = (),
     ) -> MetricSeries:
-        """One point per period from start (aligned to the period) to end; one version's, or the whole model's."""
+        """One point per period from start (aligned to the period) to end; one version's, or the whole model's.
+
+        `containers`: the versions whose CPU and memory make the resource series."""
         ...
 
 

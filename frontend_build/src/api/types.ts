@@ -81,6 +81,9 @@ export const METRIC_SERIES = [
   "errors4xx",
   "errors5xx",
   "successRate",
+  "cpuPercent",
+  "memoryPercent",
+  "memoryPeakPercent",
 ] as const;
 export type MetricSeriesName = (typeof METRIC_SERIES)[number];
 

@@ -106,3 +106,21 @@ export function alignByVersion(
     }),
   };
 }
+
+/** Memory at or above this share of the limit in a replica is flagged: past the limit the container is killed. */
+export const MEMORY_WARNING_PERCENT = 90;
+
+/** The latest value of a series, or null when it has none in the range. */
+export function latest(values: (number | null)[]): number | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
+/** The fullest replica's latest memory share when it is near the limit, else null. */
+export function memoryNearLimit(metrics: Metrics): number | null {
+  const peak = latest(series(metrics, "memoryPeakPercent"));
+  return peak !== null && peak >= MEMORY_WARNING_PERCENT ? peak : null;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Metrics, Model } from "../api/types";
-import { availabilityPercent, requestsPerSecond, successPercent, summarize } from "./metrics";
+import { availabilityPercent, latest, memoryNearLimit, requestsPerSecond, successPercent, summarize } from "./metrics";
 import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models";
 import { href, parseRoute } from "./routes";
 import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
@@ -86,6 +86,14 @@ describe("metrics", () => {
       errors5xx: [0, null, 0],
     },
   };
+  it("flags memory only when the fullest replica's latest share nears the limit", () => {
+    const at = (peaks: (number | null)[]): Metrics => ({ ...metrics, series: { memoryPeakPercent: peaks } });
+    expect(memoryNearLimit(at([95, 40, null]))).toBeNull(); // it was near, it is no longer
+    expect(memoryNearLimit(at([40, 93.75, null]))).toBe(93.75);
+    expect(memoryNearLimit(at([null, null, 89.9]))).toBeNull();
+    expect(memoryNearLimit(at([null, null, null]))).toBeNull();
+    expect(latest([1, 2, null])).toBe(2);
+  });
   it("computes requests per second", () => {
     expect(requestsPerSecond(metrics)).toEqual([1, null, 2]);
   });

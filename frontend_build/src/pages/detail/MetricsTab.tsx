@@ -2,7 +2,9 @@
  * Metrics over a chosen range (by default the shortest that holds the model's life): response times
  * (avg, p50, p90, p99), requests per second, availability (no 5xx) and success (2xx) side by side,
  * 4xx and 5xx; with more than one version deployed, also response time, requests and 5xx per
- * version (one series each, read with `?version=N`) to compare them. Loaded lazily (it brings uPlot) and refreshing itself every 30 seconds.
+ * version (one series each, read with `?version=N`) to compare them; and the containers' CPU and memory
+ * as shares of what they reserved, flagged when a replica's memory nears its limit. Loaded lazily (it
+ * brings uPlot) and refreshing itself every 30 seconds.
  */
 import { useMemo, useState } from "react";
 import type { Model } from "../../api/types";
@@ -14,8 +16,11 @@ import { Chart } from "../../components/Chart";
 import { Empty, ErrorState, Loading, errorText } from "../../components/States";
 import { formatDuration, formatPercent } from "../../lib/format";
 import {
+  MEMORY_WARNING_PERCENT,
   alignByVersion,
   availabilityPercent,
+  latest,
+  memoryNearLimit,
   requestsPerSecond,
   series,
   successPercent,
@@ -96,8 +101,48 @@ export default function MetricsTab({ model }: { model: Model }) {
         { label: "5xx", values: series(data, "errors5xx"), color: "#dc2626" },
       ],
       summary: summarize(data),
+      resources: [
+        { label: "CPU", values: series(data, "cpuPercent"), color: "#2563eb" },
+        { label: "memory", values: series(data, "memoryPercent"), color: "#16a34a" },
+        { label: "memory, fullest replica", values: series(data, "memoryPeakPercent"), color: "#dc2626" },
+      ],
+      cpuNow: latest(series(data, "cpuPercent")),
+      memoryNow: latest(series(data, "memoryPercent")),
+      memoryWarning: memoryNearLimit(data),
     };
   }, [data]);
+
+  const resources = view && (view.cpuNow !== null || view.memoryNow !== null) && (
+    <section aria-labelledby="resources-title" data-testid="resources">
+      <h3 id="resources-title">Containers</h3>
+      {view.memoryWarning !== null && (
+        <p className="banner banner-warning" role="alert" data-testid="memory-warning">
+          Memory is at {formatPercent(view.memoryWarning)} of its limit in the fullest replica (warned from {MEMORY_WARNING_PERCENT}%). A
+          container past its limit is killed as out of memory: choose a larger memory size for this version before it is.
+        </p>
+      )}
+      <dl className="stats">
+        <div>
+          <dt title="CPU used as a share of the vCPU the replicas reserved">CPU (of reserved)</dt>
+          <dd data-testid="cpu-now">{formatPercent(view.cpuNow)}</dd>
+        </div>
+        <div>
+          <dt title="Memory used as a share of the memory the replicas reserved">Memory (of limit)</dt>
+          <dd data-testid="memory-now">{formatPercent(view.memoryNow)}</dd>
+        </div>
+      </dl>
+      <div className="charts">
+        <Chart
+          title="CPU and memory (% of reserved)"
+          times={view.times}
+          series={view.resources}
+          format={(v) => `${Number(v.toFixed(1))}%`}
+          yMin={0}
+          yMax={100}
+        />
+      </div>
+    </section>
+  );
 
   return (
     <div className="tab-content">
@@ -119,9 +164,12 @@ export default function MetricsTab({ model }: { model: Model }) {
       ) : !view ? (
         <Loading label="Loading metrics…" />
       ) : view.summary.requests === 0 ? (
-        <Empty title="No requests in this range">
-          <p>Send a prediction (for example with “Try it” above) and it shows up here within a minute.</p>
-        </Empty>
+        <>
+          <Empty title="No requests in this range">
+            <p>Send a prediction (for example with “Try it” above) and it shows up here within a minute.</p>
+          </Empty>
+          {resources}
+        </>
       ) : (
         <>
           <dl className="stats">
@@ -170,6 +218,7 @@ export default function MetricsTab({ model }: { model: Model }) {
             />
             <Chart title="Errors (4xx and 5xx)" times={view.times} series={view.errors} format={(v) => String(Number(v.toFixed(1)))} />
           </div>
+          {resources}
           {byVersion && (
             <section aria-labelledby="by-version-title" data-testid="metrics-by-version">
               <h3 id="by-version-title">By version</h3>
