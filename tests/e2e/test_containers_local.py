@@ -103,6 +103,12 @@ def test_a_model_runs_in_a_container_with_its_limits_and_heals(engine: Engine, c
 
     wait_for(shipped, 15, "the container's output in its logs")
 
+    def sampled() -> float | None:  # the container's own processes, found through the engine, against its limit
+        series = container_mode.request("GET", f"/api/models/{model_id}/metrics?period=60").body["series"]
+        return next((v for v in reversed(series["memoryPeakPercent"]) if v is not None), None)
+
+    assert 2 < wait_for(sampled, 30, "the container's memory on the metrics") < 90
+
     engine.run("kill", name, check=True)
     failed = wait_for(lambda: (r := status(container_mode, model_id))["status"] == "FAILED" and r, 15, "FAILED")
     assert "killed by signal 9" in failed["statusReason"]
