@@ -58,7 +58,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m local",
         description="Kraken's local mode: the console and API on 127.0.0.1, AWS emulated in this process.",
-        epilog="State is kept in KRAKEN_DATA_DIR (default ~/.local/state/kraken/local-<port>); "
+        epilog="State is kept in KRAKEN_DATA_DIR (default .kraken/local-<port> in the checkout); "
         "KRAKEN_DATA_DIR= (empty) keeps nothing.",
     )
     parser.add_argument(

@@ -12,7 +12,7 @@ by their SHA-256, beside the snapshot instead of inside it.
 IAM is left out on purpose: local mode renders each role's user and policy from the code at every
 start (local.identities), so a policy changed in the code applies at once.
 
-    <data dir>/            0700   KRAKEN_DATA_DIR, or ~/.local/state/kraken/local-<port>
+    <data dir>/            0700   KRAKEN_DATA_DIR, or .kraken/local-<port> in the checkout
       admin-password       0600   (local/__main__.py)
       emulator/            0700
         lock               0600   held while a local mode uses the directory
@@ -57,8 +57,13 @@ READ_ONLY_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "F
 StartResponse = Callable[..., Any]
 
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_ROOT = ".kraken"  # in the checkout, ignored by git
+
+
 def default_data_dir(port: int) -> Path:
-    return Path.home() / ".local" / "state" / "kraken" / f"local-{port}"
+    """Each port its own directory, since two local modes cannot share one."""
+    return CHECKOUT / DEFAULT_DATA_ROOT / f"local-{port}"
 
 
 def data_dir(port: int, environ: Mapping[str, str] = os.environ) -> tuple[Path, bool]:

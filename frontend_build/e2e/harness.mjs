@@ -47,7 +47,7 @@ export async function startLocalMode({ timeoutMs = 90_000, env = {} } = {}) {
   const logPath = join(OUT, "local-mode.log");
   // The emulator refuses unsigned and unknown callers; these keys may manage the user pool's users.
   const operatorCredentials = join(OUT, "operator-credentials.json");
-  // Its own data directory (never the real ~/.local/state/kraken), removed by stop().
+  // Its own data directory (never the checkout's .kraken/), removed by stop().
   const dataDir = mkdtempSync(join(tmpdir(), "kraken-e2e-data-"));
   const log = createWriteStream(logPath);
   const child = spawn(python, ["-m", "local"], {

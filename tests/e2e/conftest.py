@@ -58,7 +58,7 @@ class HttpResult:
 
 
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(16)
-# Every local mode of a test run keeps its state under here (never in the real ~/.local/state), gone at exit.
+# Every local mode of a test run keeps its state under here (never in the checkout's .kraken/), gone at exit.
 DATA_ROOT = Path(tempfile.mkdtemp(prefix="kraken-e2e-data-"))
 atexit.register(shutil.rmtree, DATA_ROOT, True)
 

@@ -255,16 +255,19 @@ def test_reset_starts_empty(saved_state: Path) -> None:
 
 
 def test_an_empty_data_dir_setting_keeps_nothing() -> None:
-    home = new_data_dir()  # the password file's default place is under HOME: not the real one
-    local = start_local_mode({"KRAKEN_DATA_DIR": "", "HOME": str(home)})
+    local = start_local_mode({"KRAKEN_DATA_DIR": ""})
+    # The password file's place is the port's default directory, in the checkout's .kraken/.
+    default = REPO / ".kraken" / f"local-{local.base_url.rsplit(':', 1)[1]}"
     try:
         assert "Local state" not in local.output.read_text()
-        assert (home / ".local" / "state" / "kraken").is_dir()
+        assert (default / "admin-password").is_file()
     finally:
         output = stop_cleanly(local)
+        leftovers = [p for p in default.rglob("*") if p.is_file()]
+        shutil.rmtree(default, ignore_errors=True)
     assert "Local state saved" not in output
     assert list(local.data_dir.iterdir()) == []
-    assert [p for p in home.rglob("*") if p.is_file()] == [], "nothing may be left where nothing is kept"
+    assert leftovers == [], "nothing may be left where nothing is kept"
 
 
 def test_two_local_modes_cannot_share_a_data_dir(saved_state: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,8 +29,8 @@ def walkthrough() -> str:
     return found.group(1)
 
 
-def checkout_state() -> str:
-    """Every file git sees as changed, untracked or ignored (Python's bytecode caches aside)."""
+def checkout_state(state_dir: Path) -> str:
+    """Every file git sees as changed, untracked or ignored (Python's bytecode caches and the state kept aside)."""
     listing = subprocess.run(
         ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
         cwd=REPO,
@@ -38,7 +39,9 @@ def checkout_state() -> str:
         check=True,
         timeout=30,
     ).stdout
-    return "\n".join(line for line in listing.splitlines() if "__pycache__/" not in line)
+    kept = f"!! {state_dir.relative_to(REPO)}/"  # ignored by git, as every user's state is
+    lines = listing.splitlines()
+    return "\n".join(line for line in lines if "__pycache__/" not in line and not line.startswith(kept))
 
 
 def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -54,15 +57,18 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) ->
     raise AssertionError(f"local mode did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
-def test_the_readme_walkthrough_works_as_pasted() -> None:
+def test_the_readme_walkthrough_works_as_pasted(request: pytest.FixtureRequest) -> None:
     script = walkthrough()
     port = free_port()
+    # The state is meant to stay for the next start; a test's stays only for its own assertions.
+    request.addfinalizer(lambda: shutil.rmtree(REPO / ".kraken" / f"local-{port}", ignore_errors=True))
     with tempfile.TemporaryDirectory(prefix="kraken-readme-") as home:
-        # A fresh user: its own HOME (so the password file is found where the README says), no password chosen.
+        # A fresh user: its own HOME, no password chosen; the state goes where the README says, in the checkout.
         env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
         env.update(HOME=home, KRAKEN_PORT=str(port))
         log = Path(home) / "local-mode.log"
-        before = checkout_state()
+        state_dir = REPO / ".kraken" / f"local-{port}"
+        before = checkout_state(state_dir)
         with log.open("wb") as sink:
             local = subprocess.Popen(
                 [sys.executable, "-m", "local"],
@@ -74,7 +80,7 @@ def test_the_readme_walkthrough_works_as_pasted() -> None:
             )
         try:
             wait_until_healthy(local, f"http://127.0.0.1:{port}", log)
-            password_file = Path(home, ".local", "state", "kraken", f"local-{port}", "admin-password")
+            password_file = state_dir / "admin-password"
             assert password_file.stat().st_mode & 0o777 == 0o600
             password = password_file.read_text().strip()
             # The other terminal: a fresh bash in the checkout; -e and pipefail make any failing command fail the test.
@@ -95,7 +101,6 @@ def test_the_readme_walkthrough_works_as_pasted() -> None:
         output = result.stdout
         assert result.returncode == 0, f"the walkthrough failed:\n{output}\n{result.stderr}\n{log.read_text()}"
         # The state stays for the next start, where the README says, readable by this user only.
-        state_dir = password_file.parent
         assert password_file.read_text().strip() == password and (state_dir / "emulator" / "state").is_file()
         for path in [state_dir, *state_dir.rglob("*")]:
             assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
@@ -107,4 +112,4 @@ def test_the_readme_walkthrough_works_as_pasted() -> None:
     assert statuses == ["PENDING", "RUNNING", "STOPPING"], output
     assert output.count('"results"') == 2, output
     assert '"client:billing"' in output and '"items"' in output, output
-    assert checkout_state() == before, "the walkthrough left files in the checkout"
+    assert checkout_state(state_dir) == before, "the walkthrough left files in the checkout (or git sees the state)"

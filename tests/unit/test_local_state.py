@@ -16,7 +16,7 @@ CLOUDWATCH = "/service/GraniteServiceVersion20100801"  # botocore's RPC v2 (CBOR
 
 
 def test_the_data_directory_is_per_port_unless_named_and_empty_keeps_nothing() -> None:
-    default = Path.home() / ".local" / "state" / "kraken" / "local-8000"
+    default = Path(__file__).resolve().parents[2] / ".kraken" / "local-8000"  # in the checkout
     assert data_dir(8000, {}) == (default, True)
     assert data_dir(8000, {"KRAKEN_DATA_DIR": "/tmp/x"}) == (Path("/tmp/x"), True)
     assert data_dir(8000, {"KRAKEN_DATA_DIR": ""}) == (default, False)
