@@ -13,7 +13,7 @@ import requests
 
 from kraken import auth
 from kraken.errors import NotFound, NotSignedIn
-from kraken.model import DEFAULT_WAIT_SECONDS, Model, ModelList
+from kraken.model import DEFAULT_WAIT_SECONDS, Model, ModelList, split_traffic
 from kraken.transport import Transport
 
 FORMAT_BY_SUFFIX = {".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "onnx", ".py": "python"}
@@ -112,15 +112,17 @@ class Kraken:
         progress: bool = True,
         cpu: float = 0.5,
         memory: float = 1.0,
+        traffic: int = 100,
     ) -> Model:
         """Serializes (a Python object, with joblib) or takes a file, uploads it as a new version, serves it alone.
 
         A new name makes a new model; an existing one gets a new version, deployed at 100% through the
         same switch as any deployment change (no gap for callers), and is started if it was not running.
-        With `wait`, returns once that version serves; ModelFailed carries the statusReason otherwise.
+        `traffic` below 100 makes it a canary: it gets that share and the versions serving now keep the rest
+        (0 deploys it beside them for pinned requests only: `predict(..., version=n)`). With `wait`, returns once that version serves; ModelFailed carries the statusReason otherwise.
         """
         if isinstance(obj_or_path, str | Path):
-            return self._deploy_file(Path(obj_or_path), name, format, wait, notes, timeout, progress, cpu, memory)
+            return self._deploy_file(Path(obj_or_path), name, format, wait, notes, timeout, progress, cpu, memory, traffic)
         try:
             import joblib
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -128,7 +130,9 @@ class Kraken:
         with tempfile.TemporaryDirectory(prefix="kraken-") as scratch:
             path = Path(scratch) / f"{name}.joblib"
             joblib.dump(obj_or_path, path)
-            return self._deploy_file(path, name, format or "joblib", wait, notes, timeout, progress, cpu, memory)
+            return self._deploy_file(
+                path, name, format or "joblib", wait, notes, timeout, progress, cpu, memory, traffic
+            )
 
     def _deploy_file(
         self,
@@ -141,19 +145,23 @@ class Kraken:
         progress: bool,
         cpu: float,
         memory: float,
+        traffic: int,
     ) -> Model:
         fmt = artifact_format(path, format)
         model = self.find(name)
         if model is None:
             model = self.create_model(name, artifact_format=fmt, cpu=cpu, memory=memory, description=notes)
             model.upload(path, progress=progress)  # the simple path: version 1, deployed alone
+            new_version = model.latest_version
         else:
-            version = model.create_version(notes=notes or f"deployed from {path.name}", artifactFormat=fmt)
-            model.upload(path, version.number, progress=progress)
-            model.deploy({version.number: 100}, message=notes or f"deploy version {version.number}")
+            new_version = model.create_version(notes=notes or f"deployed from {path.name}", artifactFormat=fmt).number
+            model.upload(path, new_version, progress=progress)
+            serving = {int(line["version"]): int(line["weight"]) for line in model.deployment}
+            weights = split_traffic(serving, new_version, traffic if model.status == "RUNNING" else 100)
+            model.deploy(weights, message=notes or f"deploy version {new_version} ({weights[new_version]}%)")
         if model.status in ("STOPPED", "IDLE", "FAILED"):
             model.start()
-        return model.wait_deployed(timeout) if wait else model
+        return model.wait_deployed(timeout, also=[new_version]) if wait else model
 
 
 def _username(given: str | None, stored: auth.Session | None, settings: auth.AuthSettings) -> str:

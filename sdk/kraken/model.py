@@ -61,6 +61,25 @@ def parse_weights(pairs: Sequence[str] | Mapping[str | int, int]) -> dict[int, i
     return weights
 
 
+def split_traffic(current: Mapping[int, int], new_version: int, share: int) -> dict[int, int]:
+    """Weights giving `new_version` `share` % and the versions serving now the rest, in their proportions.
+
+    Integer weights summing to 100: the remainders go to the largest fractions first (ties to the older version).
+    """
+    if not 0 <= share <= 100:
+        raise ValueError(f"a share is 0..100, not {share}")
+    serving = {v: w for v, w in current.items() if w > 0 and v != new_version}
+    if share == 100 or not serving:
+        return {new_version: 100}
+    rest, total = 100 - share, sum(serving.values())
+    exact = {v: w * rest / total for v, w in serving.items()}
+    weights = {v: int(x) for v, x in exact.items()}
+    by_fraction = sorted(serving, key=lambda v: (-(exact[v] - weights[v]), v))
+    for version in by_fraction[: rest - sum(weights.values())]:
+        weights[version] += 1
+    return {**dict(sorted(weights.items())), new_version: share}
+
+
 def describe_deployment(lines: Sequence[Mapping[str, Any]]) -> str:
     """`v2 90%, v3 10%`: a deployment (or a history entry's spec) in a few characters."""
     return ", ".join(f"v{line.get('version')} {line.get('weight')}%" for line in lines)
@@ -203,6 +222,11 @@ class Model:
     revision = property(lambda self: int(self.record["revision"]))
 
     @property
+    def latest_version(self) -> int:
+        """The newest version's number (0 before the first)."""
+        return max((int(v["number"]) for v in self.record.get("versions") or []), default=0)
+
+    @property
     def deployment(self) -> list[dict[str, Any]]:
         return list(self.record.get("deployment") or [])
 
@@ -235,15 +259,18 @@ class Model:
         """Polls until the model is `status`; ModelFailed (with statusReason) if it fails instead, else Timeout."""
         return self._poll(lambda: self.status == status, f"to be {status}", timeout, fail_on_failed=status != "FAILED")
 
-    def wait_deployed(self, timeout: float = DEFAULT_WAIT_SECONDS) -> Model:
-        """Polls until the model runs and every version of its deployment serves its weight."""
+    def wait_deployed(self, timeout: float = DEFAULT_WAIT_SECONDS, also: Sequence[int] = ()) -> Model:
+        """Polls until the model runs and every version of its deployment with a weight serves it
+        (and the versions in `also` run, such as a candidate at weight 0); ModelFailed if one fails.
+        """
 
         def switched() -> bool:
-            lines = [line for line in self.deployment if line.get("weight")]
-            for line in self.deployment:
+            wanted = [line for line in self.deployment if line.get("weight") or line.get("version") in also]
+            for line in wanted:
                 if line.get("status") == "FAILED":
-                    raise ModelFailed(f"version {line['version']} failed: {line.get('statusReason') or 'no reason'}")
-            ready = all(line.get("status") == "RUNNING" and line["servingWeight"] == line["weight"] for line in lines)
+                    reason = line.get("statusReason") or "no reason given"
+                    raise ModelFailed(f"{self.name} version {line['version']} FAILED: {reason}", code="model_failed")
+            ready = all(line.get("status") == "RUNNING" and line["servingWeight"] == line["weight"] for line in wanted)
             return self.status == "RUNNING" and ready
 
         return self._poll(switched, f"to serve {describe_deployment(self.deployment)}", timeout, fail_on_failed=True)
