@@ -194,7 +194,7 @@ def save_session(session: Session) -> Path:
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as sink:
         json.dump(asdict(session), sink)
-    os.chmod(partial, 0o600)  # an existing file keeps its old mode through O_CREAT
+    partial.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
     partial.replace(path)
     return path
 

@@ -105,7 +105,7 @@ class Kraken:
         self,
         obj_or_path: Any,
         name: str,
-        format: str | None = None,  # noqa: A002 - the word the issue and the CLI use
+        format: str | None = None,
         wait: bool = True,
         notes: str = "",
         timeout: float = DEFAULT_WAIT_SECONDS,
@@ -119,10 +119,12 @@ class Kraken:
         A new name makes a new model; an existing one gets a new version, deployed at 100% through the
         same switch as any deployment change (no gap for callers), and is started if it was not running.
         `traffic` below 100 makes it a canary: it gets that share and the versions serving now keep the rest
-        (0 deploys it beside them for pinned requests only: `predict(..., version=n)`). With `wait`, returns once that version serves; ModelFailed carries the statusReason otherwise.
+        (0 deploys it beside them for pinned requests only: `predict(..., version=n)`). With `wait`, returns
+        once that version serves; ModelFailed carries the statusReason otherwise.
         """
         if isinstance(obj_or_path, str | Path):
-            return self._deploy_file(Path(obj_or_path), name, format, wait, notes, timeout, progress, cpu, memory, traffic)
+            path = Path(obj_or_path)
+            return self._deploy_file(path, name, format, wait, notes, timeout, progress, cpu, memory, traffic)
         try:
             import joblib
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -138,7 +140,7 @@ class Kraken:
         self,
         path: Path,
         name: str,
-        format: str | None,  # noqa: A002
+        format: str | None,
         wait: bool,
         notes: str,
         timeout: float,
@@ -198,26 +200,14 @@ def connect(
     secret = password or os.environ.get("KRAKEN_PASSWORD")
     persist = remember
     if secret is None and stored is not None and stored.username == name:
-        session = auth.refresh(http, settings, stored)
+        session = auth.refresh(http, settings, stored) if stored.expiring() else stored
         persist = True
     else:
         if secret is None:
             if not os.isatty(0):
-                raise NotSignedIn(
-                    "no password: pass password=, set KRAKEN_PASSWORD, or run `kraken login` first", code="not_signed_in"
-                )
+                raise NotSignedIn("no password: pass password=, set KRAKEN_PASSWORD, or run `kraken login` first")
             secret = getpass.getpass(f"Password for {name} at {base}: ")
         session = auth.sign_in(http, settings, base, name, secret)
     if persist:
         auth.save_session(session)
     return Kraken(Transport(http, settings, session, persist=persist))
-
-
-def from_stored_session() -> Kraken:
-    """The connection of the session `kraken login` stored (refreshed when it is about to expire)."""
-    stored = auth.load_session()
-    if stored is None:
-        raise NotSignedIn("not signed in: run `kraken login URL` first", code="not_signed_in")
-    http = requests.Session()
-    return Kraken(Transport(http, auth.read_settings(http, stored.url), stored, persist=True))
-

@@ -283,9 +283,7 @@ class Model:
             if done():
                 return self
             if fail_on_failed and self.status == "FAILED":
-                raise ModelFailed(
-                    f"{self.name} FAILED: {self.status_reason or 'no reason given'}", code="model_failed"
-                )
+                raise ModelFailed(f"{self.name} FAILED: {self.status_reason or 'no reason given'}", code="model_failed")
             if time.monotonic() >= deadline:
                 raise Timeout(
                     f"waited {timeout:g} s for {self.name} {wanted}; it is {self.status}"
@@ -344,13 +342,14 @@ class Model:
         """Every deployment change, start, stop and rollback, newest first."""
         rows = [
             {**entry, "deployment": describe_deployment(entry.get("spec") or [])}
-            for entry in self._history(limit)
+            for entry in self.history_entries(limit)
         ]
         frame = pandas().DataFrame(rows, columns=["entryId", "at", "actor", "action", "message", "deployment", "spec"])
         frame["at"] = pandas().to_datetime(frame["at"], utc=True)
         return frame
 
-    def _history(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def history_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The deployment history as the API gives it (newest first), all of it or the first `limit` entries."""
         return _pages(self.transport, f"/models/{self.id}/history", {"limit": min(limit or 100, 100)}, limit)
 
     def rollback(
@@ -358,7 +357,7 @@ class Model:
     ) -> Model:
         """Restores a history entry's deployment exactly; by default the last one that differs from the current."""
         if entry_id is None:
-            entry = previous_entry(self._history())
+            entry = previous_entry(self.history_entries())
             if entry is None:
                 raise KrakenError(f"{self.name} has no earlier deployment to roll back to")
             entry_id = str(entry["entryId"])
@@ -401,8 +400,19 @@ class Model:
         """The prediction history (last day unless `start`/`end`), newest first; `status` is `404` or `5xx`."""
         params = {"status": status, "from": _iso(start), "to": _iso(end), "limit": min(limit or 200, 200)}
         rows = _pages(self.transport, f"/models/{self.id}/requests", params, limit)
-        columns = ["time", "requestId", "modelVersion", "status", "latencyMs", "containerMs", "caller",
-                   "requestBytes", "responseBytes", "requestBody", "responseBody"]  # fmt: skip
+        columns = [
+            "time",
+            "requestId",
+            "modelVersion",
+            "status",
+            "latencyMs",
+            "containerMs",
+            "caller",
+            "requestBytes",
+            "responseBytes",
+            "requestBody",
+            "responseBody",
+        ]
         frame = pandas().DataFrame(rows, columns=columns)
         frame["time"] = pandas().to_datetime(frame["time"], utc=True)
         return frame

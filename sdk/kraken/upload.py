@@ -69,7 +69,9 @@ class MultipartFile:
     def __enter__(self) -> MultipartFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -86,7 +88,7 @@ def presigned_post(http: requests.Session, ticket: dict[str, Any], path: Path, p
             # No Authorization header: the presigned fields are the credentials, and S3 would refuse a second kind.
             response = http.post(
                 ticket["url"],
-                data=body,  # type: ignore[arg-type]
+                data=body,
                 headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                 timeout=UPLOAD_TIMEOUT_SECONDS,
             )
