@@ -8,7 +8,9 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 import requests
-from tqdm.auto import tqdm
+
+# The text bar, not tqdm.auto: that one warns in every notebook without ipywidgets and shows the same.
+from tqdm import tqdm
 
 from kraken.errors import KrakenError, Unavailable, error_from_response
 
