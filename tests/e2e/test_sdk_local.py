@@ -109,7 +109,7 @@ def test_deploy_predict_canary_and_roll_back(k: kraken.Kraken, capfd: pytest.Cap
 
 
 def test_clients_call_the_private_endpoint_until_revoked(k: kraken.Kraken, local_mode: LocalMode) -> None:
-    m = k.model("diamonds")
+    m = k.find("diamonds") or k.deploy(train(PRICES), name="diamonds", progress=False)
     created = m.clients.create("billing")
     assert created.token not in repr(created)
     body = {"modelData": [{"carat": 1.1, "cut": "Good"}], "metaData": {"modelId": m.id}}
@@ -123,22 +123,29 @@ def test_clients_call_the_private_endpoint_until_revoked(k: kraken.Kraken, local
         m.clients.revoke("billing")
 
 
-def test_errors_are_typed_and_carry_the_request_id(k: kraken.Kraken) -> None:
+def test_errors_are_typed_and_carry_the_request_id(k: kraken.Kraken, tmp_path: Path) -> None:
     with pytest.raises(errors.NotFound) as missing:
         k.model(str(uuid.uuid4()))
     assert (missing.value.status, missing.value.code) == (404, "not_found")
     assert missing.value.request_id
+    k.create_model("taken")
     with pytest.raises(errors.Conflict) as taken:
-        k.create_model("diamonds")
+        k.create_model("taken")
     assert (taken.value.status, taken.value.code) == (409, "conflict")
     assert taken.value.request_id and taken.value.request_id in str(taken.value)
     with pytest.raises(errors.ValidationError) as invalid:
         k.create_model("too-big", cpu=3)
     assert invalid.value.details
-    with pytest.raises(errors.Conflict):
-        k.model("diamonds").delete()  # running: needs force
     with pytest.raises(errors.Unauthorized):
         kraken.connect(k.url, "admin", "wrong-password")
+    broken = tmp_path / "broken.joblib"
+    broken.write_bytes(b"not a pickle")
+    with pytest.raises(errors.ModelFailed) as failed:
+        k.deploy(broken, name="broken", timeout=60, progress=False)
+    assert "could not be loaded as joblib" in str(failed.value)  # the statusReason the runner gave
+    with pytest.raises(errors.Conflict):
+        k.model("broken").delete()  # not stopped: needs force
+    k.model("broken").delete(force=True)
 
 
 def test_the_session_is_refreshed_before_it_expires(local_mode: LocalMode) -> None:
