@@ -245,7 +245,7 @@ def login(args: argparse.Namespace) -> None:
     if password is None:
         if not sys.stdin.isatty():
             raise errors.NotSignedIn("no password: set KRAKEN_PASSWORD, use --password-stdin, or run in a terminal")
-        password = getpass.getpass(f"Password for {args.username or os.environ.get('KRAKEN_USERNAME') or 'admin'}: ")
+        password = getpass.getpass(f"Password for {args.username or os.environ.get('KRAKEN_USERNAME') or url}: ")
     k = connect(url, args.username, password, remember=True)
     value = {"url": k.url, "username": k.username, "session": str(auth.session_path())}
     if args.json:

@@ -37,8 +37,13 @@ class Kraken:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
-    url = property(lambda self: self.transport.session.url)
-    username = property(lambda self: self.transport.session.username)
+    @property
+    def url(self) -> str:
+        return self.transport.session.url
+
+    @property
+    def username(self) -> str:
+        return self.transport.session.username
 
     @property
     def session(self) -> auth.Session:

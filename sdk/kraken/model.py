@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 DEFAULT_WAIT_SECONDS = 300
 # Polling starts fast (a local model starts in a second or two) and backs off to this, so a long wait stays cheap.
 MAX_POLL_SECONDS = 5.0
+# Traffic weights by version: {2: 90, 3: 10}, {"2": 90, "3": 10} or ["2=90", "3=10"].
+Weights = Mapping[int, int] | Mapping[str, int] | Sequence[str]
 MODEL_COLUMNS = ["name", "id", "status", "deployment", "statusReason"]
 VERSION_COLUMNS = ["number", "status", "serving", "artifactFormat", "artifact", "notes", "createdBy", "createdAt"]
 
@@ -33,7 +35,7 @@ def pandas() -> Any:
     return pd
 
 
-def parse_weights(pairs: Sequence[str] | Mapping[str | int, int]) -> dict[int, int]:
+def parse_weights(pairs: Weights) -> dict[int, int]:
     """Traffic weights by version, from `{"2": 90, 3: 10}` or `["2=90", "3=10"]`; numbers checked, not the sum."""
     items: list[tuple[Any, Any]]
     if isinstance(pairs, Mapping):
@@ -136,10 +138,22 @@ class Version:
         self.model = model
         self.record = record
 
-    number = property(lambda self: int(self.record["number"]))
-    status = property(lambda self: str(self.record.get("status")))
-    serving = property(lambda self: bool(self.record.get("serving")))
-    notes = property(lambda self: str(self.record.get("notes") or ""))
+    @property
+    def number(self) -> int:
+        return int(self.record["number"])
+
+    @property
+    def status(self) -> str:
+        return str(self.record.get("status"))
+
+    @property
+    def serving(self) -> bool:
+        """Whether it is in the deployment or still gets traffic."""
+        return bool(self.record.get("serving"))
+
+    @property
+    def notes(self) -> str:
+        return str(self.record.get("notes") or "")
 
     def __repr__(self) -> str:
         return f"<Version {self.model.name} v{self.number} {self.status}{' serving' if self.serving else ''}>"
@@ -215,11 +229,26 @@ class Model:
         self.record = record
         self.clients = Clients(self)
 
-    id = property(lambda self: str(self.record["id"]))
-    name = property(lambda self: str(self.record["name"]))
-    status = property(lambda self: str(self.record["status"]))
-    status_reason = property(lambda self: self.record.get("statusReason"))
-    revision = property(lambda self: int(self.record["revision"]))
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.record["name"])
+
+    @property
+    def status(self) -> str:
+        return str(self.record["status"])
+
+    @property
+    def status_reason(self) -> str | None:
+        reason = self.record.get("statusReason")
+        return str(reason) if reason is not None else None
+
+    @property
+    def revision(self) -> int:
+        return int(self.record["revision"])
 
     @property
     def latest_version(self) -> int:
@@ -315,7 +344,7 @@ class Model:
 
     def deploy(
         self,
-        weights: Mapping[str | int, int] | Sequence[str],
+        weights: Weights,
         message: str = "",
         replicas: Mapping[int, int] | None = None,
         wait: bool = False,

@@ -28,12 +28,14 @@ class MultipartFile:
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
             for name, value in fields.items()
         )
+        filename = path.name.replace('"', "_").replace("\r", "_").replace("\n", "_")  # it sits in a quoted header
         head += (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
-        self._parts: list[bytes | BinaryIO] = [head, path.open("rb"), f"\r\n--{self.boundary}--\r\n".encode()]
-        self._length = len(head) + path.stat().st_size + len(self._parts[2])  # type: ignore[arg-type]
+        tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._parts: list[bytes | BinaryIO] = [head, path.open("rb"), tail]
+        self._length = len(head) + path.stat().st_size + len(tail)
         self._progress = progress
 
     @property
