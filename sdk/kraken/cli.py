@@ -236,7 +236,8 @@ def clients_revoke(k: Kraken, args: argparse.Namespace) -> None:
 
 
 def login(args: argparse.Namespace) -> None:
-    url = args.login_url or args.url or os.environ.get("KRAKEN_URL")
+    stored = auth.load_session()
+    url = args.login_url or args.url or os.environ.get("KRAKEN_URL") or (stored.url if stored else None)
     if not url:
         raise errors.NotSignedIn("give the Kraken's URL: kraken login http://127.0.0.1:8000")
     password = os.environ.get("KRAKEN_PASSWORD")
@@ -292,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--timeout", type=float, default=300, help="seconds to wait (300)")
 
     sub = command("login", login, "sign in and store the session")
-    sub.add_argument("login_url", nargs="?", metavar="URL", help="such as http://127.0.0.1:8000 ($KRAKEN_URL)")
+    sub.add_argument(
+        "login_url", nargs="?", metavar="URL", help="such as http://127.0.0.1:8000 ($KRAKEN_URL, else the last one)"
+    )
     sub.add_argument("--username", help="default: $KRAKEN_USERNAME, else the local user the server names")
     sub.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     command("logout", logout, "forget the stored session")
