@@ -145,6 +145,9 @@ def test_errors_are_typed_and_carry_the_request_id(k: kraken.Kraken, tmp_path: P
     assert "could not be loaded as joblib" in str(failed.value)  # the statusReason the runner gave
     with pytest.raises(errors.Conflict):
         k.model("broken").delete()  # not stopped: needs force
+    fixed = tmp_path / "fixed.joblib"
+    joblib.dump(train(PRICES), fixed)
+    assert k.deploy(fixed, name="broken", timeout=60, progress=False).status == "RUNNING"  # a fix deploys over it
     k.model("broken").delete(force=True)
 
 
