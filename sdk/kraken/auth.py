@@ -54,15 +54,23 @@ class Session:
 
 
 @dataclass(frozen=True)
-class AuthSettings:
-    """The `auth` block of `<url>/config.json`: the user pool's app client and where Cognito answers."""
+class StageSettings:
+    """What `<url>/config.json` tells a client (as it tells the console): the user pool's app client,
+    where Cognito answers, and where the API is."""
 
     client_id: str
     endpoint: str
     local_user: str | None
+    api_base: str = "/api"
+
+    def api_url(self, url: str) -> str:
+        """The API's address: `apiBase` as it is when absolute, else under the stage's URL."""
+        if self.api_base.startswith(("http://", "https://")):
+            return self.api_base.rstrip("/")
+        return url + "/" + self.api_base.strip("/")
 
     @classmethod
-    def of(cls, config: dict[str, Any]) -> AuthSettings:
+    def of(cls, config: dict[str, Any]) -> StageSettings:
         auth = config.get("auth")
         if not isinstance(auth, dict) or not auth.get("clientId"):
             raise KrakenError("the server's /config.json has no sign-in settings (auth.clientId)")
@@ -70,10 +78,13 @@ class AuthSettings:
         endpoint = auth.get("cognitoEndpoint") or f"https://cognito-idp.{region}.amazonaws.com"
         if not str(endpoint).startswith(("http://", "https://")):
             raise KrakenError("the server's /config.json names a sign-in endpoint that is not an http(s) URL")
-        return cls(str(auth["clientId"]), str(endpoint).rstrip("/") + "/", auth.get("localUser") or None)
+        api_base = config.get("apiBase") if isinstance(config.get("apiBase"), str) else None
+        return cls(
+            str(auth["clientId"]), str(endpoint).rstrip("/") + "/", auth.get("localUser") or None, api_base or "/api"
+        )
 
 
-def read_settings(http: requests.Session, url: str) -> AuthSettings:
+def read_settings(http: requests.Session, url: str) -> StageSettings:
     """Where to sign in for the Kraken at `url` (the same file the console reads, so a deployed stage works too)."""
     try:
         response = http.get(f"{url}/config.json", timeout=TIMEOUT_SECONDS)
@@ -85,10 +96,10 @@ def read_settings(http: requests.Session, url: str) -> AuthSettings:
         config = response.json()
     except ValueError as exc:
         raise KrakenError(f"{url}/config.json is not JSON: is this a Kraken?") from exc
-    return AuthSettings.of(config if isinstance(config, dict) else {})
+    return StageSettings.of(config if isinstance(config, dict) else {})
 
 
-def _cognito(http: requests.Session, settings: AuthSettings, target: str, body: dict[str, Any]) -> dict[str, Any]:
+def _cognito(http: requests.Session, settings: StageSettings, target: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         response = http.post(
             settings.endpoint,
@@ -129,7 +140,7 @@ def _session(url: str, username: str, result: dict[str, Any], refresh_token: str
     return Session(url, username, access, refresh, expires_at)
 
 
-def sign_in(http: requests.Session, settings: AuthSettings, url: str, username: str, password: str) -> Session:
+def sign_in(http: requests.Session, settings: StageSettings, url: str, username: str, password: str) -> Session:
     """A new session from a password (USER_PASSWORD_AUTH)."""
     data = _cognito(
         http,
@@ -148,7 +159,7 @@ def sign_in(http: requests.Session, settings: AuthSettings, url: str, username: 
     return _session(url, username, data.get("AuthenticationResult") or {})
 
 
-def refresh(http: requests.Session, settings: AuthSettings, session: Session) -> Session:
+def refresh(http: requests.Session, settings: StageSettings, session: Session) -> Session:
     """A new access token from the refresh token (REFRESH_TOKEN_AUTH); Cognito keeps the refresh token."""
     data = _cognito(
         http,

@@ -171,7 +171,7 @@ class Kraken:
         return model.wait_deployed(timeout, also=[new_version]) if wait else model
 
 
-def _username(given: str | None, stored: auth.Session | None, settings: auth.AuthSettings) -> str:
+def _username(given: str | None, stored: auth.Session | None, settings: auth.StageSettings) -> str:
     name = given or os.environ.get("KRAKEN_USERNAME") or (stored.username if stored else None) or settings.local_user
     if name:
         return name

@@ -20,7 +20,7 @@ class Transport:
     def __init__(
         self,
         http: requests.Session,
-        settings: auth.AuthSettings,
+        settings: auth.StageSettings,
         session: auth.Session,
         persist: bool = False,
     ) -> None:
@@ -28,7 +28,7 @@ class Transport:
         self.settings = settings
         self.session = session
         self.persist = persist
-        self.api = session.url + "/api"
+        self.api = settings.api_url(session.url)
 
     def refresh(self) -> None:
         self.session = auth.refresh(self.http, self.settings, self.session)

@@ -102,15 +102,18 @@ def test_the_stored_session_is_0600_and_found_by_url(tmp_path: Path, monkeypatch
     assert auth.load_session() is None
 
 
-def test_auth_settings_default_to_the_regions_cognito_and_refuse_other_schemes() -> None:
-    settings = auth.AuthSettings.of({"region": "eu-west-1", "auth": {"clientId": "c"}})
+def test_stage_settings_default_to_the_regions_cognito_and_name_the_api() -> None:
+    settings = auth.StageSettings.of({"region": "eu-west-1", "auth": {"clientId": "c"}})
     assert settings.endpoint == "https://cognito-idp.eu-west-1.amazonaws.com/"
-    local = auth.AuthSettings.of({"auth": {"clientId": "c", "cognitoEndpoint": "http://127.0.0.1:5000"}})
+    local = auth.StageSettings.of({"auth": {"clientId": "c", "cognitoEndpoint": "http://127.0.0.1:5000"}})
     assert local.endpoint == "http://127.0.0.1:5000/"
+    assert local.api_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000/api"
+    elsewhere = auth.StageSettings.of({"apiBase": "https://api.example.com/v1/", "auth": {"clientId": "c"}})
+    assert elsewhere.api_url("https://console.example.com") == "https://api.example.com/v1"
     with pytest.raises(errors.KrakenError):
-        auth.AuthSettings.of({"auth": {"clientId": "c", "cognitoEndpoint": "file:///etc/passwd"}})
+        auth.StageSettings.of({"auth": {"clientId": "c", "cognitoEndpoint": "file:///etc/passwd"}})
     with pytest.raises(errors.KrakenError):
-        auth.AuthSettings.of({"auth": {}})
+        auth.StageSettings.of({"auth": {}})
 
 
 def test_weights_parse_from_pairs_or_a_mapping() -> None:
