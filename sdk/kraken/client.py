@@ -132,7 +132,7 @@ class Kraken:
             return self._deploy_file(path, name, format, wait, notes, timeout, progress, cpu, memory, traffic)
         try:
             import joblib
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
             raise ImportError("deploying a Python object needs joblib: pip install 'kraken[joblib]'") from exc
         with tempfile.TemporaryDirectory(prefix="kraken-") as scratch:
             path = Path(scratch) / f"{name}.joblib"

@@ -30,7 +30,7 @@ def pandas() -> Any:
     """pandas, imported only when a DataFrame is asked for (it is an optional dependency)."""
     try:
         import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ImportError("this needs pandas: pip install 'kraken[pandas]'") from exc
     return pd
 
@@ -117,14 +117,12 @@ def from_results(answer: Any, given: Any) -> Any:
     if hasattr(given, "columns") and hasattr(given, "index") and isinstance(results, list):
         pd = pandas()
         if len(results) == len(given.index):
-            if results and isinstance(results[0], dict):
-                return pd.DataFrame(results, index=given.index)
-            if results and isinstance(results[0], list):
+            if results and isinstance(results[0], dict | list):  # several outputs per row: predict_proba's, say
                 return pd.DataFrame(results, index=given.index)
             return pd.Series(results, index=given.index, name="prediction")
     try:
         import numpy as np
-    except ImportError:  # pragma: no cover - numpy is optional
+    except ImportError:  # numpy is optional
         return results
     if isinstance(results, list) and results and isinstance(results[0], dict):
         return results  # per-output objects (ONNX's outputs by name) are not one array
