@@ -154,6 +154,10 @@ def test_a_dataframe_goes_as_records_and_comes_back_indexed_like_it() -> None:
     answer = from_results({"results": [1.5, 2.5]}, frame)
     assert isinstance(answer, pd.Series)
     assert list(answer.index) == [10, 11]
+    probabilities = from_results({"results": [[0.1, 0.9], [0.8, 0.2]]}, frame)
+    assert isinstance(probabilities, pd.DataFrame)
+    assert probabilities.shape == (2, 2)
+    assert list(probabilities.index) == [10, 11]
     assert to_model_data(np.array([[1, 2]])) == [[1, 2]]
     assert from_results({"results": [[0.1, 0.9]]}, [[1, 2]]).shape == (1, 2)
     assert from_results({"custom": 1}, [[1]]) == {"custom": 1}  # a custom container's answer, unchanged
