@@ -23,7 +23,7 @@ ensure_python_env() {
     "$python" -m venv .venv
   fi
   stamp=.venv/.requirements-sha256
-  wanted=$(cat requirements.txt backend/requirements.txt backend/runner/requirements*.txt infra/requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+  wanted=$(cat requirements.txt backend/requirements.txt backend/runner/requirements*.txt infra/requirements.txt sdk/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     echo "Installing Python dependencies into .venv (first run takes a few minutes) ..."
     # Chalice pins pip below 26.3, so pip is settled first and everything else in one resolver run.
