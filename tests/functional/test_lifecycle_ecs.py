@@ -371,8 +371,22 @@ def test_a_two_version_deployment_runs_a_rolling_service_per_version(ecs_api: tu
     send(client, running(settings, model_id, ip="10.20.1.9", model_version=2, task_id="fedcba9876543210"))
     shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
     assert (shown[1]["servingWeight"], shown[2]["servingWeight"]) == (60, 40)
+    assert not shown[1]["leaving"] and not shown[2]["leaving"]
     history = client.http.get(f"/models/{model_id}/history").json_body["items"]
     assert [e["action"] for e in history] == ["deploy", "start"] and history[0]["message"] == "A/B"
+
+    # Promoting version 2 alone: version 1 is shown leaving (no traffic) until its service is retired.
+    revision = model(client, model_id)["revision"]
+    body = {"versions": [{"version": 2, "weight": 100, "replicas": 3, "containerCpu": 1, "containerMemory": 2}]}
+    promoted = client.http.put(
+        f"/models/{model_id}/deployment",
+        headers={"Content-Type": "application/json", "If-Match": f'"{revision}"'},
+        body=json.dumps({**body, "message": "promote"}),
+    )
+    assert promoted.status_code == 202, promoted.body
+    shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
+    assert (shown[1]["leaving"], shown[1]["weight"], shown[1]["servingWeight"]) == (True, 0, 0)
+    assert (shown[2]["leaving"], shown[2]["servingWeight"]) == (False, 100)
 
 
 def test_a_model_s_cost_follows_its_deployment_and_running_time(ecs_api: tuple[Client, config.Settings]) -> None:

@@ -354,6 +354,14 @@ class OperationEntry:
     to_status: ModelStatus | None
     result: str
     reason: str | None = None
+    # A run of identical entries is kept as one: how many, and when the latest of them happened.
+    count: int = 1
+    last_at: datetime | None = None
+
+    def repeats(self, earlier: OperationEntry) -> bool:
+        """The same thing happening again (a restart failing the same way): only the time differs."""
+        fields = ("model_id", "actor", "action", "from_status", "to_status", "result", "reason")
+        return all(getattr(self, name) == getattr(earlier, name) for name in fields)
 
 
 @dataclass(frozen=True)

@@ -127,9 +127,13 @@ class DeployedVersionResponse(ResponseModel):
     healthy_replicas: int
     # The share of unpinned traffic it gets now (the previous deployment's until a switch completes).
     serving_weight: int
+    leaving: bool = Field(
+        description="not in the deployment any more: it serves until the switch completes, then finishes "
+        "the requests in flight and stops"
+    )
 
     @classmethod
-    def of(cls, record: ModelRecord, deployed: DeployedVersion) -> DeployedVersionResponse:
+    def of(cls, record: ModelRecord, deployed: DeployedVersion, leaving: bool = False) -> DeployedVersionResponse:
         state = record.state_of(deployed.version)
         serving = {d.version: d.weight for d in record.serving} if record.status is not ModelStatus.STOPPED else {}
         return cls(
@@ -142,6 +146,7 @@ class DeployedVersionResponse(ResponseModel):
             status_reason=state.status_reason,
             healthy_replicas=len(state.endpoints) if state.status is ModelStatus.RUNNING else 0,
             serving_weight=serving.get(deployed.version, 0),
+            leaving=leaving,
         )
 
 
@@ -155,7 +160,7 @@ def deployment_of(record: ModelRecord) -> list[DeployedVersionResponse]:
         for s in record.version_states
         if s.version not in deployed and s.version not in {d.version for d in record.serving}
     ]
-    shown += [DeployedVersionResponse.of(record, dataclasses.replace(item, weight=0)) for item in leaving]
+    shown += [DeployedVersionResponse.of(record, dataclasses.replace(item, weight=0), True) for item in leaving]
     return shown
 
 

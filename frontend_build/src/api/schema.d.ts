@@ -180,6 +180,10 @@ export interface DeployedVersionResponse {
   statusReason: string | null;
   healthyReplicas: number;
   servingWeight: number;
+  /**
+   * not in the deployment any more: it serves until the switch completes, then finishes the requests in flight and stops
+   */
+  leaving: boolean;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -486,6 +490,14 @@ export interface OperationResponse {
   toStatus: ModelStatus | null;
   result: string;
   reason: string | null;
+  /**
+   * how many times in a row this happened (a restart failing the same way)
+   */
+  count: number;
+  /**
+   * when the latest of them happened; null when count is 1
+   */
+  lastAt: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema

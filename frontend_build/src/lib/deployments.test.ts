@@ -35,6 +35,7 @@ const deployed = (version: number, weight: number, patch: Partial<DeployedVersio
   statusReason: null,
   healthyReplicas: 1,
   servingWeight: weight,
+  leaving: false,
   ...patch,
 });
 

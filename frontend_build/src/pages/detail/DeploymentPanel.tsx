@@ -80,7 +80,7 @@ export function DeploymentPanel({
                       {d.servingWeight}%
                     </td>
                     <td data-label="Target" data-testid={`target-weight-${d.version}`}>
-                      {d.weight}%{d.weight === 0 && d.servingWeight > 0 && <span className="muted small"> (leaving)</span>}
+                      {d.weight}%{d.leaving && <span className="muted small"> (leaving)</span>}
                       {d.weight !== d.servingWeight && <span className="muted small"> (switching)</span>}
                     </td>
                     <td data-label="Size">
