@@ -175,15 +175,18 @@ def _text(item: Any) -> str:
 async def infer(body: bytes, model: Model, predict: Predict, name: str, version: str, request_id: str) -> bytes:
     """Answer an infer request: the response body, or InvalidInput for what the caller must fix."""
     request = parse(body)
-    rows = model_data(request.inputs)
     outputs: list[dict[str, Any]] = []
     if isinstance(model, OnnxModel):
+        # A graph takes rows of numbers, even one column of them ([N, 1]).
+        single = request.inputs[0].array if len(request.inputs) == 1 else None
+        rows = single.tolist() if single is not None and single.ndim == 2 else model_data(request.inputs)
         produced = (await predict(rows, {}))["outputs"]
         for wanted in request.outputs:
             if wanted not in produced:
                 raise InvalidInput(f"output {wanted!r} is not one of the model's outputs: {', '.join(produced)}")
         outputs = [output_tensor(n, produced[n]) for n in request.outputs or list(produced)]
     else:
+        rows = model_data(request.inputs)
         for method in request.outputs or ("predict",):
             if method not in METHODS:
                 raise InvalidInput(f"output {one_line(method, 60)!r} must name a method: {', '.join(METHODS)}")
@@ -213,7 +216,7 @@ def declared_tensors(model: Model) -> tuple[list[dict[str, Any]], list[dict[str,
 def _mlflow_specs(schema: Any) -> list[dict[str, Any]]:
     specs = []
     for position, spec in enumerate(getattr(schema, "inputs", None) or []):
-        name = spec.name or f"output-{position}"
+        name = spec.name or ("predict" if position == 0 else f"predict-{position}")  # an unnamed output: predict's
         if hasattr(spec, "shape"):  # a TensorSpec: a numpy dtype and a shape
             datatype = datatype_of(np.empty(0, dtype=spec.type))
             specs.append({"name": name, "datatype": datatype, "shape": _dims(spec.shape)})
