@@ -156,9 +156,9 @@ def answered(request: Request, route: Route, answer: Answer, started: float) -> 
     )
 
 
-def forward(request: Request, model_id: str, choice: Choice, call: Call) -> Response:
+def forward(request: Request, model_id: str, choice: Choice, call: Call, started: float | None = None) -> Response:
     """A prediction in any protocol: the body goes to the chosen version's container byte for byte."""
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     body = raw_body(request)
     route, caller = authorized(request, model_id, body)
     answer = wiring.current().gateway.predict(route, body, request_id(request), caller, choice, call)
@@ -166,10 +166,11 @@ def forward(request: Request, model_id: str, choice: Choice, call: Call) -> Resp
 
 
 def _predict(path_model_id: str | None) -> Response:
+    started = time.perf_counter()
     request = blueprint.current_request
     body = json_body(request, MAX_PREDICTION_BYTES)
     model_id = _model_id_in(body, path_model_id)
-    return forward(request, model_id, routing_choice(body, request), Call())
+    return forward(request, model_id, routing_choice(body, request), Call(), started)
 
 
 # Predictions are authorized in the view: public models need nothing, private ones a user or client token.
