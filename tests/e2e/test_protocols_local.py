@@ -1,10 +1,13 @@
-"""The standard inference protocols against local mode with unmodified clients: Triton's tritonclient (OIP v2),
-an MLflow scoring client's requests, and Seldon/PrimeHub payloads, each compared with the model's own predict."""
+"""The standard inference protocols against local mode with unmodified clients: Triton's tritonclient and KServe's
+InferenceRESTClient (OIP v2), an MLflow scoring client's requests, and Seldon/PrimeHub payloads, each compared
+with the model's own predict."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
+import subprocess
 import tempfile
 import warnings
 import zipfile
@@ -20,7 +23,7 @@ import tritonclient.http as triton
 from sklearn.linear_model import LinearRegression
 from tritonclient.utils import InferenceServerException
 
-from tests.e2e.conftest import LocalMode
+from tests.e2e.conftest import REPO, LocalMode
 from tests.e2e.test_lifecycle_local import create_model, status, trained_pipeline, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -139,6 +142,58 @@ def test_tritonclient_reads_an_onnx_graphs_metadata_and_outputs(
 
     assert result.as_numpy("Y").shape == (2, 1)
     np.testing.assert_allclose(result.as_numpy("Y")[:, 0], models["linear"].predict(FEATURES), rtol=1e-5)
+
+
+# Run by .venv-kserve's Python: kserve's own client, unmodified, asking local mode's gateway.
+KSERVE_CLIENT = """
+import asyncio, json, sys
+from kserve import InferenceRESTClient, RESTConfig
+from kserve.protocol.infer_type import InferInput, InferRequest
+
+async def main(base_url, rows):
+    client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=30, retries=0))
+    features = InferInput("X", [len(rows), len(rows[0])], "FP32", data=[v for row in rows for v in row])
+    request = InferRequest(model_name="linear-onnx", infer_inputs=[features], request_id="kserve-1")
+    response = await client.infer(base_url, request, model_name="linear-onnx")
+    answer = {
+        "live": await client.is_server_live(base_url),
+        "ready": await client.is_model_ready(base_url, "linear-onnx"),
+        "model": response.model_name,
+        "id": response.id,
+        "outputs": [
+            {"name": o.name, "shape": o.shape, "datatype": o.datatype, "data": o.data} for o in response.outputs
+        ],
+    }
+    await client.close()
+    print(json.dumps(answer))
+
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+"""
+
+
+def test_kserves_rest_client_infers_what_the_onnx_graph_computes(local_mode: LocalMode, models: Any) -> None:
+    # kserve brings a server stack of its own, so its client lives in .venv-kserve, set up when this test runs.
+    setup = "set -euo pipefail; source scripts/lib/setup.sh; ensure_kserve_env"
+    subprocess.run(["bash", "-c", setup], cwd=REPO, check=True, timeout=900)
+    run = subprocess.run(
+        [
+            str(REPO / ".venv-kserve/bin/python"),
+            "-c",
+            KSERVE_CLIENT,
+            local_mode.base_url + "/api",
+            json.dumps(FEATURES.tolist()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    answer = json.loads(run.stdout)
+    assert answer["live"] and answer["ready"] and answer["model"] == "linear-onnx" and answer["id"] == "kserve-1"
+    [output] = answer["outputs"]
+    assert output["name"] == "Y" and output["shape"] == [2, 1] and output["datatype"] == "FP32"
+    np.testing.assert_allclose(output["data"], models["linear"].predict(FEATURES), rtol=1e-5)
 
 
 def test_an_mlflow_signature_is_the_models_metadata(client: triton.InferenceServerClient, models: Any) -> None:
