@@ -249,6 +249,19 @@ def test_an_mlflow_clients_requests_get_mlflows_answers(local_mode: LocalMode, m
     assert "exactly one of the input fields" in bad.json()["message"]
 
 
+def test_mlflows_own_scoring_client_gets_the_models_predictions(local_mode: LocalMode, models: Any) -> None:
+    from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
+    # The client builds http://{host}:{port}/invocations; only the URL changes, as for any client.
+    port = local_mode.base_url.rsplit(":", 1)[1]
+    client = ScoringServerClient("127.0.0.1", f"{port}/api/models/houses")
+    frame = pd.DataFrame({"size": [2.5, 5.0], "rooms": [2, 4]})
+
+    predictions = client.invoke(frame).get_predictions()
+
+    np.testing.assert_allclose(np.asarray(predictions).ravel(), models["mlflow"].predict(frame))
+
+
 def test_seldon_payloads_are_answered_in_their_own_shape(local_mode: LocalMode, models: Any) -> None:
     auth, base = models["auth"], local_mode.base_url
     named = {"data": {"names": ["carat", "cut"], "ndarray": ROWS.to_numpy().tolist()}}
