@@ -102,8 +102,8 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
         statuses |= {413, 415, 422}
     if contract.query is not None:
         statuses.add(422)
-    if _reaches_model(path, contract):
-        statuses |= {401, 403, 404, 409, 429, 502, 504}
+    if _reaches_model(path, contract):  # 422: a pinned version or routing key that is not one
+        statuses |= {401, 403, 404, 409, 422, 429, 502, 504}
     return statuses
 
 
