@@ -202,15 +202,15 @@ def _dims(shape: Any) -> list[int]:
 def declared_tensors(model: Model) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The inputs and outputs the artifact declares: an ONNX graph's, an MLflow signature's; else none."""
     if isinstance(model, OnnxModel):
-        session = model.session
-        return tuple(  # type: ignore[return-value]
-            [{"name": t.name, "datatype": _ONNX_TYPES.get(t.type, "BYTES"), "shape": _dims(t.shape)} for t in tensors]
-            for tensors in (session.get_inputs(), session.get_outputs())
-        )
+        return _onnx_specs(model.session.get_inputs()), _onnx_specs(model.session.get_outputs())
     signature = getattr(getattr(getattr(model, "estimator", None), "metadata", None), "signature", None)
     if signature is None:
         return [], []
     return _mlflow_specs(signature.inputs), _mlflow_specs(signature.outputs)
+
+
+def _onnx_specs(tensors: list[Any]) -> list[dict[str, Any]]:
+    return [{"name": t.name, "datatype": _ONNX_TYPES.get(t.type, "BYTES"), "shape": _dims(t.shape)} for t in tensors]
 
 
 def _mlflow_specs(schema: Any) -> list[dict[str, Any]]:
