@@ -150,6 +150,16 @@ export interface CreateVersionRequest {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DataframeSplit".
+ */
+export interface DataframeSplit {
+  columns?: string[] | null;
+  data: unknown[][];
+  index?: unknown[] | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "DeleteModelQuery".
  */
 export interface DeleteModelQuery {
@@ -331,6 +341,145 @@ export interface HistoryListResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferInputTensor".
+ */
+export interface InferInputTensor {
+  /**
+   * one tensor [N, k] is N rows; several tensors [N] are the columns of a table
+   */
+  name: string;
+  shape: number[];
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  /**
+   * the values, row-major, flat or nested
+   */
+  data: unknown[];
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferOutputRequest".
+ */
+export interface InferOutputRequest {
+  /**
+   * an estimator method (predict, predict_proba, ...) or an ONNX graph output
+   */
+  name: string;
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferOutputTensor".
+ */
+export interface InferOutputTensor {
+  name: string;
+  shape: number[];
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  data: unknown[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferRequest".
+ */
+export interface InferRequest {
+  id?: string | null;
+  /**
+   * @minItems 1
+   */
+  inputs: [InferInputTensor, ...InferInputTensor[]];
+  outputs?: InferOutputRequest[] | null;
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferResponse".
+ */
+export interface InferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: InferOutputTensor[];
+  [k: string]: unknown;
+}
+/**
+ * MLflow's scoring request: exactly one of the four inputs, or a CSV body with a header row.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InvocationRequest".
+ */
+export interface InvocationRequest {
+  dataframe_split?: DataframeSplit | null;
+  dataframe_records?:
+    | {
+        [k: string]: unknown;
+      }[]
+    | null;
+  instances?:
+    | unknown[]
+    | {
+        [k: string]: unknown[];
+      }
+    | null;
+  inputs?:
+    | unknown[]
+    | {
+        [k: string]: unknown[];
+      }
+    | null;
+  /**
+   * reach the model as metaData: method
+   */
+  params?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InvocationResponse".
+ */
+export interface InvocationResponse {
+  predictions: unknown;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ListModelsQuery".
  */
 export interface ListModelsQuery {
@@ -385,6 +534,17 @@ export interface MetricsResponse {
   series: {
     [k: string]: (number | null)[];
   };
+}
+/**
+ * MLflow's scoring server's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "MlflowErrorResponse".
+ */
+export interface MlflowErrorResponse {
+  error_code: string;
+  message: string;
+  [k: string]: unknown;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -469,6 +629,66 @@ export interface VersionArtifactResponse {
   size: number;
   uploadedAt: string;
   sha256: string | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ModelMetadataResponse".
+ */
+export interface ModelMetadataResponse {
+  name: string;
+  versions: string[];
+  platform: string;
+  /**
+   * what the artifact declares (ONNX graph, MLflow signature)
+   */
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "TensorMetadata".
+ */
+export interface TensorMetadata {
+  name: string;
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  /**
+   * -1 for a dimension of any size
+   */
+  shape: number[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ModelReadyResponse".
+ */
+export interface ModelReadyResponse {
+  name: string;
+  ready: boolean;
+  [k: string]: unknown;
+}
+/**
+ * Open Inference Protocol v2's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "OipErrorResponse".
+ */
+export interface OipErrorResponse {
+  error: string;
+  [k: string]: unknown;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -579,6 +799,85 @@ export interface RollbackRequest {
   entryId: string;
   message?: string;
   revision?: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonData".
+ */
+export interface SeldonData {
+  names?: string[] | null;
+  ndarray?: unknown[] | null;
+  tensor?: SeldonTensor | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonTensor".
+ */
+export interface SeldonTensor {
+  shape: number[];
+  values: number[];
+  [k: string]: unknown;
+}
+/**
+ * Seldon Core's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonErrorResponse".
+ */
+export interface SeldonErrorResponse {
+  status: SeldonStatus;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonStatus".
+ */
+export interface SeldonStatus {
+  code: number;
+  info: string;
+  reason: string;
+  status: string;
+  [k: string]: unknown;
+}
+/**
+ * A Seldon Core message (as PrimeHub's docs send it): `ndarray` rows or a `tensor`; answered alike.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonMessage".
+ */
+export interface SeldonMessage {
+  data: SeldonData;
+  meta?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerLiveResponse".
+ */
+export interface ServerLiveResponse {
+  live: boolean;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerMetadataResponse".
+ */
+export interface ServerMetadataResponse {
+  name: string;
+  version: string;
+  extensions: string[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerReadyResponse".
+ */
+export interface ServerReadyResponse {
+  ready: boolean;
+  [k: string]: unknown;
 }
 /**
  * A partial update: only the fields present change. `revision` may stand in for If-Match.
