@@ -31,7 +31,7 @@ from typing import IO, Protocol
 from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.models import ModelRecord
+from chalicelib.domain.models import Autoscaling, ModelRecord
 from chalicelib.domain.ports import (
     ExitCause,
     ReplicaExit,
@@ -337,15 +337,27 @@ class _VersionSet:
                 unit.artifact_uri != self.unit.artifact_uri
             )
             self.unit = unit
+            count = unit.replicas
+            if unit.autoscaling is not None and self.replicas:
+                count = unit.autoscaling.bounded(len(self.replicas))  # the scaler's count stands, within bounds
             if changed:
                 old = self.replicas
-                self.replicas = [self._launch() for _ in range(unit.replicas)]
+                self.replicas = [self._launch() for _ in range(count)]
                 threading.Thread(target=self._retire_when_ready, args=(old,), daemon=True).start()
                 return
-            while len(self.replicas) < unit.replicas:
-                self.replicas.append(self._launch())
-            while len(self.replicas) > unit.replicas:
-                self.replicas.pop().stop_requested.set()
+            self._resize(count)
+
+    def scale(self, count: int) -> None:
+        """The autoscaler's new count: new replicas start beside the serving ones; surplus ones stop."""
+        with self._lock:
+            if not self.stopped:
+                self._resize(count)
+
+    def _resize(self, count: int) -> None:
+        while len(self.replicas) < count:
+            self.replicas.append(self._launch())
+        while len(self.replicas) > count:
+            self.replicas.pop().stop_requested.set()
 
     def _launch(self) -> _Supervisor:
         supervisor = _Supervisor(self.runtime, self.unit)
@@ -440,6 +452,22 @@ class LocalContainerRuntime:
         if found is None:
             return RuntimeView(desired_running=False, healthy_endpoints=(), tasks_alive=0)
         return found.view()
+
+    def autoscaled(self) -> list[tuple[str, int, Autoscaling, int]]:
+        """(model id, version, policy, replicas now) of every running version that scales itself."""
+        with self._lock:
+            sets = list(self._sets.items())
+        return [
+            (model_id, version, found.unit.autoscaling, len(found.replicas))
+            for (model_id, version), found in sets
+            if found.unit.autoscaling is not None and not found.stopped
+        ]
+
+    def scale(self, model_id: str, version: int, count: int) -> None:
+        with self._lock:
+            found = self._sets.get((model_id, version))
+        if found is not None:
+            found.scale(count)
 
     def live(self) -> list[LiveReplica]:
         """Every replica that is up and healthy, across models and versions."""

@@ -30,6 +30,28 @@ export interface ArtifactResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "AutoscalingResponse".
+ */
+export interface AutoscalingResponse {
+  minReplicas: number;
+  maxReplicas: number;
+  targetCpuPercent: number | null;
+  targetRequestsPerReplica: number | null;
+}
+/**
+ * Replicas from min to max following the load: target tracking on CPU and/or requests per replica.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "AutoscalingSettings".
+ */
+export interface AutoscalingSettings {
+  minReplicas: number;
+  maxReplicas: number;
+  targetCpuPercent?: number | null;
+  targetRequestsPerReplica?: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ClientCreatedResponse".
  */
 export interface ClientCreatedResponse {
@@ -175,6 +197,7 @@ export interface DeployedVersionRequest {
   replicas?: number;
   containerCpu?: number | null;
   containerMemory?: number | null;
+  autoscaling?: AutoscalingSettings | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -194,6 +217,7 @@ export interface DeployedVersionResponse {
    * not in the deployment any more: it serves until the switch completes, then finishes the requests in flight and stops
    */
   leaving: boolean;
+  autoscaling: AutoscalingResponse | null;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -330,6 +354,7 @@ export interface SpecLineResponse {
   containerMemory: number;
   artifactSha256: string | null;
   dockerImage: string | null;
+  autoscaling: AutoscalingResponse | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
