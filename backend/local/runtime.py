@@ -42,6 +42,7 @@ from chalicelib.domain.ports import (
     RuntimeView,
 )
 from chalicelib.domain.runner_contract import runner_environment
+from local.limits import Limits, find_limits
 from local.logs import LogShipper
 
 logger = logging.getLogger("kraken.local.runtime")
@@ -99,6 +100,10 @@ class Launcher(Protocol):
 
     def root_pid(self, replica_id: str, process: Process) -> int | None:
         """The host pid of the replica's first process (the replica is it and its descendants), or None."""
+        ...
+
+    def close(self) -> None:
+        """After the last replica ended, as local mode exits."""
         ...
 
 
@@ -274,17 +279,17 @@ class _Supervisor:
 
 
 class ProcessLauncher:
-    """Replicas as child processes of local mode: no engine needed, no isolation and no limits."""
+    """Replicas as child processes of local mode: no engine needed and no isolation, but their size's limits."""
 
-    description = "as child processes of local mode (no container isolation, no CPU or memory limits)"
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: Limits | None = None) -> None:
         self._settings = settings
+        self._limits = limits or find_limits()
+        self.description = f"as child processes of local mode (no container isolation; {self._limits.description})"
 
     def refusal(self, record: ModelRecord) -> str | None:
         return ENGINE_NEEDED if record.docker_image else None
 
-    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:  # noqa: ARG002
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(BACKEND_DIR),
@@ -292,15 +297,24 @@ class ProcessLauncher:
             "KRAKEN_MODEL_HOST": "127.0.0.1",
             **model_environment(self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or ""),
         }
-        return subprocess.Popen(
+        held = self._limits.prepare(replica_id, record.container_cpu, record.container_memory)
+
+        def before_exec() -> None:
+            if sys.platform == "linux":
+                die_with_parent()
+            held()
+
+        process = subprocess.Popen(
             [sys.executable, "-m", "runner"],
             cwd=BACKEND_DIR,
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=before_exec,
         )
+        self._limits.started(replica_id, process.pid)
+        return process
 
     def stop(self, replica_id: str, process: Process) -> None:  # noqa: ARG002 - a process is its own handle
         process.terminate()
@@ -310,8 +324,15 @@ class ProcessLauncher:
             process.kill()
             process.wait(timeout=STOP_GRACE_SECONDS)
 
-    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - a process leaves nothing behind
-        return ExitCause.EXITED
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - its limits know why
+        try:
+            killed_for_memory = self._limits.out_of_memory(replica_id)
+        finally:
+            self._limits.release(replica_id)
+        return ExitCause.OUT_OF_MEMORY if killed_for_memory else ExitCause.EXITED
+
+    def close(self) -> None:
+        self._limits.close()
 
     def root_pid(self, replica_id: str, process: Process) -> int | None:  # noqa: ARG002
         return process.pid
@@ -484,3 +505,4 @@ class LocalContainerRuntime:
         for version_set in sets:
             for thread in version_set.threads():
                 thread.join(timeout=STOP_GRACE_SECONDS + 5)
+        self.launcher.close()
