@@ -8,7 +8,14 @@ from datetime import datetime
 
 from chalicelib.domain.models import DeployedVersion, DeploymentEntry, ModelRecord, ModelStatus, SpecLine
 from chalicelib.domain.ports import DeploymentHistory, MetricsReader
-from chalicelib.domain.prices import TYPICAL_SPOT_DISCOUNT, RegionPrices, prices_for
+from chalicelib.domain.prices import (
+    HOURS_PER_MONTH,
+    TYPICAL_SPOT_DISCOUNT,
+    WAF_RULE_MONTH,
+    WAF_WEB_ACL_MONTH,
+    RegionPrices,
+    prices_for,
+)
 
 DAY_SECONDS = 86400
 MAX_HISTORY_PAGES = 10
@@ -130,3 +137,37 @@ def model_cost(
         requests_this_month=int(requests),
         per_thousand_predictions=per_thousand(prices, lambda_memory_mb, mean_ms, spent, int(requests)),
     )
+
+
+@dataclass(frozen=True)
+class CostItem:
+    what: str
+    monthly: float
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """What the stage costs with no model running: its network and edge, by the month."""
+
+    region: str
+    priced_as: str
+    items: tuple[CostItem, ...]
+    monthly: float
+    hourly: float
+
+
+def stage_idle_cost(region: str, nat_gateways: int, interface_endpoints: int, waf_rules: int) -> StageCost:
+    """The stage's fixed monthly cost; requests, storage and logs are billed by use and come on top."""
+    priced_as, prices = prices_for(region)
+    items = []
+    if nat_gateways:
+        monthly = nat_gateways * prices.nat_gateway_hour * HOURS_PER_MONTH
+        items.append(CostItem(f"{nat_gateways} NAT gateway{'s' if nat_gateways > 1 else ''} (data on top)", monthly))
+    if interface_endpoints:
+        monthly = interface_endpoints * prices.endpoint_hour * HOURS_PER_MONTH
+        items.append(CostItem(f"{interface_endpoints} interface endpoint network interfaces", monthly))
+    if waf_rules:
+        items.append(CostItem("WAF web ACL and its rules", WAF_WEB_ACL_MONTH + waf_rules * WAF_RULE_MONTH))
+    rounded = tuple(CostItem(item.what, round(item.monthly, 2)) for item in items)
+    total = sum(item.monthly for item in items)
+    return StageCost(region, priced_as, rounded, round(total, 2), round(total / HOURS_PER_MONTH, 4))

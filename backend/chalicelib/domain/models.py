@@ -356,6 +356,9 @@ def setting_default(name: str) -> Any:
     raise KeyError(f"{name} has no default: a model must be given one")
 
 
+SYSTEM_ACTOR_PREFIX = "system:"  # what the platform does by itself (restarts, reconciling, idle stops)
+
+
 @dataclass(frozen=True)
 class OperationEntry:
     """One line of a model's operations log: a user's action or a status transition."""
@@ -373,9 +376,12 @@ class OperationEntry:
     last_at: datetime | None = None
 
     def repeats(self, earlier: OperationEntry) -> bool:
-        """The same thing happening again (a restart failing the same way): only the time differs."""
+        """The system doing the same thing again (a restart failing the same way): only the time differs.
+
+        A person's actions each keep their line, however alike they read."""
         fields = ("model_id", "actor", "action", "from_status", "to_status", "result", "reason")
-        return all(getattr(self, name) == getattr(earlier, name) for name in fields)
+        same = all(getattr(self, name) == getattr(earlier, name) for name in fields)
+        return same and self.actor.startswith(SYSTEM_ACTOR_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,14 @@ export interface ContainerLogsQuery {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CostItemResponse".
+ */
+export interface CostItemResponse {
+  what: string;
+  monthly: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "CostResponse".
  */
 export interface CostResponse {
@@ -903,6 +911,22 @@ export interface ServerMetadataResponse {
 export interface ServerReadyResponse {
   ready: boolean;
   [k: string]: unknown;
+}
+/**
+ * The stage's own cost with no model running (its network and edge), by the month.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "StageCostResponse".
+ */
+export interface StageCostResponse {
+  currency: string;
+  region: string;
+  pricedAs: string;
+  pricesAsOf: string;
+  items: CostItemResponse[];
+  monthly: number;
+  hourly: number;
+  local: boolean;
 }
 /**
  * A partial update: only the fields present change. `revision` may stand in for If-Match.
