@@ -21,9 +21,15 @@ DAY_SECONDS = 86400
 MAX_HISTORY_PAGES = 10
 
 
-def hourly(spec: Iterable[DeployedVersion | SpecLine], prices: RegionPrices) -> float:
-    """USD per hour of a deployment's containers: each replica's vCPU and memory at Fargate's prices."""
-    return sum(d.replicas * (d.container_cpu * prices.vcpu_hour + d.container_memory * prices.gb_hour) for d in spec)
+def hourly(spec: Iterable[DeployedVersion | SpecLine], prices: RegionPrices, all_spot: bool = False) -> float:
+    """USD per hour of a deployment's containers: each replica's vCPU and memory at Fargate's prices, at
+    Spot's typical discount for the versions on Spot (`all_spot`: as if every version were)."""
+    return sum(
+        d.replicas
+        * (d.container_cpu * prices.vcpu_hour + d.container_memory * prices.gb_hour)
+        * ((1 - TYPICAL_SPOT_DISCOUNT) if all_spot or d.spot else 1)
+        for d in spec
+    )
 
 
 def month_start(now: datetime) -> datetime:
@@ -125,13 +131,13 @@ def model_cost(
     days = [(ms, n) for ms, n in zip(daily_ms, daily_requests, strict=True) if ms and n]
     mean_ms = sum(ms * n for ms, n in days) / sum(n for _, n in days) if days else 0.0
     running = record.status not in (ModelStatus.STOPPED, ModelStatus.IDLE)
-    now_hourly = hourly(record.wanted() if running else record.deployment, prices)
+    spec = record.wanted() if running else record.deployment
     return ModelCost(
         region=region,
         priced_as=priced_as,
         running=running,
-        hourly=now_hourly,
-        spot_hourly=now_hourly * (1 - TYPICAL_SPOT_DISCOUNT),
+        hourly=hourly(spec, prices),
+        spot_hourly=hourly(spec, prices, all_spot=True),
         since=since,
         month_to_date=spent,
         requests_this_month=int(requests),

@@ -512,7 +512,12 @@ class Lifecycle(RecordKeeper):
             artifact_uri = self._artifacts.uri(record.id, version.artifact_number)
         try:
             unit = RuntimeUnit(
-                record.unit(deployed), deployed.version, deployed.replicas, artifact_uri, deployed.autoscaling
+                record.unit(deployed),
+                deployed.version,
+                deployed.replicas,
+                artifact_uri,
+                deployed.autoscaling,
+                deployed.spot,
             )
             self._runtime.start(unit)
         except RuntimeRefused as refused:

@@ -152,6 +152,7 @@ class DeployedVersion:
     container_cpu: float
     container_memory: float
     autoscaling: Autoscaling | None = None
+    spot: bool = False  # on Fargate Spot: cheaper, and its tasks may be taken back with two minutes' notice
 
 
 @dataclass(frozen=True)
@@ -396,10 +397,17 @@ class SpecLine:
     artifact_sha256: str | None
     docker_image: str | None
     autoscaling: Autoscaling | None = None
+    spot: bool = False
 
     def deployed(self) -> DeployedVersion:
         return DeployedVersion(
-            self.version, self.weight, self.replicas, self.container_cpu, self.container_memory, self.autoscaling
+            self.version,
+            self.weight,
+            self.replicas,
+            self.container_cpu,
+            self.container_memory,
+            self.autoscaling,
+            self.spot,
         )
 
 

@@ -206,6 +206,7 @@ export interface DeployedVersionRequest {
   containerCpu?: number | null;
   containerMemory?: number | null;
   autoscaling?: AutoscalingSettings | null;
+  spot?: boolean;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -226,6 +227,7 @@ export interface DeployedVersionResponse {
    */
   leaving: boolean;
   autoscaling: AutoscalingResponse | null;
+  spot: boolean;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -363,6 +365,7 @@ export interface SpecLineResponse {
   artifactSha256: string | null;
   dockerImage: string | null;
   autoscaling: AutoscalingResponse | null;
+  spot: boolean;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
