@@ -180,7 +180,8 @@ RECONCILER = (
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
 # Assumed by a model's container: it reads its artifact and nothing else.
-MODEL_TASK = (Grant("ReadArtifacts", ("s3:GetObject",), (ARTIFACT_OBJECTS,)),)
+# It reads the exact upload the platform recorded (by its S3 version), which is GetObjectVersion.
+MODEL_TASK = (Grant("ReadArtifacts", ("s3:GetObject", "s3:GetObjectVersion"), (ARTIFACT_OBJECTS,)),)
 
 # Chalice's function name (its `lambda_functions` key) -> that function's role.
 FUNCTION_ROLES: Mapping[str, tuple[Grant, ...]] = {

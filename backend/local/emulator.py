@@ -163,6 +163,8 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
     except ClientError as error:
         if error_code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
+    # Versioned, as the stack makes it: a runner reads the upload that was recorded, by its version.
+    s3.put_bucket_versioning(Bucket=settings.artifact_bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_cors(
         Bucket=settings.artifact_bucket,
         CORSConfiguration={

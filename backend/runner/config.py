@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -43,9 +44,15 @@ class Settings:
 
     @property
     def bucket_and_key(self) -> tuple[str, str]:
-        rest = self.artifact_uri.removeprefix("s3://")
+        rest = self.artifact_uri.removeprefix("s3://").partition("?")[0]
         bucket, _, key = rest.partition("/")
         return bucket, key
+
+    @property
+    def object_version(self) -> str | None:
+        """The upload to read (`?versionId=` on the URI): the one the platform recorded, not a later one."""
+        query = urllib.parse.parse_qs(self.artifact_uri.partition("?")[2])
+        return query.get("versionId", [None])[0]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -87,7 +94,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     uri = env.get("KRAKEN_ARTIFACT_URI", "").strip()
     if not uri:
         raise ConfigError("KRAKEN_ARTIFACT_URI is not set")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, _, key = uri.removeprefix("s3://").partition("?")[0].partition("/")
     if not uri.startswith("s3://") or not bucket or not key:
         raise ConfigError(f"KRAKEN_ARTIFACT_URI must look like s3://bucket/key, got {uri[:120]!r}")
     fmt = env.get("KRAKEN_ARTIFACT_FORMAT", "").strip().lower()

@@ -66,14 +66,15 @@ def download(settings: Settings, dest: Path, client: Any | None = None) -> int:
 
     uri, limit = settings.artifact_uri, settings.max_artifact_bytes
     bucket, key = settings.bucket_and_key
+    exact = {"VersionId": settings.object_version} if settings.object_version else {}
     client = client or s3_client()
     try:
-        size = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        size = int(client.head_object(Bucket=bucket, Key=key, **exact)["ContentLength"])
         if size > limit:
             raise LoadFailure(
                 f"artifact {uri} is {size} bytes, over the limit of {limit} bytes (KRAKEN_ARTIFACT_MAX_BYTES)"
             )
-        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        body = client.get_object(Bucket=bucket, Key=key, **exact)["Body"]
         written = 0
         with dest.open("wb") as out:
             # Count while streaming too: the object can be replaced between HEAD and GET.

@@ -174,3 +174,29 @@ def test_image_models_without_docker_fail_at_once(local_mode: LocalMode) -> None
     started = local_mode.request("POST", f"/api/models/{model_id}/start", {})
     assert started.status == 202
     assert started.body["status"] == "FAILED" and "Docker" in started.body["statusReason"]
+
+
+def test_an_old_upload_ticket_cannot_change_what_a_version_serves(local_mode: LocalMode) -> None:
+    """A presigned POST stays valid for its 15 minutes; the version serves the upload that was recorded."""
+    created = local_mode.request("POST", "/api/models", {**ARTIFACT_MODEL, "name": "kept-upload"})
+    model_id = created.body["id"]
+    ticket = local_mode.request("POST", f"/api/models/{model_id}/artifact", {}).body
+    original = trained_pipeline()
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m", original)}, timeout=30)
+    local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 30, "RUNNING")
+    rows = [{"carat": 0.23, "cut": "Ideal"}]
+    expected = list(joblib.load(io.BytesIO(original)).predict(pd.DataFrame(rows)))
+
+    # The same ticket again, with other bytes: S3 accepts it (a new object version)...
+    replaced = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("m", b"not a model")}, timeout=30)
+    assert replaced.status_code in (200, 204), replaced.text
+    # ...and a replica that starts afresh (killed, restarted by the supervisor) still loads the recorded one.
+    (pid,) = runner_processes(local_mode, model_id)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: runner_processes(local_mode, model_id) not in ([], [pid]), 30, "a new replica")
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 30, "RUNNING again")
+    body = {"modelData": rows, "metaData": {"modelId": model_id}}
+    answer = requests.post(f"{local_mode.base_url}/api/predict", json=body, headers=local_mode.auth, timeout=30)
+    assert answer.status_code == 200 and answer.json()["results"] == pytest.approx(expected)
+    local_mode.request("POST", f"/api/models/{model_id}/stop", {})

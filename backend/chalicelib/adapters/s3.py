@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -30,8 +31,9 @@ class S3ArtifactStore:
         self._s3 = s3
         self._bucket = bucket
 
-    def uri(self, model_id: str, version: int) -> str:
-        return f"s3://{self._bucket}/{artifact_key(model_id, version)}"
+    def uri(self, model_id: str, version: int, object_version: str | None = None) -> str:
+        uri = f"s3://{self._bucket}/{artifact_key(model_id, version)}"
+        return f"{uri}?versionId={quote(object_version, safe='')}" if object_version else uri
 
     def upload_ticket(self, model_id: str, version: int, max_bytes: int) -> UploadTicket:
         # The policy bounds the size (S3 on AWS, local mode's gate in front of moto); start checks it again.
@@ -57,8 +59,13 @@ class S3ArtifactStore:
             body = found["Body"]
             while chunk := body.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
+        # An unversioned bucket says "null"; a versioned one (as the stack makes it) names this upload.
+        object_version = found.get("VersionId")
         return ArtifactInfo(
-            size=int(found["ContentLength"]), uploaded_at=found["LastModified"], sha256=digest.hexdigest()
+            size=int(found["ContentLength"]),
+            uploaded_at=found["LastModified"],
+            sha256=digest.hexdigest(),
+            object_version=object_version if object_version and object_version != "null" else None,
         )
 
     def delete(self, model_id: str, version: int | None = None) -> None:

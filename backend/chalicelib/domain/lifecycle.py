@@ -509,7 +509,8 @@ class Lifecycle(RecordKeeper):
         version = record.find_version(deployed.version)
         artifact_uri = None
         if version is not None and version.docker_image is None:
-            artifact_uri = self._artifacts.uri(record.id, version.artifact_number)
+            recorded = version.artifact.object_version if version.artifact else None
+            artifact_uri = self._artifacts.uri(record.id, version.artifact_number, recorded)
         try:
             unit = RuntimeUnit(
                 record.unit(deployed),

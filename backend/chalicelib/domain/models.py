@@ -99,6 +99,8 @@ class ArtifactInfo:
     size: int
     uploaded_at: datetime
     sha256: str | None = None
+    # The object store's version of the upload recorded: what runs is that, whatever lands on the key later.
+    object_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,9 @@ class UploadTicket:
 class ArtifactStore(Protocol):
     """One object per model version, never overwritten once the version records it."""
 
-    def uri(self, model_id: str, version: int) -> str: ...
+    def uri(self, model_id: str, version: int, object_version: str | None = None) -> str:
+        """Where a runner reads the artifact; with `object_version`, exactly that upload of it."""
+        ...
 
     def upload_ticket(self, model_id: str, version: int, max_bytes: int) -> UploadTicket: ...
 
