@@ -138,3 +138,23 @@ def test_only_scheduled_models_are_in_the_schedule_index(ecs_api: tuple[Client, 
         ExpressionAttributeValues={":key": {"S": tables.MODEL_SCHEDULE_KEY_VALUE}},
     )["Items"]
     assert found == []
+
+
+def test_a_models_table_from_before_schedules_gets_the_index(aws: config.Settings) -> None:
+    """Local mode restores its saved tables; one made before the index existed gets it at the next start."""
+    from chalicelib.adapters import dynamodb
+
+    client = boto3.client("dynamodb", region_name=aws.region)
+    client.update_table(
+        TableName=aws.models_table,
+        GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": tables.MODELS_BY_SCHEDULE.name}}],
+    )
+
+    def indexes() -> set[str]:
+        described = client.describe_table(TableName=aws.models_table)["Table"]
+        return {index["IndexName"] for index in described["GlobalSecondaryIndexes"]}
+
+    assert tables.MODELS_BY_SCHEDULE.name not in indexes()
+    dynamodb.configure(aws)
+    dynamodb.create_tables()
+    assert indexes() == {index.name for index in tables.MODELS.indexes}
