@@ -8,9 +8,10 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
-from chalicelib import config, tables
+from chalicelib import config, tables, wiring
 from chalicelib.domain.clock import to_iso, utc_now
-from tests.functional.test_lifecycle_ecs import model, upload
+from chalicelib.domain.lifecycle import IDLE_ACTOR
+from tests.functional.test_lifecycle_ecs import model, running, send, task_event, upload
 from tests.functional.test_models_api import DIAMONDS, assert_error, post, put
 
 
@@ -158,3 +159,35 @@ def test_a_models_table_from_before_schedules_gets_the_index(aws: config.Setting
     dynamodb.configure(aws)
     dynamodb.create_tables()
     assert indexes() == {index.name for index in tables.MODELS.indexes}
+
+
+def test_an_idle_model_is_started_by_a_start_schedule_and_stopped_for_good_by_a_stop(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    model_id = post(client, "/models", DIAMONDS).json_body["id"]
+    upload(client, model_id, b"fake model bytes")
+
+    def rest_idle() -> None:
+        """Run the model, then let the idle stop rest it (the reconciler's own call) until its task has ended."""
+        if model(client, model_id)["status"] != "PENDING":
+            assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+        send(client, running(settings, model_id))
+        wiring.current().lifecycle.stop(model_id, IDLE_ACTOR, idle_minutes=5)
+        send(client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="STOPPED"))
+        assert model(client, model_id)["status"] == "IDLE"
+
+    def fire(action: str) -> None:
+        changed = put(client, f"/models/{model_id}", {"schedules": [{"action": action, "cron": half_an_hour_away()}]})
+        assert changed.status_code == 200, changed.json_body
+        as_if_checked_long_ago(settings, model_id)
+        reconcile(client)
+
+    rest_idle()
+    fire("start")
+    assert model(client, model_id)["status"] == "PENDING"
+    rest_idle()
+    fire("stop")
+    record = model(client, model_id)
+    assert record["status"] == "STOPPED" and record["idleSince"] is None
+    assert [row["toStatus"] for row in schedule_rows(client, model_id)] == ["STOPPED", "PENDING"]
