@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from chalicelib.domain.clock import to_iso, utc_now
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import DomainError, NotFound
 from chalicelib.domain.lifecycle import Lifecycle
 from chalicelib.domain.models import ModelRecord, Schedule, ScheduleAction
 from chalicelib.domain.ports import ModelQuery, ModelRepository, OperationsLog
@@ -111,6 +111,8 @@ class ScheduleRunner(RecordKeeper):
             for listed in page.items:
                 try:
                     self._fire_due(listed.id, now)
+                except NotFound:
+                    pass  # deleted since the index listed it
                 except Exception:  # one model's trouble must not keep the others' schedules from firing
                     logger.exception("firing a schedule failed", extra={"model_id": listed.id})
             cursor = page.cursor
