@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from datetime import timedelta
 from typing import Any
 
@@ -191,3 +192,20 @@ def test_an_idle_model_is_started_by_a_start_schedule_and_stopped_for_good_by_a_
     record = model(client, model_id)
     assert record["status"] == "STOPPED" and record["idleSince"] is None
     assert [row["toStatus"] for row in schedule_rows(client, model_id)] == ["STOPPED", "PENDING"]
+
+
+def test_reconcilers_racing_fire_a_due_schedule_once(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    schedules = [{"action": "start", "cron": half_an_hour_away()}]
+    model_id = post(client, "/models", {**DIAMONDS, "schedules": schedules}).json_body["id"]
+    upload(client, model_id, b"fake model bytes")
+    as_if_checked_long_ago(settings, model_id)
+    services = wiring.current()
+    # The upload is recorded before the race, so the race is only over the schedule.
+    services.lifecycle.refresh_artifact(services.registry.get(model_id))
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for done in [pool.submit(services.schedules.run_due) for _ in range(4)]:
+            done.result()
+    assert len(schedule_rows(client, model_id)) == 1
+    rows = client.http.get(f"/models/{model_id}/logs?limit=100").json_body["items"]
+    assert [row["result"] for row in rows if row["action"] == "start"] == ["accepted"]
