@@ -317,6 +317,7 @@ step("the form adds a schedule, checks it, and the model page shows its next run
   await page.getByRole("button", { name: "Save changes" }).click();
   await page.getByText("The hour field is not valid").waitFor();
   assert.equal(await page.getByLabel("Cron 1").getAttribute("aria-invalid"), "true");
+  await screenshot(page.locator("fieldset", { hasText: "Schedules" }), "08a-schedule-form");
   await page.getByLabel("Cron 1").fill("0 3 1 1 *");
   await page.getByRole("button", { name: "Save changes" }).click();
   await page.getByText(`Saved ${NAME}.`).first().waitFor();
