@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from chalicelib import triggers
-from chalicelib.api import access, costs, deployments, errors, health, lifecycle, models, openapi, predictions
+from chalicelib.api import (
+    access,
+    costs,
+    deployments,
+    errors,
+    health,
+    lifecycle,
+    models,
+    openapi,
+    predictions,
+    protocols,
+)
 from chalicelib.api.application import KrakenApp
 
 app = KrakenApp(app_name="kraken")
@@ -13,6 +24,7 @@ app.register_blueprint(models.blueprint)
 app.register_blueprint(lifecycle.blueprint)
 app.register_blueprint(deployments.blueprint)
 app.register_blueprint(predictions.blueprint)
+app.register_blueprint(protocols.blueprint)
 app.register_blueprint(costs.blueprint)
 app.register_blueprint(access.blueprint)
 app.register_blueprint(openapi.blueprint)

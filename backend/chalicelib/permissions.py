@@ -86,6 +86,32 @@ _READ_REQUEST_HISTORY = Grant(
     (REQUEST_LOG_GROUP, REQUEST_LOG_GROUP + ":*"),
 )
 
+# An autoscaled version's service gets its bounds and target-tracking policies; they go before it stops.
+# The first registration makes the service-linked role Application Auto Scaling acts through.
+_SCALE_SERVICES = (
+    Grant(
+        "ScaleModelServices",
+        (
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:DescribeScalingPolicies",
+        ),
+        ("*",),
+    ),
+    Grant(
+        "AutoScalingRole",
+        ("iam:CreateServiceLinkedRole",),
+        (
+            "arn:{partition}:iam::{account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_ECSService",
+        ),
+        {"StringLike": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}},
+    ),
+)
+
 API_FUNCTION = (
     *_FUNCTION_BASE,
     Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
@@ -108,6 +134,7 @@ API_FUNCTION = (
     *_WATCH_TASKS,
     _TAG_ON_CREATE,
     _PASS_TASK_ROLES,
+    *_SCALE_SERVICES,
     Grant(
         "ModelLogs",
         (
@@ -153,6 +180,7 @@ RECONCILER = (
     *_WATCH_TASKS,
     _TAG_ON_CREATE,
     _PASS_TASK_ROLES,
+    *_SCALE_SERVICES,
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
 # Assumed by a model's container: it reads its artifact and nothing else.

@@ -67,9 +67,13 @@ class Wiring:
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
+        from chalicelib.adapters.app_autoscaling import ServiceScaling
         from chalicelib.adapters.ecs import EcsContainerRuntime
 
-        return EcsContainerRuntime(self.client("ecs"), self.settings)
+        scaling = ServiceScaling(
+            self.client("application-autoscaling"), self.settings.cluster, self.settings.metrics_namespace
+        )
+        return EcsContainerRuntime(self.client("ecs"), self.settings, scaling)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -147,6 +147,9 @@ class ContainerLauncher:
         pid = inspected.stdout.strip()
         return int(pid) if inspected.returncode == 0 and pid.isdigit() and pid != "0" else None
 
+    def close(self) -> None:
+        shutil.rmtree(self._secrets, ignore_errors=True)
+
     def remove_leftovers(self) -> None:
         """Remove containers an earlier local mode left when it was killed outright (its pid is gone)."""
         listed = self._engine.run(

@@ -64,6 +64,7 @@ class ResourceSampler:
         self._service_name = service_name
         self._pids: dict[str, int | None] = {}
         self._last: dict[str, tuple[float, float]] = {}  # replica -> (monotonic time, CPU seconds)
+        self._cpu_percent: dict[str, tuple[str, int, float]] = {}  # replica -> (model, version, latest CPU %)
         self._stop = threading.Event()
 
     def sample_once(self) -> int:
@@ -81,6 +82,8 @@ class ResourceSampler:
             values = [("MemoryUtilized", memory_mib), ("MemoryReserved", replica.memory_reserved_mib)]
             if cpu_units is not None:  # a rate needs two samples
                 values += [("CpuUtilized", cpu_units), ("CpuReserved", replica.cpu_reserved_units)]
+                percent = 100 * cpu_units / replica.cpu_reserved_units
+                self._cpu_percent[replica.replica_id] = (replica.model_id, replica.version, percent)
             data += [
                 {"MetricName": name, "Dimensions": dimensions, "Timestamp": now, "Value": value}
                 for name, value in values
@@ -88,6 +91,7 @@ class ResourceSampler:
         for gone in set(self._pids) - seen:
             self._pids.pop(gone, None)
             self._last.pop(gone, None)
+            self._cpu_percent.pop(gone, None)
         for start in range(0, len(data), MAX_DATUMS_PER_CALL):
             try:
                 self._cloudwatch.put_metric_data(
@@ -96,6 +100,11 @@ class ResourceSampler:
             except (ClientError, BotoCoreError):
                 logger.warning("the emulator refused %d container metric values", len(data[start:]))
         return len(data)
+
+    def cpu_percent(self, model_id: str, version: int) -> float | None:
+        """The version's replicas' latest CPU, averaged, as a share of what each reserved (ECS's CPUUtilization)."""
+        found = [p for m, v, p in list(self._cpu_percent.values()) if (m, v) == (model_id, version)]
+        return round(sum(found) / len(found), 1) if found else None
 
     def _measure(self, replica: LiveReplica) -> tuple[float | None, float] | None:
         if replica.replica_id not in self._pids:

@@ -31,7 +31,7 @@ from typing import IO, Protocol
 from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.config import Settings
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.models import ModelRecord
+from chalicelib.domain.models import Autoscaling, ModelRecord
 from chalicelib.domain.ports import (
     ExitCause,
     ReplicaExit,
@@ -42,6 +42,7 @@ from chalicelib.domain.ports import (
     RuntimeView,
 )
 from chalicelib.domain.runner_contract import runner_environment
+from local.limits import Limits, find_limits
 from local.logs import LogShipper
 
 logger = logging.getLogger("kraken.local.runtime")
@@ -99,6 +100,10 @@ class Launcher(Protocol):
 
     def root_pid(self, replica_id: str, process: Process) -> int | None:
         """The host pid of the replica's first process (the replica is it and its descendants), or None."""
+        ...
+
+    def close(self) -> None:
+        """After the last replica ended, as local mode exits."""
         ...
 
 
@@ -274,17 +279,17 @@ class _Supervisor:
 
 
 class ProcessLauncher:
-    """Replicas as child processes of local mode: no engine needed, no isolation and no limits."""
+    """Replicas as child processes of local mode: no engine needed and no isolation, but their size's limits."""
 
-    description = "as child processes of local mode (no container isolation, no CPU or memory limits)"
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: Limits | None = None) -> None:
         self._settings = settings
+        self._limits = limits or find_limits()
+        self.description = f"as child processes of local mode (no container isolation; {self._limits.description})"
 
     def refusal(self, record: ModelRecord) -> str | None:
         return ENGINE_NEEDED if record.docker_image else None
 
-    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:  # noqa: ARG002
+    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(BACKEND_DIR),
@@ -292,15 +297,24 @@ class ProcessLauncher:
             "KRAKEN_MODEL_HOST": "127.0.0.1",
             **model_environment(self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or ""),
         }
-        return subprocess.Popen(
+        held = self._limits.prepare(replica_id, record.container_cpu, record.container_memory)
+
+        def before_exec() -> None:
+            if sys.platform == "linux":
+                die_with_parent()
+            held()
+
+        process = subprocess.Popen(
             [sys.executable, "-m", "runner"],
             cwd=BACKEND_DIR,
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=before_exec,
         )
+        self._limits.started(replica_id, process.pid)
+        return process
 
     def stop(self, replica_id: str, process: Process) -> None:  # noqa: ARG002 - a process is its own handle
         process.terminate()
@@ -310,8 +324,15 @@ class ProcessLauncher:
             process.kill()
             process.wait(timeout=STOP_GRACE_SECONDS)
 
-    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - a process leaves nothing behind
-        return ExitCause.EXITED
+    def ended(self, replica_id: str, exit_code: int) -> ExitCause:  # noqa: ARG002 - its limits know why
+        try:
+            killed_for_memory = self._limits.out_of_memory(replica_id)
+        finally:
+            self._limits.release(replica_id)
+        return ExitCause.OUT_OF_MEMORY if killed_for_memory else ExitCause.EXITED
+
+    def close(self) -> None:
+        self._limits.close()
 
     def root_pid(self, replica_id: str, process: Process) -> int | None:  # noqa: ARG002
         return process.pid
@@ -337,15 +358,27 @@ class _VersionSet:
                 unit.artifact_uri != self.unit.artifact_uri
             )
             self.unit = unit
+            count = unit.replicas
+            if unit.autoscaling is not None and self.replicas:
+                count = unit.autoscaling.bounded(len(self.replicas))  # the scaler's count stands, within bounds
             if changed:
                 old = self.replicas
-                self.replicas = [self._launch() for _ in range(unit.replicas)]
+                self.replicas = [self._launch() for _ in range(count)]
                 threading.Thread(target=self._retire_when_ready, args=(old,), daemon=True).start()
                 return
-            while len(self.replicas) < unit.replicas:
-                self.replicas.append(self._launch())
-            while len(self.replicas) > unit.replicas:
-                self.replicas.pop().stop_requested.set()
+            self._resize(count)
+
+    def scale(self, count: int) -> None:
+        """The autoscaler's new count: new replicas start beside the serving ones; surplus ones stop."""
+        with self._lock:
+            if not self.stopped:
+                self._resize(count)
+
+    def _resize(self, count: int) -> None:
+        while len(self.replicas) < count:
+            self.replicas.append(self._launch())
+        while len(self.replicas) > count:
+            self.replicas.pop().stop_requested.set()
 
     def _launch(self) -> _Supervisor:
         supervisor = _Supervisor(self.runtime, self.unit)
@@ -441,6 +474,22 @@ class LocalContainerRuntime:
             return RuntimeView(desired_running=False, healthy_endpoints=(), tasks_alive=0)
         return found.view()
 
+    def autoscaled(self) -> list[tuple[str, int, Autoscaling, int]]:
+        """(model id, version, policy, replicas now) of every running version that scales itself."""
+        with self._lock:
+            sets = list(self._sets.items())
+        return [
+            (model_id, version, found.unit.autoscaling, len(found.replicas))
+            for (model_id, version), found in sets
+            if found.unit.autoscaling is not None and not found.stopped
+        ]
+
+    def scale(self, model_id: str, version: int, count: int) -> None:
+        with self._lock:
+            found = self._sets.get((model_id, version))
+        if found is not None:
+            found.scale(count)
+
     def live(self) -> list[LiveReplica]:
         """Every replica that is up and healthy, across models and versions."""
         with self._lock:
@@ -456,3 +505,4 @@ class LocalContainerRuntime:
         for version_set in sets:
             for thread in version_set.threads():
                 thread.join(timeout=STOP_GRACE_SECONDS + 5)
+        self.launcher.close()

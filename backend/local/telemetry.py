@@ -6,9 +6,11 @@ does that extraction and calls PutMetricData, so the request path is no slower a
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import queue
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,13 +79,31 @@ class MetricsWorker(PeriodicFlusher):
                     )
 
 
+class RequestCounts:
+    """Requests per model version since the autoscaler last looked: the gateway's count, before it is shipped."""
+
+    def __init__(self) -> None:
+        self._counts: collections.Counter[tuple[str, str | None]] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def add(self, model_id: str, version: str | None) -> None:
+        with self._lock:
+            self._counts[(model_id, version)] += 1
+
+    def take(self, model_id: str, version: int) -> int:
+        with self._lock:
+            return self._counts.pop((model_id, str(version)), 0)
+
+
 class LocalPredictionLog:
     def __init__(self, settings: Settings, shipper: LogShipper, metrics: MetricsWorker) -> None:
         self._settings = settings
         self._shipper = shipper
         self._metrics = metrics
+        self.counts = RequestCounts()
 
     def record(self, prediction: Prediction) -> None:
+        self.counts.add(prediction.model_id, prediction.model_version)
         document = prediction_document(prediction, self._settings.metrics_namespace)
         self._shipper.add(self._settings.request_log_group, REQUEST_STREAM, json.dumps(document, separators=(",", ":")))
         self._metrics.put(document)

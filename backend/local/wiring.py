@@ -25,6 +25,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.clock import to_iso
 from chalicelib.domain.ports import ContainerRuntime, PredictionLog, ReplicaReport
 from chalicelib.wiring import Wiring
+from local.autoscaler import DEFAULT_ROUND_SECONDS, ROUND_SECONDS, LocalAutoscaler, seconds_from
 from local.calls import CallLog
 from local.containers import local_runtime
 from local.identities import PLATFORM, Identities, acting_as
@@ -139,10 +140,23 @@ class LocalWiring(Wiring):
             lambda model_id, version: family(settings, model_id, version),
         )
 
+    @cached_property
+    def autoscaler(self) -> LocalAutoscaler:
+        runtime = self.runtime
+        log = self.prediction_log
+        assert isinstance(runtime, LocalContainerRuntime) and isinstance(log, LocalPredictionLog)
+
+        def record(model_id: str, version: int, before: int, after: int, reason: str) -> None:
+            with acting_as("reconcile"):  # the schedule's role, which writes the log for system actors
+                self.lifecycle.record_scaling(model_id, version, before, after, reason)
+
+        return LocalAutoscaler(runtime, self.resource_sampler, log.counts, record)
+
     def start_background(self) -> None:
-        """What runs between requests on AWS: the schedule's reconciler and Container Insights."""
+        """What runs between requests on AWS: the reconciler, Container Insights and Application Auto Scaling."""
         self.start_reconciler()
         self.resource_sampler.start(sample_interval())
+        self.autoscaler.start(seconds_from(ROUND_SECONDS, DEFAULT_ROUND_SECONDS))
 
     def reconcile_once(self) -> None:
         with acting_as("reconcile"):
@@ -164,6 +178,7 @@ class LocalWiring(Wiring):
     def shutdown(self) -> None:
         self._stop_reconciling.set()
         self.resource_sampler.close()
+        self.autoscaler.close()
         runtime = self.runtime
         assert isinstance(runtime, LocalContainerRuntime)
         runtime.shutdown()

@@ -25,3 +25,7 @@ class LoadFailure(Exception):
 
 class InvalidInput(Exception):
     """The request cannot be scored; the message goes back to the caller in a 400."""
+
+
+class UnsupportedContent(Exception):
+    """The body is of a media type the protocol does not take (a 415)."""

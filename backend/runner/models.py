@@ -292,6 +292,10 @@ class PythonModel:
         """Nothing to redo: the module is shared copy-on-write with the parent."""
 
 
+# Non-string keys: an ONNX classifier's probabilities come as {label: probability} maps.
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
 def json_default(value: Any) -> Any:
     """orjson fallback for what it cannot write natively (object/str arrays, pandas, numpy scalars)."""
     if isinstance(value, np.ndarray):

@@ -279,6 +279,27 @@ step("roll back to the 90/10 entry from History; the deployment shown is 90/10 a
   );
 });
 
+step("autoscale version 1 between 1 and 3 replicas from the Deploy dialog", async () => {
+  await panel().getByRole("button", { name: "Deploy…" }).click();
+  const dialog = page.getByRole("dialog", { name: `Deploy ${NAME}` });
+  await dialog.waitFor();
+  await dialog.getByLabel("Autoscale version 1").check();
+  await dialog.getByLabel("Maximum replicas of version 1").fill("3");
+  const deploy = dialog.getByRole("button", { name: "Deploy", exact: true });
+  // Bounds without a target cannot be sent; the row says what is missing.
+  assert.equal(await deploy.isDisabled(), true);
+  await dialog.getByText("Give a target: CPU % and/or requests per second per replica.").waitFor();
+  await dialog.getByLabel("Request target of version 1").fill("50");
+  await dialog.getByLabel("Update message").fill("Autoscale v1");
+  assert.equal(await deploy.isDisabled(), false);
+  await deploy.click();
+  await dialog.waitFor({ state: "hidden" });
+  await page.getByTestId("replicas-1").getByText("1 / 1–3 (autoscaled)").waitFor({ timeout: SWITCH_MS });
+  const model = await call("GET", `/models/${modelId}`);
+  const v1 = model.body.deployment.find((d) => d.version === 1);
+  assert.deepEqual(v1.autoscaling, { minReplicas: 1, maxReplicas: 3, targetCpuPercent: null, targetRequestsPerReplica: 50 });
+});
+
 step("an idle stop set in the form rests the model IDLE; the next request wakes it", async () => {
   await page.goto(`${local.baseUrl}/#/models/${modelId}/edit`);
   await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();

@@ -271,7 +271,8 @@ class KrakenApi(Construct):
             role,
             "AwsSolutions-IAM5[Resource::*]",
             "AWS requires Resource '*' for ecs:RegisterTaskDefinition/DeregisterTaskDefinition/ListTaskDefinitions/"
-            "ListTaskDefinitionFamilies, "
+            "ListTaskDefinitionFamilies, application-autoscaling:RegisterScalableTarget/DeregisterScalableTarget/"
+            "PutScalingPolicy/DeleteScalingPolicy/Describe* (scalable targets have generated ids), "
             "cloudwatch:GetMetricData, xray:PutTraceSegments/PutTelemetryRecords and the EC2 "
             "network-interface actions Lambda needs in a VPC; none has resource-level permissions.",
         )

@@ -87,3 +87,17 @@ ensure_container_engine() {
   PYTHONPATH=backend .venv/bin/python -m local.engine ||
     echo "The runner image could not be built (see above); models run as processes." >&2
 }
+
+# KServe's SDK in a virtual environment of its own (.venv-kserve): its client is tested against local mode,
+# but kserve brings a whole server stack that .venv should not carry. Installed when the test asks for it,
+# again only when tests/e2e/kserve-requirements.txt changes.
+ensure_kserve_env() {
+  local python stamp=.venv-kserve/.requirements-sha256 wanted
+  python=$(find_python)
+  wanted=$(sha256sum tests/e2e/kserve-requirements.txt | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && return 0
+  echo "Installing KServe's client into .venv-kserve (a few minutes, once) ..."
+  [ -x .venv-kserve/bin/python ] || "$python" -m venv .venv-kserve
+  .venv-kserve/bin/python -m pip install --quiet --disable-pip-version-check -r tests/e2e/kserve-requirements.txt
+  echo "$wanted" >"$stamp"
+}

@@ -34,6 +34,7 @@ from local.engine import (
     ensure_runner_image,
     find_engine,
 )
+from local.limits import cgroup_version
 from tests.e2e.conftest import LocalMode, start_local_mode
 from tests.e2e.test_gateway_local import ROWS, predict
 from tests.e2e.test_lifecycle_local import ARTIFACT_MODEL, create_model, status, trained_pipeline, wait_for
@@ -388,8 +389,11 @@ def test_without_an_engine_auto_falls_back_to_processes_and_says_why() -> None:
         said = [line for line in local.output.read_text().splitlines() if line.startswith("Models run")]
     finally:
         local.stop()
+    limits = {2: "cgroup v2 CPU and memory limits", 1: "cgroup v1 CPU and memory limits"}.get(
+        cgroup_version() or 0, "a memory limit on resident memory (no cgroups here, so no CPU limit)"
+    )
     assert said == [
-        "Models run as child processes of local mode (no container isolation, no CPU or memory limits); "
+        f"Models run as child processes of local mode (no container isolation; {limits}); "
         "no container engine works here: no-such-engine is not installed."
     ]
 

@@ -38,6 +38,18 @@ def test_every_route_declares_who_may_call_it() -> None:
         ("/openapi.json", "GET"),  # the API's own description, as issue 14 asks
         ("/predict", "POST"),
         ("/models/{model_id}/predict", "POST"),
+        # The standard inference protocols: the server's liveness, and each model as its own access says.
+        ("/v2", "GET"),
+        ("/v2/health/live", "GET"),
+        ("/v2/health/ready", "GET"),
+        ("/v2/models/{name}", "GET"),
+        ("/v2/models/{name}/ready", "GET"),
+        ("/v2/models/{name}/infer", "POST"),
+        ("/v2/models/{name}/versions/{version}", "GET"),
+        ("/v2/models/{name}/versions/{version}/ready", "GET"),
+        ("/v2/models/{name}/versions/{version}/infer", "POST"),
+        ("/models/{model_id}/invocations", "POST"),
+        ("/models/{model_id}/api/v1.0/predictions", "POST"),
     }
 
 
@@ -144,3 +156,40 @@ def test_public_endpoints_need_no_credentials(ecs_api: tuple[Client, config.Sett
     assert client.http.get(f"/models/{model_id}").json_body["endpointVisibility"] == "public"
     assert predict(client, model_id, {"Authorization": ""}).status_code == 200
     assert echo.seen[-1]["headers"]["X-Forwarded-User"] == "anonymous"
+
+
+def test_the_protocol_routes_guard_a_private_model_as_predict_does(
+    ecs_api: tuple[Client, config.Settings], echo: Any
+) -> None:
+    client, _ = ecs_api
+    model_id = running_model(ecs_api, echo.server_address[1])
+    name = client.http.get(f"/models/{model_id}").json_body["name"]
+    token = post(client, f"/models/{model_id}/clients", {"name": "triton-client"}).json_body["token"]
+    routes = {  # where each protocol's request lands on the container, and its error shape's key
+        f"/v2/models/{name}/infer": (f"/v2/models/{name}/versions/1/infer", "error"),
+        f"/v2/models/{model_id}/versions/1/infer": (f"/v2/models/{name}/versions/1/infer", "error"),
+        f"/models/{name}/invocations": ("/invocations", "error_code"),
+        f"/models/{model_id}/api/v1.0/predictions": ("/api/v1.0/predictions", "status"),
+    }
+    body = json.dumps({"inputs": []})
+    for path, (forwarded, error_key) in routes.items():
+        refused = client.http.post(path, headers={"Content-Type": "application/json", "Authorization": ""}, body=body)
+        assert refused.status_code == 401 and error_key in refused.json_body, path
+        answered = client.http.post(
+            path, headers={"Content-Type": "application/json", **basic("triton-client", token)}, body=body
+        )
+        assert answered.status_code == 200 and answered.headers["X-Model-Version"] == "1", path
+        assert echo.seen[-1]["path"] == forwarded and echo.seen[-1]["body"] == body.encode()
+        assert echo.seen[-1]["headers"]["X-Forwarded-User"] == "client:triton-client"
+    unknown = client.http.get("/v2/models/no-such-model", headers={"Authorization": ""})
+    assert unknown.status_code == 401 and set(unknown.json_body) == {"error"}  # no oracle of which models exist
+    pinned_elsewhere = client.http.post(
+        f"/v2/models/{name}/versions/7/infer", headers={"Content-Type": "application/json"}, body=body
+    )
+    assert pinned_elsewhere.status_code == 409 and "version 7" in pinned_elsewhere.json_body["error"]
+    csv = client.http.post(f"/models/{name}/invocations", headers={"Content-Type": "text/csv"}, body="a\n1\n")
+    assert csv.status_code == 200 and echo.seen[-1]["headers"]["Content-Type"] == "text/csv"
+    other = client.http.post(f"/models/{name}/invocations", headers={"Content-Type": "text/plain"}, body="x")
+    assert other.status_code == 415 and other.json_body["error_code"] == "BAD_REQUEST"
+    assert client.http.get(f"/v2/models/{name}/ready").json_body == {"name": name, "ready": True}
+    assert client.http.get("/v2/health/live").json_body == {"live": True}

@@ -371,8 +371,22 @@ def test_a_two_version_deployment_runs_a_rolling_service_per_version(ecs_api: tu
     send(client, running(settings, model_id, ip="10.20.1.9", model_version=2, task_id="fedcba9876543210"))
     shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
     assert (shown[1]["servingWeight"], shown[2]["servingWeight"]) == (60, 40)
+    assert not shown[1]["leaving"] and not shown[2]["leaving"]
     history = client.http.get(f"/models/{model_id}/history").json_body["items"]
     assert [e["action"] for e in history] == ["deploy", "start"] and history[0]["message"] == "A/B"
+
+    # Promoting version 2 alone: version 1 is shown leaving (no traffic) until its service is retired.
+    revision = model(client, model_id)["revision"]
+    body = {"versions": [{"version": 2, "weight": 100, "replicas": 3, "containerCpu": 1, "containerMemory": 2}]}
+    promoted = client.http.put(
+        f"/models/{model_id}/deployment",
+        headers={"Content-Type": "application/json", "If-Match": f'"{revision}"'},
+        body=json.dumps({**body, "message": "promote"}),
+    )
+    assert promoted.status_code == 202, promoted.body
+    shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
+    assert (shown[1]["leaving"], shown[1]["weight"], shown[1]["servingWeight"]) == (True, 0, 0)
+    assert (shown[2]["leaving"], shown[2]["servingWeight"]) == (False, 100)
 
 
 def test_a_model_s_cost_follows_its_deployment_and_running_time(ecs_api: tuple[Client, config.Settings]) -> None:
@@ -393,3 +407,76 @@ def test_a_model_s_cost_follows_its_deployment_and_running_time(ecs_api: tuple[C
     assert running["spotHourly"] == pytest.approx(0.024685 * 0.3)
     assert 0 < running["monthToDate"] < 0.024685 / 3600 * 60
     assert client.http.get("/models/nope/cost").status_code == 404
+
+
+def _deploy(client: Client, model_id: str, versions: list[dict[str, Any]]) -> Any:
+    revision = model(client, model_id)["revision"]
+    return client.http.put(
+        f"/models/{model_id}/deployment",
+        headers={"Content-Type": "application/json", "If-Match": f'"{revision}"'},
+        body=json.dumps({"versions": versions, "message": "autoscale"}),
+    )
+
+
+def test_an_autoscaled_version_gets_bounds_and_target_tracking_until_it_stops(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    autoscaling = {"minReplicas": 1, "maxReplicas": 3, "targetCpuPercent": 60, "targetRequestsPerReplica": 20}
+    changed = _deploy(client, model_id, [{"version": 1, "weight": 100, "replicas": 5, "autoscaling": autoscaling}])
+    assert changed.status_code == 202, changed.body
+    shown = model(client, model_id)["deployment"][0]
+    assert shown["autoscaling"] == {**autoscaling, "targetCpuPercent": 60.0, "targetRequestsPerReplica": 20.0}
+    assert shown["replicas"] == 3  # the count it starts at, within its bounds
+
+    service = ecs_family(settings, model_id, 1)
+    scaling = boto3.client("application-autoscaling", region_name=settings.region)
+    resource = f"service/{settings.cluster}/{service}"
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"], target["ScalableDimension"]) == (
+        1,
+        3,
+        "ecs:service:DesiredCount",
+    )
+    policies = {
+        p["PolicyName"]: p["TargetTrackingScalingPolicyConfiguration"]
+        for p in scaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"]
+    }
+    cpu, requests_policy = policies[f"{service}-cpu"], policies[f"{service}-requests-per-replica"]
+    assert cpu["TargetValue"] == 60 and cpu["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "ECSServiceAverageCPUUtilization"
+    )
+    assert requests_policy["TargetValue"] == 20 and (cpu["ScaleInCooldown"], cpu["ScaleOutCooldown"]) == (300, 60)
+    history = client.http.get(f"/models/{model_id}/history").json_body["items"]
+    assert history[0]["spec"][0]["autoscaling"]["maxReplicas"] == 3  # a rollback restores it too
+
+    # Without a CPU target that policy goes; stopping removes the scalable target before the count drops to 0.
+    only_requests = {**autoscaling, "targetCpuPercent": None}
+    assert _deploy(client, model_id, [{"version": 1, "weight": 100, "autoscaling": only_requests}]).status_code == 202
+    names = [p["PolicyName"] for p in scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]]
+    assert names == [f"{service}-requests-per-replica"]
+    post(client, f"/models/{model_id}/stop", {})
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"] == []
+
+
+@pytest.mark.parametrize(
+    ("autoscaling", "field"),
+    [
+        ({"minReplicas": 3, "maxReplicas": 2, "targetCpuPercent": 50}, "versions[0].autoscaling.minReplicas"),
+        ({"minReplicas": 1, "maxReplicas": 2}, "versions[0].autoscaling.targetCpuPercent"),
+        ({"minReplicas": 1, "maxReplicas": 11, "targetCpuPercent": 50}, "versions.0.autoscaling.maxReplicas"),
+        ({"minReplicas": 1, "maxReplicas": 2, "targetCpuPercent": 100}, "versions.0.autoscaling.targetCpuPercent"),
+    ],
+)
+def test_bad_autoscaling_is_a_422_naming_the_field_and_changes_nothing(
+    ecs_api: tuple[Client, config.Settings], autoscaling: dict[str, Any], field: str
+) -> None:
+    client, _ = ecs_api
+    model_id = started_model(client)
+    before = model(client, model_id)
+    answer = _deploy(client, model_id, [{"version": 1, "weight": 100, "autoscaling": autoscaling}])
+    assert_error(answer, 422, "validation_error")
+    assert field in [d["field"] for d in answer.json_body["error"]["details"]], answer.json_body
+    assert model(client, model_id)["revision"] == before["revision"]

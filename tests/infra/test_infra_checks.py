@@ -33,6 +33,13 @@ STAR_RESOURCE_ACTIONS = frozenset(
         "ecs:DeregisterTaskDefinition",
         "ecs:ListTaskDefinitions",
         "ecs:ListTaskDefinitionFamilies",
+        # Application Auto Scaling's scalable targets have generated ids, not the service's name.
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DeregisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
         "ecr:GetAuthorizationToken",
         # CDK's BucketDeployment handler invalidates the console's distribution.
         "cloudfront:CreateInvalidation",

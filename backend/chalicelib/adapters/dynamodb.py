@@ -131,6 +131,8 @@ class OperationItem(_Item):
     result = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(attr_name=tables.OPERATIONS.ttl_attribute)
+    times = NumberAttribute(attr_name="count", default=1)  # `count` is a Model method
+    last_at = UnicodeAttribute(attr_name="lastAt", null=True)
 
 
 class ClientItem(_Item):
@@ -365,6 +367,21 @@ class DynamoModelRepository:
         return Page(records, seal(next_key, fingerprint) if next_key else None)
 
 
+def _to_operation(item: OperationItem) -> OperationEntry:
+    return OperationEntry(
+        model_id=item.model_id,
+        at=from_iso(item.at),
+        actor=item.actor,
+        action=item.action,
+        from_status=ModelStatus(item.from_status) if item.from_status else None,
+        to_status=ModelStatus(item.to_status) if item.to_status else None,
+        result=item.result,
+        reason=item.reason,
+        count=int(item.times),
+        last_at=from_iso(item.last_at) if item.last_at else None,
+    )
+
+
 class DynamoOperationsLog:
     """OperationsLog on the operations table; entries expire through DynamoDB's TTL."""
 
@@ -372,6 +389,23 @@ class DynamoOperationsLog:
         self._ttl = timedelta(days=ttl_days)
 
     def record(self, entry: OperationEntry) -> None:
+        """A new line, or one more of the newest line when the entry repeats it (counted atomically)."""
+        with _translated_errors():
+            newest = next(iter(OperationItem.query(entry.model_id, scan_index_forward=False, limit=1)), None)
+        if newest is not None and entry.repeats(_to_operation(newest)):
+            try:
+                with _translated_errors():
+                    newest.update(
+                        actions=[
+                            OperationItem.times.add(1),
+                            OperationItem.last_at.set(to_iso(entry.at)),
+                            OperationItem.expires_at.set(entry.at + self._ttl),
+                        ],
+                        condition=OperationItem.entry_key.exists(),
+                    )
+                return
+            except _ConditionFailed:
+                pass  # it expired or went with its model since it was read: a new line, then
         with _translated_errors():
             OperationItem(
                 entry.model_id,
@@ -394,19 +428,7 @@ class DynamoOperationsLog:
             results = OperationItem.query(
                 model_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
             )
-            entries = [
-                OperationEntry(
-                    model_id=item.model_id,
-                    at=from_iso(item.at),
-                    actor=item.actor,
-                    action=item.action,
-                    from_status=ModelStatus(item.from_status) if item.from_status else None,
-                    to_status=ModelStatus(item.to_status) if item.to_status else None,
-                    result=item.result,
-                    reason=item.reason,
-                )
-                for item in results
-            ]
+            entries = [_to_operation(item) for item in results]
             next_key = results.last_evaluated_key
         return Page(entries, seal(next_key, fingerprint) if next_key else None)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters.app_autoscaling import ServiceScaling
 from chalicelib.adapters.aws_errors import ECS, error_code, translate
 from chalicelib.adapters.cloudwatch_logs import CONTAINER_NAME, STREAM_PREFIX
 from chalicelib.config import Settings
@@ -74,9 +75,10 @@ def _ecs_call(operation: str, call: Any, **kwargs: Any) -> Any:
 
 
 class EcsContainerRuntime:
-    def __init__(self, ecs: Any, settings: Settings) -> None:
+    def __init__(self, ecs: Any, settings: Settings, scaling: ServiceScaling) -> None:
         self._ecs = ecs
         self._settings = settings
+        self._scaling = scaling
 
     def family(self, model_id: str, version: int) -> str:
         return family(self._settings, model_id, version)
@@ -144,7 +146,12 @@ class EcsContainerRuntime:
         )
         task_definition = registered["taskDefinition"]["taskDefinitionArn"]
         name = self.family(model_id, unit.version)
-        if self._service(model_id, unit.version) is not None:
+        existing = self._service(model_id, unit.version)
+        if existing is not None:
+            replicas = unit.replicas
+            if unit.autoscaling is not None and existing.get("desiredCount"):
+                # Autoscaling owns the count between its bounds: a new revision keeps what it chose.
+                replicas = unit.autoscaling.bounded(int(existing["desiredCount"]))
             # A new task definition revision rolls: new tasks are healthy before old ones stop.
             _ecs_call(
                 "update the model's service",
@@ -152,9 +159,10 @@ class EcsContainerRuntime:
                 cluster=self._settings.cluster,
                 service=name,
                 taskDefinition=task_definition,
-                desiredCount=unit.replicas,
+                desiredCount=replicas,
                 deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
             )
+            self._scaling.apply(model_id, unit.version, name, unit.autoscaling)
             return
         _ecs_call(
             "create the model's service",
@@ -179,11 +187,13 @@ class EcsContainerRuntime:
             # Same token for the same version: a retried create cannot make a second service.
             clientToken=name[-64:],
         )
+        self._scaling.apply(model_id, unit.version, name, unit.autoscaling)
 
     def stop(self, model_id: str, version: int) -> bool:
         service = self._service(model_id, version)
         if service is None:
             return False
+        self._scaling.remove(self.family(model_id, version))
         _ecs_call(
             "stop the model's service",
             self._ecs.update_service,
@@ -203,6 +213,7 @@ class EcsContainerRuntime:
             if unit is None or unit[0] != model_id:
                 continue  # another model whose id starts like this one
             if self._service(model_id, unit[1]) is not None:
+                self._scaling.remove(name)
                 _ecs_call(
                     "delete the model's service",
                     self._ecs.delete_service,

@@ -28,15 +28,17 @@ class PooledTransport:
     def __init__(self, connections_per_endpoint: int = 10) -> None:
         self._pool = urllib3.PoolManager(num_pools=64, maxsize=connections_per_endpoint, block=False, retries=False)
 
-    def post(self, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+    def send(
+        self, method: str, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> Reply:
         url = f"http://{endpoint}{path}"
         with subsegment("## model container"):
-            return self._post(url, body, headers, timeout)
+            return self._send(method, url, body, headers, timeout)
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+    def _send(self, method: str, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
         try:
             response = self._pool.request(
-                "POST",
+                method,
                 url,
                 body=body,
                 headers=headers,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Response
 from chalice.app import Request
@@ -43,6 +43,21 @@ _CHALICE_CODES = {
 }
 
 
+UNEXPECTED = "an unexpected error occurred; quote the request id if you report it"
+# The error shape a route answers in: the project's own, or a standard protocol's.
+ErrorShape = Literal["kraken", "oip", "mlflow", "seldon"]
+
+
+def protocol_error_body(shape: ErrorShape, status: int, message: str) -> dict[str, Any]:
+    """An error as the protocol writes it: OIP `{"error"}`, MLflow `{"error_code", "message"}`, Seldon `{"status"}`."""
+    if shape == "oip":
+        return {"error": message}
+    if shape == "mlflow":
+        return {"error_code": "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR", "message": message}
+    reason = "MICROSERVICE_BAD_DATA" if status < 500 else "MICROSERVICE_INTERNAL_ERROR"
+    return {"status": {"code": status, "info": message, "reason": reason, "status": "FAILURE"}}
+
+
 def error_body(
     code: str, message: str, details: list[dict[str, str]] | None = None, request_id: str | None = None
 ) -> dict[str, Any]:
@@ -72,11 +87,21 @@ def _validation_details(error: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def response_for(error: Exception, rid: str) -> Response:
+def _body(
+    shape: ErrorShape, status: int, code: str, message: str, details: list[dict[str, str]], rid: str | None
+) -> dict[str, Any]:
+    if shape == "kraken":
+        return error_body(code, message, details, request_id=rid)
+    # The protocols' shapes have one message: the details and request id go into it.
+    told = "; ".join([message, *(f"{d['field']}: {d['message']}" for d in details)])
+    return protocol_error_body(shape, status, f"{told} (request id {rid})" if rid else told)
+
+
+def response_for(error: Exception, rid: str, shape: ErrorShape = "kraken") -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "X-Request-Id": rid}
     if isinstance(error, ValidationError):
         return Response(
-            body=error_body("validation_error", "the request is not valid", _validation_details(error)),
+            body=_body(shape, 422, "validation_error", "the request is not valid", _validation_details(error), None),
             status_code=422,
             headers=headers,
         )
@@ -88,14 +113,12 @@ def response_for(error: Exception, rid: str) -> Response:
         if error.retry_after_seconds is not None:
             headers["Retry-After"] = str(error.retry_after_seconds)
         shown_id = rid if status == 500 else None  # an operator needs it to find the log line
-        body = error_body(error.code, error.message, details, request_id=shown_id)
+        body = _body(shape, status, error.code, error.message, details, shown_id)
         return Response(body=body, status_code=status, headers=headers)
     logger.exception("unexpected error", extra={"request_id": rid})
     return Response(
-        body=error_body(
-            "internal",
-            "an unexpected error occurred; quote the request id if you report it",
-            request_id=rid,
+        body=_body(
+            shape, 500, "internal", "an unexpected error occurred; quote the request id if you report it", [], rid
         ),
         status_code=500,
         headers=headers,

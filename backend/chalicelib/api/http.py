@@ -29,6 +29,8 @@ MAX_REQUEST_BYTES = 6 * 1024 * 1024
 def too_large(size: int | None, limit: int) -> PayloadTooLarge:
     measured = f"{size} bytes" if size is not None else "larger than that"
     return PayloadTooLarge(f"the request body is {measured}; the limit is {limit} bytes")
+
+
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -67,6 +69,10 @@ class Contract:
     status: int = 200
     # Besides JSON: the media types a body may have ("text/plain" for a download).
     also_produces: tuple[str, ...] = ()
+    # Besides JSON: the media types a request body may have ("text/csv" for MLflow's scoring).
+    also_consumes: tuple[str, ...] = ()
+    # The shape errors take: the project's, or a standard inference protocol's (api/errors.py).
+    errors_as: errors.ErrorShape = "kraken"
 
 
 class ApiBlueprint(Blueprint):
@@ -84,9 +90,11 @@ class ApiBlueprint(Blueprint):
         response: type[BaseModel] | None = None,
         status: int = 200,
         also_produces: tuple[str, ...] = (),
+        also_consumes: tuple[str, ...] = (),
+        errors_as: errors.ErrorShape = "kraken",
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        contract = Contract(access, body, query, response, status, also_produces)
+        contract = Contract(access, body, query, response, status, also_produces, also_consumes, errors_as)
         # Content types are checked by json_body so that a 415 has the project's error shape.
         kwargs.setdefault("content_types", ["*/*"])
         if cors := _cors():
@@ -104,7 +112,7 @@ class ApiBlueprint(Blueprint):
                             require(identity, access)
                     return view(*args, **view_kwargs)
                 except Exception as error:
-                    return errors.response_for(error, request_id(request))
+                    return errors.response_for(error, request_id(request), errors_as)
 
             translated.__dict__["access"] = access  # read by the test that walks the route table
             translated.__dict__["contract"] = contract  # read by the OpenAPI document

@@ -19,10 +19,18 @@ from chalicelib import __version__
 from chalicelib.api.http import ApiBlueprint, Contract, json_response
 from chalicelib.domain.access import Role
 from chalicelib.schemas.common import ErrorResponse
+from chalicelib.schemas.protocols import MlflowErrorResponse, OipErrorResponse, SeldonErrorResponse
 
 blueprint = ApiBlueprint(__name__)
 
 REF = "#/components/schemas/{model}"
+# The body of a failure, by the shape the route answers errors in (api/errors.py).
+ERROR_SCHEMAS: dict[str, type[BaseModel]] = {
+    "kraken": ErrorResponse,
+    "oip": OipErrorResponse,
+    "mlflow": MlflowErrorResponse,
+    "seldon": SeldonErrorResponse,
+}
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 _DESCRIPTIONS = {
     200: "OK",
@@ -75,6 +83,11 @@ def _links(created: Operation, routes: list[Operation]) -> dict[str, Any]:
     return links
 
 
+def _reaches_model(path: str, contract: Contract) -> bool:
+    """Predictions and the protocols' model routes: public routes that reach a model's container."""
+    return contract.access == "public" and (contract.body is not None or "{" in path)
+
+
 def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
     statuses = {400, 500, 503}
     if contract.access != "public":
@@ -89,13 +102,13 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
         statuses |= {413, 415, 422}
     if contract.query is not None:
         statuses.add(422)
-    if contract.access == "public" and contract.body is not None:  # predictions reach a model's container
-        statuses |= {401, 403, 404, 409, 429, 502, 504}
+    if _reaches_model(path, contract):  # 422: a pinned version or routing key that is not one
+        statuses |= {401, 403, 404, 409, 422, 429, 502, 504}
     return statuses
 
 
 def _schemas(routes: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
-    wanted: set[tuple[type[BaseModel], str]] = {(ErrorResponse, "serialization")}
+    wanted: set[tuple[type[BaseModel], str]] = {(schema, "serialization") for schema in ERROR_SCHEMAS.values()}
     for contract in (route.contract for route in routes):
         wanted |= {(model, "validation") for model in (contract.body, contract.query) if model}
         if contract.response:
@@ -115,7 +128,7 @@ def _operation(route: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> 
     }
     if contract.access == "public":
         # A prediction may be anonymous (public model), a user's, or a client token's (private model).
-        operation["security"] = [{}, {"cognito": []}, {"client": []}] if contract.body is not None else []
+        operation["security"] = [{}, {"cognito": []}, {"client": []}] if _reaches_model(path, contract) else []
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in _PATH_PARAMETER.findall(path)
@@ -131,13 +144,16 @@ def _operation(route: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> 
         operation["parameters"] = parameters
     if contract.body is not None:
         body_ref = refs[(contract.body, "validation")]
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_ref}}}
+        content = {"application/json": {"schema": body_ref}}
+        content.update({media: {"schema": {"type": "string"}} for media in contract.also_consumes})
+        operation["requestBody"] = {"required": True, "content": content}
     success: dict[str, Any] = {"description": _DESCRIPTIONS[contract.status]}
     if contract.status != 204:
         schema = refs[(contract.response, "serialization")] if contract.response else {}
         success["content"] = {"application/json": {"schema": schema}}
         success["content"].update({media: {"schema": {"type": "string"}} for media in contract.also_produces})
-    error = {"content": {"application/json": {"schema": refs[(ErrorResponse, "serialization")]}}}
+    error_schema = refs[(ERROR_SCHEMAS[contract.errors_as], "serialization")]
+    error = {"content": {"application/json": {"schema": error_schema}}}
     responses = {str(contract.status): success}
     for status in sorted(_error_statuses(path, method, contract)):
         responses[str(status)] = {"description": _DESCRIPTIONS[status], **error}

@@ -24,7 +24,7 @@ from chalicelib.api.http import (
 )
 from chalicelib.domain.access import Role, require
 from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
-from chalicelib.domain.gateway import Choice
+from chalicelib.domain.gateway import Answer, Call, Choice
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
     ContainerLogsQuery,
@@ -71,11 +71,11 @@ def _model_id_in(body: Any, path_model_id: str | None) -> str:
     return path_model_id or str(named)
 
 
-def _choice(body: dict[str, Any], request: Request) -> Choice:
-    """The caller's routing wish, from metaData or headers (metaData wins when both say)."""
+def routing_choice(body: dict[str, Any], request: Request, path_version: str | None = None) -> Choice:
+    """The caller's routing wish, from metaData, the path's version, or headers (metaData wins when both say)."""
     meta = body.get("metaData")
     meta = meta if isinstance(meta, dict) else {}
-    pinned = meta.get("version", request.headers.get("x-kraken-version"))
+    pinned = meta.get("version", path_version or request.headers.get("x-kraken-version"))
     key = meta.get("routingKey", request.headers.get("x-kraken-routing-key"))
     problems = []
     version: int | None = None
@@ -122,38 +122,55 @@ def _client(route: Route, name: str, token: str) -> str:
     return f"client:{name}"
 
 
-def _predict(path_model_id: str | None) -> Response:
-    started = time.perf_counter()
-    request = blueprint.current_request
-    body = json_body(request, MAX_PREDICTION_BYTES)
-    model_id = _model_id_in(body, path_model_id)
-    rid = request_id(request)
+def authorized(request: Request, model_id: str, body: bytes) -> tuple[Route, str]:
+    """The model's route and who is calling, once they may call it (the refusal is recorded otherwise).
+
+    An unknown model without credentials answers as a private one would: no oracle of which ids exist."""
     gateway = wiring.current().gateway
     try:
         route = gateway.route(model_id)
     except NotFound:
         if not request.headers.get("authorization"):
-            # Without credentials an unknown model looks like a private one: no oracle of which ids exist.
             raise Unauthenticated(PRIVATE_ENDPOINT) from None
         raise
     try:
-        caller = _caller(request, route)
+        return route, _caller(request, route)
     except (Unauthenticated, Forbidden) as refused:
-        gateway.reject(route, raw_body(request), rid, "anonymous", refused.message)
+        gateway.reject(route, body, request_id(request), "anonymous", refused.message)
         raise
-    answer = gateway.predict(route, raw_body(request), rid, caller, _choice(body, request))
+
+
+def answered(request: Request, route: Route, answer: Answer, started: float) -> Response:
+    """The container's answer, unchanged, with the gateway's headers."""
     gateway_ms = (time.perf_counter() - started) * 1000 - answer.container_ms
     return Response(
         body=answer.body.decode("utf-8", errors="replace"),
         status_code=answer.status,
         headers={
             "Content-Type": "application/json",
-            "X-Request-Id": rid,
+            "X-Request-Id": request_id(request),
             "X-Model-Id": route.model_id,
             "X-Model-Version": str(answer.version),
             "Server-Timing": f"container;dur={answer.container_ms:.2f}, gateway;dur={max(gateway_ms, 0):.2f}",
         },
     )
+
+
+def forward(request: Request, model_id: str, choice: Choice, call: Call, started: float | None = None) -> Response:
+    """A prediction in any protocol: the body goes to the chosen version's container byte for byte."""
+    started = time.perf_counter() if started is None else started
+    body = raw_body(request)
+    route, caller = authorized(request, model_id, body)
+    answer = wiring.current().gateway.predict(route, body, request_id(request), caller, choice, call)
+    return answered(request, route, answer, started)
+
+
+def _predict(path_model_id: str | None) -> Response:
+    started = time.perf_counter()
+    request = blueprint.current_request
+    body = json_body(request, MAX_PREDICTION_BYTES)
+    model_id = _model_id_in(body, path_model_id)
+    return forward(request, model_id, routing_choice(body, request), Call(), started)
 
 
 # Predictions are authorized in the view: public models need nothing, private ones a user or client token.

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain.errors import FieldProblem, InvalidRequest
 from chalicelib.domain.models import (
     MAX_REPLICAS,
+    Autoscaling,
     DeployedVersion,
     ModelRecord,
     ModelStatus,
@@ -54,8 +55,20 @@ def check_deployment(record: ModelRecord, spec: Sequence[DeployedVersion]) -> No
         size = fargate_size_problem(line.container_cpu, line.container_memory)
         if size:
             problems.append(FieldProblem(f"{where}.{size.field}", size.message))
+        if line.autoscaling is not None:
+            problems += [FieldProblem(f"{where}.autoscaling.{f}", m) for f, m in autoscaling_problems(line.autoscaling)]
     if problems:
         raise InvalidRequest("the deployment is not valid", tuple(problems))
+
+
+def autoscaling_problems(policy: Autoscaling) -> list[tuple[str, str]]:
+    """(field, message) for each rule the policy breaks."""
+    problems = []
+    if not 1 <= policy.min_replicas <= policy.max_replicas <= MAX_REPLICAS:
+        problems.append(("minReplicas", f"1 <= minReplicas <= maxReplicas <= {MAX_REPLICAS}"))
+    if policy.target_cpu_percent is None and policy.target_requests_per_replica is None:
+        problems.append(("targetCpuPercent", "give a target: targetCpuPercent and/or targetRequestsPerReplica"))
+    return problems
 
 
 def spec_lines(record: ModelRecord, spec: Sequence[DeployedVersion]) -> tuple[SpecLine, ...]:
@@ -73,6 +86,7 @@ def spec_lines(record: ModelRecord, spec: Sequence[DeployedVersion]) -> tuple[Sp
                 line.container_memory,
                 artifact.sha256 if artifact else None,
                 version.docker_image if version else None,
+                line.autoscaling,
             )
         )
     return tuple(lines)

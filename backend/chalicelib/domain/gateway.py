@@ -58,9 +58,27 @@ class Reply:
 
 
 class Transport(Protocol):
-    def post(self, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
-        """POST to http://endpoint/path over a pooled keep-alive connection."""
+    def send(
+        self, method: str, endpoint: str, path: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> Reply:
+        """`method` http://endpoint/path over a pooled keep-alive connection."""
         ...
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request asks of the container: the version's predict path (the ML-Kraken body) unless a
+    protocol names its own path, where `{name}` stands for the model's name and `{version}` for the
+    version chosen for the request."""
+
+    method: str = "POST"
+    path: str | None = None
+    content_type: str = "application/json"
+
+    def path_for(self, name: str, target: Target) -> str:
+        if self.path is None:
+            return target.predict_path
+        return self.path.replace("{name}", name).replace("{version}", str(target.version))
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,7 @@ class Route:
     """What the gateway needs to know of a model, cached while the model runs."""
 
     model_id: str
+    name: str
     status: ModelStatus
     status_reason: str | None
     visibility: Visibility
@@ -109,6 +128,7 @@ class Route:
                 targets.append(Target(deployed.version, weight, state.endpoints, version.predict_path))
         return cls(
             record.id,
+            record.name,
             record.status,
             record.status_reason,
             record.endpoint_visibility,
@@ -209,7 +229,9 @@ class PredictionGateway:
                 raise
             return self._models.get(model_id)
 
-    def predict(self, route: Route, body: bytes, request_id: str, caller: str, choice: Choice = Choice()) -> Answer:
+    def predict(
+        self, route: Route, body: bytes, request_id: str, caller: str, choice: Choice = Choice(), call: Call = Call()
+    ) -> Answer:
         """Forward the body unchanged to the chosen version; raise Conflict, BadGateway or GatewayTimeout."""
         started = time.perf_counter()
         target: Target | None = None
@@ -223,13 +245,30 @@ class PredictionGateway:
                     f"the model takes at most {route.rate_limit:g} requests per second; retry shortly",
                     retry_after_seconds=max(1, math.ceil(wait)),
                 )
-            answer = self._forward(route, target, body, request_id, caller, started)
+            answer = self._forward(route, target, body, request_id, caller, started, call)
         except DomainError as error:
             status = HISTORY_STATUS.get(error.code, 500)
             self._record(route, target, request_id, caller, started, status, None, body, error.message.encode())
             raise
         self._record(route, target, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
         return answer
+
+    def describe(self, route: Route, request_id: str, caller: str, choice: Choice, path: str) -> Answer:
+        """GET what the chosen version's container says of its model (a protocol's metadata): woken like a
+        prediction, but neither throttled nor recorded, since nothing is predicted."""
+        started = time.perf_counter()
+        if route.wakes:
+            route = self._awake(route, started)
+        target = self._target(route, choice)
+        return self._forward(route, target, b"", request_id, caller, started, Call("GET", path))
+
+    def ready(self, route: Route, choice: Choice) -> bool:
+        """Whether a request would be served now, without waking a resting model."""
+        try:
+            self._target(route, choice)
+        except DomainError:
+            return False
+        return not route.wakes
 
     def _awake(self, route: Route, started: float) -> Route:
         """Wake a resting model and hold the request until it serves, within WAKE_HOLD_SECONDS."""
@@ -288,7 +327,7 @@ class PredictionGateway:
         self._record(route, None, request_id, caller, time.perf_counter(), 401, None, body, reason.encode())
 
     def _forward(
-        self, route: Route, target: Target, body: bytes, request_id: str, caller: str, started: float
+        self, route: Route, target: Target, body: bytes, request_id: str, caller: str, started: float, call: Call
     ) -> Answer:
         endpoints = target.endpoints
         # A request held while the model woke has less of API Gateway's time left for the answer.
@@ -298,11 +337,12 @@ class PredictionGateway:
         candidates = [endpoints[first]]
         if len(endpoints) > 1:
             candidates.append(endpoints[(first + 1) % len(endpoints)])
-        headers = {"Content-Type": "application/json", "X-Request-Id": request_id, "X-Forwarded-User": caller}
+        headers = {"Content-Type": call.content_type, "X-Request-Id": request_id, "X-Forwarded-User": caller}
+        path = call.path_for(route.name, target)
         for attempt, endpoint in enumerate(candidates, start=1):
             sent = time.perf_counter()
             try:
-                reply = self._transport.post(endpoint, target.predict_path, body, headers, timeout)
+                reply = self._transport.send(call.method, endpoint, path, body, headers, timeout)
             except Unreachable:
                 if attempt < len(candidates):
                     continue

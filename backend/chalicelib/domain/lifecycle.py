@@ -53,6 +53,7 @@ RUNTIME_ACTOR = "system:container-runtime"
 RECONCILER_ACTOR = "system:reconciler"
 IDLE_ACTOR = "system:idle-stop"
 WAKE_ACTOR = "system:wake-on-request"
+AUTOSCALER_ACTOR = "system:autoscaler"
 
 
 @dataclass(frozen=True)
@@ -394,6 +395,12 @@ class Lifecycle(RecordKeeper):
                     record, version, ModelStatus.STOPPED, None, (), RECONCILER_ACTOR, "nothing was running"
                 ) or self._models.get(model_id)
 
+    def record_scaling(self, model_id: str, version: int, before: int, after: int, reason: str) -> None:
+        """A scaling action of the runtime's autoscaler, in the operations log with its reason."""
+        record = self._models.get(model_id)
+        replicas = "replica" if after == 1 else "replicas"
+        self._log(record, AUTOSCALER_ACTOR, "scale", None, f"version {version}: {before} -> {after} {replicas}", reason)
+
     def reconcile(self) -> None:
         """Repair drift between records and the runtime: missed events, dead containers, stuck starts."""
         for status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.STOPPING, ModelStatus.FAILED):
@@ -503,7 +510,10 @@ class Lifecycle(RecordKeeper):
         if version is not None and version.docker_image is None:
             artifact_uri = self._artifacts.uri(record.id, version.artifact_number)
         try:
-            self._runtime.start(RuntimeUnit(record.unit(deployed), deployed.version, deployed.replicas, artifact_uri))
+            unit = RuntimeUnit(
+                record.unit(deployed), deployed.version, deployed.replicas, artifact_uri, deployed.autoscaling
+            )
+            self._runtime.start(unit)
         except RuntimeRefused as refused:
             failed = self._unit_transition(
                 record, deployed.version, ModelStatus.FAILED, str(refused), (), actor, "refused"

@@ -144,14 +144,28 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class Autoscaling:
+    """Replicas between bounds that follow the load, each target tracked (CPU, and/or requests per replica)."""
+
+    min_replicas: int
+    max_replicas: int
+    target_cpu_percent: float | None = None  # of the vCPU each replica reserved
+    target_requests_per_replica: float | None = None  # per second, from the gateway's own request metric
+
+    def bounded(self, replicas: int) -> int:
+        return min(max(replicas, self.min_replicas), self.max_replicas)
+
+
+@dataclass(frozen=True)
 class DeployedVersion:
     """One version in a deployment as a person chose it: its share of traffic and its size."""
 
     version: int
     weight: int
-    replicas: int
+    replicas: int  # the count, or with autoscaling the count it starts at
     container_cpu: float
     container_memory: float
+    autoscaling: Autoscaling | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +388,14 @@ class OperationEntry:
     to_status: ModelStatus | None
     result: str
     reason: str | None = None
+    # A run of identical entries is kept as one: how many, and when the latest of them happened.
+    count: int = 1
+    last_at: datetime | None = None
+
+    def repeats(self, earlier: OperationEntry) -> bool:
+        """The same thing happening again (a restart failing the same way): only the time differs."""
+        fields = ("model_id", "actor", "action", "from_status", "to_status", "result", "reason")
+        return all(getattr(self, name) == getattr(earlier, name) for name in fields)
 
 
 @dataclass(frozen=True)
@@ -387,9 +409,12 @@ class SpecLine:
     container_memory: float
     artifact_sha256: str | None
     docker_image: str | None
+    autoscaling: Autoscaling | None = None
 
     def deployed(self) -> DeployedVersion:
-        return DeployedVersion(self.version, self.weight, self.replicas, self.container_cpu, self.container_memory)
+        return DeployedVersion(
+            self.version, self.weight, self.replicas, self.container_cpu, self.container_memory, self.autoscaling
+        )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.models import ArtifactInfo, DeploymentEntry, ModelRecord, ModelStatus, OperationEntry
+from chalicelib.domain.models import (
+    ArtifactInfo,
+    Autoscaling,
+    DeploymentEntry,
+    ModelRecord,
+    ModelStatus,
+    OperationEntry,
+)
 
 T = TypeVar("T")
 
@@ -180,8 +187,9 @@ class RuntimeUnit:
 
     record: ModelRecord
     version: int
-    replicas: int
+    replicas: int  # with autoscaling, the count to start at; the runtime's scaler moves it from there
     artifact_uri: str | None
+    autoscaling: Autoscaling | None = None
 
 
 class ContainerRuntime(Protocol):

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, create_model
 from chalicelib.domain.models import (
     CODE_FIELDS,
     MAX_REPLICAS,
+    Autoscaling,
     DeployedVersion,
     DeploymentEntry,
     ModelRecord,
@@ -47,19 +48,42 @@ class CreateVersionRequest(_CodeSettings):
         return self.model_dump(exclude_unset=True, exclude={"notes"})
 
 
+class AutoscalingSettings(_Strict):
+    """Replicas from min to max following the load: target tracking on CPU and/or requests per replica."""
+
+    min_replicas: Replicas
+    max_replicas: Replicas
+    target_cpu_percent: Annotated[float, Field(ge=5, le=95)] | None = None
+    target_requests_per_replica: Annotated[float, Field(gt=0, le=10000)] | None = None
+
+    def policy(self) -> Autoscaling:
+        return Autoscaling(**self.model_dump())
+
+
+class AutoscalingResponse(ResponseModel):
+    min_replicas: int
+    max_replicas: int
+    target_cpu_percent: float | None
+    target_requests_per_replica: float | None
+
+
 class DeployedVersionRequest(_Strict):
     version: VersionNumber
     weight: Weight
+    # With autoscaling, the count it starts at (kept within its bounds).
     replicas: Replicas = 1
     # Left out: the size the version has in the deployment now, else the model's own.
     container_cpu: Cpu | None = None
     container_memory: Memory | None = None
+    autoscaling: AutoscalingSettings | None = None
 
     def deployed(self, record: ModelRecord) -> DeployedVersion:
         current = next((d for d in record.wanted() if d.version == self.version), None)
         cpu = self.container_cpu or (current.container_cpu if current else record.container_cpu)
         memory = self.container_memory or (current.container_memory if current else record.container_memory)
-        return DeployedVersion(self.version, self.weight, self.replicas, cpu, memory)
+        policy = self.autoscaling.policy() if self.autoscaling else None
+        replicas = policy.bounded(self.replicas) if policy else self.replicas
+        return DeployedVersion(self.version, self.weight, replicas, cpu, memory, policy)
 
 
 class DeploymentRequest(_Strict):
@@ -127,9 +151,14 @@ class DeployedVersionResponse(ResponseModel):
     healthy_replicas: int
     # The share of unpinned traffic it gets now (the previous deployment's until a switch completes).
     serving_weight: int
+    leaving: bool = Field(
+        description="not in the deployment any more: it serves until the switch completes, then finishes "
+        "the requests in flight and stops"
+    )
+    autoscaling: AutoscalingResponse | None
 
     @classmethod
-    def of(cls, record: ModelRecord, deployed: DeployedVersion) -> DeployedVersionResponse:
+    def of(cls, record: ModelRecord, deployed: DeployedVersion, leaving: bool = False) -> DeployedVersionResponse:
         state = record.state_of(deployed.version)
         serving = {d.version: d.weight for d in record.serving} if record.status is not ModelStatus.STOPPED else {}
         return cls(
@@ -142,6 +171,8 @@ class DeployedVersionResponse(ResponseModel):
             status_reason=state.status_reason,
             healthy_replicas=len(state.endpoints) if state.status is ModelStatus.RUNNING else 0,
             serving_weight=serving.get(deployed.version, 0),
+            leaving=leaving,
+            autoscaling=AutoscalingResponse.model_validate(deployed.autoscaling) if deployed.autoscaling else None,
         )
 
 
@@ -155,7 +186,7 @@ def deployment_of(record: ModelRecord) -> list[DeployedVersionResponse]:
         for s in record.version_states
         if s.version not in deployed and s.version not in {d.version for d in record.serving}
     ]
-    shown += [DeployedVersionResponse.of(record, dataclasses.replace(item, weight=0)) for item in leaving]
+    shown += [DeployedVersionResponse.of(record, dataclasses.replace(item, weight=0), True) for item in leaving]
     return shown
 
 
@@ -167,6 +198,7 @@ class SpecLineResponse(ResponseModel):
     container_memory: float
     artifact_sha256: str | None
     docker_image: str | None
+    autoscaling: AutoscalingResponse | None
 
 
 class HistoryEntryResponse(ResponseModel):

@@ -280,6 +280,8 @@ class OperationResponse(ResponseModel):
     to_status: ModelStatus | None
     result: str
     reason: str | None
+    count: int = Field(description="how many times in a row this happened (a restart failing the same way)")
+    last_at: Instant | None = Field(description="when the latest of them happened; null when count is 1")
 
 
 class OperationListResponse(ResponseModel):

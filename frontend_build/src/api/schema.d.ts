@@ -35,6 +35,28 @@ export interface ArtifactResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "AutoscalingResponse".
+ */
+export interface AutoscalingResponse {
+  minReplicas: number;
+  maxReplicas: number;
+  targetCpuPercent: number | null;
+  targetRequestsPerReplica: number | null;
+}
+/**
+ * Replicas from min to max following the load: target tracking on CPU and/or requests per replica.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "AutoscalingSettings".
+ */
+export interface AutoscalingSettings {
+  minReplicas: number;
+  maxReplicas: number;
+  targetCpuPercent?: number | null;
+  targetRequestsPerReplica?: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ClientCreatedResponse".
  */
 export interface ClientCreatedResponse {
@@ -170,6 +192,16 @@ export interface CreateVersionRequest {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DataframeSplit".
+ */
+export interface DataframeSplit {
+  columns?: string[] | null;
+  data: unknown[][];
+  index?: unknown[] | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "DeleteModelQuery".
  */
 export interface DeleteModelQuery {
@@ -185,6 +217,7 @@ export interface DeployedVersionRequest {
   replicas?: number;
   containerCpu?: number | null;
   containerMemory?: number | null;
+  autoscaling?: AutoscalingSettings | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -200,6 +233,11 @@ export interface DeployedVersionResponse {
   statusReason: string | null;
   healthyReplicas: number;
   servingWeight: number;
+  /**
+   * not in the deployment any more: it serves until the switch completes, then finishes the requests in flight and stops
+   */
+  leaving: boolean;
+  autoscaling: AutoscalingResponse | null;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -275,6 +313,7 @@ export interface SpecLineResponse {
   containerMemory: number;
   artifactSha256: string | null;
   dockerImage: string | null;
+  autoscaling: AutoscalingResponse | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -283,6 +322,145 @@ export interface SpecLineResponse {
 export interface HistoryListResponse {
   items: HistoryEntryResponse[];
   nextToken: string | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferInputTensor".
+ */
+export interface InferInputTensor {
+  /**
+   * one tensor [N, k] is N rows; several tensors [N] are the columns of a table
+   */
+  name: string;
+  shape: number[];
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  /**
+   * the values, row-major, flat or nested
+   */
+  data: unknown[];
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferOutputRequest".
+ */
+export interface InferOutputRequest {
+  /**
+   * an estimator method (predict, predict_proba, ...) or an ONNX graph output
+   */
+  name: string;
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferOutputTensor".
+ */
+export interface InferOutputTensor {
+  name: string;
+  shape: number[];
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  data: unknown[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferRequest".
+ */
+export interface InferRequest {
+  id?: string | null;
+  /**
+   * @minItems 1
+   */
+  inputs: [InferInputTensor, ...InferInputTensor[]];
+  outputs?: InferOutputRequest[] | null;
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InferResponse".
+ */
+export interface InferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: InferOutputTensor[];
+  [k: string]: unknown;
+}
+/**
+ * MLflow's scoring request: exactly one of the four inputs, or a CSV body with a header row.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InvocationRequest".
+ */
+export interface InvocationRequest {
+  dataframe_split?: DataframeSplit | null;
+  dataframe_records?:
+    | {
+        [k: string]: unknown;
+      }[]
+    | null;
+  instances?:
+    | unknown[]
+    | {
+        [k: string]: unknown[];
+      }
+    | null;
+  inputs?:
+    | unknown[]
+    | {
+        [k: string]: unknown[];
+      }
+    | null;
+  /**
+   * reach the model as metaData: method
+   */
+  params?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "InvocationResponse".
+ */
+export interface InvocationResponse {
+  predictions: unknown;
+  [k: string]: unknown;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -340,6 +518,17 @@ export interface MetricsResponse {
   series: {
     [k: string]: (number | null)[];
   };
+}
+/**
+ * MLflow's scoring server's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "MlflowErrorResponse".
+ */
+export interface MlflowErrorResponse {
+  error_code: string;
+  message: string;
+  [k: string]: unknown;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -438,6 +627,66 @@ export interface VersionArtifactResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ModelMetadataResponse".
+ */
+export interface ModelMetadataResponse {
+  name: string;
+  versions: string[];
+  platform: string;
+  /**
+   * what the artifact declares (ONNX graph, MLflow signature)
+   */
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "TensorMetadata".
+ */
+export interface TensorMetadata {
+  name: string;
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  /**
+   * -1 for a dimension of any size
+   */
+  shape: number[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ModelReadyResponse".
+ */
+export interface ModelReadyResponse {
+  name: string;
+  ready: boolean;
+  [k: string]: unknown;
+}
+/**
+ * Open Inference Protocol v2's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "OipErrorResponse".
+ */
+export interface OipErrorResponse {
+  error: string;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "OperationListResponse".
  */
 export interface OperationListResponse {
@@ -456,6 +705,14 @@ export interface OperationResponse {
   toStatus: ModelStatus | null;
   result: string;
   reason: string | null;
+  /**
+   * how many times in a row this happened (a restart failing the same way)
+   */
+  count: number;
+  /**
+   * when the latest of them happened; null when count is 1
+   */
+  lastAt: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -537,6 +794,85 @@ export interface RollbackRequest {
   entryId: string;
   message?: string;
   revision?: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonData".
+ */
+export interface SeldonData {
+  names?: string[] | null;
+  ndarray?: unknown[] | null;
+  tensor?: SeldonTensor | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonTensor".
+ */
+export interface SeldonTensor {
+  shape: number[];
+  values: number[];
+  [k: string]: unknown;
+}
+/**
+ * Seldon Core's error shape.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonErrorResponse".
+ */
+export interface SeldonErrorResponse {
+  status: SeldonStatus;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonStatus".
+ */
+export interface SeldonStatus {
+  code: number;
+  info: string;
+  reason: string;
+  status: string;
+  [k: string]: unknown;
+}
+/**
+ * A Seldon Core message (as PrimeHub's docs send it): `ndarray` rows or a `tensor`; answered alike.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SeldonMessage".
+ */
+export interface SeldonMessage {
+  data: SeldonData;
+  meta?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerLiveResponse".
+ */
+export interface ServerLiveResponse {
+  live: boolean;
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerMetadataResponse".
+ */
+export interface ServerMetadataResponse {
+  name: string;
+  version: string;
+  extensions: string[];
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ServerReadyResponse".
+ */
+export interface ServerReadyResponse {
+  ready: boolean;
+  [k: string]: unknown;
 }
 /**
  * A partial update: only the fields present change. `revision` may stand in for If-Match.

@@ -7,6 +7,7 @@ import {
   initialRows,
   parseWeight,
   promote,
+  replicaSummary,
   shortSha,
   specEquals,
   switching,
@@ -22,6 +23,10 @@ const row = (version: number, weight: string, patch: Partial<DeployRow> = {}): D
   replicas: 1,
   containerCpu: 0.5,
   containerMemory: 1,
+  autoscale: false,
+  maxReplicas: 3,
+  targetCpuPercent: "",
+  targetRequestsPerReplica: "",
   ...patch,
 });
 
@@ -35,6 +40,8 @@ const deployed = (version: number, weight: number, patch: Partial<DeployedVersio
   statusReason: null,
   healthyReplicas: 1,
   servingWeight: weight,
+  leaving: false,
+  autoscaling: null,
   ...patch,
 });
 
@@ -121,8 +128,40 @@ describe("rows", () => {
 
   it("promote gives one version all the traffic and drops the others", () => {
     const rows = promote([row(1, "90"), row(2, "10")], 2);
-    expect(deploymentLines(rows)).toEqual([{ version: 2, weight: 100, replicas: 1, containerCpu: 0.5, containerMemory: 1 }]);
+    expect(deploymentLines(rows)).toEqual([
+      { version: 2, weight: 100, replicas: 1, containerCpu: 0.5, containerMemory: 1, autoscaling: null },
+    ]);
     expect(validateDeployment(rows).ok).toBe(true);
+  });
+});
+
+describe("autoscaling rows", () => {
+  it("send the replicas as the minimum, the bounds and the targets given", () => {
+    const scaled = row(1, "100", { autoscale: true, replicas: 2, maxReplicas: 5, targetRequestsPerReplica: "20" });
+    expect(validateDeployment([scaled]).ok).toBe(true);
+    expect(deploymentLines([scaled])[0]?.autoscaling).toEqual({
+      minReplicas: 2,
+      maxReplicas: 5,
+      targetCpuPercent: null,
+      targetRequestsPerReplica: 20,
+    });
+  });
+  it("refuse bounds out of order, no target, or a target out of range, naming what to fix", () => {
+    const check = (patch: Partial<DeployRow>) => validateDeployment([row(1, "100", { autoscale: true, ...patch })]).errors[1];
+    expect(check({ replicas: 4, maxReplicas: 3, targetCpuPercent: "50" })).toMatch(/maximum from the minimum \(4\)/);
+    expect(check({})).toMatch(/Give a target/);
+    expect(check({ targetCpuPercent: "99" })).toMatch(/CPU target from 5 to 95/);
+    expect(check({ targetRequestsPerReplica: "-1" })).toMatch(/request target above 0/);
+  });
+  it("start from the deployment's policy and show the bounds", () => {
+    const policy = { minReplicas: 1, maxReplicas: 3, targetCpuPercent: 60, targetRequestsPerReplica: null };
+    const [first] = initialRows([{ number: 1 }], [deployed(1, 100, { autoscaling: policy, replicas: 2 })], {
+      containerCpu: 0.25,
+      containerMemory: 0.5,
+    });
+    expect([first?.autoscale, first?.replicas, first?.maxReplicas, first?.targetCpuPercent]).toEqual([true, 1, 3, "60"]);
+    expect(replicaSummary({ healthyReplicas: 2, replicas: 2, autoscaling: policy })).toBe("2 / 1–3 (autoscaled)");
+    expect(replicaSummary({ healthyReplicas: 1, replicas: 1, autoscaling: null })).toBe("1 / 1");
   });
 });
 

@@ -15,9 +15,30 @@ export interface DeployRow {
   version: number;
   included: boolean;
   weight: string;
+  /** The count, or with autoscaling the minimum. */
   replicas: number;
   containerCpu: number;
   containerMemory: number;
+  autoscale: boolean;
+  maxReplicas: number;
+  /** Texts typed; "" is no target of that kind. */
+  targetCpuPercent: string;
+  targetRequestsPerReplica: string;
+}
+
+const parseTarget = (text: string): number | null => (text.trim() === "" ? null : Number(text));
+
+/** Why a row's autoscaling cannot be sent, or null. */
+function autoscalingProblem(r: DeployRow): string | null {
+  if (!r.autoscale) return null;
+  if (!Number.isInteger(r.maxReplicas) || r.maxReplicas < r.replicas || r.maxReplicas > MAX_REPLICAS)
+    return `Use a maximum from the minimum (${r.replicas}) to ${MAX_REPLICAS} replicas.`;
+  const cpu = parseTarget(r.targetCpuPercent);
+  const rate = parseTarget(r.targetRequestsPerReplica);
+  if (cpu === null && rate === null) return "Give a target: CPU % and/or requests per second per replica.";
+  if (cpu !== null && !(cpu >= 5 && cpu <= 95)) return "Use a CPU target from 5 to 95 %.";
+  if (rate !== null && !(rate > 0 && rate <= 10000)) return "Use a request target above 0, up to 10000 per second.";
+  return null;
 }
 
 export interface DeployValidation {
@@ -51,6 +72,10 @@ export function validateDeployment(rows: readonly DeployRow[]): DeployValidation
       errors[r.version] = `Use 1 to ${MAX_REPLICAS} replicas.`;
     else if (!isFargateSize(r.containerCpu, r.containerMemory))
       errors[r.version] = `Choose one of ${memoryChoices(r.containerCpu).join(", ")} GB for ${r.containerCpu} vCPU.`;
+    else {
+      const scaling = autoscalingProblem(r);
+      if (scaling) errors[r.version] = scaling;
+    }
   }
   const sum = weightSum(rows);
   let problem: string | null = null;
@@ -80,9 +105,13 @@ export function initialRows(
         version: v.number,
         included: !!d && d.weight > 0,
         weight: d && d.weight > 0 ? String(d.weight) : "0",
-        replicas: d && d.replicas > 0 ? d.replicas : 1,
+        replicas: d?.autoscaling ? d.autoscaling.minReplicas : d && d.replicas > 0 ? d.replicas : 1,
         containerCpu: d?.containerCpu ?? defaults.containerCpu,
         containerMemory: d?.containerMemory ?? defaults.containerMemory,
+        autoscale: !!d?.autoscaling,
+        maxReplicas: d?.autoscaling?.maxReplicas ?? 3,
+        targetCpuPercent: d?.autoscaling?.targetCpuPercent != null ? String(d.autoscaling.targetCpuPercent) : "",
+        targetRequestsPerReplica: d?.autoscaling?.targetRequestsPerReplica != null ? String(d.autoscaling.targetRequestsPerReplica) : "",
       };
     });
 }
@@ -102,7 +131,22 @@ export function deploymentLines(rows: readonly DeployRow[]): DeploymentLine[] {
       replicas: r.replicas,
       containerCpu: r.containerCpu,
       containerMemory: r.containerMemory,
+      autoscaling: r.autoscale
+        ? {
+            minReplicas: r.replicas,
+            maxReplicas: r.maxReplicas,
+            targetCpuPercent: parseTarget(r.targetCpuPercent),
+            targetRequestsPerReplica: parseTarget(r.targetRequestsPerReplica),
+          }
+        : null,
     }));
+}
+
+/** "2 / 1–3 (autoscaled)" or "2 / 2": healthy replicas against the count or the bounds. */
+export function replicaSummary(d: Pick<DeployedVersion, "healthyReplicas" | "replicas" | "autoscaling">): string {
+  return d.autoscaling
+    ? `${d.healthyReplicas} / ${d.autoscaling.minReplicas}–${d.autoscaling.maxReplicas} (autoscaled)`
+    : `${d.healthyReplicas} / ${d.replicas}`;
 }
 
 type Comparable = Pick<SpecLine, "version" | "weight" | "replicas" | "containerCpu" | "containerMemory"> &

@@ -44,6 +44,8 @@ describe("operations log", () => {
     toStatus: "PENDING",
     result: "ok",
     reason,
+    count: 1,
+    lastAt: null,
   });
   it("collapses runs of identical entries, keeping the newest time and when the run began", () => {
     const rows = collapseRepeats([entry("t4"), entry("t3"), entry("t2"), entry("t1", "health check failing"), entry("t0")]);
@@ -53,6 +55,14 @@ describe("operations log", () => {
       ["t0", 1, "t0"],
     ]);
     expect(collapseRepeats([])).toEqual([]);
+  });
+  it("adds the API's own counts: a line the API already collapsed shows its latest time", () => {
+    const counted = { ...entry("t2"), count: 4, lastAt: "t5" };
+    const rows = collapseRepeats([counted, entry("t1"), entry("t0", null)]);
+    expect(rows.map((r) => [r.newest, r.count, r.oldest])).toEqual([
+      ["t5", 5, "t1"],
+      ["t0", 1, "t0"],
+    ]);
   });
 });
 

@@ -1,10 +1,15 @@
-/** Reading the operations log: runs of identical entries become one row with a count. */
+/**
+ * Reading the operations log: runs of identical entries become one row with a count. The API already
+ * keeps a run as one line (`count`, `lastAt`); lines from before it did, or a run a page boundary cut, are joined here.
+ */
 import type { OperationLogEntry } from "../api/types";
 
 export interface OperationRow {
   /** The newest entry of the run. */
   entry: OperationLogEntry;
   count: number;
+  /** When the latest of the run happened. */
+  newest: string;
   /** When the run began (the oldest entry's time). */
   oldest: string;
 }
@@ -25,11 +30,12 @@ export function collapseRepeats(entries: readonly OperationLogEntry[]): Operatio
   const rows: OperationRow[] = [];
   for (const entry of entries) {
     const last = rows[rows.length - 1];
+    const count = entry.count ?? 1;
     if (last && same(last.entry, entry)) {
-      last.count += 1;
+      last.count += count;
       last.oldest = entry.at;
     } else {
-      rows.push({ entry, count: 1, oldest: entry.at });
+      rows.push({ entry, count, newest: entry.lastAt ?? entry.at, oldest: entry.at });
     }
   }
   return rows;

@@ -196,3 +196,33 @@ def test_healthcheck_probe_reports_a_healthy_runner(runner) -> None:
     )
 
     assert (healthy.returncode, dead.returncode) == (0, 1)
+
+
+def test_the_protocol_paths_answer_in_their_own_shapes(runner) -> None:
+    infer = "/v2/models/sum/versions/3/infer"
+    body = {"id": "r-9", "inputs": [{"name": "x", "shape": [2, 2], "datatype": "INT64", "data": [1, 2, 3, 4]}]}
+    status, _, answer = runner.request("POST", infer, json.dumps(body).encode(), JSON)
+    assert status == 200 and answer["model_name"] == "sum" and answer["model_version"] == "3"
+    assert answer["outputs"] == [{"name": "predict", "shape": [2], "datatype": "FP64", "data": [3.0, 7.0]}]
+    status, _, metadata = runner.request("GET", "/v2/models/sum/versions/3")
+    assert status == 200 and metadata == {
+        "name": "sum", "versions": ["3"], "platform": "python", "inputs": [], "outputs": []
+    }  # fmt: skip
+    assert runner.request("GET", infer)[0::2] == (405, {"error": "use POST"})
+    assert runner.request("GET", "/v2/models/sum/explain")[0] == 404
+    bad = {"inputs": [{"name": "x", "shape": [3], "datatype": "FP64", "data": [1]}]}
+    assert runner.request("POST", infer, json.dumps(bad).encode(), JSON)[0::2] == (
+        400, {"error": "input 'x': shape [3] needs 3 values, data has 1"}
+    )  # fmt: skip
+    split = {"dataframe_split": {"data": [[1, 2]]}}
+    assert runner.request("POST", "/invocations", json.dumps(split).encode(), JSON)[0::2] == (
+        200, {"predictions": [3.0]}
+    )  # fmt: skip
+    status, _, refused = runner.request("POST", "/invocations", b"x", {"content-type": "text/plain"})
+    assert status == 415 and refused["error_code"] == "BAD_REQUEST"
+    seldon = {"data": {"tensor": {"shape": [1, 2], "values": [1, 2]}}}
+    assert runner.request("POST", "/api/v1.0/predictions", json.dumps(seldon).encode(), JSON)[0::2] == (
+        200, {"data": {"names": [], "tensor": {"shape": [1], "values": [3.0]}}, "meta": {}}
+    )  # fmt: skip
+    status, _, failed = runner.request("POST", "/api/v1.0/predictions", b"{", JSON)
+    assert status == 400 and failed["status"]["reason"] == "MICROSERVICE_BAD_DATA"

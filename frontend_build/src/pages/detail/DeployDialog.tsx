@@ -153,11 +153,60 @@ export function DeployDialog({
                           min={1}
                           max={MAX_REPLICAS}
                           step={1}
-                          aria-label={`Replicas of version ${r.version}`}
+                          aria-label={r.autoscale ? `Minimum replicas of version ${r.version}` : `Replicas of version ${r.version}`}
                           value={String(r.replicas)}
                           disabled={!r.included}
                           onChange={(e) => update(r.version, { replicas: Number(e.target.value) })}
                         />
+                        <label className="check small">
+                          <input
+                            type="checkbox"
+                            checked={r.autoscale}
+                            disabled={!r.included}
+                            onChange={(e) => update(r.version, { autoscale: e.target.checked })}
+                            aria-label={`Autoscale version ${r.version}`}
+                          />
+                          autoscale
+                        </label>
+                        {r.autoscale && (
+                          <div className="autoscaling" data-testid={`autoscaling-${r.version}`}>
+                            <label className="small">
+                              up to{" "}
+                              <input
+                                className="input-narrow"
+                                type="number"
+                                min={1}
+                                max={MAX_REPLICAS}
+                                step={1}
+                                aria-label={`Maximum replicas of version ${r.version}`}
+                                value={String(r.maxReplicas)}
+                                onChange={(e) => update(r.version, { maxReplicas: Number(e.target.value) })}
+                              />
+                            </label>
+                            <label className="small">
+                              CPU target %{" "}
+                              <input
+                                className="input-narrow"
+                                inputMode="decimal"
+                                aria-label={`CPU target of version ${r.version}`}
+                                placeholder="none"
+                                value={r.targetCpuPercent}
+                                onChange={(e) => update(r.version, { targetCpuPercent: e.target.value })}
+                              />
+                            </label>
+                            <label className="small">
+                              requests/s per replica{" "}
+                              <input
+                                className="input-narrow"
+                                inputMode="decimal"
+                                aria-label={`Request target of version ${r.version}`}
+                                placeholder="none"
+                                value={r.targetRequestsPerReplica}
+                                onChange={(e) => update(r.version, { targetRequestsPerReplica: e.target.value })}
+                              />
+                            </label>
+                          </div>
+                        )}
                       </td>
                       <td>
                         <select

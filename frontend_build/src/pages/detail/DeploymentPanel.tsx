@@ -7,7 +7,7 @@ import type { Model } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { DeniedButton } from "../../components/Guarded";
 import { formatCpu, formatMemory } from "../../lib/format";
-import { switching } from "../../lib/deployments";
+import { replicaSummary, switching } from "../../lib/deployments";
 
 export function DeploymentPanel({
   model,
@@ -74,13 +74,13 @@ export function DeploymentPanel({
                       {d.statusReason && (d.status === "FAILED" || d.status === "STOPPED") && <div className="small">{d.statusReason}</div>}
                     </td>
                     <td data-label="Healthy replicas" data-testid={`replicas-${d.version}`}>
-                      {d.healthyReplicas} / {d.replicas}
+                      {replicaSummary(d)}
                     </td>
                     <td data-label="Traffic now" data-testid={`serving-weight-${d.version}`}>
                       {d.servingWeight}%
                     </td>
                     <td data-label="Target" data-testid={`target-weight-${d.version}`}>
-                      {d.weight}%{d.weight === 0 && d.servingWeight > 0 && <span className="muted small"> (leaving)</span>}
+                      {d.weight}%{d.leaving && <span className="muted small"> (leaving)</span>}
                       {d.weight !== d.servingWeight && <span className="muted small"> (switching)</span>}
                     </td>
                     <td data-label="Size">

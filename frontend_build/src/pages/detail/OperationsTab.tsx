@@ -40,10 +40,10 @@ export function OperationsTab({ model }: { model: Model }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map(({ entry: e, count, oldest }, i) => (
+            {rows.map(({ entry: e, count, newest, oldest }, i) => (
               <tr key={`${e.at}-${i}`}>
                 <td data-label="Time">
-                  <Time iso={e.at} />
+                  <Time iso={newest} />
                   {count > 1 && (
                     <span className="muted small repeat" data-testid="repeat-count">
                       {" "}
