@@ -35,6 +35,10 @@ USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
 TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
 JWKS_URL = "KRAKEN_JWKS_URL"
 CORS_ORIGIN = "KRAKEN_CORS_ORIGIN"
+# What the stage runs whether or not any model does (the stack sets them; local mode has the defaults'):
+NAT_GATEWAYS = "KRAKEN_NAT_GATEWAYS"
+INTERFACE_ENDPOINTS = "KRAKEN_INTERFACE_ENDPOINTS"  # endpoint network interfaces: endpoints x AZs
+WAF_RULES = "KRAKEN_WAF_RULES"  # 0: no web ACL
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
@@ -74,6 +78,9 @@ class Settings:
     jwks_url: str
     # The console's origin when it is not the API's own (same-origin needs no CORS).
     cors_origin: str | None
+    nat_gateways: int = 1
+    interface_endpoints: int = 0
+    waf_rules: int = 0
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -129,6 +136,9 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         token_issuer=environ.get(TOKEN_ISSUER, ""),
         jwks_url=environ.get(JWKS_URL, ""),
         cors_origin=environ.get(CORS_ORIGIN) or None,
+        nat_gateways=int(environ.get(NAT_GATEWAYS, "1")),
+        interface_endpoints=int(environ.get(INTERFACE_ENDPOINTS, "0")),
+        waf_rules=int(environ.get(WAF_RULES, "0")),
     )
 
 

@@ -136,6 +136,11 @@ step("the models list starts empty", async () => {
   const existing = await call("GET", "/models?limit=1");
   await page.goto(`${local.baseUrl}/`);
   await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  // What the stage costs idle: local mode shows the stack's defaults (one NAT gateway, 0.045 x 730 hours).
+  await page
+    .getByTestId("stage-cost")
+    .getByText(/would cost \$32\.85\/month with no model running \(1 NAT gateway/)
+    .waitFor();
   if (existing.body.items.length === 0) {
     await page.getByText("No models yet").waitFor();
     await screenshot(page, "01-models-empty");
@@ -192,6 +197,11 @@ step("the detail page shows the model, a curl example and every tab", async () =
   assert.ok(curl.includes(`${local.baseUrl}/api/predict`), curl);
   assert.ok(curl.includes(`"modelId":"${modelId}"`), curl);
   assert.ok(curl.includes("-H 'Authorization: Bearer <your token>'"), curl);
+  // The same call from Python with the SDK, and the standard protocols' URLs, one click away.
+  await page.getByText("From Python, and in the standard protocols").click();
+  const python = await page.getByTestId("python-example").textContent();
+  assert.ok(python.includes(`kraken.connect("${local.baseUrl}")`) && python.includes(`k.model("${NAME}")`), python);
+  await page.getByTestId("protocol-urls").getByText(`${local.baseUrl}/api/v2/models/${NAME}/infer`).waitFor();
   await page
     .getByTestId("curl-auth-note")
     .getByText(/Public models need no token/)

@@ -83,6 +83,9 @@ def security_headers_policy(
     )
 
 
+RATE_LIMIT_RULES = 1  # the web ACL below has this many rules (its price is per rule)
+
+
 def rate_limited_web_acl(scope: Construct, prefix: str, limit: int) -> wafv2.CfnWebACL:
     """A CloudFront web ACL (it must live in us-east-1) that blocks an IP over `limit` requests per 5 minutes."""
     region = cdk.Stack.of(scope).region

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -12,7 +13,7 @@ from infra.backend_contract import config_module, security_headers_module
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
-from infra.constructs.console import Console
+from infra.constructs.console import RATE_LIMIT_RULES, Console
 from infra.constructs.network import Network
 from infra.constructs.observability import Observability
 from infra.constructs.storage import ArtifactBucket, LogBucket, Tables, table_env_var
@@ -210,8 +211,15 @@ class KrakenStack(cdk.Stack):
         for layout in self.tables.layouts:
             environment[table_env_var(layout)] = self.tables.by_layout[layout.logical_name].table_name
         compute = self.compute
+        network = self.network
+        nat_gateways = [c for c in network.vpc.node.find_all() if isinstance(c, ec2.CfnNatGateway)]
+        endpoint_interfaces = len(network.interface_endpoints) * len(network.vpc.availability_zones)
         # chalicelib/config.py names each variable (constant -> value): the backend owns the names.
         by_constant = {
+            # What the stage costs with no model running: counted from the constructs themselves.
+            "NAT_GATEWAYS": str(len(nat_gateways)),
+            "INTERFACE_ENDPOINTS": str(endpoint_interfaces),
+            "WAF_RULES": str(RATE_LIMIT_RULES if settings.waf_rate_limit else 0),
             "TASK_EXECUTION_ROLE_ARN": compute.execution_role.role_arn,
             "TASK_ROLE_ARN": compute.task_role.role_arn,
             "SUBNETS": ",".join(subnet_ids),

@@ -119,7 +119,10 @@ def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config
     ecs = boto3.client("ecs", region_name=settings.region)
     family = ecs_family(settings, model_id, 1)
     service = ecs.describe_services(cluster=settings.cluster, services=[family])["services"][0]
-    assert service["desiredCount"] == 1 and service["launchType"] == "FARGATE"
+    assert service["desiredCount"] == 1
+    # On Fargate through the cluster's capacity providers (moto does not keep the strategy: the call says it).
+    assert sent[0]["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    assert "launchType" not in sent[0]
     network = service["networkConfiguration"]["awsvpcConfiguration"]
     assert network["assignPublicIp"] == "DISABLED"
     assert network["subnets"] == list(settings.subnets) and network["securityGroups"] == [settings.task_security_group]
@@ -480,3 +483,26 @@ def test_bad_autoscaling_is_a_422_naming_the_field_and_changes_nothing(
     assert_error(answer, 422, "validation_error")
     assert field in [d["field"] for d in answer.json_body["error"]["details"]], answer.json_body
     assert model(client, model_id)["revision"] == before["revision"]
+
+
+def test_a_version_on_spot_runs_on_fargate_spot_and_costs_spot_prices(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    sent: list[tuple[str, dict[str, Any]]] = []
+    events = wiring.current().client("ecs").meta.events
+    for operation in ("CreateService", "UpdateService"):
+        events.register(
+            f"provide-client-params.ecs.{operation}", lambda params, op=operation, **_: sent.append((op, dict(params)))
+        )
+    model_id = started_model(client)
+    send(client, running(settings, model_id))
+    on_demand = client.http.get(f"/models/{model_id}/cost").json_body["hourly"]
+    assert _deploy(client, model_id, [{"version": 1, "weight": 100, "spot": True}]).status_code == 202
+    operation, params = sent[-1]
+    assert operation == "UpdateService" and params["forceNewDeployment"] is True
+    assert params["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    shown = model(client, model_id)["deployment"][0]
+    assert shown["spot"] is True
+    cost = client.http.get(f"/models/{model_id}/cost").json_body
+    assert cost["hourly"] == pytest.approx(on_demand * 0.3) and cost["spotHourly"] == pytest.approx(on_demand * 0.3)
+    history = client.http.get(f"/models/{model_id}/history").json_body["items"]
+    assert history[0]["spec"][0]["spot"] is True  # a rollback restores where it ran too

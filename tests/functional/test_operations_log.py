@@ -13,7 +13,8 @@ T0 = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
 
 
 def failed(at: datetime, reason: str = "artifact could not be loaded") -> OperationEntry:
-    return OperationEntry("m1", at, "system", "transition", ModelStatus.PENDING, ModelStatus.FAILED, "ok", reason)
+    actor = "system:container-runtime"
+    return OperationEntry("m1", at, actor, "transition", ModelStatus.PENDING, ModelStatus.FAILED, "ok", reason)
 
 
 def test_repeats_are_counted_on_the_newest_line_and_anything_else_starts_a_new_one(aws: config.Settings) -> None:
@@ -41,3 +42,11 @@ def test_concurrent_repeats_lose_no_count(aws: config.Settings) -> None:
         list(pool.map(lambda i: log.record(failed(T0 + timedelta(seconds=1 + i))), range(8)))
     (entry,) = log.list("m1", 10, None).items
     assert entry.count == 9
+
+
+def test_a_person_s_alike_actions_each_keep_their_line(aws: config.Settings) -> None:
+    dynamodb.configure(aws)
+    log = dynamodb.DynamoOperationsLog(ttl_days=30)
+    for second in range(2):
+        log.record(OperationEntry("m2", T0 + timedelta(seconds=second), "ana", "update", None, None, "ok"))
+    assert [e.count for e in log.list("m2", 10, None).items] == [1, 1]

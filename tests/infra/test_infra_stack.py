@@ -255,6 +255,24 @@ def test_functions_get_every_environment_variable_the_backend_declares(dev) -> N
         assert env[config.REQUEST_LOG_GROUP] == "/aws/lambda/kraken-dev-api-handler"
 
 
+@pytest.mark.parametrize("stage", ["dev", "iso"])
+def test_the_stage_s_idle_cost_counts_what_the_template_runs(synthesized, stage: str) -> None:
+    """NAT gateways, interface endpoints' network interfaces and WAF rules, as the cost route prices them."""
+    template = synthesized.template(stage)
+    env = api_handler(template)["Properties"]["Environment"]["Variables"]
+    endpoints = [e for e in resources(template, "AWS::EC2::VPCEndpoint").values()]
+    interfaces = sum(
+        len(e["Properties"]["SubnetIds"]) for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"
+    )
+    rules = sum(len(acl["Properties"]["Rules"]) for acl in resources(template, "AWS::WAFv2::WebACL").values())
+    assert int(env[config.NAT_GATEWAYS]) == len(resources(template, "AWS::EC2::NatGateway"))
+    assert int(env[config.INTERFACE_ENDPOINTS]) == interfaces
+    assert int(env[config.WAF_RULES]) == rules
+    assert (int(env[config.NAT_GATEWAYS]), int(env[config.INTERFACE_ENDPOINTS])) != (0, 0), (
+        "a stage reaches AWS somehow"
+    )
+
+
 def test_functions_are_named_traced_and_use_our_role(dev) -> None:
     for logical_id, function in resources(dev, "AWS::Serverless::Function").items():
         props = function["Properties"]

@@ -57,3 +57,19 @@ def test_a_thousand_predictions_pay_the_gateway_lambda_and_a_share_of_the_contai
 def test_an_unknown_region_is_priced_as_us_east_1_and_says_so() -> None:
     assert prices_for("eu-central-1")[0] == "eu-central-1"
     assert prices_for("xx-nowhere-1") == ("us-east-1", US)
+
+
+def test_the_stage_s_idle_cost_is_its_nat_gateways_endpoints_and_waf_by_the_month() -> None:
+    from chalicelib.domain.costs import stage_idle_cost
+
+    nat = stage_idle_cost("us-east-1", nat_gateways=1, interface_endpoints=0, waf_rules=0)
+    assert nat.monthly == 32.85 and nat.hourly == 0.045  # 0.045 x 730
+    assert [item.what for item in nat.items] == ["1 NAT gateway (data on top)"]
+    # Seven interface endpoints in two AZs (egress=endpoints) and a WAF with its one rule, in Frankfurt.
+    isolated = stage_idle_cost("eu-central-1", nat_gateways=0, interface_endpoints=14, waf_rules=1)
+    assert [(item.what, item.monthly) for item in isolated.items] == [
+        ("14 interface endpoint network interfaces", round(14 * 0.012 * 730, 2)),
+        ("WAF web ACL and its rules", 6.0),
+    ]
+    assert isolated.monthly == round(14 * 0.012 * 730 + 6, 2) and isolated.priced_as == "eu-central-1"
+    assert stage_idle_cost("sa-east-1", 2, 0, 0).priced_as == "us-east-1"

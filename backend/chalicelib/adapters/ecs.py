@@ -65,6 +65,11 @@ def health_check_command(port: int, path: str) -> list[str]:
     ]
 
 
+def capacity(spot: bool) -> list[dict[str, Any]]:
+    """Where a version's tasks run: Fargate, or Fargate Spot (the cluster offers both)."""
+    return [{"capacityProvider": "FARGATE_SPOT" if spot else "FARGATE", "weight": 1}]
+
+
 def _ecs_call(operation: str, call: Any, **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
@@ -153,6 +158,11 @@ class EcsContainerRuntime:
                 # Autoscaling owns the count between its bounds: a new revision keeps what it chose.
                 replicas = unit.autoscaling.bounded(int(existing["desiredCount"]))
             # A new task definition revision rolls: new tasks are healthy before old ones stop.
+            changes: dict[str, Any] = {}
+            providers = [s.get("capacityProvider") for s in existing.get("capacityProviderStrategy", [])]
+            if providers != [capacity(unit.spot)[0]["capacityProvider"]]:
+                # To or from Spot (or from the launch type of a service made before): new tasks, same rolling.
+                changes = {"capacityProviderStrategy": capacity(unit.spot), "forceNewDeployment": True}
             _ecs_call(
                 "update the model's service",
                 self._ecs.update_service,
@@ -161,6 +171,7 @@ class EcsContainerRuntime:
                 taskDefinition=task_definition,
                 desiredCount=replicas,
                 deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
+                **changes,
             )
             self._scaling.apply(model_id, unit.version, name, unit.autoscaling)
             return
@@ -171,7 +182,7 @@ class EcsContainerRuntime:
             serviceName=name,
             taskDefinition=task_definition,
             desiredCount=unit.replicas,
-            launchType="FARGATE",
+            capacityProviderStrategy=capacity(unit.spot),
             deploymentConfiguration=DEPLOYMENT_CONFIGURATION,
             networkConfiguration={
                 "awsvpcConfiguration": {

@@ -8,15 +8,28 @@ from datetime import datetime
 
 from chalicelib.domain.models import DeployedVersion, DeploymentEntry, ModelRecord, ModelStatus, SpecLine
 from chalicelib.domain.ports import DeploymentHistory, MetricsReader
-from chalicelib.domain.prices import TYPICAL_SPOT_DISCOUNT, RegionPrices, prices_for
+from chalicelib.domain.prices import (
+    HOURS_PER_MONTH,
+    TYPICAL_SPOT_DISCOUNT,
+    WAF_RULE_MONTH,
+    WAF_WEB_ACL_MONTH,
+    RegionPrices,
+    prices_for,
+)
 
 DAY_SECONDS = 86400
 MAX_HISTORY_PAGES = 10
 
 
-def hourly(spec: Iterable[DeployedVersion | SpecLine], prices: RegionPrices) -> float:
-    """USD per hour of a deployment's containers: each replica's vCPU and memory at Fargate's prices."""
-    return sum(d.replicas * (d.container_cpu * prices.vcpu_hour + d.container_memory * prices.gb_hour) for d in spec)
+def hourly(spec: Iterable[DeployedVersion | SpecLine], prices: RegionPrices, all_spot: bool = False) -> float:
+    """USD per hour of a deployment's containers: each replica's vCPU and memory at Fargate's prices, at
+    Spot's typical discount for the versions on Spot (`all_spot`: as if every version were)."""
+    return sum(
+        d.replicas
+        * (d.container_cpu * prices.vcpu_hour + d.container_memory * prices.gb_hour)
+        * ((1 - TYPICAL_SPOT_DISCOUNT) if all_spot or d.spot else 1)
+        for d in spec
+    )
 
 
 def month_start(now: datetime) -> datetime:
@@ -118,15 +131,49 @@ def model_cost(
     days = [(ms, n) for ms, n in zip(daily_ms, daily_requests, strict=True) if ms and n]
     mean_ms = sum(ms * n for ms, n in days) / sum(n for _, n in days) if days else 0.0
     running = record.status not in (ModelStatus.STOPPED, ModelStatus.IDLE)
-    now_hourly = hourly(record.wanted() if running else record.deployment, prices)
+    spec = record.wanted() if running else record.deployment
     return ModelCost(
         region=region,
         priced_as=priced_as,
         running=running,
-        hourly=now_hourly,
-        spot_hourly=now_hourly * (1 - TYPICAL_SPOT_DISCOUNT),
+        hourly=hourly(spec, prices),
+        spot_hourly=hourly(spec, prices, all_spot=True),
         since=since,
         month_to_date=spent,
         requests_this_month=int(requests),
         per_thousand_predictions=per_thousand(prices, lambda_memory_mb, mean_ms, spent, int(requests)),
     )
+
+
+@dataclass(frozen=True)
+class CostItem:
+    what: str
+    monthly: float
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """What the stage costs with no model running: its network and edge, by the month."""
+
+    region: str
+    priced_as: str
+    items: tuple[CostItem, ...]
+    monthly: float
+    hourly: float
+
+
+def stage_idle_cost(region: str, nat_gateways: int, interface_endpoints: int, waf_rules: int) -> StageCost:
+    """The stage's fixed monthly cost; requests, storage and logs are billed by use and come on top."""
+    priced_as, prices = prices_for(region)
+    items = []
+    if nat_gateways:
+        monthly = nat_gateways * prices.nat_gateway_hour * HOURS_PER_MONTH
+        items.append(CostItem(f"{nat_gateways} NAT gateway{'s' if nat_gateways > 1 else ''} (data on top)", monthly))
+    if interface_endpoints:
+        monthly = interface_endpoints * prices.endpoint_hour * HOURS_PER_MONTH
+        items.append(CostItem(f"{interface_endpoints} interface endpoint network interfaces", monthly))
+    if waf_rules:
+        items.append(CostItem("WAF web ACL and its rules", WAF_WEB_ACL_MONTH + waf_rules * WAF_RULE_MONTH))
+    rounded = tuple(CostItem(item.what, round(item.monthly, 2)) for item in items)
+    total = sum(item.monthly for item in items)
+    return StageCost(region, priced_as, rounded, round(total, 2), round(total / HOURS_PER_MONTH, 4))

@@ -87,6 +87,7 @@ def spec_lines(record: ModelRecord, spec: Sequence[DeployedVersion]) -> tuple[Sp
                 artifact.sha256 if artifact else None,
                 version.docker_image if version else None,
                 line.autoscaling,
+                line.spot,
             )
         )
     return tuple(lines)

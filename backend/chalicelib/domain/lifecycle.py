@@ -22,6 +22,7 @@ from chalicelib.domain.deployments import (
 )
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.models import (
+    SYSTEM_ACTOR_PREFIX,
     DeployedVersion,
     DeploymentEntry,
     ModelRecord,
@@ -49,11 +50,11 @@ from chalicelib.domain.runner_contract import RUNNER_CANNOT_LOAD_EXIT_CODE
 
 logger = logging.getLogger("kraken.lifecycle")
 
-RUNTIME_ACTOR = "system:container-runtime"
-RECONCILER_ACTOR = "system:reconciler"
-IDLE_ACTOR = "system:idle-stop"
-WAKE_ACTOR = "system:wake-on-request"
-AUTOSCALER_ACTOR = "system:autoscaler"
+RUNTIME_ACTOR = f"{SYSTEM_ACTOR_PREFIX}container-runtime"
+RECONCILER_ACTOR = f"{SYSTEM_ACTOR_PREFIX}reconciler"
+IDLE_ACTOR = f"{SYSTEM_ACTOR_PREFIX}idle-stop"
+WAKE_ACTOR = f"{SYSTEM_ACTOR_PREFIX}wake-on-request"
+AUTOSCALER_ACTOR = f"{SYSTEM_ACTOR_PREFIX}autoscaler"
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ class Lifecycle(RecordKeeper):
         for number, found in sorted(landed.items()):
             self._log(
                 saved,
-                "system:artifact-store",
+                f"{SYSTEM_ACTOR_PREFIX}artifact-store",
                 "upload",
                 record.status,
                 f"artifact of version {number} stored ({found.size} bytes, sha256 {found.sha256 or 'unknown'})",
@@ -511,7 +512,12 @@ class Lifecycle(RecordKeeper):
             artifact_uri = self._artifacts.uri(record.id, version.artifact_number)
         try:
             unit = RuntimeUnit(
-                record.unit(deployed), deployed.version, deployed.replicas, artifact_uri, deployed.autoscaling
+                record.unit(deployed),
+                deployed.version,
+                deployed.replicas,
+                artifact_uri,
+                deployed.autoscaling,
+                deployed.spot,
             )
             self._runtime.start(unit)
         except RuntimeRefused as refused:

@@ -166,6 +166,7 @@ class DeployedVersion:
     container_cpu: float
     container_memory: float
     autoscaling: Autoscaling | None = None
+    spot: bool = False  # on Fargate Spot: cheaper, and its tasks may be taken back with two minutes' notice
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,9 @@ def setting_default(name: str) -> Any:
     raise KeyError(f"{name} has no default: a model must be given one")
 
 
+SYSTEM_ACTOR_PREFIX = "system:"  # what the platform does by itself (restarts, reconciling, idle stops)
+
+
 @dataclass(frozen=True)
 class OperationEntry:
     """One line of a model's operations log: a user's action or a status transition."""
@@ -393,9 +397,12 @@ class OperationEntry:
     last_at: datetime | None = None
 
     def repeats(self, earlier: OperationEntry) -> bool:
-        """The same thing happening again (a restart failing the same way): only the time differs."""
+        """The system doing the same thing again (a restart failing the same way): only the time differs.
+
+        A person's actions each keep their line, however alike they read."""
         fields = ("model_id", "actor", "action", "from_status", "to_status", "result", "reason")
-        return all(getattr(self, name) == getattr(earlier, name) for name in fields)
+        same = all(getattr(self, name) == getattr(earlier, name) for name in fields)
+        return same and self.actor.startswith(SYSTEM_ACTOR_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -410,10 +417,17 @@ class SpecLine:
     artifact_sha256: str | None
     docker_image: str | None
     autoscaling: Autoscaling | None = None
+    spot: bool = False
 
     def deployed(self) -> DeployedVersion:
         return DeployedVersion(
-            self.version, self.weight, self.replicas, self.container_cpu, self.container_memory, self.autoscaling
+            self.version,
+            self.weight,
+            self.replicas,
+            self.container_cpu,
+            self.container_memory,
+            self.autoscaling,
+            self.spot,
         )
 
 

@@ -190,6 +190,7 @@ class RuntimeUnit:
     replicas: int  # with autoscaling, the count to start at; the runtime's scaler moves it from there
     artifact_uri: str | None
     autoscaling: Autoscaling | None = None
+    spot: bool = False  # Fargate Spot on AWS; the local runtime has no such thing and ignores it
 
 
 class ContainerRuntime(Protocol):

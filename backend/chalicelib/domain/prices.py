@@ -13,8 +13,13 @@ from dataclasses import dataclass
 PRICES_AS_OF = "2026-12-01"
 PRICES_SOURCE = (
     "https://aws.amazon.com/fargate/pricing/, https://aws.amazon.com/api-gateway/pricing/, "
-    "https://aws.amazon.com/lambda/pricing/ (on-demand list prices; taxes, free tiers and discounts excluded)"
+    "https://aws.amazon.com/lambda/pricing/, https://aws.amazon.com/vpc/pricing/, "
+    "https://aws.amazon.com/privatelink/pricing/, https://aws.amazon.com/waf/pricing/ "
+    "(on-demand list prices; taxes, free tiers and discounts excluded)"
 )
+HOURS_PER_MONTH = 730  # AWS's own convention for monthly figures
+WAF_WEB_ACL_MONTH = 5.00  # per web ACL per month, every region
+WAF_RULE_MONTH = 1.00  # per rule per month
 TYPICAL_SPOT_DISCOUNT = 0.70  # Fargate Spot runs at roughly 70% below on-demand
 
 
@@ -25,9 +30,11 @@ class RegionPrices:
     api_million: float  # REST API Gateway, per million requests (first tier)
     lambda_million: float  # Lambda, per million invocations
     lambda_gb_second: float  # Lambda x86, per GB-second of duration
+    nat_gateway_hour: float  # per NAT gateway per hour (data processed comes on top)
+    endpoint_hour: float  # per interface VPC endpoint per Availability Zone per hour
 
 
-_US = RegionPrices(0.04048, 0.004445, 3.50, 0.20, 0.0000166667)
+_US = RegionPrices(0.04048, 0.004445, 3.50, 0.20, 0.0000166667, 0.045, 0.01)
 # Written from the pages above on the table's date (this machine cannot reach them: check before relying
 # on a figure). Any other region is priced as us-east-1, and the cost says so.
 REGION_PRICES: dict[str, RegionPrices] = {
@@ -35,8 +42,8 @@ REGION_PRICES: dict[str, RegionPrices] = {
     "us-east-2": _US,
     "us-west-2": _US,
     "eu-west-1": _US,
-    "eu-central-1": RegionPrices(0.04656, 0.00511, 4.25, 0.20, 0.0000166667),
-    "ap-northeast-1": RegionPrices(0.05056, 0.00553, 4.25, 0.20, 0.0000166667),
+    "eu-central-1": RegionPrices(0.04656, 0.00511, 4.25, 0.20, 0.0000166667, 0.052, 0.012),
+    "ap-northeast-1": RegionPrices(0.05056, 0.00553, 4.25, 0.20, 0.0000166667, 0.062, 0.014),
 }
 FALLBACK_REGION = "us-east-1"
 

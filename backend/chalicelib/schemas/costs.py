@@ -27,3 +27,22 @@ class CostResponse(ResponseModel):
     month_to_date: float
     requests_this_month: int
     per_thousand_predictions: PerThousandResponse
+
+
+class CostItemResponse(ResponseModel):
+    what: str
+    monthly: float
+
+
+class StageCostResponse(ResponseModel):
+    """The stage's own cost with no model running (its network and edge), by the month."""
+
+    currency: str = "USD"
+    region: str
+    priced_as: str
+    prices_as_of: str = PRICES_AS_OF
+    items: list[CostItemResponse]
+    monthly: float
+    hourly: float
+    # Local mode runs none of it: the figures are what the stack's defaults would cost.
+    local: bool

@@ -26,6 +26,7 @@ import type {
   Page,
   PredictResult,
   PresignedUpload,
+  StageCost,
   RequestRecord,
   RollbackChange,
   VersionCreate,
@@ -435,6 +436,11 @@ export class ApiClient {
   /** What the model costs: per hour while it runs, this month, per 1,000 predictions (USD). */
   getCost(id: string, signal?: AbortSignal): Promise<Cost> {
     return this.request("GET", `/models/${enc(id)}/cost`, { signal });
+  }
+
+  /** What the stage itself costs with no model running. */
+  getStageCost(signal?: AbortSignal): Promise<StageCost> {
+    return this.request("GET", "/costs", { signal });
   }
 
   /** The model's metrics; with `version`, that version's series only. */

@@ -93,6 +93,14 @@ export interface ContainerLogsQuery {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CostItemResponse".
+ */
+export interface CostItemResponse {
+  what: string;
+  monthly: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "CostResponse".
  */
 export interface CostResponse {
@@ -218,6 +226,7 @@ export interface DeployedVersionRequest {
   containerCpu?: number | null;
   containerMemory?: number | null;
   autoscaling?: AutoscalingSettings | null;
+  spot?: boolean;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -238,6 +247,7 @@ export interface DeployedVersionResponse {
    */
   leaving: boolean;
   autoscaling: AutoscalingResponse | null;
+  spot: boolean;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -314,6 +324,7 @@ export interface SpecLineResponse {
   artifactSha256: string | null;
   dockerImage: string | null;
   autoscaling: AutoscalingResponse | null;
+  spot: boolean;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -873,6 +884,22 @@ export interface ServerMetadataResponse {
 export interface ServerReadyResponse {
   ready: boolean;
   [k: string]: unknown;
+}
+/**
+ * The stage's own cost with no model running (its network and edge), by the month.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "StageCostResponse".
+ */
+export interface StageCostResponse {
+  currency: string;
+  region: string;
+  pricedAs: string;
+  pricesAsOf: string;
+  items: CostItemResponse[];
+  monthly: number;
+  hourly: number;
+  local: boolean;
 }
 /**
  * A partial update: only the fields present change. `revision` may stand in for If-Match.

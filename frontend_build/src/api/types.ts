@@ -41,6 +41,7 @@ export type RequestRecord = Api.PredictionResponse;
 export type ContainerLogLine = Api.LogLineResponse;
 export type Metrics = Api.MetricsResponse;
 export type Cost = Api.CostResponse;
+export type StageCost = Api.StageCostResponse;
 /** GET /me: who is signed in and their role (from Cognito groups). */
 export type Me = Api.MeResponse;
 /** A model's client token as listed (the token itself is never listed). */

@@ -27,6 +27,7 @@ const row = (version: number, weight: string, patch: Partial<DeployRow> = {}): D
   maxReplicas: 3,
   targetCpuPercent: "",
   targetRequestsPerReplica: "",
+  spot: false,
   ...patch,
 });
 
@@ -42,6 +43,7 @@ const deployed = (version: number, weight: number, patch: Partial<DeployedVersio
   servingWeight: weight,
   leaving: false,
   autoscaling: null,
+  spot: false,
   ...patch,
 });
 
@@ -129,7 +131,7 @@ describe("rows", () => {
   it("promote gives one version all the traffic and drops the others", () => {
     const rows = promote([row(1, "90"), row(2, "10")], 2);
     expect(deploymentLines(rows)).toEqual([
-      { version: 2, weight: 100, replicas: 1, containerCpu: 0.5, containerMemory: 1, autoscaling: null },
+      { version: 2, weight: 100, replicas: 1, containerCpu: 0.5, containerMemory: 1, autoscaling: null, spot: false },
     ]);
     expect(validateDeployment(rows).ok).toBe(true);
   });

@@ -24,6 +24,8 @@ export interface DeployRow {
   /** Texts typed; "" is no target of that kind. */
   targetCpuPercent: string;
   targetRequestsPerReplica: string;
+  /** On Fargate Spot: cheaper, and AWS may take its tasks back. */
+  spot: boolean;
 }
 
 const parseTarget = (text: string): number | null => (text.trim() === "" ? null : Number(text));
@@ -112,6 +114,7 @@ export function initialRows(
         maxReplicas: d?.autoscaling?.maxReplicas ?? 3,
         targetCpuPercent: d?.autoscaling?.targetCpuPercent != null ? String(d.autoscaling.targetCpuPercent) : "",
         targetRequestsPerReplica: d?.autoscaling?.targetRequestsPerReplica != null ? String(d.autoscaling.targetRequestsPerReplica) : "",
+        spot: d?.spot ?? false,
       };
     });
 }
@@ -139,6 +142,7 @@ export function deploymentLines(rows: readonly DeployRow[]): DeploymentLine[] {
             targetRequestsPerReplica: parseTarget(r.targetRequestsPerReplica),
           }
         : null,
+      spot: r.spot,
     }));
 }
 

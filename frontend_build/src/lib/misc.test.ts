@@ -4,7 +4,8 @@ import { availabilityPercent, latest, memoryNearLimit, requestsPerSecond, succes
 import { canDelete, canStart, canStop, needsPolling, sortModels } from "./models";
 import { href, parseRoute } from "./routes";
 import { TIME_RANGES, findRange, rangeBounds } from "./time-ranges";
-import { curlAuthFor, curlCommand, predictUrl } from "../pages/detail/RunExample";
+import { curlAuthFor, curlCommand, predictUrl, protocolUrls, pythonSnippet } from "../pages/detail/RunExample";
+import { stageCostText } from "../pages/ModelsList";
 import { ApiError } from "../api/client";
 import { errorText } from "../components/States";
 
@@ -129,6 +130,33 @@ describe("run an example", () => {
   it("builds an absolute predict URL", () => {
     expect(predictUrl("/api", "http://127.0.0.1:8000")).toBe("http://127.0.0.1:8000/api/predict");
     expect(predictUrl("https://api.example/prod/", "https://console.example")).toBe("https://api.example/prod/predict");
+  });
+  it("says what the stage costs idle, itemised, and that local mode's figure is the defaults'", () => {
+    const cost = {
+      currency: "USD",
+      region: "us-east-1",
+      pricedAs: "us-east-1",
+      pricesAsOf: "2026-12-01",
+      items: [{ what: "1 NAT gateway (data on top)", monthly: 32.85 }],
+      monthly: 32.85,
+      hourly: 0.045,
+      local: true,
+    };
+    expect(stageCostText(cost)).toBe(
+      "Deployed with the stack's defaults, this stage would cost $32.85/month with no model running (1 NAT gateway (data on top) $32.85), before requests, storage and logs.",
+    );
+    expect(stageCostText({ ...cost, local: false, items: [], monthly: 0 })).toMatch(/^This stage costs \$0\/month/);
+  });
+  it("writes the same prediction for the SDK, and the standard protocols' URLs by name", () => {
+    expect(pythonSnippet("http://h:8000", "diamonds", '[{"carat": 0.3}]')).toBe(
+      'import kraken\nk = kraken.connect("http://h:8000")  # signs in as the console does\nm = k.model("diamonds")\nm.predict([{"carat":0.3}])',
+    );
+    expect(pythonSnippet("http://h", "d", "not json")).toContain("m.predict([{");
+    expect(protocolUrls("/api", "http://h", "diamonds").map((p) => p.url)).toEqual([
+      "http://h/api/v2/models/diamonds/infer",
+      "http://h/api/models/diamonds/invocations",
+      "http://h/api/models/diamonds/api/v1.0/predictions",
+    ]);
   });
   it("quotes the body for a POSIX shell", () => {
     const cmd = curlCommand("http://h/api/predict", "id-1", `[["it's"]]`);

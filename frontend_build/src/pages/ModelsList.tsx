@@ -3,12 +3,12 @@
  * a column chooser, and start/stop from the row. It polls only while a model is PENDING or STOPPING.
  */
 import { useEffect, useMemo, useState } from "react";
-import { MODEL_STATUSES, type Model, type ModelStatus } from "../api/types";
+import { MODEL_STATUSES, type Model, type ModelStatus, type StageCost } from "../api/types";
 import { InlineField } from "../components/InlineField";
 import { RefreshButton } from "../components/RefreshButton";
 import { useApi, useNotify, useWithdrawNotice } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
-import { formatCpu, formatMemory } from "../lib/format";
+import { formatCpu, formatMemory, formatUsd } from "../lib/format";
 import {
   TRANSITIONAL,
   canStart,
@@ -97,6 +97,7 @@ export function ModelsList() {
   const items = list.data?.items;
   const polling = !!items && needsPolling(items);
   useInterval(list.reload, POLL_MS, polling && !list.error);
+  const stageCost = useAsync((signal) => api.getStageCost(signal), [api]);
   const withdraw = useWithdrawNotice();
   useEffect(() => {
     for (const m of items ?? []) if (!TRANSITIONAL.includes(m.status)) withdraw(`lifecycle:${m.id}`);
@@ -159,6 +160,7 @@ export function ModelsList() {
           </a>
         )}
       </div>
+      {stageCost.data && <StageCostLine cost={stageCost.data} />}
 
       <div className="toolbar" role="search">
         <InlineField label="Search by name">
@@ -429,5 +431,21 @@ function ColumnChooser({ hidden, onToggle }: { hidden: Set<ColumnId>; onToggle: 
         ))}
       </fieldset>
     </details>
+  );
+}
+
+/** The stage's own cost while no model runs: its network and edge, itemised. */
+export function stageCostText(cost: StageCost): string {
+  const prefix = cost.local ? "Deployed with the stack's defaults, this stage would cost" : "This stage costs";
+  const items = cost.items.map((i) => `${i.what} ${formatUsd(i.monthly)}`).join(", ");
+  return `${prefix} ${formatUsd(cost.monthly)}/month with no model running${items ? ` (${items})` : ""}, before requests, storage and logs.`;
+}
+
+function StageCostLine({ cost }: { cost: StageCost }) {
+  return (
+    <p className="muted small" data-testid="stage-cost" title={`${cost.currency}, prices of ${cost.pricesAsOf} for ${cost.pricedAs}`}>
+      {stageCostText(cost)}
+      {cost.local && " Local mode itself costs nothing."}
+    </p>
   );
 }

@@ -245,6 +245,16 @@ export function DeployDialog({
                             </option>
                           ))}
                         </select>
+                        <label className="check small">
+                          <input
+                            type="checkbox"
+                            checked={r.spot}
+                            disabled={!r.included}
+                            onChange={(e) => update(r.version, { spot: e.target.checked })}
+                            aria-label={`Run version ${r.version} on Fargate Spot`}
+                          />
+                          on Spot (about 70% cheaper; AWS may take tasks back)
+                        </label>
                       </td>
                       <td>
                         <button type="button" className="btn btn-small" onClick={() => setRows(promote(rows, r.version))}>

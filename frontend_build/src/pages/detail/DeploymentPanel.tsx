@@ -85,6 +85,7 @@ export function DeploymentPanel({
                     </td>
                     <td data-label="Size">
                       {formatCpu(d.containerCpu)}, {formatMemory(d.containerMemory)}
+                      {d.spot && <span className="tag">Spot</span>}
                     </td>
                     <td className="cell-actions">
                       {d.weight > 0 && d.weight < 100 && !denied && (

@@ -3,7 +3,8 @@
  * signed-in user's token) and shows the answer. The example starts from the model's own input: the
  * body of its last successful request, else a neutral shape to replace. The curl command
  * authenticates with the client token just created on this page (`-u name:token`), else shows a
- * Bearer placeholder; public models need nothing.
+ * Bearer placeholder; public models need nothing. Below it, the same call from Python with the SDK, and
+ * the standard protocols' URLs the gateway also answers for this model.
  */
 import { useEffect, useRef, useState } from "react";
 import type { Model, PredictResult } from "../../api/types";
@@ -49,6 +50,33 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
   return `curl -X POST '${url}' \\\n${authLine}  -H 'Content-Type: application/json' \\\n  -d ${shellQuote(body)}`;
 }
 
+/** The same prediction from a notebook, with the SDK (`pip install ./sdk`); `site` is the console's origin. */
+export function pythonSnippet(site: string, name: string, modelData: string): string {
+  let data: string;
+  try {
+    data = JSON.stringify(JSON.parse(modelData));
+  } catch {
+    data = NEUTRAL_EXAMPLE;
+  }
+  return [
+    "import kraken",
+    `k = kraken.connect(${JSON.stringify(site)})  # signs in as the console does`,
+    `m = k.model(${JSON.stringify(name)})`,
+    `m.predict(${data})`,
+  ].join("\n");
+}
+
+/** Where the gateway answers this model in the standard inference protocols (by name, as their clients expect). */
+export function protocolUrls(apiBase: string, origin: string, name: string): { label: string; url: string }[] {
+  const base = new URL(`${apiBase.replace(/\/+$/, "")}/`, origin).href;
+  const model = encodeURIComponent(name);
+  return [
+    { label: "Open Inference Protocol v2 (KServe, Triton)", url: `${base}v2/models/${model}/infer` },
+    { label: "MLflow scoring", url: `${base}models/${model}/invocations` },
+    { label: "Seldon", url: `${base}models/${model}/api/v1.0/predictions` },
+  ];
+}
+
 /** Which credentials the example shows: none for a public model. */
 export function curlAuthFor(visibility: Model["endpointVisibility"] | undefined, credentials: ExampleCredentials | null): CurlAuth {
   if (visibility === "public") return { kind: "none" };
@@ -87,6 +115,7 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
   const [failure, setFailure] = useState<unknown>(null);
   const url = predictUrl(api.baseUrl, window.location.origin);
   const curl = curlCommand(url, model.id, input, auth);
+  const python = pythonSnippet(window.location.origin, model.name, input);
 
   const send = async () => {
     if (predictDenied) return;
@@ -127,6 +156,23 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
             ? "This model is private: replace <your token> with a client token (admins create them under Clients), or use curl -u <client-name>:<token>. Public models need no token."
             : "This model is public: calls need no token."}
       </p>
+      <details className="more-ways">
+        <summary>From Python, and in the standard protocols</summary>
+        <div className="code-header">
+          <span className="muted small">Python (the kraken SDK)</span>
+          <CopyButton text={python} label="Copy the Python example" />
+        </div>
+        <pre className="code-block" data-testid="python-example">
+          {python}
+        </pre>
+        <ul className="protocol-urls" data-testid="protocol-urls">
+          {protocolUrls(api.baseUrl, window.location.origin, model.name).map((p) => (
+            <li key={p.label}>
+              {p.label}: <code>{p.url}</code>
+            </li>
+          ))}
+        </ul>
+      </details>
 
       <form
         className="try-it"
