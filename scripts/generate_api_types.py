@@ -65,6 +65,8 @@ def types_text(document: dict[str, Any]) -> str:
                 str(CONSOLE / "node_modules" / ".bin" / "json2ts"),
                 *("--input", str(source), "--bannerComment", BANNER),
                 *("--unreachableDefinitions", "--no-additionalProperties"),
+                # A bounded array (at most 10 schedules) stays an array, not a union of ten tuple types.
+                *("--maxItems", "-1"),
             ],
             capture_output=True,
             text=True,

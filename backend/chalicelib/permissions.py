@@ -162,10 +162,14 @@ EVENT_HANDLER = (
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
 # The schedule: compares records with what ECS runs and repairs the difference, restarting a lost start;
-# stops models left without requests for their idle time (the request history says which).
+# stops models left without requests for their idle time (the request history says which); fires the
+# models' start/stop schedules, and a start makes the model's log group and reads a newly landed artifact
+# (its size and digest) as a person's start does.
 RECONCILER = (
     *_FUNCTION_BASE,
     _READ_REQUEST_HISTORY,
+    Grant("ModelLogGroups", ("logs:CreateLogGroup", "logs:PutRetentionPolicy"), (MODEL_LOG_GROUPS,)),
+    Grant("ReadArtifacts", ("s3:GetObject",), (ARTIFACT_OBJECTS,)),
     Grant("TaskDefinitions", ("ecs:RegisterTaskDefinition",), ("*",)),
     Grant(
         "ModelServices",

@@ -40,11 +40,16 @@ MODEL_STATUS = KeyAttribute("status", "S")
 MODELS_BY_CREATED = GlobalIndex("byCreated", MODEL_LIST_KEY, MODEL_CREATED_KEY)
 MODELS_BY_STATUS = GlobalIndex("byStatus", MODEL_STATUS, MODEL_CREATED_KEY)
 MODEL_LIST_KEY_VALUE = "MODEL"
+# Sparse: only a model with start/stop schedules carries `scheduleKey`, so the reconciler's query
+# each minute reads those models and nothing else.
+MODEL_SCHEDULE_KEY = KeyAttribute("scheduleKey", "S")
+MODELS_BY_SCHEDULE = GlobalIndex("bySchedule", MODEL_SCHEDULE_KEY, MODEL_CREATED_KEY)
+MODEL_SCHEDULE_KEY_VALUE = "SCHEDULED"
 
 MODELS = TableLayout(
     logical_name="Models",
     partition_key=MODEL_ID,
-    indexes=(MODELS_BY_CREATED, MODELS_BY_STATUS),
+    indexes=(MODELS_BY_CREATED, MODELS_BY_STATUS, MODELS_BY_SCHEDULE),
 )
 
 # Operations log: who did what to a model and every status transition, newest first per model.

@@ -1,4 +1,5 @@
-"""Non-HTTP entry points: ECS task state changes from EventBridge and the reconciler's schedule."""
+"""Non-HTTP entry points: ECS task state changes from EventBridge and the reconciler's schedule (which also fires
+the models' start/stop schedules)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,7 @@ def on_task_state_change(event: CloudWatchEvent) -> None:
 
 @blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile")
 def reconcile(event: CloudWatchEvent) -> None:  # noqa: ARG001 - the schedule's event carries nothing we need
-    wiring.current().lifecycle.reconcile()
+    services = wiring.current()
+    # Schedules first: what they start or stop is then compared with the runtime in the same round.
+    services.schedules.run_due()
+    services.lifecycle.reconcile()

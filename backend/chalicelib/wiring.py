@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the services load on first use, so cold start pays only for
         RequestHistory,
     )
     from chalicelib.domain.registry import ModelRegistry
+    from chalicelib.domain.schedules import ScheduleRunner
     from chalicelib.domain.versions import VersionCatalog
 
 
@@ -93,6 +94,14 @@ class Wiring:
             on_change=self._forget_route,
             later=self._later,
             idle_minute=timedelta(seconds=self.settings.idle_minute_seconds),
+        )
+
+    @cached_property
+    def schedules(self) -> ScheduleRunner:
+        from chalicelib.domain.schedules import ScheduleRunner
+
+        return ScheduleRunner(
+            self._tables.DynamoModelRepository(), self.operations, self.lifecycle, on_change=self._forget_route
         )
 
     # On AWS nothing outlives a request: the reconciler retires drained versions on its schedule.

@@ -316,6 +316,41 @@ step("edit saves a change, and a stale edit offers a reload", async () => {
   await page.locator(".details").getByText("Changed elsewhere.").waitFor();
 });
 
+step("the form adds a schedule, checks it, and the model page shows its next run", async () => {
+  await page.goto(`${local.baseUrl}/#/models/${modelId}/edit`);
+  await page.getByRole("heading", { level: 1, name: `Edit ${NAME}` }).waitFor();
+  await page.getByRole("button", { name: "Add schedule" }).click();
+  await page.getByLabel("Action 1").selectOption("stop");
+  // Far from any time this test runs at: nothing fires while the other steps use the model.
+  await page.getByLabel("Cron 1").fill("0 25 1 1 *");
+  await page.getByLabel("Time zone 1").fill("Europe/Berlin");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("The hour field is not valid").waitFor();
+  assert.equal(await page.getByLabel("Cron 1").getAttribute("aria-invalid"), "true");
+  await screenshot(page.locator("fieldset", { hasText: "Schedules" }), "08a-schedule-form");
+  await page.getByLabel("Cron 1").fill("0 3 1 1 *");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText(`Saved ${NAME}.`).first().waitFor();
+
+  const shown = page.getByTestId("schedule");
+  await shown.getByText("Stop at").waitFor();
+  assert.match(await shown.textContent(), /Stop at 0 3 1 1 \* \(Europe\/Berlin\) · next/);
+  const { body } = await call("GET", `/models/${modelId}`);
+  assert.deepEqual(
+    body.schedules.map((s) => [s.action, s.cron, s.timezone]),
+    [["stop", "0 3 1 1 *", "Europe/Berlin"]],
+  );
+  // The next run in the reader's zone, the exact instant (03:00 in Berlin, 02:00 UTC) on hover.
+  assert.equal(await shown.locator("time").getAttribute("datetime"), body.schedules[0].nextRun);
+  assert.match(body.schedules[0].nextRun, /-01-01T02:00:00\.000Z$/);
+  await screenshot(page.getByTestId("schedules"), "08b-schedules");
+
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByRole("button", { name: "Remove schedule 1" }).click();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByTestId("schedules").getByText(/^none/).waitFor();
+});
+
 step("upload a trained scikit-learn model with a progress bar", async () => {
   const file = trainIris();
   await page.goto(`${local.baseUrl}/#/models/${modelId}`);

@@ -17,6 +17,8 @@ from chalicelib.domain.models import (
     ModelRecord,
     ModelStatus,
     ModelVersion,
+    Schedule,
+    ScheduleAction,
     VersionState,
     Visibility,
     setting_default,
@@ -65,6 +67,9 @@ def a_record_unlike_the_defaults() -> ModelRecord:
             VersionState(2, ModelStatus.FAILED, "out of memory", (), True, AT),
         ),
         retire_after=AT,
+        schedules=(Schedule(ScheduleAction.START, "0 8 * * 1-5", "Europe/Berlin"),
+                   Schedule(ScheduleAction.STOP, "0 18 * * *")),
+        schedule_checked_at=AT,
     )  # fmt: skip
 
 
@@ -87,7 +92,8 @@ def test_the_schema_offers_every_setting_and_shows_every_field() -> None:
     assert set(UpdateModelRequest.model_fields) == set(SETTING_FIELDS) | {"revision"}
     shown = set(ModelResponse.model_fields)
     # Per-version states are shown inside `deployment`; what serves during a switch too.
-    hidden = {"endpoints", "status_changed_at", "serving", "version_states", "retire_after"}
+    # Up to when schedules have been fired is the reconciler's business.
+    hidden = {"endpoints", "status_changed_at", "serving", "version_states", "retire_after", "schedule_checked_at"}
     assert {f.name for f in dataclasses.fields(ModelRecord)} - shown == hidden
 
 

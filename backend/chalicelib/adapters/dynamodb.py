@@ -84,6 +84,12 @@ class ModelsByStatus(GlobalSecondaryIndex["ModelItem"]):
     created_key = UnicodeAttribute(range_key=True, attr_name=tables.MODEL_CREATED_KEY.name)
 
 
+class ModelsBySchedule(GlobalSecondaryIndex["ModelItem"]):
+    Meta = _index_meta(tables.MODELS_BY_SCHEDULE)
+    schedule_key = UnicodeAttribute(hash_key=True, attr_name=tables.MODEL_SCHEDULE_KEY.name)
+    created_key = UnicodeAttribute(range_key=True, attr_name=tables.MODEL_CREATED_KEY.name)
+
+
 # The record's fields the item class declares itself: keys, index keys and what conditions test.
 _DECLARED = frozenset({"id", "status", "name", "revision"})
 MODEL_FIELDS = FieldTable(ModelRecord, _DECLARED, setting_default)
@@ -102,11 +108,13 @@ class ModelItem(_Item, _ModelFields):
     list_key = UnicodeAttribute(attr_name=tables.MODEL_LIST_KEY.name, default=tables.MODEL_LIST_KEY_VALUE)
     created_key = UnicodeAttribute(attr_name=tables.MODEL_CREATED_KEY.name)
     status = UnicodeAttribute(attr_name=tables.MODEL_STATUS.name)
+    schedule_key = UnicodeAttribute(attr_name=tables.MODEL_SCHEDULE_KEY.name, null=True)
     name = UnicodeAttribute()
     revision = NumberAttribute()
 
     by_created = ModelsByCreated()
     by_status = ModelsByStatus()
+    by_schedule = ModelsBySchedule()
 
 
 class OperationItem(_Item):
@@ -182,10 +190,38 @@ def configure(settings: Settings, client: Any = None) -> None:
 
 
 def create_tables() -> None:
-    """Create every table that does not exist yet; for local mode and tests only (CDK owns real ones)."""
+    """Create every table that does not exist yet, and the indexes a table from an earlier version lacks;
+    for local mode and tests only (CDK owns real ones)."""
     for item_class in ALL_ITEM_CLASSES:
         if not item_class.exists():
             item_class.create_table(wait=True, billing_mode=PAY_PER_REQUEST_BILLING_MODE)
+        else:
+            _add_missing_indexes(item_class)
+
+
+def _add_missing_indexes(item_class: type[Model]) -> None:
+    # Local mode restores its saved state: tables made before an index existed get it here, as CDK adds it on AWS.
+    dynamo = item_class._get_connection().connection.client
+    table = item_class.Meta.table_name
+    described = dynamo.describe_table(TableName=table)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    schema = item_class._get_schema()
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        dynamo.update_table(
+            TableName=table,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
 
 
 def _to_item(record: ModelRecord) -> ModelItem:
@@ -193,6 +229,7 @@ def _to_item(record: ModelRecord) -> ModelItem:
         record.id,
         created_key=f"{to_iso(record.created_at)}#{record.id}",
         status=record.status.value,
+        schedule_key=tables.MODEL_SCHEDULE_KEY_VALUE if record.schedules else None,
         name=record.name,
         revision=record.revision,
         **MODEL_FIELDS.dump(record),
@@ -283,8 +320,11 @@ class DynamoModelRepository:
         raise Conflict("the model was changed by someone else meanwhile; reload and try again")
 
     def list(self, query: ModelQuery) -> Page[ModelRecord]:
-        if query.status is not None:
-            index: GlobalSecondaryIndex[ModelItem] = ModelItem.by_status
+        if query.scheduled:
+            index: GlobalSecondaryIndex[ModelItem] = ModelItem.by_schedule
+            index_layout, hash_value = tables.MODELS_BY_SCHEDULE, tables.MODEL_SCHEDULE_KEY_VALUE
+        elif query.status is not None:
+            index = ModelItem.by_status
             index_layout, hash_value = tables.MODELS_BY_STATUS, query.status.value
         else:
             index, index_layout, hash_value = (

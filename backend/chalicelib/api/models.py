@@ -46,7 +46,7 @@ def record_response(record: ModelRecord, status_code: int = 200) -> Response:
 def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
-    record = wiring.current().registry.create(spec.model_dump(), actor(request))
+    record = wiring.current().registry.create(spec.settings(), actor(request))
     return record_response(record, 201)
 
 

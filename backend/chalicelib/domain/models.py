@@ -94,6 +94,20 @@ MAX_REPLICAS = 10
 MAX_VERSIONS = 50  # versions live in the model's item (400 KB); delete old ones to make room
 
 
+class ScheduleAction(enum.StrEnum):
+    START = "start"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Start or stop the model whenever a 5-field cron expression matches the wall clock of a time zone."""
+
+    action: ScheduleAction
+    cron: str
+    timezone: str = "UTC"  # an IANA name
+
+
 @dataclass(frozen=True)
 class ArtifactInfo:
     size: int
@@ -203,6 +217,7 @@ BOOKKEEPING_FIELDS = frozenset(
         "version_states",
         "retire_after",
         "idle_since",
+        "schedule_checked_at",
     }
 )
 
@@ -243,6 +258,8 @@ class ModelRecord:
     rate_limit_per_second: float | None = None
     # Minutes without a request after which the model's containers stop (IDLE) until the next request; None: never.
     idle_stop_minutes: int | None = None
+    # When to start and stop the model by the clock (office hours, nights off); the reconciler fires them.
+    schedules: tuple[Schedule, ...] = ()
     # Every version, oldest first; numbers are never reused.
     versions: tuple[ModelVersion, ...] = ()
     # What should serve: the versions with their weights (summing to 100) and sizes.
@@ -256,6 +273,8 @@ class ModelRecord:
     retire_after: datetime | None = None
     # When the containers were stopped for want of requests; the model is IDLE, not STOPPED, once they are gone.
     idle_since: datetime | None = None
+    # The schedules' fire times up to this instant are dealt with: the reconciler fires only those after it.
+    schedule_checked_at: datetime | None = None
 
     @property
     def runs_nothing(self) -> bool:
@@ -339,6 +358,7 @@ class ModelRecord:
             created_at=at,
             updated_at=at,
             revision=1,
+            schedule_checked_at=at,  # a new model's schedules start from now, not from past times
             **chosen,
         )
 

@@ -26,6 +26,7 @@ class ModelQuery:
     search: str | None = None
     status: ModelStatus | None = None
     cursor: str | None = None  # opaque continuation from a previous Page
+    scheduled: bool = False  # only the models with start/stop schedules (the reconciler's query)
 
 
 @dataclass(frozen=True)

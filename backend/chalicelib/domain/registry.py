@@ -107,9 +107,14 @@ class ModelRegistry:
                 f"stop the model before changing its runtime settings (see details): it is {current.status}",
                 tuple(FieldProblem(name, "changes only while the model is stopped") for name in runtime_changes),
             )
+        bookkeeping: dict[str, Any] = {}
+        if "schedules" in changes and changes["schedules"] != current.schedules:
+            # Edited schedules count from now: a time that passed before the edit never fires.
+            bookkeeping["schedule_checked_at"] = self._clock()
         updated = dataclasses.replace(
             current,
             **changes,
+            **bookkeeping,
             updated_by=actor,
             updated_at=self._clock(),
             revision=current.revision + 1,

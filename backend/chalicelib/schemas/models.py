@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
@@ -11,11 +13,22 @@ from pydantic import (
     Field,
     StringConstraints,
     create_model,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from chalicelib.domain.models import ArtifactFormat, ModelRecord, ModelStatus, Visibility, setting_default
+from chalicelib.domain.clock import utc_now
+from chalicelib.domain.models import (
+    ArtifactFormat,
+    ModelRecord,
+    ModelStatus,
+    Schedule,
+    ScheduleAction,
+    Visibility,
+    setting_default,
+)
+from chalicelib.domain.schedules import MAX_SCHEDULES, cron_problem, next_run, timezone_problem
 from chalicelib.schemas.common import Instant, ResponseModel
 
 MAX_ENV_KEYS = 50
@@ -65,6 +78,45 @@ class _Strict(BaseModel):
     )
 
 
+class ScheduleSpec(_Strict):
+    """Start or stop the model whenever the cron expression matches the time zone's wall clock."""
+
+    action: Annotated[ScheduleAction, Field(strict=False)]
+    cron: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Schedule.timezone
+
+    @field_validator("cron")
+    @classmethod
+    def _a_cron_expression(cls, cron: str) -> str:
+        problem = cron_problem(cron)
+        if problem:
+            raise ValueError(problem)
+        return " ".join(cron.split())
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_time_zone(cls, name: str) -> str:
+        problem = timezone_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+
+# A JSON array held as a tuple, as the record holds it (lax only here: strict mode wants a Python tuple).
+Schedules = Annotated[tuple[ScheduleSpec, ...], Field(max_length=MAX_SCHEDULES, strict=False)]
+
+
+def _record_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Dumped settings as the record holds them: schedules become the domain's own."""
+    if "schedules" in values:
+        # A partial update's dump leaves out the zone a schedule did not name: the default's.
+        values["schedules"] = tuple(
+            Schedule(ScheduleAction(s["action"]), s["cron"], s.get("timezone", Schedule.timezone))
+            for s in values["schedules"]
+        )
+    return values
+
+
 class ModelSettings(_Strict):
     """The settings a model's owner chooses, with their rules; defaults come from the domain record."""
 
@@ -84,10 +136,14 @@ class ModelSettings(_Strict):
     endpoint_visibility: EndpointVisibility = setting_default("endpoint_visibility")
     rate_limit_per_second: RateLimit | None = setting_default("rate_limit_per_second")
     idle_stop_minutes: IdleStopMinutes | None = setting_default("idle_stop_minutes")
+    # Up to 10 starts and stops by the clock; the per-minute reconciler fires them (within about a minute).
+    schedules: Schedules = setting_default("schedules")
 
 
 class CreateModelRequest(ModelSettings):
-    pass
+    def settings(self) -> dict[str, Any]:
+        """The settings by record field name, as the record holds them."""
+        return _record_values(self.model_dump())
 
 
 def _every_setting_optional() -> type[_Strict]:
@@ -126,7 +182,7 @@ class UpdateModelRequest(_PartialModelSettings):
 
     def changes(self) -> dict[str, object]:
         """The fields the caller sent, by record field name, excluding the revision."""
-        return self.model_dump(exclude_unset=True, exclude={"revision"})
+        return _record_values(self.model_dump(exclude_unset=True, exclude={"revision"}))
 
 
 class PageQuery(BaseModel):
@@ -152,6 +208,19 @@ class ArtifactResponse(ResponseModel):
     size: int
     uploaded_at: Instant
     sha256: str | None
+
+
+class ScheduleResponse(ResponseModel):
+    action: ScheduleAction
+    cron: str
+    timezone: str
+    # When it fires next, computed from the time of the response.
+    next_run: Instant
+
+    @classmethod
+    def of(cls, schedule: Schedule, now: datetime) -> ScheduleResponse:
+        shown = dataclasses.asdict(schedule)
+        return cls(**shown, next_run=next_run(schedule, now))
 
 
 class ModelResponse(ResponseModel, ModelSettings):
@@ -184,12 +253,17 @@ class ModelResponse(ResponseModel, ModelSettings):
     # What serves the model: each deployed version with its weight, size and how it fares.
     deployment: list[DeployedVersionResponse]
     versions: list[VersionResponse]
+    # The schedules as they were set, each with its next run: a response shape of its own.
+    schedules: list[ScheduleResponse]  # type: ignore[assignment]
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        shown = {name: getattr(record, name) for name in cls.model_fields if name not in ("deployment", "versions")}
+        built = ("deployment", "versions", "schedules")
+        shown = {name: getattr(record, name) for name in cls.model_fields if name not in built}
         shown["deployment"] = deployment_of(record)
         shown["versions"] = [VersionResponse.of(record, v) for v in record.versions]
+        now = utc_now()
+        shown["schedules"] = [ScheduleResponse.of(s, now) for s in record.schedules]
         return cls.model_validate(shown)
 
 

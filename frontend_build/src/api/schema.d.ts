@@ -14,6 +14,11 @@ export type ArtifactFormat = "joblib" | "pickle" | "onnx" | "python" | "xgboost"
 export type Visibility = "private" | "public";
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ScheduleAction".
+ */
+export type ScheduleAction = "start" | "stop";
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ModelStatus".
  */
 export type ModelStatus = "STOPPED" | "PENDING" | "RUNNING" | "STOPPING" | "FAILED" | "IDLE";
@@ -156,6 +161,21 @@ export interface CreateModelRequest {
   endpointVisibility?: Visibility;
   rateLimitPerSecond?: number | null;
   idleStopMinutes?: number | null;
+  /**
+   * @maxItems 10
+   */
+  schedules?: ScheduleSpec[];
+}
+/**
+ * Start or stop the model whenever the cron expression matches the time zone's wall clock.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ScheduleSpec".
+ */
+export interface ScheduleSpec {
+  action: ScheduleAction;
+  cron: string;
+  timezone?: string;
 }
 /**
  * A new version: notes, and any code settings that differ from the model's own.
@@ -240,68 +260,7 @@ export interface DeploymentRequest {
    * @minItems 1
    * @maxItems 10
    */
-  versions:
-    | [DeployedVersionRequest]
-    | [DeployedVersionRequest, DeployedVersionRequest]
-    | [DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest]
-    | [DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest, DeployedVersionRequest]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ]
-    | [
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest,
-        DeployedVersionRequest
-      ];
+  versions: [DeployedVersionRequest, ...DeployedVersionRequest[]];
   message?: string;
   revision?: number | null;
 }
@@ -619,6 +578,7 @@ export interface ModelResponse {
   endpointVisibility: Visibility;
   rateLimitPerSecond: number | null;
   idleStopMinutes: number | null;
+  schedules: ScheduleResponse[];
   id: string;
   status: ModelStatus;
   failedForGood: boolean;
@@ -633,6 +593,16 @@ export interface ModelResponse {
   idleSince: string | null;
   deployment: DeployedVersionResponse[];
   versions: VersionResponse[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ScheduleResponse".
+ */
+export interface ScheduleResponse {
+  action: ScheduleAction;
+  cron: string;
+  timezone: string;
+  nextRun: string;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -960,6 +930,7 @@ export interface UpdateModelRequest {
   endpointVisibility?: Visibility | null;
   rateLimitPerSecond?: number | null;
   idleStopMinutes?: number | null;
+  schedules?: ScheduleSpec[] | null;
   revision?: number | null;
 }
 /**

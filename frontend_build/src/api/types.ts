@@ -21,6 +21,13 @@ export const ARTIFACT_FORMATS = [
 export type EndpointVisibility = Api.Visibility;
 export const ENDPOINT_VISIBILITIES = ["private", "public"] as const satisfies readonly EndpointVisibility[];
 
+export type ScheduleAction = Api.ScheduleAction;
+export const SCHEDULE_ACTIONS = ["start", "stop"] as const satisfies readonly ScheduleAction[];
+/** A start/stop schedule as the API shows it, with its next run (ISO-8601, UTC). */
+export type Schedule = Api.ScheduleResponse;
+/** A schedule as the model's create and update bodies send it. */
+export type ScheduleSpec = Api.ScheduleSpec;
+
 export type ArtifactInfo = Api.ArtifactResponse;
 export type Model = Api.ModelResponse;
 /** Body of POST /models. Exactly one of dockerImage and artifactFormat is set. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Model } from "../api/types";
+import { scheduleRow } from "./schedules";
 import {
   FARGATE_SIZES,
   apiErrorsToForm,
@@ -112,6 +113,7 @@ describe("form bodies", () => {
     rateLimitPerSecond: null,
     idleStopMinutes: null,
     idleSince: null,
+    schedules: [],
     failedForGood: false,
     deployment: [],
     versions: [],
@@ -177,6 +179,25 @@ describe("form bodies", () => {
     for (const bad of ["0", "1.5", "-3", "abc", "10081"])
       expect(validateForm({ ...emptyForm(), name: "x", idleStopMinutes: bad }).idleStopMinutes).toMatch(/1 to 10080/);
     expect(validateForm({ ...emptyForm(), name: "x", idleStopMinutes: "10080" }).idleStopMinutes).toBeUndefined();
+  });
+
+  it("sends schedules only when there are some or they changed, and places the API's errors on their rows", () => {
+    expect("schedules" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
+    const office = [scheduleRow("start", "0 8 * * 1-5", "Europe/Berlin")];
+    expect(toCreateBody({ ...emptyForm(), name: "x", schedules: office }).schedules).toEqual([
+      { action: "start", cron: "0 8 * * 1-5", timezone: "Europe/Berlin" },
+    ]);
+    const scheduled: Model = {
+      ...model,
+      schedules: [{ action: "stop", cron: "0 18 * * *", timezone: "UTC", nextRun: "2026-12-03T18:00:00.000Z" }],
+    };
+    const form = formFromModel(scheduled);
+    expect(form.schedules.map((r) => [r.action, r.cron, r.timezone])).toEqual([["stop", "0 18 * * *", "UTC"]]);
+    expect(toUpdateBody(form, scheduled)).toEqual({});
+    expect(toUpdateBody({ ...form, schedules: [] }, scheduled)).toEqual({ schedules: [] });
+    expect(validateForm({ ...form, schedules: [scheduleRow("start", "0 8 * *")] }).scheduleRows).toBeDefined();
+    const { errors } = apiErrorsToForm([{ field: "schedules.0.timezone", message: "not a known time zone" }], form);
+    expect(errors.scheduleRows?.[form.schedules[0]?.id ?? -1]).toEqual({ timezone: "not a known time zone" });
   });
 
   it("checks client token names", () => {

@@ -10,6 +10,7 @@ import {
   type ModelUpdate,
   type Model,
 } from "../api/types";
+import { rowsFromSchedules, sameSchedules, schedulesBody, validateSchedules, type ScheduleRow, type ScheduleRowErrors } from "./schedules";
 
 /** Fargate task sizes: vCPU -> memory choices in GB (whole GB above 0.5). */
 export const FARGATE_SIZES: ReadonlyMap<number, readonly number[]> = new Map<number, readonly number[]>([
@@ -127,11 +128,15 @@ export interface ModelForm {
   endpointVisibility: EndpointVisibility;
   /** Minutes without a request before the model rests IDLE (woken by the next request); "" is off. */
   idleStopMinutes: string;
+  /** Start/stop schedules, fired by the reconciler within about a minute of their time. */
+  schedules: ScheduleRow[];
 }
 
-export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env">, string>> & {
+export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env" | "schedules">, string>> & {
   env?: string;
   envRows?: Record<number, { key?: string; value?: string }>;
+  schedules?: string;
+  scheduleRows?: Record<number, ScheduleRowErrors>;
 };
 
 let nextEnvRowId = 1;
@@ -155,6 +160,7 @@ export function emptyForm(): ModelForm {
     healthPath: "/health",
     endpointVisibility: "private",
     idleStopMinutes: "",
+    schedules: [],
   };
 }
 
@@ -174,6 +180,7 @@ export function formFromModel(model: Model): ModelForm {
     healthPath: model.healthPath || "/health",
     endpointVisibility: model.endpointVisibility ?? "private",
     idleStopMinutes: model.idleStopMinutes == null ? "" : String(model.idleStopMinutes),
+    schedules: rowsFromSchedules(model.schedules ?? []),
   };
 }
 
@@ -215,6 +222,9 @@ export function validateForm(form: ModelForm): FormErrors {
   const idle = form.idleStopMinutes.trim();
   if (idle && !(/^\d+$/.test(idle) && Number(idle) >= 1 && Number(idle) <= MAX_IDLE_STOP_MINUTES))
     errors.idleStopMinutes = `Enter whole minutes from 1 to ${MAX_IDLE_STOP_MINUTES} (a week), or leave it empty to keep the model running.`;
+  const schedules = validateSchedules(form.schedules);
+  if (schedules.general) errors.schedules = schedules.general;
+  if (Object.keys(schedules.rows).length) errors.scheduleRows = schedules.rows;
   return errors;
 }
 
@@ -246,6 +256,7 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   // "private" is the server's default: sent only when public, so servers without the field still accept the body.
   if (form.endpointVisibility === "public") body.endpointVisibility = "public";
   if (form.idleStopMinutes.trim()) body.idleStopMinutes = Number(form.idleStopMinutes.trim());
+  if (form.schedules.length) body.schedules = schedulesBody(form.schedules);
   return body;
 }
 
@@ -277,6 +288,8 @@ export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
   if (form.endpointVisibility !== (model.endpointVisibility ?? "private")) changes.endpointVisibility = form.endpointVisibility;
   const idle = next.idleStopMinutes ?? null;
   if (idle !== (model.idleStopMinutes ?? null)) changes.idleStopMinutes = idle;
+  const schedules = next.schedules ?? [];
+  if (!sameSchedules(schedules, model.schedules ?? [])) changes.schedules = schedules;
   return changes;
 }
 
@@ -313,6 +326,18 @@ export function apiErrorsToForm(
         errors.envRows = { ...errors.envRows, [row.id]: { ...errors.envRows?.[row.id], value: message } };
       } else {
         errors.env = `${key}: ${message}`;
+      }
+    } else if (field === "schedules") {
+      errors.schedules = message;
+    } else if (/^schedules\.\d+\.(cron|timezone)$/.test(field)) {
+      // "schedules.1.cron": the second row's cron field.
+      const [, index = "", part = ""] = field.split(".");
+      const row = form.schedules[Number(index)];
+      if (row) {
+        const key = part as keyof ScheduleRowErrors;
+        errors.scheduleRows = { ...errors.scheduleRows, [row.id]: { ...errors.scheduleRows?.[row.id], [key]: message } };
+      } else {
+        errors.schedules = `Schedule ${Number(index) + 1}: ${message}`;
       }
     } else {
       unplaced.push(field ? `${field}: ${message}` : message);

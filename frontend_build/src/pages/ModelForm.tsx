@@ -14,7 +14,7 @@ import { emptyForm, formFromModel, toCreateBody, toUpdateBody, type ModelForm as
 import { ErrorState, InlineError, Loading, errorText } from "../components/States";
 import { PageTitle } from "../components/PageTitle";
 import { Time } from "../components/Time";
-import { BasicsFields, ContainerFields, EnvFields, SourceFields } from "./model-form/fields";
+import { BasicsFields, ContainerFields, EnvFields, ScheduleFields, SourceFields } from "./model-form/fields";
 import { useModelForm } from "./model-form/useModelForm";
 
 export function CreateModelPage() {
@@ -131,6 +131,7 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
       <SourceFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <ContainerFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <EnvFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
+      <ScheduleFields form={form} errors={errors} update={update} />
 
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={state.saving || state.conflict}>

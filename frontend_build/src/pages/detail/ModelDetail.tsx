@@ -331,6 +331,20 @@ function InfoPanel({ model: m }: { model: Model }) {
             </>
           )}
         </dd>
+        <dt>Schedules</dt>
+        <dd data-testid="schedules">
+          {!m.schedules?.length ? (
+            "none (starts and stops only when asked)"
+          ) : (
+            <ul className="plain-list">
+              {m.schedules.map((s, i) => (
+                <li key={i} data-testid="schedule">
+                  {s.action === "start" ? "Start" : "Stop"} at <code>{s.cron}</code> ({s.timezone}) · next <Time iso={s.nextRun} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
         <dt>Environment</dt>
         <dd>
           {env.length === 0 ? (

@@ -1,10 +1,12 @@
 /**
  * The model form's field groups: the basics (name, version, description, visibility), what to run
- * (an artifact format or an image), the container's size, port and paths, and the environment
- * variables. Each group renders from the form state and reports changes through `update`.
+ * (an artifact format or an image), the container's size, port and paths, the environment
+ * variables and the start/stop schedules. Each group renders from the form state and reports
+ * changes through `update`.
  */
 import { useId, type ReactNode } from "react";
-import { ARTIFACT_FORMATS, type ArtifactFormat, type EndpointVisibility } from "../../api/types";
+import { ARTIFACT_FORMATS, SCHEDULE_ACTIONS, type ArtifactFormat, type EndpointVisibility, type ScheduleAction } from "../../api/types";
+import { MAX_SCHEDULES, browserTimezone, scheduleRow, type ScheduleRow } from "../../lib/schedules";
 import { CPU_CHOICES, MAX_ENV_KEYS, envRow, memoryChoices, type FormErrors, type ModelForm } from "../../lib/validation";
 
 export interface GroupProps {
@@ -302,6 +304,86 @@ export function EnvFields({ form, errors, update, disabled }: GroupProps & { dis
         onClick={() => update({ env: [...form.env, envRow()] })}
       >
         Add variable
+      </button>
+    </fieldset>
+  );
+}
+
+/** Start/stop schedules: not a container setting, so they may change while the model runs. */
+export function ScheduleFields({ form, errors, update }: GroupProps) {
+  const setRow = (id: number, patch: Partial<Omit<ScheduleRow, "id">>) =>
+    update({ schedules: form.schedules.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
+  return (
+    <fieldset className="fieldset">
+      <legend>Schedules</legend>
+      <p className="hint">
+        Start or stop the model by the clock (office hours, nights off): a 5-field cron expression (minute hour day-of-month month
+        day-of-week) in a time zone. They run within about a minute of their time.
+      </p>
+      {errors.schedules && (
+        <p className="field-error" role="alert">
+          {errors.schedules}
+        </p>
+      )}
+      {form.schedules.length === 0 && <p className="muted small">None.</p>}
+      {form.schedules.map((row, index) => {
+        const rowErrors = errors.scheduleRows?.[row.id];
+        return (
+          <div className="env-row schedule-row" key={row.id} data-testid="schedule-row">
+            <Field label={`Action ${index + 1}`} compact>
+              {(p) => (
+                <select {...p} value={row.action} onChange={(e) => setRow(row.id, { action: e.target.value as ScheduleAction })}>
+                  {SCHEDULE_ACTIONS.map((action) => (
+                    <option key={action} value={action}>
+                      {action === "start" ? "Start" : "Stop"}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label={`Cron ${index + 1}`} error={rowErrors?.cron} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  className="mono"
+                  value={row.cron}
+                  placeholder="0 8 * * 1-5"
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => setRow(row.id, { cron: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label={`Time zone ${index + 1}`} error={rowErrors?.timezone} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  value={row.timezone}
+                  placeholder="Europe/Berlin"
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => setRow(row.id, { timezone: e.target.value })}
+                />
+              )}
+            </Field>
+            <button
+              type="button"
+              className="btn btn-small env-remove"
+              aria-label={`Remove schedule ${index + 1}`}
+              onClick={() => update({ schedules: form.schedules.filter((r) => r.id !== row.id) })}
+            >
+              Remove
+            </button>
+          </div>
+        );
+      })}
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={form.schedules.length >= MAX_SCHEDULES}
+        onClick={() => update({ schedules: [...form.schedules, scheduleRow("start", "", browserTimezone())] })}
+      >
+        Add schedule
       </button>
     </fieldset>
   );
