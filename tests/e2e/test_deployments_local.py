@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -284,4 +285,30 @@ def test_one_of_two_replicas_killed_under_load_fails_no_request(local_mode: Loca
         os.kill(first, signal.SIGKILL)
         time.sleep(3)
     assert len(traffic.answers) > 20 and not traffic.failures(), traffic.failures()[:5]
+    local_mode.request("POST", f"/api/models/{model_id}/stop", {})
+
+
+def test_resizing_a_running_version_replaces_its_replicas_without_a_failed_request(local_mode: LocalMode) -> None:
+    """A new size is new replicas beside the serving ones, healthy first, as an ECS rolling update."""
+    model_id = create_model(local_mode, "resized", scaled_model(1))
+    local_mode.request("POST", f"/api/models/{model_id}/start", {})
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 30, "RUNNING")
+    (before,) = runner_processes(local_mode, model_id, 1)
+    revision = status(local_mode, model_id)["revision"]
+    body = {"versions": [{"version": 1, "weight": 100, "containerCpu": 1, "containerMemory": 2}], "message": "bigger"}
+    with Traffic(local_mode, model_id) as traffic:
+        changed = local_mode.request("PUT", f"/api/models/{model_id}/deployment", body, {"If-Match": f'"{revision}"'})
+        assert changed.status == 202, changed.body
+        new_replica = lambda: runner_processes(local_mode, model_id, 1) not in ([], [before])  # noqa: E731
+        wait_for(new_replica, 40, "a replica of the new size")
+        wait_for(lambda: before not in runner_processes(local_mode, model_id, 1), 40, "the old replica retired")
+        time.sleep(1)
+    assert len(traffic.answers) > 20 and not traffic.failures(), traffic.failures()[:5]
+    shown = status(local_mode, model_id)["deployment"][0]
+    assert (shown["containerCpu"], shown["containerMemory"], shown["healthyReplicas"]) == (1, 2, 1)
+    (after,) = runner_processes(local_mode, model_id, 1)
+    groups = dict(line.split(":", 2)[1:] for line in Path(f"/proc/{after}/cgroup").read_text().splitlines())
+    if groups.get("memory", "/") != "/":  # held by a cgroup v1 here: the new size is the new limit
+        limit = Path(f"/sys/fs/cgroup/memory{groups['memory']}/memory.limit_in_bytes").read_text()
+        assert int(limit) == 2 * 2**30
     local_mode.request("POST", f"/api/models/{model_id}/stop", {})
