@@ -299,7 +299,10 @@ def test_resizing_a_running_version_replaces_its_replicas_without_a_failed_reque
     with Traffic(local_mode, model_id) as traffic:
         changed = local_mode.request("PUT", f"/api/models/{model_id}/deployment", body, {"If-Match": f'"{revision}"'})
         assert changed.status == 202, changed.body
-        new_replica = lambda: runner_processes(local_mode, model_id, 1) not in ([], [before])  # noqa: E731
+
+        def new_replica() -> bool:
+            return runner_processes(local_mode, model_id, 1) not in ([], [before])
+
         wait_for(new_replica, 40, "a replica of the new size")
         wait_for(lambda: before not in runner_processes(local_mode, model_id, 1), 40, "the old replica retired")
         time.sleep(1)
