@@ -133,7 +133,10 @@ def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config
     assert container["image"] == settings.runner_image
     assert container["portMappings"][0]["containerPort"] == 8080
     env = {e["name"]: e["value"] for e in container["environment"]}
-    assert env["KRAKEN_ARTIFACT_URI"] == f"s3://{settings.artifact_bucket}/models/{model_id}/versions/1/artifact"
+    # The exact upload that was recorded (the bucket is versioned), whatever lands on the key later.
+    key = f"models/{model_id}/versions/1/artifact"
+    recorded = boto3.client("s3", region_name=settings.region).head_object(Bucket=settings.artifact_bucket, Key=key)
+    assert env["KRAKEN_ARTIFACT_URI"] == f"s3://{settings.artifact_bucket}/{key}?versionId={recorded['VersionId']}"
     assert env["KRAKEN_ARTIFACT_FORMAT"] == "joblib" and env["KRAKEN_MODEL_PORT"] == "8080"
     assert "/health" in " ".join(container["healthCheck"]["command"])
     assert container["logConfiguration"]["options"]["awslogs-group"] == settings.model_log_group(model_id)
@@ -366,7 +369,7 @@ def test_a_two_version_deployment_runs_a_rolling_service_per_version(ecs_api: tu
     definition = ecs.describe_task_definition(taskDefinition=services[names[1]]["taskDefinition"])["taskDefinition"]
     assert (definition["cpu"], definition["memory"]) == ("1024", "2048")
     env = {e["name"]: e["value"] for e in definition["containerDefinitions"][0]["environment"]}
-    assert env["KRAKEN_ARTIFACT_URI"].endswith(f"/models/{model_id}/versions/2/artifact")
+    assert f"/models/{model_id}/versions/2/artifact?versionId=" in env["KRAKEN_ARTIFACT_URI"]
 
     # Version 2 gets traffic only once a task of it is healthy; version 1 serves everything meanwhile.
     shown = {d["version"]: d for d in model(client, model_id)["deployment"]}
