@@ -410,7 +410,12 @@ class _VersionSet:
         with self._lock:
             tasks = [s.task for s in self.replicas if s.task is not None]
         healthy = tuple(f"127.0.0.1:{task.port}" for task in tasks if task.healthy)
-        return RuntimeView(desired_running=not self.stopped, healthy_endpoints=healthy, tasks_alive=len(tasks))
+        return RuntimeView(
+            desired_running=not self.stopped,
+            healthy_endpoints=healthy,
+            tasks_alive=len(tasks),
+            desired_count=0 if self.stopped else len(self.replicas),
+        )
 
     def threads(self) -> list[threading.Thread]:
         with self._lock:

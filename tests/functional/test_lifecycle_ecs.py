@@ -467,6 +467,29 @@ def test_an_autoscaled_version_gets_bounds_and_target_tracking_until_it_stops(
     assert scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"] == []
 
 
+def test_a_count_application_auto_scaling_set_is_in_the_operations_log_once(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    model_id = started_model(client)
+    autoscaling = {"minReplicas": 1, "maxReplicas": 4, "targetCpuPercent": 60}
+    assert _deploy(client, model_id, [{"version": 1, "weight": 100, "autoscaling": autoscaling}]).status_code == 202
+
+    def reconcile() -> list[dict[str, Any]]:
+        client.lambda_.invoke("reconcile", client.events.generate_cw_event("aws.events", "Scheduled Event", {}, []))
+        entries = client.http.get(f"/models/{model_id}/logs?limit=50").json_body["items"]
+        return [e for e in entries if e["action"] == "scale"]
+
+    assert reconcile() == []  # the deployment's own count is a person's change, not a scaling action
+    # Target tracking acts on the service itself (moto cannot run the policy, so its write is made here).
+    ecs = boto3.client("ecs", region_name=settings.region)
+    ecs.update_service(cluster=settings.cluster, service=ecs_family(settings, model_id, 1), desiredCount=3)
+    (scaled,) = reconcile()
+    assert scaled["actor"] == "system:autoscaler" and scaled["result"] == "version 1: 1 -> 3 replicas"
+    assert "target tracking (CPU 60%) within 1..4 replicas" in scaled["reason"]
+    assert len(reconcile()) == 1  # seen once, logged once
+
+
 @pytest.mark.parametrize(
     ("autoscaling", "field"),
     [

@@ -270,6 +270,7 @@ class EcsContainerRuntime:
             desired_running=bool(service and service.get("desiredCount", 0) > 0),
             healthy_endpoints=tuple(healthy),
             tasks_alive=len(tasks),
+            desired_count=int(service.get("desiredCount", 0)) if service else 0,
         )
 
 

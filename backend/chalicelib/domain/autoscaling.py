@@ -28,6 +28,16 @@ class Scaling:
     reason: str
 
 
+def describe_targets(policy: Autoscaling) -> str:
+    """The policy's targets as the operations log says them: "CPU 60%, requests per replica 5/s"."""
+    targets = []
+    if policy.target_cpu_percent is not None:
+        targets.append(f"CPU {policy.target_cpu_percent:g}%")
+    if policy.target_requests_per_replica is not None:
+        targets.append(f"requests per replica {policy.target_requests_per_replica:g}/s")
+    return ", ".join(targets)
+
+
 def _wanted(current: int, measured: float | None, target: float | None) -> int | None:
     if measured is None or target is None or target <= 0:
         return None

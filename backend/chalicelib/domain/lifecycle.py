@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.autoscaling import describe_targets
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.deployments import (
     check_deployment,
@@ -23,6 +24,7 @@ from chalicelib.domain.deployments import (
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.models import (
     SYSTEM_ACTOR_PREFIX,
+    Autoscaling,
     DeployedVersion,
     DeploymentEntry,
     ModelRecord,
@@ -181,7 +183,10 @@ class Lifecycle(RecordKeeper):
         for deployed in record.deployment:
             self._check_artifact(record, deployed.version)
         now = self._clock()
-        states = [VersionState(d.version, ModelStatus.PENDING, status_changed_at=now) for d in record.deployment]
+        states = [
+            VersionState(d.version, ModelStatus.PENDING, status_changed_at=now, replicas_seen=d.replicas)
+            for d in record.deployment
+        ]
         planned = dataclasses.replace(record, serving=record.deployment, retire_after=None, idle_since=None)
         for state in states:
             planned = with_state(planned, state)
@@ -256,9 +261,9 @@ class Lifecycle(RecordKeeper):
             for deployed in spec:
                 state = record.state_of(deployed.version)
                 if state.status in (ModelStatus.STOPPED, ModelStatus.STOPPING) or state.failed_for_good:
-                    planned = with_state(
-                        planned, VersionState(deployed.version, ModelStatus.PENDING, status_changed_at=now)
-                    )
+                    state = VersionState(deployed.version, ModelStatus.PENDING, status_changed_at=now)
+                # The count this change sets is a person's, not the autoscaler's: it is not logged as scaling.
+                planned = with_state(planned, dataclasses.replace(state, replicas_seen=deployed.replicas))
         saved = self._save(settle(planned, now), record)
         if saved is None:
             current = self._models.get(model_id)
@@ -397,10 +402,17 @@ class Lifecycle(RecordKeeper):
                 ) or self._models.get(model_id)
 
     def record_scaling(self, model_id: str, version: int, before: int, after: int, reason: str) -> None:
-        """A scaling action of the runtime's autoscaler, in the operations log with its reason."""
-        record = self._models.get(model_id)
-        replicas = "replica" if after == 1 else "replicas"
-        self._log(record, AUTOSCALER_ACTOR, "scale", None, f"version {version}: {before} -> {after} {replicas}", reason)
+        """A scaling action of the runtime's autoscaler, in the operations log with its reason, logged once."""
+        for _ in range(3):  # the record may change under us; the count seen must be saved with the row
+            record = self._models.get(model_id)
+            state = record.state_of(version)
+            if state.replicas_seen == after:
+                return  # already logged (the reconciler saw it first)
+            if self._save(with_state(record, dataclasses.replace(state, replicas_seen=after)), record) is not None:
+                replicas = "replica" if after == 1 else "replicas"
+                result = f"version {version}: {before} -> {after} {replicas}"
+                self._log(record, AUTOSCALER_ACTOR, "scale", None, result, reason)
+                return
 
     def reconcile(self) -> None:
         """Repair drift between records and the runtime: missed events, dead containers, stuck starts."""
@@ -445,6 +457,22 @@ class Lifecycle(RecordKeeper):
         elif status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED) and not view.desired_running:
             # The record wants replicas but the runtime was never told (a lost start): tell it again.
             self._run_unit(record, deployed, RECONCILER_ACTOR)
+        if deployed.autoscaling is not None and view.desired_running:
+            self._note_scaling(self._models.get(record.id), version, deployed.autoscaling, view.desired_count)
+
+    def _note_scaling(self, record: ModelRecord, version: int, policy: Autoscaling, desired: int) -> None:
+        """The runtime's scaler moved a version's count (on AWS, Application Auto Scaling did): log it once."""
+        state = record.state_of(version)
+        if desired < 1 or desired == state.replicas_seen or state.status is ModelStatus.STOPPING:
+            return
+        if state.replicas_seen is None:  # written before counts were kept: this count is where logging starts
+            self._save(with_state(record, dataclasses.replace(state, replicas_seen=desired)), record)
+            return
+        reason = (
+            f"target tracking ({describe_targets(policy)}) within {policy.min_replicas}..{policy.max_replicas} "
+            "replicas, as the runtime's scaler applied it"
+        )
+        self.record_scaling(record.id, version, state.replicas_seen, desired, reason)
 
     def _stop_if_unused(self, record: ModelRecord) -> None:
         """The idle stop: a model RUNNING for its idle time with no request in it rests until the next one."""
@@ -575,13 +603,13 @@ class Lifecycle(RecordKeeper):
         """One version's new state, the model's summary with it, in one conditional write."""
         now = self._clock()
         before = record.state_of(version)
-        state = VersionState(
-            version,
-            status,
-            reason,
-            endpoints,
-            for_good,
-            now if status is not before.status else before.status_changed_at,
+        state = dataclasses.replace(
+            before,
+            status=status,
+            status_reason=reason,
+            endpoints=endpoints,
+            failed_for_good=for_good,
+            status_changed_at=now if status is not before.status else before.status_changed_at,
         )
         saved = self._save(settle(with_state(record, state), now), record)
         if saved is not None:

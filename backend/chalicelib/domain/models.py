@@ -181,6 +181,9 @@ class VersionState:
     endpoints: tuple[str, ...] = ()
     failed_for_good: bool = False
     status_changed_at: datetime | None = None
+    # The runtime's replica count last written to the operations log: an autoscaled version's count
+    # is moved by the runtime's own scaler (Application Auto Scaling on AWS), and a change is logged once.
+    replicas_seen: int | None = None
 
 
 # Defaults of the settings that come before the record's first defaulted field; the later ones carry

@@ -177,6 +177,7 @@ class RuntimeView:
     desired_running: bool
     healthy_endpoints: tuple[str, ...]
     tasks_alive: int
+    desired_count: int = 0  # the replicas the runtime keeps (an ECS service's desiredCount)
 
 
 class RuntimeRefused(Exception):
