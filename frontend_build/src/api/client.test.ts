@@ -244,6 +244,24 @@ describe("ApiClient requests", () => {
     ]);
   });
 
+  it("asks what the model's artifact declares through the v2 metadata route, signed in", async () => {
+    const declared = {
+      name: "iris",
+      versions: ["1"],
+      platform: "onnxruntime_onnx",
+      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+      outputs: [],
+    };
+    const f = fakeFetch(json(200, declared), json(409, { error: "the model is not running" }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch, authHeaders: () => ({ Authorization: "Bearer t" }) });
+    expect(await api.getModelMetadata(MODEL.id)).toEqual(declared);
+    expect(f.calls[0]?.url).toBe(`/api/v2/models/${MODEL.id}`);
+    expect(f.calls[0]?.init.method).toBe("GET");
+    expect(headersOf(f.calls[0]!).get("Authorization")).toBe("Bearer t");
+    // The protocol's error shape is a bare message: a stopped model's answer becomes an ApiError all the same.
+    await expect(api.getModelMetadata(MODEL.id)).rejects.toMatchObject({ status: 409 });
+  });
+
   it("reports a network failure as status 0", async () => {
     const f = fakeFetch(new TypeError("Failed to fetch"));
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });

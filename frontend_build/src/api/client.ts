@@ -20,6 +20,7 @@ import type {
   Metrics,
   Model,
   ModelCreate,
+  ModelMetadata,
   ModelVersion,
   ModelUpdate,
   OperationLogEntry,
@@ -431,6 +432,14 @@ export class ApiClient {
       headers: { Accept: "text/plain" },
     });
     return response.blob();
+  }
+
+  /**
+   * What the model's artifact declares of its input and output (an ONNX graph's, an MLflow signature's; none for
+   * others), as the runner tells the gateway's Open Inference Protocol route. Only a running model answers.
+   */
+  getModelMetadata(id: string, signal?: AbortSignal): Promise<ModelMetadata> {
+    return this.request("GET", `/v2/models/${enc(id)}`, { signal });
   }
 
   /** What the model costs: per hour while it runs, this month, per 1,000 predictions (USD). */
