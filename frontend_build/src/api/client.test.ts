@@ -200,7 +200,7 @@ describe("ApiClient requests", () => {
         return true;
       },
     });
-    const result = await api.predict("m1", [[1]]);
+    const result = await api.predict("m1", "[[1]]");
     expect(result.status).toBe(200);
     expect(headersOf(f.calls[1]!).get("Authorization")).toBe("Bearer new");
     expect(headersOf(f.calls[1]!).get("Content-Type")).toBe("application/json");
@@ -283,12 +283,13 @@ describe("ApiClient requests", () => {
       json(503, { error: { code: "service_unavailable", message: "the model is not running" } }),
     );
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
-    const ok = await api.predict(MODEL.id, [[5.1, 3.5, 1.4, 0.2]]);
+    const ok = await api.predict(MODEL.id, "[[5.1, 3.5, 1.0, 0]]");
     expect(ok).toMatchObject({ status: 200, ok: true, requestId: "r-1", serverTiming: "model;dur=3.2", body: { results: [0] } });
     expect(ok.elapsedMs).toBeGreaterThanOrEqual(0);
-    expect(JSON.parse(String(f.calls[0]?.init.body))).toEqual({ modelData: [[5.1, 3.5, 1.4, 0.2]], metaData: { modelId: MODEL.id } });
+    // The numbers go as written: 1.0 stays 1.0.
+    expect(String(f.calls[0]?.init.body)).toBe(`{"modelData":[[5.1, 3.5, 1.0, 0]],"metaData":{"modelId":"${MODEL.id}"}}`);
     expect(f.calls[0]?.url).toBe("/api/predict");
-    const failed = await api.predict(MODEL.id, [1]);
+    const failed = await api.predict(MODEL.id, "[1]");
     expect(failed).toMatchObject({ status: 503, ok: false });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * "Run an example": a curl command ready to copy, and a try-it form that sends modelData (with the
- * signed-in user's token) and shows the answer. The example starts from the model's own input: the
+ * "Run an example": a curl command ready to copy, and a try-it form that sends modelData as written
+ * (with the signed-in user's token) and shows the answer. The example starts from the model's own input: the
  * body of its last successful request, else a neutral shape to replace. The curl command
  * authenticates with the client token just created on this page (`-u name:token`), else shows a
  * Bearer placeholder; public models need nothing. Below it, the same call from Python with the SDK, and
@@ -28,19 +28,37 @@ export type CurlAuth = { kind: "none" } | { kind: "basic"; name: string; token: 
 
 const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
+// Outside the structure's punctuation and numbers, valid JSON has only these: strings, whitespace and literal names.
+const JSON_TOKENS = /"(?:[^"\\]|\\.)*"|\s+|true|false|null/g;
+const PYTHON_LITERALS: Record<string, string> = { true: "True", false: "False", null: "None" };
+
+/**
+ * JSON text on one line with its numbers as written (an MLflow float64 tensor takes 0.0 but refuses 0, which a
+ * parse and stringify would make of it); for Python, with true, false and null as Python spells them. Throws a
+ * SyntaxError when the text is not JSON.
+ */
+function oneLine(json: string, language: "json" | "python"): string {
+  JSON.parse(json);
+  return json.replace(JSON_TOKENS, (token) => {
+    if (token.startsWith('"')) return JSON.stringify(JSON.parse(token) as string); // escapes Python reads alike
+    if (/^\s/.test(token)) return "";
+    return language === "python" ? PYTHON_LITERALS[token]! : token;
+  });
+}
+
 /** The absolute predict URL for this page's origin (apiBase may be relative or absolute). */
 export function predictUrl(apiBase: string, origin: string): string {
   return new URL(`${apiBase.replace(/\/+$/, "")}/predict`, origin).href;
 }
 
 export function curlCommand(url: string, modelId: string, modelData: string, auth: CurlAuth = { kind: "none" }): string {
-  let data: unknown;
+  let data: string;
   try {
-    data = JSON.parse(modelData);
+    data = oneLine(modelData, "json");
   } catch {
-    data = JSON.parse(NEUTRAL_EXAMPLE);
+    data = oneLine(NEUTRAL_EXAMPLE, "json");
   }
-  const body = JSON.stringify({ modelData: data, metaData: { modelId } });
+  const body = `{"modelData":${data},"metaData":${JSON.stringify({ modelId })}}`;
   const authLine =
     auth.kind === "basic"
       ? `  -u ${shellQuote(`${auth.name}:${auth.token}`)} \\\n`
@@ -54,9 +72,9 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
 export function pythonSnippet(site: string, name: string, modelData: string): string {
   let data: string;
   try {
-    data = JSON.stringify(JSON.parse(modelData));
+    data = oneLine(modelData, "python");
   } catch {
-    data = NEUTRAL_EXAMPLE;
+    data = oneLine(NEUTRAL_EXAMPLE, "python");
   }
   return [
     "import kraken",
@@ -119,9 +137,8 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
 
   const send = async () => {
     if (predictDenied) return;
-    let data: unknown;
     try {
-      data = JSON.parse(input);
+      JSON.parse(input);
     } catch (err) {
       setInputError(`This is not valid JSON: ${(err as Error).message}`);
       return;
@@ -130,7 +147,7 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
     setSending(true);
     setFailure(null);
     try {
-      setResult(await api.predict(model.id, data));
+      setResult(await api.predict(model.id, input));
     } catch (err) {
       setResult(null);
       setFailure(err);
