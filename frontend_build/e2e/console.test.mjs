@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   OUT,
   REPO,
@@ -601,12 +601,12 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
-step("try-it starts from the diamonds model's last successful request, and that example answers 200", async () => {
-  // Set up as the README's walkthrough does, from outside the browser: create, upload, start, one prediction.
+/** A model set up as the README's walkthrough does, from outside the browser: created, its file uploaded, started; its id once RUNNING. */
+async function runningModel(name, artifactFormat, file) {
   const created = await call("POST", "/models", {
-    name: `diamonds-${NAME}`,
+    name,
     version: "1.0",
-    artifactFormat: "joblib",
+    artifactFormat,
     containerPort: 8080,
     containerCpu: 0.5,
     containerMemory: 1,
@@ -616,11 +616,17 @@ step("try-it starts from the diamonds model's last successful request, and that 
   const ticket = await call("POST", `/models/${id}/artifact`, {});
   const form = new FormData();
   for (const [key, value] of Object.entries(ticket.body.fields)) form.append(key, value);
-  form.append("file", new Blob([readFileSync(trainDiamonds())]), "diamonds.joblib");
+  form.append("file", new Blob([readFileSync(file)]), basename(file));
   const upload = await fetch(ticket.body.url, { method: "POST", body: form });
   assert.ok(upload.ok, `upload: ${upload.status}`);
   assert.equal((await call("POST", `/models/${id}/start`, {})).status, 202);
-  await until("the diamonds model running", async () => (await call("GET", `/models/${id}`)).body.status === "RUNNING");
+  await until(`${name} running`, async () => (await call("GET", `/models/${id}`)).body.status === "RUNNING");
+  return id;
+}
+
+step("try-it starts from the diamonds model's last successful request, and that example answers 200", async () => {
+  // A scikit-learn pipeline declares no input: the example is its last successful request.
+  const id = await runningModel(`diamonds-${NAME}`, "joblib", trainDiamonds());
   const rows = [{ carat: 0.23, cut: "Ideal" }];
   assert.equal((await call("POST", `/models/${id}/predict`, { modelData: rows })).status, 200);
   await until("the prediction in the history", async () => (await call("GET", `/models/${id}/requests?status=2xx`)).body.items.length > 0);
@@ -637,6 +643,53 @@ step("try-it starts from the diamonds model's last successful request, and that 
   assert.equal((await result.locator(".http").textContent()).trim(), "200");
   assert.match(await result.locator("pre").textContent(), /results/);
   await screenshot(page.locator(".detail-side"), "14-try-it");
+  assert.equal((await call("DELETE", `/models/${id}?force=true`)).status, 204);
+});
+
+/** An iris regression as an ONNX graph, made with the onnx helper API: one input, float_input of shape [N, 4]. */
+const trainIrisOnnx = () =>
+  train("iris.onnx", [
+    "import sys, numpy as np",
+    "from onnx import TensorProto, helper, numpy_helper",
+    "from sklearn.datasets import load_iris",
+    "from sklearn.linear_model import LinearRegression",
+    "X, y = load_iris(return_X_y=True)",
+    "fit = LinearRegression().fit(X, y)",
+    "weights = numpy_helper.from_array(fit.coef_.astype(np.float32).reshape(4, 1), 'W')",
+    "bias = numpy_helper.from_array(np.array([fit.intercept_], dtype=np.float32), 'B')",
+    "nodes = [helper.make_node('MatMul', ['float_input', 'W'], ['XW']), helper.make_node('Add', ['XW', 'B'], ['variable'])]",
+    "inputs = [helper.make_tensor_value_info('float_input', TensorProto.FLOAT, [None, 4])]",
+    "outputs = [helper.make_tensor_value_info('variable', TensorProto.FLOAT, [None, 1])]",
+    "graph = helper.make_graph(nodes, 'iris', inputs, outputs, initializer=[weights, bias])",
+    "model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)], ir_version=9)",
+    "open(sys.argv[1], 'wb').write(model.SerializeToString())",
+  ]);
+
+step("try-it starts from an ONNX model's declared input, over its history, and that example answers 200", async () => {
+  const id = await runningModel(`onnx-${NAME}`, "onnx", trainIrisOnnx());
+  // A request in its history too: the declared input still comes first.
+  assert.equal((await call("POST", `/models/${id}/predict`, { modelData: [[5.1, 3.5, 1.4, 0.2]] })).status, 200);
+  await until("the prediction in the history", async () => (await call("GET", `/models/${id}/requests?status=2xx`)).body.items.length > 0);
+
+  const historyRead = page.waitForResponse((r) => r.url().includes(`/api/models/${id}/requests`));
+  await page.goto(`${local.baseUrl}/#/models/${id}`);
+  await page
+    .getByTestId("model-data-hint")
+    .getByText("From this model's declared input (its ONNX graph): replace the zeros with real values.")
+    .waitFor();
+  await (await historyRead).finished();
+  const example = "[[0.0, 0.0, 0.0, 0.0]]";
+  assert.equal(await page.getByLabel(/Try it/).inputValue(), example);
+  assert.ok((await page.getByTestId("curl").textContent()).includes('"modelData":[[0.0,0.0,0.0,0.0]]'), "the curl command lost the 0.0");
+  const sent = page.waitForRequest((r) => r.url().endsWith("/api/predict"));
+  await page.getByRole("button", { name: "Send" }).click();
+  // What was sent is the declared input's example (not the history's), as written.
+  const body = (await sent).postData();
+  assert.ok(body.startsWith(`{"modelData":${example},`), body);
+  const result = page.getByTestId("predict-result");
+  await result.waitFor();
+  assert.equal((await result.locator(".http").textContent()).trim(), "200");
+  assert.match(await result.locator("pre").textContent(), /"variable"/);
   assert.equal((await call("DELETE", `/models/${id}?force=true`)).status, 204);
 });
 

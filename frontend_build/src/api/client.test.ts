@@ -200,7 +200,7 @@ describe("ApiClient requests", () => {
         return true;
       },
     });
-    const result = await api.predict("m1", [[1]]);
+    const result = await api.predict("m1", "[[1]]");
     expect(result.status).toBe(200);
     expect(headersOf(f.calls[1]!).get("Authorization")).toBe("Bearer new");
     expect(headersOf(f.calls[1]!).get("Content-Type")).toBe("application/json");
@@ -244,6 +244,24 @@ describe("ApiClient requests", () => {
     ]);
   });
 
+  it("asks what the model's artifact declares through the v2 metadata route, signed in", async () => {
+    const declared = {
+      name: "iris",
+      versions: ["1"],
+      platform: "onnxruntime_onnx",
+      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+      outputs: [],
+    };
+    const f = fakeFetch(json(200, declared), json(409, { error: "the model is not running" }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch, authHeaders: () => ({ Authorization: "Bearer t" }) });
+    expect(await api.getModelMetadata(MODEL.id)).toEqual(declared);
+    expect(f.calls[0]?.url).toBe(`/api/v2/models/${MODEL.id}`);
+    expect(f.calls[0]?.init.method).toBe("GET");
+    expect(headersOf(f.calls[0]!).get("Authorization")).toBe("Bearer t");
+    // The protocol's error shape is a bare message: a stopped model's answer becomes an ApiError all the same.
+    await expect(api.getModelMetadata(MODEL.id)).rejects.toMatchObject({ status: 409 });
+  });
+
   it("reports a network failure as status 0", async () => {
     const f = fakeFetch(new TypeError("Failed to fetch"));
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
@@ -265,12 +283,13 @@ describe("ApiClient requests", () => {
       json(503, { error: { code: "service_unavailable", message: "the model is not running" } }),
     );
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
-    const ok = await api.predict(MODEL.id, [[5.1, 3.5, 1.4, 0.2]]);
+    const ok = await api.predict(MODEL.id, "[[5.1, 3.5, 1.0, 0]]");
     expect(ok).toMatchObject({ status: 200, ok: true, requestId: "r-1", serverTiming: "model;dur=3.2", body: { results: [0] } });
     expect(ok.elapsedMs).toBeGreaterThanOrEqual(0);
-    expect(JSON.parse(String(f.calls[0]?.init.body))).toEqual({ modelData: [[5.1, 3.5, 1.4, 0.2]], metaData: { modelId: MODEL.id } });
+    // The numbers go as written: 1.0 stays 1.0.
+    expect(String(f.calls[0]?.init.body)).toBe(`{"modelData":[[5.1, 3.5, 1.0, 0]],"metaData":{"modelId":"${MODEL.id}"}}`);
     expect(f.calls[0]?.url).toBe("/api/predict");
-    const failed = await api.predict(MODEL.id, [1]);
+    const failed = await api.predict(MODEL.id, "[1]");
     expect(failed).toMatchObject({ status: 503, ok: false });
   });
 });

@@ -20,6 +20,7 @@ import type {
   Metrics,
   Model,
   ModelCreate,
+  ModelMetadata,
   ModelVersion,
   ModelUpdate,
   OperationLogEntry,
@@ -433,6 +434,14 @@ export class ApiClient {
     return response.blob();
   }
 
+  /**
+   * What the model's artifact declares of its input and output (an ONNX graph's, an MLflow signature's; none for
+   * others), as the runner tells the gateway's Open Inference Protocol route. Only a running model answers.
+   */
+  getModelMetadata(id: string, signal?: AbortSignal): Promise<ModelMetadata> {
+    return this.request("GET", `/v2/models/${enc(id)}`, { signal });
+  }
+
   /** What the model costs: per hour while it runs, this month, per 1,000 predictions (USD). */
   getCost(id: string, signal?: AbortSignal): Promise<Cost> {
     return this.request("GET", `/models/${enc(id)}/cost`, { signal });
@@ -451,13 +460,15 @@ export class ApiClient {
   /**
    * Sends a prediction through the public route and reports what came back, errors included
    * (the try-it form shows the status and body of a failure too). Throws only when the
-   * server cannot be reached.
+   * server cannot be reached. `modelDataJson` goes as written, so its numbers keep their form:
+   * an MLflow float64 tensor takes 0.0 but refuses 0, which a parse and stringify would make of it.
    */
-  async predict(modelId: string, modelData: unknown, signal?: AbortSignal): Promise<PredictResult> {
+  async predict(modelId: string, modelDataJson: string, signal?: AbortSignal): Promise<PredictResult> {
     const started = performance.now();
+    const request = `{"modelData":${modelDataJson},"metaData":${JSON.stringify({ modelId })}}`;
     const response = await this.fetchWithAuth(
       this.url("/predict"),
-      { method: "POST", body: JSON.stringify({ modelData, metaData: { modelId } }), signal },
+      { method: "POST", body: request, signal },
       { Accept: "application/json", "Content-Type": "application/json" },
     );
     const text = await response.text();

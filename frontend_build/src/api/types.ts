@@ -64,6 +64,9 @@ export type DeploymentChange = Api.DeploymentRequest;
 export type HistoryEntry = Api.HistoryEntryResponse;
 export type SpecLine = Api.SpecLineResponse;
 export type RollbackChange = Api.RollbackRequest;
+/** GET /v2/models/{name}: what the model's artifact declares of its input and output (Open Inference Protocol v2). */
+export type ModelMetadata = Api.ModelMetadataResponse;
+export type TensorMetadata = Api.TensorMetadata;
 export const HISTORY_ACTIONS = ["deploy", "start", "stop", "rollback"] as const;
 
 export interface Page<T> {

@@ -151,12 +151,20 @@ describe("run an example", () => {
     expect(pythonSnippet("http://h:8000", "diamonds", '[{"carat": 0.3}]')).toBe(
       'import kraken\nk = kraken.connect("http://h:8000")  # signs in as the console does\nm = k.model("diamonds")\nm.predict([{"carat":0.3}])',
     );
-    expect(pythonSnippet("http://h", "d", "not json")).toContain("m.predict([{");
+    expect(pythonSnippet("http://h", "d", "not json")).toContain('m.predict([{"feature":1.0}])');
+    // JSON's literals as Python spells them (outside strings only), and numbers as written.
+    expect(pythonSnippet("http://h", "d", '[{"new": false, "note": "true or null", "gone": null}, [true, 0.0]]')).toContain(
+      'm.predict([{"new":False,"note":"true or null","gone":None},[True,0.0]])',
+    );
     expect(protocolUrls("/api", "http://h", "diamonds").map((p) => p.url)).toEqual([
       "http://h/api/v2/models/diamonds/infer",
       "http://h/api/models/diamonds/invocations",
       "http://h/api/models/diamonds/api/v1.0/predictions",
     ]);
+  });
+  it("keeps the numbers as written, on one line", () => {
+    const cmd = curlCommand("http://h/api/predict", "id-1", '[\n  [0.0, 1e3, -2],\n  {"a b": "x\\u0041"}\n]');
+    expect(cmd).toContain(`-d '{"modelData":[[0.0,1e3,-2],{"a b":"xA"}],"metaData":{"modelId":"id-1"}}'`);
   });
   it("quotes the body for a POSIX shell", () => {
     const cmd = curlCommand("http://h/api/predict", "id-1", `[["it's"]]`);

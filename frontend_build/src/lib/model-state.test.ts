@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { OperationLogEntry } from "../api/types";
 import { legendTime, legendValue } from "../components/Chart";
-import { NEUTRAL_EXAMPLE, exampleFromHistory, predictHint, startBlocker } from "./models";
+import type { TensorMetadata } from "../api/types";
+import { NEUTRAL_EXAMPLE, declaredBy, exampleFromHistory, exampleFromSignature, predictHint, startBlocker } from "./models";
 import { collapseRepeats } from "./operations";
 import { rangeForAge } from "./time-ranges";
 
@@ -32,6 +33,68 @@ describe("what the model page says", () => {
     ).toBe('[{"carat":0.23,"cut":"Ideal"}]');
     expect(exampleFromHistory([{ status: 500, requestBody: body([[1]]) }])).toBeNull();
     expect(JSON.parse(NEUTRAL_EXAMPLE)).toEqual([{ feature: 1 }]);
+  });
+});
+
+describe("the try-it example from what the artifact declares", () => {
+  const tensor = (name: string, datatype: TensorMetadata["datatype"], shape: number[]): TensorMetadata => ({ name, datatype, shape });
+  const onnx = (...inputs: TensorMetadata[]) => exampleFromSignature({ platform: "onnxruntime_onnx", inputs });
+  const mlflow = (...inputs: TensorMetadata[]) => exampleFromSignature({ platform: "mlflow", inputs });
+
+  it("makes one row of typed zeros for an ONNX graph's one input, as the runner casts rows to it", () => {
+    expect(onnx(tensor("float_input", "FP32", [-1, 4]))).toBe("[[0.0, 0.0, 0.0, 0.0]]");
+    expect(onnx(tensor("ids", "INT64", [-1, 3]))).toBe("[[0, 0, 0]]");
+    expect(onnx(tensor("x", "FP64", [-1, 1]))).toBe("[[0.0]]");
+    // A fixed batch takes exactly that many rows; more dimensions nest.
+    expect(onnx(tensor("x", "INT32", [2, 2]))).toBe("[[0, 0], [0, 0]]");
+    expect(onnx(tensor("x", "FP32", [-1, 2, 3]))).toBe("[[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]");
+  });
+  it("makes one record for MLflow column specs, each column's zero of its type", () => {
+    const columns = [
+      tensor("size", "FP64", [-1]),
+      tensor("rooms", "INT64", [-1]),
+      tensor("new", "BOOL", [-1]),
+      tensor("city", "BYTES", [-1]),
+    ];
+    expect(mlflow(...columns)).toBe('[{"size": 0.0, "rooms": 0, "new": false, "city": ""}]');
+    expect(JSON.parse(mlflow(...columns)!)).toEqual([{ size: 0, rooms: 0, new: false, city: "" }]);
+    expect(mlflow(tensor('say "hi"', "BYTES", [-1]))).toBe('[{"say \\"hi\\"": ""}]');
+  });
+  it("makes one row for an MLflow tensor spec", () => {
+    expect(mlflow(tensor("predict", "FP64", [-1, 3]))).toBe("[[0.0, 0.0, 0.0]]");
+    expect(mlflow(tensor("flags", "BOOL", [-1, 2]))).toBe("[[false, false]]");
+  });
+  it("offers nothing the runner would refuse: MLflow's float32 and int32 take no JSON value", () => {
+    expect(mlflow(tensor("x", "FP32", [-1, 4]))).toBeNull();
+    expect(mlflow(tensor("size", "FP64", [-1]), tensor("count", "INT32", [-1]))).toBeNull();
+    expect(mlflow(tensor("size", "FP32", [-1]))).toBeNull();
+    expect(onnx(tensor("text", "BYTES", [-1, 1]))).toBeNull();
+  });
+  it("offers nothing for several tensors, as the runner's rows feed one input", () => {
+    expect(onnx(tensor("a", "FP32", [-1, 2]), tensor("b", "FP32", [-1, 2]))).toBeNull();
+    expect(mlflow(tensor("a", "FP64", [-1, 2]), tensor("b", "FP64", [-1, 2]))).toBeNull();
+    // ONNX graphs take rows, not records, even of one value each.
+    expect(onnx(tensor("a", "FP32", [-1]), tensor("b", "FP32", [-1]))).toBeNull();
+  });
+  it("offers nothing for unknown or absurd sizes, or no batch dimension", () => {
+    expect(onnx(tensor("x", "FP32", [-1, -1]))).toBeNull();
+    expect(onnx(tensor("image", "FP32", [-1, 3, -1, -1]))).toBeNull();
+    expect(onnx(tensor("image", "FP32", [1, 3, 224, 224]))).toBeNull();
+    expect(onnx(tensor("x", "FP32", [-1, 1000]))).toBe(`[[${Array(1000).fill("0.0").join(", ")}]]`);
+    expect(onnx(tensor("x", "FP32", [-1, 1001]))).toBeNull();
+    const wide = Array.from({ length: 1001 }, (_, i) => tensor(`c${i}`, "FP64", [-1]));
+    expect(mlflow(...wide)).toBeNull();
+    expect(mlflow(...wide.slice(1))).toMatch(/^\[\{"c1": 0\.0, .*"c1000": 0\.0\}\]$/);
+    expect(onnx(tensor("x", "FP32", [4]))).toBeNull();
+    expect(onnx(tensor("x", "FP32", []))).toBeNull();
+  });
+  it("offers nothing when the artifact declares nothing", () => {
+    expect(exampleFromSignature({ platform: "joblib", inputs: [] })).toBeNull();
+    expect(onnx()).toBeNull();
+  });
+  it("names who declared the input", () => {
+    expect(declaredBy("onnxruntime_onnx")).toBe("its ONNX graph");
+    expect(declaredBy("mlflow")).toBe("its MLflow signature");
   });
 });
 

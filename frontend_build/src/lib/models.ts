@@ -1,5 +1,5 @@
 /** Small rules about model records the screens share: polling, allowed actions, what to say, sorting. */
-import type { Model, ModelStatus, RequestRecord } from "../api/types";
+import type { Model, ModelMetadata, ModelStatus, RequestRecord, TensorMetadata } from "../api/types";
 
 export const TRANSITIONAL: readonly ModelStatus[] = ["PENDING", "STOPPING"];
 
@@ -57,6 +57,62 @@ export function exampleFromHistory(records: readonly Pick<RequestRecord, "status
     }
   }
   return null;
+}
+
+/** The Open Inference Protocol platform the runner names for an ONNX graph (MLflow models are "mlflow"). */
+const ONNX_PLATFORM = "onnxruntime_onnx";
+
+type Zeros = Partial<Record<TensorMetadata["datatype"], string>>;
+// The zero of each datatype the runner passes on as declared, written as JSON. An ONNX graph's rows are cast to
+// its input's type (float, double, int64 or int32). MLflow checks its signature against what JSON's values
+// become in pandas and numpy: float64, int64, bool and str; a float32 or int32 input refuses them, even as zeros.
+const ONNX_ZEROS: Zeros = { FP32: "0.0", FP64: "0.0", INT32: "0", INT64: "0" };
+const MLFLOW_COLUMN_ZEROS: Zeros = { FP64: "0.0", INT64: "0", BOOL: "false", BYTES: '""' };
+const MLFLOW_TENSOR_ZEROS: Zeros = { FP64: "0.0", INT64: "0", BOOL: "false" };
+/** An input with more values than this is no example to edit by hand. */
+const MAX_EXAMPLE_VALUES = 1000;
+
+/** Who declared the model's input, as the try-it hint names it. */
+export function declaredBy(platform: string): string {
+  return platform === ONNX_PLATFORM ? "its ONNX graph" : "its MLflow signature";
+}
+
+/**
+ * The try-it example built from what the artifact declares (GET /v2/models/{name}), as `modelData` JSON text
+ * with zeros to replace; null when it declares nothing, or nothing the runner's modelData can carry. Columns
+ * (MLflow column specs, shape [-1]) make one record; one tensor [batch, ...] makes one row (the batch's size
+ * when the graph fixes it) of zeros in the tensor's shape. The runner feeds rows to one input only, so several
+ * tensors, a tensor without a batch dimension, an unknown size past the batch, or over 1,000 values: null.
+ */
+export function exampleFromSignature(metadata: Pick<ModelMetadata, "platform" | "inputs">): string | null {
+  const { platform, inputs } = metadata;
+  const [only] = inputs;
+  if (platform === ONNX_PLATFORM) return inputs.length === 1 && only ? rowsOf(only, ONNX_ZEROS) : null;
+  const columns = inputs.length > 0 && inputs.every((input) => input.shape.length === 1 && input.shape[0] === -1);
+  if (columns) return recordOf(inputs);
+  return inputs.length === 1 && only ? rowsOf(only, MLFLOW_TENSOR_ZEROS) : null;
+}
+
+function recordOf(columns: readonly TensorMetadata[]): string | null {
+  if (columns.length > MAX_EXAMPLE_VALUES) return null;
+  const fields: string[] = [];
+  for (const { name, datatype } of columns) {
+    const zero = MLFLOW_COLUMN_ZEROS[datatype];
+    if (zero === undefined) return null;
+    fields.push(`${JSON.stringify(name)}: ${zero}`);
+  }
+  return `[{${fields.join(", ")}}]`;
+}
+
+function rowsOf({ datatype, shape }: TensorMetadata, zeros: Zeros): string | null {
+  const zero = zeros[datatype];
+  const [batch, ...row] = shape;
+  if (zero === undefined || batch === undefined || row.length === 0 || row.some((size) => size < 1)) return null;
+  const dims = [batch > 0 ? batch : 1, ...row];
+  if (dims.reduce((count, size) => count * size, 1) > MAX_EXAMPLE_VALUES) return null;
+  let example = zero;
+  for (const size of dims.reverse()) example = `[${Array<string>(size).fill(example).join(", ")}]`;
+  return example;
 }
 
 /** Stop ends a run, or an IDLE model's waking on requests. */

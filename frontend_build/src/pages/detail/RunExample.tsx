@@ -1,15 +1,16 @@
 /**
- * "Run an example": a curl command ready to copy, and a try-it form that sends modelData (with the
- * signed-in user's token) and shows the answer. The example starts from the model's own input: the
- * body of its last successful request, else a neutral shape to replace. The curl command
+ * "Run an example": a curl command ready to copy, and a try-it form that sends modelData as written
+ * (with the signed-in user's token) and shows the answer. The example starts from the model's own input: what its
+ * artifact declares (an ONNX graph's input, an MLflow signature) once it runs, else the body of its last
+ * successful request, else a neutral shape to replace; never over what the user typed. The curl command
  * authenticates with the client token just created on this page (`-u name:token`), else shows a
  * Bearer placeholder; public models need nothing. Below it, the same call from Python with the SDK, and
  * the standard protocols' URLs the gateway also answers for this model.
  */
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import type { Model, PredictResult } from "../../api/types";
 import { useApi } from "../../context";
-import { NEUTRAL_EXAMPLE, exampleFromHistory, predictHint } from "../../lib/models";
+import { NEUTRAL_EXAMPLE, declaredBy, exampleFromHistory, exampleFromSignature, predictHint } from "../../lib/models";
 import { CopyButton } from "../../components/CopyButton";
 import { InlineError, errorText } from "../../components/States";
 import { formatDuration, statusClass } from "../../lib/format";
@@ -28,19 +29,37 @@ export type CurlAuth = { kind: "none" } | { kind: "basic"; name: string; token: 
 
 const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
+// Outside the structure's punctuation and numbers, valid JSON has only these: strings, whitespace and literal names.
+const JSON_TOKENS = /"(?:[^"\\]|\\.)*"|\s+|true|false|null/g;
+const PYTHON_LITERALS: Record<string, string> = { true: "True", false: "False", null: "None" };
+
+/**
+ * JSON text on one line with its numbers as written (an MLflow float64 tensor takes 0.0 but refuses 0, which a
+ * parse and stringify would make of it); for Python, with true, false and null as Python spells them. Throws a
+ * SyntaxError when the text is not JSON.
+ */
+function oneLine(json: string, language: "json" | "python"): string {
+  JSON.parse(json);
+  return json.replace(JSON_TOKENS, (token) => {
+    if (token.startsWith('"')) return JSON.stringify(JSON.parse(token) as string); // escapes Python reads alike
+    if (/^\s/.test(token)) return "";
+    return language === "python" ? PYTHON_LITERALS[token]! : token;
+  });
+}
+
 /** The absolute predict URL for this page's origin (apiBase may be relative or absolute). */
 export function predictUrl(apiBase: string, origin: string): string {
   return new URL(`${apiBase.replace(/\/+$/, "")}/predict`, origin).href;
 }
 
 export function curlCommand(url: string, modelId: string, modelData: string, auth: CurlAuth = { kind: "none" }): string {
-  let data: unknown;
+  let data: string;
   try {
-    data = JSON.parse(modelData);
+    data = oneLine(modelData, "json");
   } catch {
-    data = JSON.parse(NEUTRAL_EXAMPLE);
+    data = oneLine(NEUTRAL_EXAMPLE, "json");
   }
-  const body = JSON.stringify({ modelData: data, metaData: { modelId } });
+  const body = `{"modelData":${data},"metaData":${JSON.stringify({ modelId })}}`;
   const authLine =
     auth.kind === "basic"
       ? `  -u ${shellQuote(`${auth.name}:${auth.token}`)} \\\n`
@@ -54,9 +73,9 @@ export function curlCommand(url: string, modelId: string, modelData: string, aut
 export function pythonSnippet(site: string, name: string, modelData: string): string {
   let data: string;
   try {
-    data = JSON.stringify(JSON.parse(modelData));
+    data = oneLine(modelData, "python");
   } catch {
-    data = NEUTRAL_EXAMPLE;
+    data = oneLine(NEUTRAL_EXAMPLE, "python");
   }
   return [
     "import kraken",
@@ -84,31 +103,48 @@ export function curlAuthFor(visibility: Model["endpointVisibility"] | undefined,
   return { kind: "bearer-placeholder" };
 }
 
+/**
+ * Where the try-it example came from, in the order one may replace another: the model's declared input
+ * beats its last successful request, which beats the neutral shape; what the user typed is never replaced.
+ */
+const EXAMPLE_RANK = { neutral: 0, history: 1, signature: 2, typed: 3 } as const;
+type Example = { text: string; source: "neutral" | "history" | "typed" } | { text: string; source: "signature"; declaredBy: string };
+
 export function RunExample({ model, credentials = null }: { model: Model; credentials?: ExampleCredentials | null }) {
   const api = useApi();
   const user = useUser();
   const predictDenied = deniedReason(user.role, "predict");
   const auth = curlAuthFor(model.endpointVisibility, credentials);
-  const [input, setInput] = useState(NEUTRAL_EXAMPLE);
-  // "history": the last successful request's modelData; "neutral": a shape to replace; "typed": the user's own.
-  const [source, setSource] = useState<"neutral" | "history" | "typed">("neutral");
+  const [example, setExample] = useState<Example>({ text: NEUTRAL_EXAMPLE, source: "neutral" });
+  const input = example.text;
   const running = model.status === "RUNNING";
-  // Once the user has typed, the example is theirs: a late answer from the history must not replace it.
-  const typed = useRef(false);
   useEffect(() => {
     const controller = new AbortController();
+    const { signal } = controller;
+    // An answer replaces the example only when it ranks at least as high: never what the user typed.
+    const offer = (found: Example) => {
+      if (!signal.aborted) setExample((current) => (EXAMPLE_RANK[found.source] < EXAMPLE_RANK[current.source] ? current : found));
+    };
+    // Only the standard runner says what an artifact declares, and only while it runs: asking an idle model would wake it.
+    if (running && model.artifactFormat) {
+      api
+        .getModelMetadata(model.id, signal)
+        .then((metadata) => {
+          const text = exampleFromSignature(metadata);
+          if (text !== null) offer({ text, source: "signature", declaredBy: declaredBy(metadata.platform) });
+        })
+        .catch(() => {}); // no answer: the history's or the neutral example stays
+    }
     api
-      .listRequests(model.id, { status: "2xx", limit: 20 }, controller.signal)
+      .listRequests(model.id, { status: "2xx", limit: 20 }, signal)
       .then((page) => {
-        const found = exampleFromHistory(page.items);
-        if (found === null || controller.signal.aborted || typed.current) return;
-        setInput(found);
-        setSource("history");
+        const text = exampleFromHistory(page.items);
+        if (text !== null) offer({ text, source: "history" });
       })
       .catch(() => {}); // no history to learn from: the neutral example stays
     return () => controller.abort();
-    // Looked up again when the model comes up, as requests may have arrived meanwhile.
-  }, [api, model.id, running]);
+    // Looked up again when the model comes up: it declares its input then, and requests may have arrived meanwhile.
+  }, [api, model.id, model.artifactFormat, running]);
   const [inputError, setInputError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   const [result, setResult] = useState<PredictResult | null>(null);
@@ -119,9 +155,8 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
 
   const send = async () => {
     if (predictDenied) return;
-    let data: unknown;
     try {
-      data = JSON.parse(input);
+      JSON.parse(input);
     } catch (err) {
       setInputError(`This is not valid JSON: ${(err as Error).message}`);
       return;
@@ -130,7 +165,7 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
     setSending(true);
     setFailure(null);
     try {
-      setResult(await api.predict(model.id, data));
+      setResult(await api.predict(model.id, input));
     } catch (err) {
       setResult(null);
       setFailure(err);
@@ -192,11 +227,7 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
           spellCheck={false}
           aria-invalid={!!inputError}
           aria-describedby={inputError ? "model-data-error" : "model-data-hint"}
-          onChange={(e) => {
-            typed.current = true;
-            setInput(e.target.value);
-            setSource("typed");
-          }}
+          onChange={(e) => setExample({ text: e.target.value, source: "typed" })}
           onKeyDown={(e) => {
             if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
@@ -210,11 +241,13 @@ export function RunExample({ model, credentials = null }: { model: Model; creden
           </p>
         ) : (
           <p id="model-data-hint" className="hint" data-testid="model-data-hint">
-            {source === "history"
-              ? "From this model's last successful request. "
-              : source === "neutral"
-                ? "An example shape: replace it with the model's input (records or rows). "
-                : ""}
+            {example.source === "signature"
+              ? `From this model's declared input (${example.declaredBy}): replace the zeros with real values. `
+              : example.source === "history"
+                ? "From this model's last successful request. "
+                : example.source === "neutral"
+                  ? "An example shape: replace it with the model's input (records or rows). "
+                  : ""}
             {predictHint(model.status)}
           </p>
         )}
