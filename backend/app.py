@@ -13,6 +13,7 @@ from chalicelib.api import (
     models,
     openapi,
     predictions,
+    projects,
     protocols,
 )
 from chalicelib.api.application import KrakenApp
@@ -27,5 +28,6 @@ app.register_blueprint(predictions.blueprint)
 app.register_blueprint(protocols.blueprint)
 app.register_blueprint(costs.blueprint)
 app.register_blueprint(access.blueprint)
+app.register_blueprint(projects.blueprint)
 app.register_blueprint(openapi.blueprint)
 app.register_blueprint(triggers.blueprint)

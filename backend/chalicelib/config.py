@@ -30,6 +30,7 @@ REQUEST_LOG_GROUP = "KRAKEN_REQUEST_LOG_GROUP"
 CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
 DEPLOYMENTS_TABLE = "KRAKEN_DEPLOYMENTS_TABLE"
 NAMES_TABLE = "KRAKEN_NAMES_TABLE"
+PROJECTS_TABLE = "KRAKEN_PROJECTS_TABLE"
 USER_POOL_ID = "KRAKEN_USER_POOL_ID"
 USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
 TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
@@ -71,6 +72,7 @@ class Settings:
     clients_table: str
     deployments_table: str
     names_table: str
+    projects_table: str
     user_pool_id: str
     user_pool_client_id: str
     # Kept apart from the pool id: the emulator serves keys at its own address but signs as AWS.
@@ -91,6 +93,7 @@ class Settings:
             self.clients_table,
             self.deployments_table,
             self.names_table,
+            self.projects_table,
         )
 
     @property
@@ -131,6 +134,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         clients_table=environ.get(CLIENTS_TABLE, f"kraken-{stage}-clients"),
         deployments_table=environ.get(DEPLOYMENTS_TABLE, f"kraken-{stage}-deployments"),
         names_table=environ.get(NAMES_TABLE, f"kraken-{stage}-names"),
+        projects_table=environ.get(PROJECTS_TABLE, f"kraken-{stage}-projects"),
         user_pool_id=environ.get(USER_POOL_ID, ""),
         user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
         token_issuer=environ.get(TOKEN_ISSUER, ""),

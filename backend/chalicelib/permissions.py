@@ -2,7 +2,7 @@
 
 Standard library only: the CDK app imports it without the Lambda's dependencies. Resources are
 templates over a few named values (`{partition}`, `{region}`, `{account}`, `{prefix}`, `{bucket}`,
-`{cluster}`, `{model_log_groups}`, `{request_log_group}`); `{table}` stands for each of the stage's
+`{cluster}`, `{model_log_groups}`, `{request_log_group}`, `{user_pool}`); `{table}` stands for each of the stage's
 tables (CDK grants those through `Table.grant`, which adds the indexes). `{task_roles}` stands for
 the roles the API may pass to ECS.
 """
@@ -37,6 +37,7 @@ TASKS = ECS + "task/{cluster}/*"
 CONTAINER_INSTANCES = ECS + "container-instance/{cluster}/*"
 TASK_DEFINITIONS = ECS + "task-definition/{prefix}-*:*"
 CLUSTER = ECS + "cluster/{cluster}"
+USER_POOL = _ARN.replace("{service}", "cognito-idp") + "userpool/{user_pool}"
 ARTIFACT_BUCKET = "arn:{partition}:s3:::{bucket}"
 ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
 IN_CLUSTER = {"ArnEquals": {"ecs:cluster": CLUSTER}}
@@ -153,6 +154,8 @@ API_FUNCTION = (
     ),
     Grant("ListArtifacts", ("s3:ListBucket", "s3:ListBucketVersions"), (ARTIFACT_BUCKET,)),
     Grant("Tables", (*_READ_WRITE_RECORDS, "dynamodb:DeleteItem"), (TABLE,)),
+    # A project's admin adds members by username or e-mail address: the pool says who that is.
+    Grant("FindUsers", ("cognito-idp:ListUsers",), (USER_POOL,)),
 )
 # EventBridge's task state changes: the record's status and endpoint, and the operations log.
 # A stopped container's last log lines become the record's statusReason.

@@ -31,8 +31,8 @@ class TableLayout:
     ttl_attribute: str | None = None
 
 
-# Models: one item per model. Listing newest-first reads an index instead of scanning:
-# every item carries the same `listKey`, and `createdKey` (createdAt#id) orders it.
+# Models: one item per model. Listing newest-first reads an index instead of scanning: the models
+# of one project share a `listKey` (model_list_key), and `createdKey` (createdAt#id) orders them.
 MODEL_ID = KeyAttribute("id", "S")
 MODEL_LIST_KEY = KeyAttribute("listKey", "S")
 MODEL_CREATED_KEY = KeyAttribute("createdKey", "S")
@@ -40,6 +40,15 @@ MODEL_STATUS = KeyAttribute("status", "S")
 MODELS_BY_CREATED = GlobalIndex("byCreated", MODEL_LIST_KEY, MODEL_CREATED_KEY)
 MODELS_BY_STATUS = GlobalIndex("byStatus", MODEL_STATUS, MODEL_CREATED_KEY)
 MODEL_LIST_KEY_VALUE = "MODEL"
+# Every model belongs to a project; the models made before projects existed are in this one.
+DEFAULT_PROJECT = "default"
+
+
+def model_list_key(project: str) -> str:
+    """The byCreated partition of a project's models. The default project's is the key every model had
+    before projects existed, so those models are in it without being rewritten."""
+    return MODEL_LIST_KEY_VALUE if project == DEFAULT_PROJECT else f"{MODEL_LIST_KEY_VALUE}#{project}"
+
 # Sparse: only a model with start/stop schedules carries `scheduleKey`, so the reconciler's query
 # each minute reads those models and nothing else.
 MODEL_SCHEDULE_KEY = KeyAttribute("scheduleKey", "S")
@@ -80,4 +89,23 @@ DEPLOYMENTS = TableLayout(logical_name="Deployments", partition_key=DEPLOYMENT_M
 NAME = KeyAttribute("name", "S")
 NAMES = TableLayout(logical_name="Names", partition_key=NAME)
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS, NAMES)
+# Projects and their members: one `@project` item per project and one `member#<username>` item per member
+# under the project's key. `byMember` (sparse: member items only) answers "my projects"; `byKind` (sparse:
+# project items only) lists every project for the operators.
+PROJECT = KeyAttribute("project", "S")
+PROJECT_ENTRY = KeyAttribute("entry", "S")
+PROJECT_ENTRY_VALUE = "@project"
+MEMBER_ENTRY_PREFIX = "member#"
+PROJECT_MEMBER = KeyAttribute("member", "S")
+PROJECT_KIND = KeyAttribute("kind", "S")
+PROJECT_KIND_VALUE = "PROJECT"
+PROJECTS_BY_MEMBER = GlobalIndex("byMember", PROJECT_MEMBER, PROJECT)
+PROJECTS_BY_KIND = GlobalIndex("byKind", PROJECT_KIND, PROJECT)
+PROJECTS = TableLayout(
+    logical_name="Projects",
+    partition_key=PROJECT,
+    sort_key=PROJECT_ENTRY,
+    indexes=(PROJECTS_BY_MEMBER, PROJECTS_BY_KIND),
+)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS, NAMES, PROJECTS)

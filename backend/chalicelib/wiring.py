@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the services load on first use, so cold start pays only for
         PredictionLog,
         RequestHistory,
     )
+    from chalicelib.domain.projects import Projects
     from chalicelib.domain.registry import ModelRegistry
     from chalicelib.domain.schedules import ScheduleRunner
     from chalicelib.domain.versions import VersionCatalog
@@ -145,6 +146,14 @@ class Wiring:
 
         s = self.settings
         return CognitoTokenVerifier(s.token_issuer, s.user_pool_client_id, s.jwks_url)
+
+    @cached_property
+    def projects(self) -> Projects:
+        from chalicelib.adapters.cognito import CognitoUserDirectory
+        from chalicelib.domain.projects import Projects
+
+        users = CognitoUserDirectory(self.client("cognito-idp"), self.settings.user_pool_id)
+        return Projects(self._tables.DynamoProjectDirectory(), users)
 
     @cached_property
     def clients(self) -> ClientTokens:

@@ -104,6 +104,7 @@ def policy_values(settings: Settings, account: str) -> dict[str, str]:
         "cluster": settings.cluster,
         "model_log_groups": settings.model_log_group_prefix,
         "request_log_group": settings.request_log_group,
+        "user_pool": settings.user_pool_id,
     }
 
 

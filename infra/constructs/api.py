@@ -108,6 +108,7 @@ class KrakenApi(Construct):
         throttle_burst: int,
         api_concurrency: int,
         background_concurrency: int,
+        user_pool_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -123,6 +124,7 @@ class KrakenApi(Construct):
                 "cluster": cluster_name,
                 "model_log_groups": model_log_group_prefix,
                 "request_log_group": request_log_group_name(prefix),
+                "user_pool": user_pool_id,
             },
             tables=tables,
             passable_roles=passable_roles,

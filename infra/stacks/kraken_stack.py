@@ -126,6 +126,7 @@ class KrakenStack(cdk.Stack):
             throttle_burst=settings.api_throttle_burst,
             api_concurrency=settings.api_concurrency,
             background_concurrency=settings.background_concurrency,
+            user_pool_id=self.sign_in.user_pool_id,
         )
 
     def _console(self, artifact_bucket_name: str, log_bucket: s3.IBucket) -> Console:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 import pytest
@@ -16,6 +15,8 @@ from tests.functional.conftest import access_token
 from tests.functional.test_gateway import running_model
 from tests.functional.test_models_api import DIAMONDS, assert_error, post
 
+DELETED = ("DELETE", "/models/{model_id}", 204)
+JSON = {"Content-Type": "application/json"}
 ROLE_USERS = {Role.VIEWER: "vera-viewer", Role.EDITOR: "eddie-editor", Role.ADMIN: "admin"}
 
 
@@ -59,28 +60,60 @@ def _call(client: Client, method: str, path: str, token: str | None) -> Any:
     return client.http.request(method, path, headers=headers, body=body)
 
 
+def _walk_order(route: tuple[str, str, Any]) -> tuple[bool, bool]:
+    # Deleting the model goes last (other routes need it), and every other deletion after the reads and writes.
+    path, method, _ = route
+    return (method == "DELETE", (path, method) == ("/models/{model_id}", "DELETE"))
+
+
 def test_each_route_answers_401_403_or_serves_by_role(ecs_api: tuple[Client, config.Settings]) -> None:
+    """Every route, called by each stage-wide role, each role a project member can hold, and an outsider."""
     client, settings = ecs_api
-    tokens = {
-        role: access_token(settings, user, role.name.lower() if user != "admin" else None)
-        for role, user in ROLE_USERS.items()
-    }
-    model_id = post(client, "/models", DIAMONDS).json_body["id"]
-    for path, method, access in every_route():
+    assert post(client, "/projects", {"name": "walk"}).status_code == 201
+    callers: list[tuple[str, Role | None, str | None]] = [("otto-outsider", None, None)]
+    callers += [(user, role, "stage") for role, user in ROLE_USERS.items()]
+    callers += [(f"project-{role.name.lower()}", role, "walk") for role in Role]
+    tokens = {}
+    for user, role, where in callers:
+        group = role.name.lower() if where == "stage" and user != "admin" else None
+        tokens[user] = access_token(settings, user, group)
+        if where == "walk":
+            assert role is not None
+            member = {"role": role.name.lower()}
+            assert (
+                client.http.put(f"/projects/walk/members/{user}", headers=JSON, body=json.dumps(member)).status_code
+                == 200
+            )
+    model_id = post(client, "/models", {**DIAMONDS, "project": "walk"}).json_body["id"]
+    # The lowest role first, so the callers refused see the model before an allowed one deletes it.
+    callers.sort(key=lambda caller: caller[1] or 0)
+    model_deleted = False
+    for path, method, access in sorted(every_route(), key=_walk_order):
         if access == "public":
             continue
-        url = re.sub(r"\{model_id\}", model_id, path).replace("{name}", "no-such-client")
+        url = path.replace("{model_id}", model_id).replace("{name}", "no-such-client")
+        url = url.replace("{project}", "walk").replace("{username}", "nobody-here")
         refused = _call(client, method, url, None)
         assert refused.status_code == 401, (method, path)
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
         assert _call(client, method, url, "not-a-jwt").status_code == 401, (method, path)
-        needed = access if isinstance(access, Role) else Role.VIEWER
-        for role, token in tokens.items():
-            status = _call(client, method, url, token).status_code
-            if role < needed:
-                assert status == 403, (method, path, role)
+        in_project = "{model_id}" in path or "{project}" in path
+        for user, role, where in callers:
+            answer = _call(client, method, url, tokens[user])
+            if access == "signed-in":
+                assert answer.status_code not in (401, 403), (method, path, user, answer.json_body)
+            elif role is None and in_project:
+                # An outsider learns nothing, not even that the model or the project exists.
+                assert answer.status_code == 404, (method, path, user, answer.json_body)
+            elif role is None or role < access or (where == "walk" and not in_project):
+                assert answer.status_code == 403, (method, path, user, answer.json_body)
             else:
-                assert status not in (401, 403), (method, path, role, status)
+                assert answer.status_code not in (401, 403), (method, path, user, answer.json_body)
+                if answer.status_code == 404:
+                    # Only the route's own item may be missing, or the model once an allowed caller deleted it.
+                    message = answer.json_body["error"]["message"]
+                    assert not message.startswith(("no project", "no model")) or model_deleted, (method, path, user)
+                model_deleted = model_deleted or (method, path, answer.status_code) == DELETED
 
 
 def test_who_did_it_is_the_signed_in_user(ecs_api: tuple[Client, config.Settings]) -> None:
@@ -94,7 +127,8 @@ def test_who_did_it_is_the_signed_in_user(ecs_api: tuple[Client, config.Settings
     assert updated["createdBy"] == "eddie-editor" and updated["updatedBy"] == "admin"
     actors = [e["actor"] for e in client.http.get(f"/models/{created['id']}/logs").json_body["items"]]
     assert actors == ["admin", "eddie-editor"]
-    assert client.http.get("/me").json_body == {"username": "admin", "groups": ["admin"], "role": "admin"}
+    me = {"username": "admin", "groups": ["admin"], "role": "admin", "projects": [{"name": "default", "role": "admin"}]}
+    assert client.http.get("/me").json_body == me
 
 
 def basic(name: str, token: str) -> dict[str, str]:

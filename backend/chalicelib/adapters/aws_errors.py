@@ -62,6 +62,7 @@ ARTIFACT_STORE = Dependency(
 CLOUDWATCH_LOGS = Dependency("CloudWatch Logs", "logs")
 CLOUDWATCH = Dependency("CloudWatch", "cloudwatch")
 ECS = Dependency("ECS", "ecs")
+USER_POOL = Dependency("the user pool", "cognito-idp")
 
 
 def error_code(error: BaseException) -> str:

@@ -59,3 +59,24 @@ class CognitoTokenVerifier:
         if claims.get("token_use") != "access" or claims.get("client_id") != self._client_id:
             raise Unauthenticated("send the access token of the console's app client")
         return Identity(str(claims.get("username") or claims.get("sub")), tuple(claims.get("cognito:groups", ())))
+
+
+class CognitoUserDirectory:
+    """UserDirectory on the user pool: ListUsers by username, then by e-mail address (an exact match)."""
+
+    def __init__(self, cognito: Any, user_pool_id: str) -> None:
+        self._cognito = cognito
+        self._pool = user_pool_id
+
+    def username_of(self, username_or_email: str) -> str | None:
+        from chalicelib.adapters.aws_errors import USER_POOL, translated
+
+        # ListUsers filters take a quoted value: a quote or backslash in it could change the filter.
+        if not username_or_email or any(c in username_or_email for c in '"\\') or len(username_or_email) > 128:
+            return None
+        attribute = "email" if "@" in username_or_email else "username"
+        with translated(USER_POOL):
+            found = self._cognito.list_users(
+                UserPoolId=self._pool, Filter=f'{attribute} = "{username_or_email}"', Limit=2
+            )["Users"]
+        return str(found[0]["Username"]) if len(found) == 1 else None

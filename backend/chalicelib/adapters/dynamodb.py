@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,10 @@ from chalicelib.adapters.aws_errors import MODEL_STORE, translate
 from chalicelib.adapters.cursors import NOT_OURS, seal, unseal
 from chalicelib.adapters.record_fields import FieldTable, from_plain, to_plain
 from chalicelib.config import Settings
+from chalicelib.domain.access import Role
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
-from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed
+from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed, no_model
 from chalicelib.domain.models import (
     DeploymentEntry,
     ModelRecord,
@@ -33,6 +34,7 @@ from chalicelib.domain.models import (
     setting_default,
 )
 from chalicelib.domain.ports import ModelQuery, Page
+from chalicelib.domain.projects import Member, Project
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
 # so a rare search term answers quickly with a token to continue instead of reading every model.
@@ -105,7 +107,7 @@ class ModelItem(_Item, _ModelFields):
         table_name = "models"
 
     id = UnicodeAttribute(hash_key=True, attr_name=tables.MODEL_ID.name)
-    list_key = UnicodeAttribute(attr_name=tables.MODEL_LIST_KEY.name, default=tables.MODEL_LIST_KEY_VALUE)
+    list_key = UnicodeAttribute(attr_name=tables.MODEL_LIST_KEY.name)
     created_key = UnicodeAttribute(attr_name=tables.MODEL_CREATED_KEY.name)
     status = UnicodeAttribute(attr_name=tables.MODEL_STATUS.name)
     schedule_key = UnicodeAttribute(attr_name=tables.MODEL_SCHEDULE_KEY.name, null=True)
@@ -169,7 +171,45 @@ class NameItem(_Item):
     model_id = UnicodeAttribute(attr_name="modelId")
 
 
-ALL_ITEM_CLASSES: tuple[type[Model], ...] = (ModelItem, OperationItem, ClientItem, DeploymentItem, NameItem)
+class ProjectsByMember(GlobalSecondaryIndex["ProjectItem"]):
+    Meta = _index_meta(tables.PROJECTS_BY_MEMBER)
+    member = UnicodeAttribute(hash_key=True, attr_name=tables.PROJECT_MEMBER.name)
+    project = UnicodeAttribute(range_key=True, attr_name=tables.PROJECT.name)
+
+
+class ProjectsByKind(GlobalSecondaryIndex["ProjectItem"]):
+    Meta = _index_meta(tables.PROJECTS_BY_KIND)
+    kind = UnicodeAttribute(hash_key=True, attr_name=tables.PROJECT_KIND.name)
+    project = UnicodeAttribute(range_key=True, attr_name=tables.PROJECT.name)
+
+
+class ProjectItem(_Item):
+    """A project (`entry` = @project, with `kind`) or one of its members (`entry` = member#name, with `member`)."""
+
+    class Meta(_Meta):
+        table_name = "projects"
+
+    project = UnicodeAttribute(hash_key=True, attr_name=tables.PROJECT.name)
+    entry = UnicodeAttribute(range_key=True, attr_name=tables.PROJECT_ENTRY.name)
+    kind = UnicodeAttribute(attr_name=tables.PROJECT_KIND.name, null=True)
+    member = UnicodeAttribute(attr_name=tables.PROJECT_MEMBER.name, null=True)
+    description = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+    by_member = ProjectsByMember()
+    by_kind = ProjectsByKind()
+
+
+ALL_ITEM_CLASSES: tuple[type[Model], ...] = (
+    ModelItem,
+    OperationItem,
+    ClientItem,
+    DeploymentItem,
+    NameItem,
+    ProjectItem,
+)
 
 
 def configure(settings: Settings, client: Any = None) -> None:
@@ -183,6 +223,7 @@ def configure(settings: Settings, client: Any = None) -> None:
     ClientItem.Meta.table_name = settings.clients_table
     DeploymentItem.Meta.table_name = settings.deployments_table
     NameItem.Meta.table_name = settings.names_table
+    ProjectItem.Meta.table_name = settings.projects_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -197,6 +238,87 @@ def create_tables() -> None:
             item_class.create_table(wait=True, billing_mode=PAY_PER_REQUEST_BILLING_MODE)
         else:
             _add_missing_indexes(item_class)
+
+
+def _to_project(item: ProjectItem) -> Project:
+    return Project(item.project, item.description or "", item.by, from_iso(item.at))
+
+
+def _to_member(item: ProjectItem) -> Member:
+    return Member(item.project, str(item.member), Role[str(item.role)], item.by, from_iso(item.at))
+
+
+class DynamoProjectDirectory:
+    """ProjectDirectory on the projects table: every read is a GetItem or a Query on a key or an index."""
+
+    def add(self, project: Project) -> None:
+        item = ProjectItem(
+            project.name,
+            tables.PROJECT_ENTRY_VALUE,
+            kind=tables.PROJECT_KIND_VALUE,
+            description=project.description,
+            by=project.created_by,
+            at=to_iso(project.created_at),
+        )
+        try:
+            with _translated_errors():
+                item.save(condition=ProjectItem.project.does_not_exist())
+        except _ConditionFailed:
+            raise Conflict(f"a project named {project.name} already exists") from None
+
+    def get(self, name: str) -> Project | None:
+        if len(name.encode()) > MAX_KEY_BYTES:
+            return None
+        with _translated_errors():
+            try:
+                return _to_project(ProjectItem.get(name, tables.PROJECT_ENTRY_VALUE))
+            except DoesNotExist:
+                return None
+
+    def every(self) -> list[Project]:
+        with _translated_errors():
+            return [_to_project(item) for item in ProjectItem.by_kind.query(tables.PROJECT_KIND_VALUE)]
+
+    def remove(self, name: str) -> None:
+        with _translated_errors():
+            for item in ProjectItem.query(name):
+                item.delete()
+
+    def member(self, project: str, username: str) -> Member | None:
+        if len(project.encode()) + len(username.encode()) > MAX_KEY_BYTES:
+            return None
+        with _translated_errors():
+            try:
+                return _to_member(ProjectItem.get(project, tables.MEMBER_ENTRY_PREFIX + username))
+            except DoesNotExist:
+                return None
+
+    def members(self, project: str) -> list[Member]:
+        with _translated_errors():
+            found = ProjectItem.query(project, ProjectItem.entry.startswith(tables.MEMBER_ENTRY_PREFIX))
+            return [_to_member(item) for item in found]
+
+    def memberships(self, username: str) -> list[Member]:
+        if len(username.encode()) > MAX_KEY_BYTES:
+            return []
+        with _translated_errors():
+            return [_to_member(item) for item in ProjectItem.by_member.query(username)]
+
+    def put_member(self, member: Member) -> None:
+        item = ProjectItem(
+            member.project,
+            tables.MEMBER_ENTRY_PREFIX + member.username,
+            member=member.username,
+            role=member.role.name,
+            by=member.added_by,
+            at=to_iso(member.added_at),
+        )
+        with _translated_errors():
+            item.save()
+
+    def remove_member(self, project: str, username: str) -> None:
+        with _translated_errors():
+            ProjectItem(project, tables.MEMBER_ENTRY_PREFIX + username).delete()
 
 
 def _add_missing_indexes(item_class: type[Model]) -> None:
@@ -227,6 +349,7 @@ def _add_missing_indexes(item_class: type[Model]) -> None:
 def _to_item(record: ModelRecord) -> ModelItem:
     return ModelItem(
         record.id,
+        list_key=tables.model_list_key(record.project),
         created_key=f"{to_iso(record.created_at)}#{record.id}",
         status=record.status.value,
         schedule_key=tables.MODEL_SCHEDULE_KEY_VALUE if record.schedules else None,
@@ -291,12 +414,12 @@ class DynamoModelRepository:
 
     def get(self, model_id: str) -> ModelRecord:
         if len(model_id.encode()) > MAX_KEY_BYTES:  # DynamoDB would refuse the key itself
-            raise NotFound(f"no model with id {echoed(model_id)}")
+            raise no_model(model_id)
         with _translated_errors():
             try:
                 return _to_record(ModelItem.get(model_id, consistent_read=True))
             except DoesNotExist:
-                raise NotFound(f"no model with id {echoed(model_id)}") from None
+                raise no_model(model_id) from None
 
     def replace(self, record: ModelRecord, expected_revision: int) -> None:
         try:
@@ -320,51 +443,92 @@ class DynamoModelRepository:
         raise Conflict("the model was changed by someone else meanwhile; reload and try again")
 
     def list(self, query: ModelQuery) -> Page[ModelRecord]:
-        if query.scheduled:
-            index: GlobalSecondaryIndex[ModelItem] = ModelItem.by_schedule
-            index_layout, hash_value = tables.MODELS_BY_SCHEDULE, tables.MODEL_SCHEDULE_KEY_VALUE
-        elif query.status is not None:
-            index = ModelItem.by_status
-            index_layout, hash_value = tables.MODELS_BY_STATUS, query.status.value
-        else:
-            index, index_layout, hash_value = (
-                ModelItem.by_created,
-                tables.MODELS_BY_CREATED,
-                tables.MODEL_LIST_KEY_VALUE,
-            )
-        key_names = [tables.MODEL_ID.name, index_layout.partition_key.name]
-        if index_layout.sort_key:
-            key_names.append(index_layout.sort_key.name)
-        fingerprint = json.dumps([index_layout.name, hash_value, query.search])
-        start = _decode_key(query.cursor, fingerprint, key_names) if query.cursor else None
-        page_size = SEARCH_PAGE_SIZE if query.search else query.limit
-        page_budget = SEARCH_PAGE_BUDGET if query.search else 1
-
+        """Newest first across the query's index partitions (one per project), each read newest first and
+        merged; the token is the creation key the next page starts below, so it holds across partitions."""
+        partitions = self._partitions(query)
+        fingerprint = json.dumps([[i.Meta.index_name, h] for i, h, _ in partitions] + [query.search, query.status])
+        boundary = _decode_boundary(query.cursor, fingerprint) if query.cursor else None
+        filtered = any(condition is not None for _, _, condition in partitions)
+        page_size = SEARCH_PAGE_SIZE if filtered else query.limit
+        page_budget = SEARCH_PAGE_BUDGET if filtered else 1
+        found: list[ModelItem] = []
+        # How far down each partition was read: every key at or above the shallowest one has been seen.
+        read_to: list[str] = []
         with _translated_errors():
-            pages = index.query(
-                hash_value,
-                filter_condition=ModelItem.name.contains(query.search) if query.search else None,
-                scan_index_forward=False,
-                last_evaluated_key=start,
-                page_size=page_size,
-            ).page_iter
-            records: list[ModelRecord] = []
-            next_key: dict[str, Any] | None = None
-            for pages_read, page in enumerate(pages, start=1):
-                raw_items = page.get("Items", [])
-                for position, raw in enumerate(raw_items):
-                    records.append(_to_record(ModelItem.from_raw_data(raw)))
-                    if len(records) == query.limit:
-                        more_on_page = position < len(raw_items) - 1
-                        if more_on_page or pages.last_evaluated_key:
-                            next_key = {name: raw[name] for name in key_names}
-                        break
-                else:
-                    next_key = pages.last_evaluated_key
-                    if next_key and pages_read < page_budget:
-                        continue
-                break
-        return Page(records, seal(next_key, fingerprint) if next_key else None)
+            for index, hash_value, condition in partitions:
+                items, reached = _read_partition(
+                    index, hash_value, condition, boundary, query.limit, page_size, page_budget
+                )
+                found += items
+                if reached is not None:
+                    read_to.append(reached)
+        shallowest = max(read_to) if read_to else None
+        seen = sorted(
+            (item for item in found if shallowest is None or item.created_key >= shallowest),
+            key=lambda item: item.created_key,
+            reverse=True,
+        )
+        if len(seen) > query.limit:
+            seen = seen[: query.limit]
+            next_boundary: str | None = seen[-1].created_key
+        else:
+            next_boundary = shallowest
+        records = [_to_record(item) for item in seen]
+        return Page(records, seal(next_boundary, fingerprint) if next_boundary else None)
+
+    def _partitions(self, query: ModelQuery) -> Sequence[tuple[GlobalSecondaryIndex[ModelItem], str, Any]]:
+        search = ModelItem.name.contains(query.search) if query.search else None
+        if query.scheduled:
+            return [(ModelItem.by_schedule, tables.MODEL_SCHEDULE_KEY_VALUE, search)]
+        if query.projects is None:
+            if query.status is None:
+                raise ValueError("a listing of every project's models names its projects or a status")
+            return [(ModelItem.by_status, query.status.value, search)]
+        status = ModelItem.status == query.status.value if query.status else None
+        conditions = [c for c in (search, status) if c is not None]  # conditions have no truth value
+        condition = conditions[0] & conditions[1] if len(conditions) == 2 else next(iter(conditions), None)
+        return [(ModelItem.by_created, tables.model_list_key(p), condition) for p in sorted(set(query.projects))]
+
+
+def _read_partition(
+    index: GlobalSecondaryIndex[ModelItem],
+    hash_value: str,
+    condition: Any,
+    boundary: str | None,
+    limit: int,
+    page_size: int,
+    page_budget: int,
+) -> tuple[list[ModelItem], str | None]:
+    """Up to `limit` items below `boundary`, newest first, reading at most `page_budget` pages; and the
+    creation key it read down to, or None when nothing is left below."""
+    pages = index.query(
+        hash_value,
+        range_key_condition=ModelItem.created_key < boundary if boundary else None,
+        filter_condition=condition,
+        scan_index_forward=False,
+        page_size=page_size,
+    ).page_iter
+    items: list[ModelItem] = []
+    for pages_read, page in enumerate(pages, start=1):
+        raw_items = page.get("Items", [])
+        for position, raw in enumerate(raw_items):
+            items.append(ModelItem.from_raw_data(raw))
+            if len(items) == limit:
+                more = position < len(raw_items) - 1 or pages.last_evaluated_key
+                return items, items[-1].created_key if more else None
+        next_key = pages.last_evaluated_key
+        if not next_key:
+            return items, None
+        if pages_read >= page_budget:
+            return items, str(next_key[tables.MODEL_CREATED_KEY.name]["S"])
+    return items, None
+
+
+def _decode_boundary(token: str, fingerprint: str) -> str:
+    boundary = unseal(token, fingerprint)
+    if not isinstance(boundary, str) or not boundary or len(boundary.encode()) > MAX_KEY_BYTES:
+        raise BadRequest(NOT_OURS)
+    return boundary
 
 
 def _to_operation(item: OperationItem) -> OperationEntry:

@@ -22,8 +22,18 @@ blueprint = ApiBlueprint(__name__)
 def me() -> Response:
     identity = authenticate(blueprint.current_request)
     role = identity.role
+    projects = [
+        {"name": project.name, "role": access.role.name.lower()}
+        for project, access in wiring.current().projects.visible(identity)
+        if access.role is not None
+    ]
     body = MeResponse.model_validate(
-        {"username": identity.username, "groups": list(identity.groups), "role": role.name.lower() if role else None}
+        {
+            "username": identity.username,
+            "groups": list(identity.groups),
+            "role": role.name.lower() if role else None,
+            "projects": projects,
+        }
     )
     return json_response(body.to_json())
 

@@ -29,7 +29,8 @@ def cost(model_id: str) -> Response:
     return json_response(body.to_json())
 
 
-@blueprint.route("/costs", methods=["GET"], access=Role.VIEWER, response=StageCostResponse)
+# What the stage costs idle is no secret of any project: everyone signed in may read it.
+@blueprint.route("/costs", methods=["GET"], access="signed-in", response=StageCostResponse)
 def stage_cost() -> Response:
     settings = wiring.current().settings
     found = stage_idle_cost(settings.region, settings.nat_gateways, settings.interface_endpoints, settings.waf_rules)

@@ -18,7 +18,7 @@ from chalicelib.api import errors
 from chalicelib.api.correlation import request_id
 from chalicelib.config import settings
 from chalicelib.domain.access import Identity, Role, require
-from chalicelib.domain.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
+from chalicelib.domain.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType, no_model
 
 MAX_MANAGEMENT_BODY_BYTES = 1024 * 1024
 # The largest body any route takes: Lambda's invocation payload limit. Local mode's server refuses
@@ -56,6 +56,33 @@ def authenticate(request: Request) -> Identity:
     identity = wiring.current().verifier.verify(token)
     request.context[_IDENTITY] = identity
     return identity
+
+
+def require_on(identity: Identity, needed: Role, path: dict[str, str]) -> None:
+    """The caller holds `needed` where the route acts: in the model's project, in the named project, or
+    stage-wide. A stage-wide role holds everywhere and needs no read."""
+    if identity.role is not None and identity.role >= needed:
+        return
+    if "model_id" in path:
+        require_in_model(identity, path["model_id"], needed)
+    elif "project" in path:
+        require_in_project(identity, path["project"], needed)
+    else:
+        require(identity, needed)
+
+
+def require_in_model(identity: Identity, model_id: str, needed: Role) -> None:
+    """`needed` in the model's project; a caller with no role there learns nothing, not even that it exists."""
+    services = wiring.current()
+    access = services.projects.access(identity, services.registry.get(model_id).project)
+    if access.role is None:
+        raise no_model(model_id)
+    access.require(identity, needed)
+
+
+def require_in_project(identity: Identity, project: str, needed: Role) -> None:
+    """`needed` in a project that exists; NotFound for one that does not, or that the caller has no role in."""
+    wiring.current().projects.get(identity, project)[1].require(identity, needed)
 
 
 @dataclass(frozen=True)
@@ -109,7 +136,7 @@ class ApiBlueprint(Blueprint):
                     if access != "public":
                         identity = authenticate(request)
                         if isinstance(access, Role):
-                            require(identity, access)
+                            require_on(identity, access, view_kwargs)
                     return view(*args, **view_kwargs)
                 except Exception as error:
                     return errors.response_for(error, request_id(request), errors_as)

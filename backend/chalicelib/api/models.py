@@ -7,11 +7,20 @@ import re
 from chalice import Response
 
 from chalicelib import wiring
-from chalicelib.api.http import ApiBlueprint, actor, json_response, parse_body, parse_query
+from chalicelib.api.http import (
+    ApiBlueprint,
+    actor,
+    authenticate,
+    json_response,
+    parse_body,
+    parse_query,
+    require_in_project,
+)
 from chalicelib.domain.access import Role
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import ModelRecord
 from chalicelib.domain.ports import ModelQuery
+from chalicelib.domain.projects import names_of
 from chalicelib.schemas.models import (
     CreateModelRequest,
     DeleteModelQuery,
@@ -40,21 +49,34 @@ def record_response(record: ModelRecord, status_code: int = 200) -> Response:
     return json_response(model.to_json(), status_code, headers={"ETag": f'"{model.revision}"'})
 
 
+# Creating takes the editor role in the model's project, which the body names.
 @blueprint.route(
-    "/models", methods=["POST"], access=Role.EDITOR, body=CreateModelRequest, response=ModelResponse, status=201
+    "/models", methods=["POST"], access="signed-in", body=CreateModelRequest, response=ModelResponse, status=201
 )
 def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
+    require_in_project(authenticate(request), spec.project, Role.EDITOR)
     record = wiring.current().registry.create(spec.settings(), actor(request))
     return record_response(record, 201)
 
 
-@blueprint.route("/models", methods=["GET"], access=Role.VIEWER, query=ListModelsQuery, response=ModelListResponse)
+# Anyone signed in may list: they see the models of the projects they have a role in.
+@blueprint.route("/models", methods=["GET"], access="signed-in", query=ListModelsQuery, response=ModelListResponse)
 def list_models() -> Response:
-    query = parse_query(blueprint.current_request, ListModelsQuery)
-    page = wiring.current().registry.list(
-        ModelQuery(limit=query.limit, search=query.search, status=query.status, cursor=query.next_token)
+    request = blueprint.current_request
+    query = parse_query(request, ListModelsQuery)
+    services = wiring.current()
+    identity = authenticate(request)
+    if query.project is not None:
+        require_in_project(identity, query.project, Role.VIEWER)
+        projects: tuple[str, ...] = (query.project,)
+    else:
+        projects = names_of(services.projects.visible(identity))
+    page = services.registry.list(
+        ModelQuery(
+            limit=query.limit, search=query.search, status=query.status, cursor=query.next_token, projects=projects
+        )
     )
     body = ModelListResponse(items=[ModelResponse.of(r) for r in page.items], next_token=page.cursor)
     return json_response(body.to_json())
@@ -75,8 +97,11 @@ def update_model(model_id: str) -> Response:
     expected = revision_from(request.headers.get("if-match"))
     if expected is not None and change.revision is not None and expected != change.revision:
         raise BadRequest("If-Match and revision disagree; send one of them")
+    changes = change.changes()
+    if "project" in changes:  # moving it: the editor role in the project it goes to as well
+        require_in_project(authenticate(request), str(changes["project"]), Role.EDITOR)
     record = wiring.current().registry.update(
-        model_id, change.changes(), actor(request), expected_revision=expected or change.revision
+        model_id, changes, actor(request), expected_revision=expected or change.revision
     )
     return record_response(record)
 

@@ -22,8 +22,8 @@ from chalicelib.api.http import (
     parse_query,
     raw_body,
 )
-from chalicelib.domain.access import Role, require
-from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from chalicelib.domain.access import Role
+from chalicelib.domain.errors import FieldProblem, Forbidden, InvalidRequest, NotFound, Unauthenticated, no_model
 from chalicelib.domain.gateway import Answer, Call, Choice
 from chalicelib.domain.models import Visibility
 from chalicelib.schemas.observability import (
@@ -92,7 +92,7 @@ def routing_choice(body: dict[str, Any], request: Request, path_version: str | N
     return Choice(version, key)
 
 
-def _caller(request: Request, route: Route) -> str:
+def _caller(request: Request, route: Route, asked: str) -> str:
     """Who is asking, once their right to ask this model is established; Unauthenticated otherwise."""
     if route.visibility is Visibility.PUBLIC:
         return actor(request)
@@ -111,7 +111,12 @@ def _caller(request: Request, route: Route) -> str:
 
         if (client_name := name_in(credentials)) is not None:
             return _client(route, client_name, credentials)
-        require(authenticate(request), Role.EDITOR)
+        identity = authenticate(request)
+        if identity.role is None or identity.role < Role.EDITOR:  # a stage-wide editor needs no read
+            access = wiring.current().projects.access(identity, route.project)
+            if access.role is None:
+                raise no_model(asked)  # as for a model that does not exist: no oracle of other projects' models
+            access.require(identity, Role.EDITOR)
         return actor(request)
     raise Unauthenticated(PRIVATE_ENDPOINT)
 
@@ -134,7 +139,7 @@ def authorized(request: Request, model_id: str, body: bytes) -> tuple[Route, str
             raise Unauthenticated(PRIVATE_ENDPOINT) from None
         raise
     try:
-        return route, _caller(request, route)
+        return route, _caller(request, route, model_id)
     except (Unauthenticated, Forbidden) as refused:
         gateway.reject(route, body, request_id(request), "anonymous", refused.message)
         raise

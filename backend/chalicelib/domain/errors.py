@@ -37,6 +37,11 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+def no_model(model_id: str) -> NotFound:
+    """The one answer for a model that does not exist and for one the caller may not know of: no oracle."""
+    return NotFound(f"no model with id {echoed(model_id)}")
+
+
 class Conflict(DomainError):
     code = "conflict"
 

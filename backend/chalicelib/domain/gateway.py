@@ -20,6 +20,7 @@ from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayT
 from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
 from chalicelib.domain.ports import ModelNames, ModelRepository, Prediction, PredictionLog
 from chalicelib.domain.throttle import Throttles
+from chalicelib.tables import DEFAULT_PROJECT
 
 ROUTE_CACHE_SECONDS = 10.0
 # How long a request that finds its model IDLE is held while the model wakes; API Gateway ends
@@ -115,6 +116,7 @@ class Route:
     failed_for_good: bool = False
     # IDLE, or on its way to or from resting with the idle stop on: a request waits for it to serve.
     wakes: bool = False
+    project: str = DEFAULT_PROJECT
 
     @classmethod
     def of(cls, record: ModelRecord) -> Route:
@@ -138,6 +140,7 @@ class Route:
             record.rate_limit_per_second,
             record.failed_for_good,
             _wakes(record),
+            record.project,
         )
 
     @property

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from chalicelib.domain.errors import FieldProblem
+from chalicelib.tables import DEFAULT_PROJECT
 
 
 class ModelStatus(enum.StrEnum):
@@ -251,6 +252,8 @@ class ModelRecord:
     # How much of each request and response body the request history keeps; 0 keeps none.
     capture_body_bytes: int = 16384
     endpoint_visibility: Visibility = Visibility.PRIVATE
+    # The project whose members may see and change the model (chalicelib.domain.projects).
+    project: str = DEFAULT_PROJECT
     # host:port of each healthy container, recorded only from the container runtime's own reports.
     endpoints: tuple[str, ...] = ()
     status_changed_at: datetime | None = None

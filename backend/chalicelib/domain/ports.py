@@ -27,6 +27,8 @@ class ModelQuery:
     status: ModelStatus | None = None
     cursor: str | None = None  # opaque continuation from a previous Page
     scheduled: bool = False  # only the models with start/stop schedules (the reconciler's query)
+    # Only these projects' models; None: every project's (with a status or `scheduled` only).
+    projects: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

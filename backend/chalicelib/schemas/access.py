@@ -32,7 +32,15 @@ class ClientCreatedResponse(ResponseModel):
     created_at: Instant
 
 
+class ProjectRole(ResponseModel):
+    name: str
+    role: Literal["admin", "editor", "viewer"]
+
+
 class MeResponse(ResponseModel):
     username: str
     groups: list[str]
+    # The stage-wide role (a Cognito group), which holds in every project.
     role: Literal["admin", "editor", "viewer"] | None
+    # Each project the user has a role in, with that role.
+    projects: list[ProjectRole]

@@ -28,6 +28,7 @@ from chalicelib.domain.models import (
     Visibility,
     setting_default,
 )
+from chalicelib.domain.projects import PROJECT_NAME
 from chalicelib.domain.schedules import MAX_SCHEDULES, cron_problem, next_run, timezone_problem
 from chalicelib.schemas.common import Instant, ResponseModel
 
@@ -36,6 +37,7 @@ MAX_ENV_VALUE_BYTES = 4096
 RESERVED_ENV_PREFIX = "KRAKEN_"
 
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+ProjectName = Annotated[str, StringConstraints(pattern=PROJECT_NAME.pattern)]
 Version = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._+-]+$")]
 Description = Annotated[str, StringConstraints(max_length=2048)]
 Notes = Annotated[str, StringConstraints(max_length=2048)]
@@ -134,6 +136,8 @@ class ModelSettings(_Strict):
     predict_timeout_seconds: PredictTimeout = setting_default("predict_timeout_seconds")
     capture_body_bytes: CaptureBytes = setting_default("capture_body_bytes")
     endpoint_visibility: EndpointVisibility = setting_default("endpoint_visibility")
+    # Moving a model to another project takes the editor role in both.
+    project: ProjectName = setting_default("project")
     rate_limit_per_second: RateLimit | None = setting_default("rate_limit_per_second")
     idle_stop_minutes: IdleStopMinutes | None = setting_default("idle_stop_minutes")
     # Up to 10 starts and stops by the clock; the per-minute reconciler fires them (within about a minute).
@@ -196,6 +200,8 @@ class PageQuery(BaseModel):
 class ListModelsQuery(PageQuery):
     search: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     status: ModelStatus | None = None
+    # One project's models; without it, those of every project the caller has a role in.
+    project: ProjectName | None = None
 
 
 class DeleteModelQuery(BaseModel):

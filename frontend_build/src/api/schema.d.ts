@@ -159,6 +159,7 @@ export interface CreateModelRequest {
   predictTimeoutSeconds?: number;
   captureBodyBytes?: number;
   endpointVisibility?: Visibility;
+  project?: string;
   rateLimitPerSecond?: number | null;
   idleStopMinutes?: number | null;
   /**
@@ -176,6 +177,14 @@ export interface ScheduleSpec {
   action: ScheduleAction;
   cron: string;
   timezone?: string;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CreateProjectRequest".
+ */
+export interface CreateProjectRequest {
+  name: string;
+  description?: string;
 }
 /**
  * A new version: notes, and any code settings that differ from the model's own.
@@ -482,6 +491,7 @@ export interface ListModelsQuery {
   nextToken?: string | null;
   search?: string | null;
   status?: ModelStatus | null;
+  project?: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -508,6 +518,42 @@ export interface MeResponse {
   username: string;
   groups: string[];
   role: ("admin" | "editor" | "viewer") | null;
+  projects: ProjectRole[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ProjectRole".
+ */
+export interface ProjectRole {
+  name: string;
+  role: "admin" | "editor" | "viewer";
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "MemberListResponse".
+ */
+export interface MemberListResponse {
+  /**
+   * by username
+   */
+  items: MemberResponse[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "MemberResponse".
+ */
+export interface MemberResponse {
+  username: string;
+  role: "viewer" | "editor" | "admin";
+  addedBy: string;
+  addedAt: string;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "MemberRequest".
+ */
+export interface MemberRequest {
+  role: "viewer" | "editor" | "admin";
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -576,6 +622,7 @@ export interface ModelResponse {
   predictTimeoutSeconds: number;
   captureBodyBytes: number;
   endpointVisibility: Visibility;
+  project: string;
   rateLimitPerSecond: number | null;
   idleStopMinutes: number | null;
   schedules: ScheduleResponse[];
@@ -788,6 +835,24 @@ export interface PredictionResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ProjectListResponse".
+ */
+export interface ProjectListResponse {
+  items: ProjectResponse[];
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ProjectResponse".
+ */
+export interface ProjectResponse {
+  name: string;
+  description: string;
+  createdBy: string;
+  createdAt: string;
+  role: "viewer" | "editor" | "admin";
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "RequestsQuery".
  */
 export interface RequestsQuery {
@@ -928,6 +993,7 @@ export interface UpdateModelRequest {
   predictTimeoutSeconds?: number | null;
   captureBodyBytes?: number | null;
   endpointVisibility?: Visibility | null;
+  project?: string | null;
   rateLimitPerSecond?: number | null;
   idleStopMinutes?: number | null;
   schedules?: ScheduleSpec[] | null;
