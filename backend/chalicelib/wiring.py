@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the services load on first use, so cold start pays only for
         RequestHistory,
     )
     from chalicelib.domain.projects import Projects
+    from chalicelib.domain.quotas import QuotaGuard
     from chalicelib.domain.registry import ModelRegistry
     from chalicelib.domain.schedules import ScheduleRunner
     from chalicelib.domain.versions import VersionCatalog
@@ -95,6 +96,7 @@ class Wiring:
             on_change=self._forget_route,
             later=self._later,
             idle_minute=timedelta(seconds=self.settings.idle_minute_seconds),
+            admit=lambda record, spec: self.quotas.admit_deployment(record, spec),
         )
 
     @cached_property
@@ -154,6 +156,12 @@ class Wiring:
 
         users = CognitoUserDirectory(self.client("cognito-idp"), self.settings.user_pool_id)
         return Projects(self._tables.DynamoProjectDirectory(), users)
+
+    @cached_property
+    def quotas(self) -> QuotaGuard:
+        from chalicelib.domain.quotas import QuotaGuard
+
+        return QuotaGuard(self.projects.quota_of, self.registry.every_in)
 
     @cached_property
     def clients(self) -> ClientTokens:

@@ -12,6 +12,7 @@ from chalice.test import Client
 from chalicelib import config
 from tests.functional.conftest import ADMIN_PASSWORD, access_token
 from tests.functional.test_gateway import predict, running_model
+from tests.functional.test_lifecycle_ecs import upload
 from tests.functional.test_models_api import DIAMONDS, JSON, assert_error, create, listed_ids, post, put
 
 
@@ -144,3 +145,68 @@ def test_a_members_token_predicts_its_projects_private_model_only(
     )
     assert answered.status_code == 200, answered.json_body
     assert_error(predict(client, model_id, headers=bearer(viewer)), 403, "forbidden")
+
+
+def deploy(client: Client, model_id: str, replicas: int) -> Any:
+    body = {"versions": [{"version": 1, "weight": 100, "replicas": replicas}]}
+    return put(client, f"/models/{model_id}/deployment", body)
+
+
+def stopped_model_with_replicas(client: Client, name: str, project: str, replicas: int) -> str:
+    model_id = create(client, name=name, project=project)["id"]
+    upload(client, model_id, b"model bytes")
+    assert deploy(client, model_id, replicas).status_code in (200, 202)
+    return model_id
+
+
+def test_a_quota_refuses_what_would_pass_it_and_says_how_much_is_left(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    assert post(client, "/projects", {"name": "pricing"}).status_code == 201
+    lead = access_token(settings, "lea")
+    member(client, "pricing", "lea", "admin")
+    quota = {"maxReplicas": 3, "maxModels": 3, "maxVcpu": None}
+    # Its own admins may not lift their project's quota: only the stage's.
+    assert_error(put(client, "/projects/pricing/quota", quota, bearer(lead)), 403, "forbidden")
+    assert_error(put(client, "/projects/pricing/quota", {"maxReplicas": -1}), 422, "validation_error")
+    assert_error(put(client, "/projects/no-such-project/quota", quota), 404, "not_found")
+    set_to = put(client, "/projects/pricing/quota", quota).json_body
+    assert set_to["quota"] == {"maxVcpu": None, "maxMemoryGb": None, "maxReplicas": 3, "maxModels": 3}
+
+    first = stopped_model_with_replicas(client, "first", "pricing", 2)
+    second = stopped_model_with_replicas(client, "second", "pricing", 2)
+    assert post(client, f"/models/{first}/start", {}).status_code == 202
+    refused = assert_error(post(client, f"/models/{second}/start", {}), 409, "conflict")
+    assert refused["message"] == "project pricing has a quota of 3 replicas: 2 in use, 2 more asked, 1 left"
+    assert client.http.get(f"/models/{second}").json_body["status"] == "STOPPED"  # and nothing changed
+    assert deploy(client, second, 1).status_code in (200, 202)
+    assert post(client, f"/models/{second}/start", {}, bearer(lead)).status_code == 202
+    assert client.http.get("/projects/pricing").json_body["usage"] == {
+        "vcpu": 1.5,
+        "memoryGb": 3,
+        "replicas": 3,
+        "models": 2,
+    }
+    # A running model grows only within the quota, and may always shrink.
+    grown = assert_error(deploy(client, first, 3), 409, "conflict")
+    assert grown["message"] == "project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left"
+    assert deploy(client, first, 1).status_code == 202
+
+    assert post(client, "/models", {**DIAMONDS, "name": "third", "project": "pricing"}).status_code == 201
+    too_many = assert_error(
+        post(client, "/models", {**DIAMONDS, "name": "fourth", "project": "pricing"}), 409, "conflict"
+    )
+    assert too_many["message"] == "project pricing has a quota of 3 models: 3 in use, 1 more asked, 0 left"
+    elsewhere = create(client, name="elsewhere")["id"]
+    assert_error(put(client, f"/models/{elsewhere}", {"project": "pricing"}), 409, "conflict")
+    assert client.http.get(f"/models/{elsewhere}").json_body["project"] == "default"
+
+
+def test_the_default_project_takes_a_quota_too(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, _ = ecs_api
+    create(client, name="one")
+    assert put(client, "/projects/default/quota", {"maxModels": 1}).status_code == 200
+    assert_error(post(client, "/models", {**DIAMONDS, "name": "two"}), 409, "conflict")
+    listed = client.http.get("/projects").json_body["items"]
+    assert [(p["name"], p["quota"]["maxModels"]) for p in listed] == [("default", 1)]
+    assert put(client, "/projects/default/quota", {}).json_body["quota"]["maxModels"] is None
+    assert create(client, name="two")["project"] == "default"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -35,6 +36,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.domain.ports import ModelQuery, Page
 from chalicelib.domain.projects import Member, Project
+from chalicelib.domain.quotas import Quota
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
 # so a rare search term answers quickly with a token to continue instead of reading every model.
@@ -197,6 +199,11 @@ class ProjectItem(_Item):
     role = UnicodeAttribute(null=True)
     by = UnicodeAttribute()
     at = UnicodeAttribute()
+    # The project's quota, one attribute per bound (chalicelib.domain.quotas.Quota's fields); absent: unbounded.
+    max_vcpu = NumberAttribute(null=True)
+    max_memory_gb = NumberAttribute(null=True)
+    max_replicas = NumberAttribute(null=True)
+    max_models = NumberAttribute(null=True)
 
     by_member = ProjectsByMember()
     by_kind = ProjectsByKind()
@@ -241,7 +248,8 @@ def create_tables() -> None:
 
 
 def _to_project(item: ProjectItem) -> Project:
-    return Project(item.project, item.description or "", item.by, from_iso(item.at))
+    quota = Quota(**{f.name: getattr(item, f.name) for f in dataclasses.fields(Quota)})
+    return Project(item.project, item.description or "", item.by, from_iso(item.at), quota)
 
 
 def _to_member(item: ProjectItem) -> Member:
@@ -278,6 +286,19 @@ class DynamoProjectDirectory:
     def every(self) -> list[Project]:
         with _translated_errors():
             return [_to_project(item) for item in ProjectItem.by_kind.query(tables.PROJECT_KIND_VALUE)]
+
+    def set_quota(self, name: str, quota: Quota) -> None:
+        item = ProjectItem(name, tables.PROJECT_ENTRY_VALUE)
+        bounds = [getattr(ProjectItem, f.name) for f in dataclasses.fields(Quota)]
+        actions = [
+            bound.set(value) if (value := getattr(quota, bound.attr_name)) is not None else bound.remove()
+            for bound in bounds
+        ]
+        try:
+            with _translated_errors():
+                item.update(actions=actions, condition=ProjectItem.project.exists())
+        except _ConditionFailed:
+            raise NotFound(f"no project named {name}") from None
 
     def remove(self, name: str) -> None:
         with _translated_errors():

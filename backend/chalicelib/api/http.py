@@ -36,7 +36,9 @@ Schema = TypeVar("Schema", bound=BaseModel)
 
 
 # Who may call a route: anyone, any signed-in user, or users holding at least a role.
-Access = Role | Literal["public", "signed-in"]
+# A Role holds in the project the route acts on (the model's, or the one it names), or stage-wide;
+# "stage-admin" only stage-wide: what a project's own admins must not decide, such as its quota.
+Access = Role | Literal["public", "signed-in", "stage-admin"]
 _IDENTITY = "krakenIdentity"
 
 
@@ -137,6 +139,8 @@ class ApiBlueprint(Blueprint):
                         identity = authenticate(request)
                         if isinstance(access, Role):
                             require_on(identity, access, view_kwargs)
+                        elif access == "stage-admin":
+                            require(identity, Role.ADMIN)
                     return view(*args, **view_kwargs)
                 except Exception as error:
                     return errors.response_for(error, request_id(request), errors_as)

@@ -57,7 +57,9 @@ def create_model() -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateModelRequest)
     require_in_project(authenticate(request), spec.project, Role.EDITOR)
-    record = wiring.current().registry.create(spec.settings(), actor(request))
+    services = wiring.current()
+    services.quotas.admit_model(spec.project)
+    record = services.registry.create(spec.settings(), actor(request))
     return record_response(record, 201)
 
 
@@ -98,9 +100,11 @@ def update_model(model_id: str) -> Response:
     if expected is not None and change.revision is not None and expected != change.revision:
         raise BadRequest("If-Match and revision disagree; send one of them")
     changes = change.changes()
-    if "project" in changes:  # moving it: the editor role in the project it goes to as well
+    services = wiring.current()
+    if "project" in changes:  # moving it: the editor role in the project it goes to as well, and room there
         require_in_project(authenticate(request), str(changes["project"]), Role.EDITOR)
-    record = wiring.current().registry.update(
+        services.quotas.admit_model(str(changes["project"]), services.registry.get(model_id))
+    record = services.registry.update(
         model_id, changes, actor(request), expected_revision=expected or change.revision
     )
     return record_response(record)

@@ -92,7 +92,7 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
     statuses = {400, 500, 503}
     if contract.access != "public":
         statuses.add(401)
-    if isinstance(contract.access, Role):
+    if isinstance(contract.access, Role) or contract.access == "stage-admin":
         statuses.add(403)
     if "{" in path:
         statuses.add(404)

@@ -9,6 +9,7 @@ from chalicelib.api.http import ApiBlueprint, actor, authenticate, json_response
 from chalicelib.domain.access import Role
 from chalicelib.domain.ports import ModelQuery
 from chalicelib.domain.projects import Access, Member, Project
+from chalicelib.domain.quotas import Quota, Usage
 from chalicelib.schemas.projects import (
     CreateProjectRequest,
     MemberListResponse,
@@ -16,14 +17,16 @@ from chalicelib.schemas.projects import (
     MemberResponse,
     ProjectListResponse,
     ProjectResponse,
+    QuotaBody,
 )
 
 blueprint = ApiBlueprint(__name__)
 
 
-def _project(project: Project, access: Access) -> ProjectResponse:
+def _project(project: Project, access: Access, usage: Usage | None = None) -> ProjectResponse:
     role = access.role.name.lower() if access.role else "viewer"
-    return ProjectResponse.model_validate({**project.__dict__, "role": role})
+    fields = {**project.__dict__, "quota": project.quota.__dict__, "usage": usage.__dict__ if usage else None}
+    return ProjectResponse.model_validate({**fields, "role": role})
 
 
 def _member(member: Member) -> MemberResponse:
@@ -36,9 +39,9 @@ def list_projects() -> Response:
     return json_response(ProjectListResponse(items=[_project(p, a) for p, a in seen]).to_json())
 
 
-# Projects are made by the stage's admins; each project's admins manage its members.
+# Projects are made and deleted by the stage's admins; each project's admins manage its members.
 @blueprint.route(
-    "/projects", methods=["POST"], access=Role.ADMIN, body=CreateProjectRequest, response=ProjectResponse, status=201
+    "/projects", methods=["POST"], access="stage-admin", body=CreateProjectRequest, response=ProjectResponse, status=201
 )
 def create_project() -> Response:
     request = blueprint.current_request
@@ -49,11 +52,24 @@ def create_project() -> Response:
 
 @blueprint.route("/projects/{project}", methods=["GET"], access=Role.VIEWER, response=ProjectResponse)
 def get_project(project: str) -> Response:
-    found, access = wiring.current().projects.get(authenticate(blueprint.current_request), project)
-    return json_response(_project(found, access).to_json())
+    services = wiring.current()
+    found, access = services.projects.get(authenticate(blueprint.current_request), project)
+    return json_response(_project(found, access, services.quotas.usage(project)).to_json())
 
 
-@blueprint.route("/projects/{project}", methods=["DELETE"], access=Role.ADMIN, status=204)
+# A quota is the operators' to set: a project's own admins could otherwise lift it.
+@blueprint.route(
+    "/projects/{project}/quota", methods=["PUT"], access="stage-admin", body=QuotaBody, response=ProjectResponse
+)
+def set_quota(project: str) -> Response:
+    """Replace the project's quota; a bound left out or null is no bound. Nothing running is stopped by it."""
+    spec = parse_body(blueprint.current_request, QuotaBody)
+    services = wiring.current()
+    updated = services.projects.set_quota(project, Quota(**spec.model_dump()))
+    return json_response(_project(updated, Access(project, Role.ADMIN), services.quotas.usage(project)).to_json())
+
+
+@blueprint.route("/projects/{project}", methods=["DELETE"], access="stage-admin", status=204)
 def delete_project(project: str) -> Response:
     services = wiring.current()
 

@@ -155,6 +155,7 @@ class Lifecycle(RecordKeeper):
         on_change: Callable[[str], None] = lambda _model_id: None,
         later: Callable[[float, Callable[[], None]], None] | None = None,
         idle_minute: timedelta = timedelta(minutes=1),
+        admit: Callable[[ModelRecord, Sequence[DeployedVersion]], None] = lambda _record, _spec: None,
     ) -> None:
         super().__init__(models, operations, clock, on_change)
         self._runtime = runtime
@@ -169,6 +170,8 @@ class Lifecycle(RecordKeeper):
         self._idle_minute = idle_minute
         # Runs a function after a delay (local mode); without it the reconciler retires drained versions.
         self._later = later
+        # Refuses (Conflict) a deployment the model's project has no room for: its quota.
+        self._admit = admit
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -182,6 +185,7 @@ class Lifecycle(RecordKeeper):
         record = self._with_a_deployment(record, actor)
         for deployed in record.deployment:
             self._check_artifact(record, deployed.version)
+        self._admit(record, record.deployment)
         now = self._clock()
         states = [
             VersionState(d.version, ModelStatus.PENDING, status_changed_at=now, replicas_seen=d.replicas)
@@ -257,6 +261,8 @@ class Lifecycle(RecordKeeper):
         now = self._clock()
         planned = dataclasses.replace(record, deployment=tuple(spec))
         started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
+        if started or record.status is ModelStatus.IDLE:  # an idle model wakes into its deployment by itself
+            self._admit(record, spec)
         if started:
             for deployed in spec:
                 state = record.state_of(deployed.version)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from chalicelib.domain.access import Identity, Role
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
+from chalicelib.domain.quotas import Quota
 from chalicelib.tables import DEFAULT_PROJECT
 
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -25,6 +27,7 @@ class Project:
     description: str
     created_by: str
     created_at: datetime
+    quota: Quota = field(default_factory=Quota)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class ProjectDirectory(Protocol):
 
     def every(self) -> list[Project]:
         """All projects, by name."""
+        ...
+
+    def set_quota(self, name: str, quota: Quota) -> None:
+        """Replace a stored project's quota; NotFound when it is not stored."""
         ...
 
     def remove(self, name: str) -> None:
@@ -164,6 +171,17 @@ class Projects:
         if has_models(name):
             raise Conflict(f"project {name} still has models: delete them or move them to another project first")
         self._directory.remove(name)
+
+    def set_quota(self, name: str, quota: Quota) -> Project:
+        found = self._existing(name)
+        if self._directory.get(name) is None:  # the default project is stored once something is kept about it
+            self._directory.add(found)
+        self._directory.set_quota(name, quota)
+        return dataclasses.replace(found, quota=quota)
+
+    def quota_of(self, name: str) -> Quota:
+        found = self._find(name)
+        return found.quota if found else Quota()
 
     def members(self, name: str) -> list[Member]:
         self._existing(name)

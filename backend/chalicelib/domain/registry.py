@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
@@ -84,6 +85,16 @@ class ModelRegistry:
 
     def list(self, query: ModelQuery) -> Page[ModelRecord]:
         return self._repository.list(query)
+
+    def every_in(self, project: str) -> builtins.list[ModelRecord]:
+        """Every model of the project, page by page from the index."""
+        found: builtins.list[ModelRecord] = []
+        cursor: str | None = None
+        while True:
+            page = self._repository.list(ModelQuery(limit=100, cursor=cursor, projects=(project,)))
+            found += page.items
+            if (cursor := page.cursor) is None:
+                return found
 
     def update(
         self,

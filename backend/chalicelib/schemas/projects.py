@@ -26,6 +26,31 @@ class MemberRequest(_Strict):
     role: RoleName
 
 
+class QuotaBody(_Strict):
+    """The most the project's models may hold at once (an autoscaled version counts its maximum); null: no bound."""
+
+    max_vcpu: Annotated[float, Field(gt=0, le=100000, allow_inf_nan=False)] | None = None
+    max_memory_gb: Annotated[float, Field(gt=0, le=1000000, allow_inf_nan=False)] | None = None
+    max_replicas: Annotated[int, Field(ge=0, le=100000)] | None = None
+    max_models: Annotated[int, Field(ge=0, le=100000)] | None = None
+
+
+class QuotaResponse(ResponseModel):
+    max_vcpu: float | None
+    max_memory_gb: float | None
+    max_replicas: int | None
+    max_models: int | None
+
+
+class UsageResponse(ResponseModel):
+    """What the project's models hold now, in the quota's measures."""
+
+    vcpu: float
+    memory_gb: float
+    replicas: int
+    models: int
+
+
 class ProjectResponse(ResponseModel):
     name: str
     description: str
@@ -33,6 +58,9 @@ class ProjectResponse(ResponseModel):
     created_at: Instant
     # The caller's role in it: the higher of their stage-wide role and their membership.
     role: RoleName
+    quota: QuotaResponse
+    # Only on a single project's read: counting it reads every model of the project.
+    usage: UsageResponse | None = None
 
 
 class ProjectListResponse(ResponseModel):

@@ -850,6 +850,42 @@ export interface ProjectResponse {
   createdBy: string;
   createdAt: string;
   role: "viewer" | "editor" | "admin";
+  quota: QuotaResponse;
+  usage: UsageResponse | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "QuotaResponse".
+ */
+export interface QuotaResponse {
+  maxVcpu: number | null;
+  maxMemoryGb: number | null;
+  maxReplicas: number | null;
+  maxModels: number | null;
+}
+/**
+ * What the project's models hold now, in the quota's measures.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "UsageResponse".
+ */
+export interface UsageResponse {
+  vcpu: number;
+  memoryGb: number;
+  replicas: number;
+  models: number;
+}
+/**
+ * The most the project's models may hold at once (an autoscaled version counts its maximum); null: no bound.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "QuotaBody".
+ */
+export interface QuotaBody {
+  maxVcpu?: number | null;
+  maxMemoryGb?: number | null;
+  maxReplicas?: number | null;
+  maxModels?: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
