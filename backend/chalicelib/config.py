@@ -104,6 +104,11 @@ class Settings:
         return f"{self.model_log_group_prefix}/{model_id}"
 
     @property
+    def registry_secret_prefix(self) -> str:
+        """Name prefix of the models' registry credentials in Secrets Manager: the execution role reads only these."""
+        return f"kraken-{self.stage}/registry/"
+
+    @property
     def resource_prefix(self) -> str:
         """Prefix of the per-model ECS names (task family, service), so events map back to models."""
         return f"kraken-{self.stage}-"

@@ -38,6 +38,9 @@ CONTAINER_INSTANCES = ECS + "container-instance/{cluster}/*"
 TASK_DEFINITIONS = ECS + "task-definition/{prefix}-*:*"
 CLUSTER = ECS + "cluster/{cluster}"
 USER_POOL = _ARN.replace("{service}", "cognito-idp") + "userpool/{user_pool}"
+# config.Settings.registry_secret_prefix: one secret per model (Secrets Manager adds a random suffix).
+REGISTRY_SECRETS = _ARN.replace("{service}", "secretsmanager") + "secret:{prefix}/registry/*"
+IMAGE_REPOSITORIES = _ARN.replace("{service}", "ecr") + "repository/*"
 ARTIFACT_BUCKET = "arn:{partition}:s3:::{bucket}"
 ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
 IN_CLUSTER = {"ArnEquals": {"ecs:cluster": CLUSTER}}
@@ -156,6 +159,12 @@ API_FUNCTION = (
     Grant("Tables", (*_READ_WRITE_RECORDS, "dynamodb:DeleteItem"), (TABLE,)),
     # A project's admin adds members by username or e-mail address: the pool says who that is.
     Grant("FindUsers", ("cognito-idp:ListUsers",), (USER_POOL,)),
+    # A model's private-registry credentials are written, replaced and removed, never read back.
+    Grant(
+        "RegistryCredentials",
+        ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"),
+        (REGISTRY_SECRETS,),
+    ),
 )
 # EventBridge's task state changes: the record's status and endpoint, and the operations log.
 # A stopped container's last log lines become the record's statusReason.
@@ -190,13 +199,26 @@ RECONCILER = (
 # It reads the exact upload the platform recorded (by its S3 version), which is GetObjectVersion.
 MODEL_TASK = (Grant("ReadArtifacts", ("s3:GetObject", "s3:GetObjectVersion"), (ARTIFACT_OBJECTS,)),)
 
+# Assumed by the ECS agent to start a model's task: it pulls the image (the runner's, or any of the account's
+# ECR repositories a model names) and, for a private registry, reads the model's pull credentials.
+TASK_EXECUTION = (
+    Grant("WriteModelLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (MODEL_LOG_GROUPS,)),
+    Grant("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),  # no resource-level permission exists for it
+    Grant(
+        "AccountImages",
+        ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"),
+        (IMAGE_REPOSITORIES,),
+    ),
+    Grant("RegistryCredentials", ("secretsmanager:GetSecretValue",), (REGISTRY_SECRETS,)),
+)
+
 # Chalice's function name (its `lambda_functions` key) -> that function's role.
 FUNCTION_ROLES: Mapping[str, tuple[Grant, ...]] = {
     "api_handler": API_FUNCTION,
     "task_state_change": EVENT_HANDLER,
     "reconcile": RECONCILER,
 }
-ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "model_task": MODEL_TASK}
+ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "model_task": MODEL_TASK, "task_execution": TASK_EXECUTION}
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:

@@ -54,7 +54,7 @@ class ModelCompute(Construct):
             resource_name=f"{model_log_group_prefix}/*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.execution_role = self._execution_role(prefix)
+        self.execution_role = self._execution_role(prefix, model_log_group_prefix)
         self.task_role = self._task_role(prefix, artifact_bucket_name)
         self.runner_image = self._runner_image(runner_dir)
         self.task_roles = (self.execution_role, self.task_role)
@@ -86,7 +86,7 @@ class ModelCompute(Construct):
         )
         return function_security_group, model_security_group
 
-    def _execution_role(self, prefix: str) -> iam.Role:
+    def _execution_role(self, prefix: str, model_log_group_prefix: str) -> iam.Role:
         """The role the ECS agent starts a task with: pull the image, write the container's logs."""
         role = iam.Role(
             self,
@@ -95,24 +95,32 @@ class ModelCompute(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description=f"{prefix}: lets ECS pull model images and write model logs",
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteModelLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.model_log_group_arn],
-            )
-        )
-        role.add_to_policy(iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; AWS requires '*'.",
-        )
-        acknowledge_wildcard_resource(
-            role,
-            self.model_log_group_arn,
-            "One log group per model, created at runtime under this stage's prefix.",
-        )
+        stack = cdk.Stack.of(self)
+        permissions = permissions_module()
+        values = {
+            "partition": stack.partition,
+            "region": stack.region,
+            "account": stack.account,
+            "prefix": prefix,
+            "model_log_groups": model_log_group_prefix,
+        }
+        why = {
+            "WriteModelLogs": "One log group per model, created at runtime under this stage's prefix.",
+            "AccountImages": "A model may name any image of the account's own ECR repositories (no pull secret).",
+            "RegistryCredentials": "One pull secret per model, written by the API under this stage's prefix.",
+        }
+        for grant in permissions.TASK_EXECUTION:
+            resources = permissions.resources(grant, values, (), ())
+            role.add_to_policy(iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources))
+            for resource in resources:
+                if resource == "*":
+                    acknowledge(
+                        role,
+                        "AwsSolutions-IAM5[Resource::*]",
+                        "ecr:GetAuthorizationToken has no resource-level permissions; AWS requires '*'.",
+                    )
+                else:
+                    acknowledge_wildcard_resource(role, resource, why[grant.sid])
         return role
 
     def _task_role(self, prefix: str, artifact_bucket_name: str) -> iam.Role:

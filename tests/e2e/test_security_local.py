@@ -60,3 +60,27 @@ def test_the_emulator_refuses_unsigned_admin_calls_and_foreign_origins(local_mod
     assert console.status == 204 and console.getheader("Access-Control-Allow-Origin") == local_mode.base_url
     # Sign-in stays unsigned, as on AWS: the console's own path in still works.
     assert local_mode.sign_in()
+
+
+def test_registry_credentials_are_written_under_enforced_iam_and_never_answered(local_mode: LocalMode) -> None:
+    """The API role writes and deletes a model's pull secret with exactly its granted calls (the fixture checks
+    the call log), and the password is in no answer."""
+    image_model = {
+        "name": "private-image",
+        "version": "1",
+        "dockerImage": "registry.example.com/team/model:1",
+        "containerPort": 8080,
+        "containerCpu": 0.25,
+        "containerMemory": 0.5,
+    }
+    created = local_mode.request("POST", "/api/models", image_model)
+    assert created.status == 201, created.body
+    model_id = created.body["id"]
+    credentials = {"username": "robot", "password": "local-pull-secret-77"}
+    for _ in range(2):  # created, then replaced in place
+        stored = local_mode.request("PUT", f"/api/models/{model_id}/registry-credentials", credentials)
+        assert stored.status == 200 and stored.body["privateRegistry"] is True, stored.body
+        assert "local-pull-secret-77" not in json.dumps(stored.body)
+    logs = local_mode.request("GET", f"/api/models/{model_id}/logs").body
+    assert "local-pull-secret-77" not in json.dumps(logs) and "robot" in json.dumps(logs)
+    assert local_mode.request("DELETE", f"/api/models/{model_id}").status == 204

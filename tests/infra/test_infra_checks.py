@@ -238,10 +238,10 @@ def test_each_function_role_grants_exactly_what_the_policy_source_says(synthesiz
         "task_state_change": "ApiTaskStateChangeRole",
         "reconcile": "ApiReconcileRole",
     }
-    task_role = next(
-        lid for lid, r in template["Resources"].items() if r["Properties"].get("RoleName") == "kraken-dev-model-task"
-    )
-    prefixes["model_task"] = task_role[:-8]  # without the hash, so its DefaultPolicy matches too
+    for role, name in (("model_task", "kraken-dev-model-task"), ("task_execution", "kraken-dev-task-execution")):
+        found = next(lid for lid, r in template["Resources"].items() if r["Properties"].get("RoleName") == name)
+        prefixes[role] = found[:-8]  # without the hash, so its DefaultPolicy matches too
+    assert set(prefixes) == set(permissions.ROLES)  # every role of the source is checked
     for role, prefix in prefixes.items():
         granted = {
             action
@@ -250,3 +250,17 @@ def test_each_function_role_grants_exactly_what_the_policy_source_says(synthesiz
             for action in as_list(statement["Action"])
         }
         assert granted == permissions.granted_actions(role), role
+
+
+def test_only_the_execution_role_reads_pull_secrets_and_only_the_stages(synthesized) -> None:
+    """ECS reads a model's private-registry credentials with the execution role; the API writes them, nobody else."""
+    template = synthesized.template("dev")
+    readers = {
+        lid
+        for lid, statement in policy_statements(template)
+        if "secretsmanager:GetSecretValue" in as_list(statement["Action"])
+    }
+    assert len(readers) == 1 and "TaskExecutionRole" in next(iter(readers)), readers
+    for lid, statement in policy_statements(template):
+        if any(action.startswith("secretsmanager:") for action in as_list(statement["Action"])):
+            assert "secret:kraken-dev/registry/*" in json.dumps(statement["Resource"]), (lid, statement)

@@ -63,6 +63,7 @@ CLOUDWATCH_LOGS = Dependency("CloudWatch Logs", "logs")
 CLOUDWATCH = Dependency("CloudWatch", "cloudwatch")
 ECS = Dependency("ECS", "ecs")
 USER_POOL = Dependency("the user pool", "cognito-idp")
+REGISTRY_SECRETS = Dependency("Secrets Manager", "secretsmanager")
 
 
 def error_code(error: BaseException) -> str:

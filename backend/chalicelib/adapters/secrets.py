@@ -1,0 +1,42 @@
+"""A private registry's pull credentials in Secrets Manager, one secret per model, in the form ECS reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.adapters.aws_errors import REGISTRY_SECRETS, error_code, translated
+
+
+class SecretsManagerRegistryCredentials:
+    """RegistryCredentials on Secrets Manager: `{"username", "password"}` as ECS's repositoryCredentials wants."""
+
+    def __init__(self, secrets: Any, name_prefix: str) -> None:
+        self._secrets = secrets
+        self._prefix = name_prefix
+
+    def _name(self, model_id: str) -> str:
+        return f"{self._prefix}{model_id}"
+
+    def store(self, model_id: str, username: str, password: str) -> str:
+        value = json.dumps({"username": username, "password": password})
+        with translated(REGISTRY_SECRETS):
+            try:
+                created = self._secrets.create_secret(
+                    Name=self._name(model_id),
+                    SecretString=value,
+                    Description=f"Kraken: pull credentials of model {model_id}'s private registry",
+                )
+            except Exception as error:
+                if error_code(error) != "ResourceExistsException":
+                    raise
+                created = self._secrets.put_secret_value(SecretId=self._name(model_id), SecretString=value)
+        return str(created["ARN"])
+
+    def forget(self, model_id: str) -> None:
+        with translated(REGISTRY_SECRETS):
+            try:
+                self._secrets.delete_secret(SecretId=self._name(model_id), ForceDeleteWithoutRecovery=True)
+            except Exception as error:
+                if error_code(error) != "ResourceNotFoundException":
+                    raise
