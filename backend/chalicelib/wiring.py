@@ -64,8 +64,18 @@ class Wiring:
         from chalicelib.domain.registry import ModelRegistry
 
         return ModelRegistry(
-            self._tables.DynamoModelRepository(), self.operations, self._names, on_change=self._forget_route
+            self._tables.DynamoModelRepository(),
+            self.operations,
+            self._names,
+            on_change=self._forget_route,
+            credentials=self._registry_credentials,
         )
+
+    @cached_property
+    def _registry_credentials(self) -> Any:
+        from chalicelib.adapters.secrets import SecretsManagerRegistryCredentials
+
+        return SecretsManagerRegistryCredentials(self.client("secretsmanager"), self.settings.registry_secret_prefix)
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
@@ -97,6 +107,7 @@ class Wiring:
             later=self._later,
             idle_minute=timedelta(seconds=self.settings.idle_minute_seconds),
             admit=lambda record, spec: self.quotas.admit_deployment(record, spec),
+            forget_credentials=lambda model_id: self._registry_credentials.forget(model_id),
         )
 
     @cached_property

@@ -204,6 +204,7 @@ class _Supervisor:
         self._report(task, ReplicaState.STARTED)
         self._await_health(task)
         if task.healthy:
+            self.runtime.shipper.flush()  # the domain reads what the runner said on loading from the logs
             self._report(task, ReplicaState.HEALTHY)
             self._watch(task)
         if process.poll() is None:

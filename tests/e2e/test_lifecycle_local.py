@@ -200,3 +200,39 @@ def test_an_old_upload_ticket_cannot_change_what_a_version_serves(local_mode: Lo
     answer = requests.post(f"{local_mode.base_url}/api/predict", json=body, headers=local_mode.auth, timeout=30)
     assert answer.status_code == 200 and answer.json()["results"] == pytest.approx(expected)
     local_mode.request("POST", f"/api/models/{model_id}/stop", {})
+
+
+def pickled_by_another_scikit_learn() -> bytes:
+    """A fitted model whose pickle says an older scikit-learn made it, as a model trained elsewhere would."""
+    import pickle
+
+    import sklearn
+
+    model = LinearRegression().fit(pd.DataFrame({"carat": [0.2, 0.5, 1.0]}), [300, 900, 3000])
+    raw = pickle.dumps(model)
+    current = sklearn.__version__.encode()
+    older = b"0" * (len(current) - 2) + b".1"  # the same length keeps the pickle's framing valid
+    assert raw.count(current) == 1
+    return raw.replace(current, older)
+
+
+def test_a_model_from_another_scikit_learn_shows_its_load_warning(local_mode: LocalMode) -> None:
+    import sklearn
+
+    model_id = create_model(local_mode, "older-pickle", pickled_by_another_scikit_learn(), artifactFormat="pickle")
+    assert local_mode.request("POST", f"/api/models/{model_id}/start", {}).status == 202
+    wait_for(lambda: status(local_mode, model_id)["status"] == "RUNNING", 30, "RUNNING")
+    [version] = status(local_mode, model_id)["deployment"]
+    assert version["libraries"]["scikit-learn"] == sklearn.__version__
+    [warning] = version["loadWarnings"]
+    assert warning.startswith("InconsistentVersionWarning:") and sklearn.__version__ in warning
+    log = local_mode.request("GET", f"/api/models/{model_id}/logs").body["items"]
+    assert any("loaded with 1 warning: InconsistentVersionWarning" in e["result"] for e in log)
+
+    plain = create_model(local_mode, "current-pickle", trained_pipeline())
+    assert local_mode.request("POST", f"/api/models/{plain}/start", {}).status == 202
+    wait_for(lambda: status(local_mode, plain)["status"] == "RUNNING", 30, "RUNNING")
+    [version] = status(local_mode, plain)["deployment"]
+    assert version["loadWarnings"] == [] and version["libraries"]["scikit-learn"] == sklearn.__version__
+    for started in (model_id, plain):
+        local_mode.request("POST", f"/api/models/{started}/stop", {})

@@ -16,7 +16,7 @@ from chalicelib import config, wiring
 from chalicelib.adapters.cloudwatch_logs import stream_name
 from chalicelib.adapters.ecs import family as ecs_family
 from tests.functional.conftest import ACCOUNT
-from tests.functional.test_models_api import DIAMONDS, assert_error, post
+from tests.functional.test_models_api import DIAMONDS, assert_error, post, put
 
 
 def upload(client: Client, model_id: str, content: bytes) -> None:
@@ -532,3 +532,57 @@ def test_a_version_on_spot_runs_on_fargate_spot_and_costs_spot_prices(ecs_api: t
     assert cost["hourly"] == pytest.approx(on_demand * 0.3) and cost["spotHourly"] == pytest.approx(on_demand * 0.3)
     history = client.http.get(f"/models/{model_id}/history").json_body["items"]
     assert history[0]["spec"][0]["spot"] is True  # a rollback restores where it ran too
+
+
+def test_a_private_registrys_credentials_go_to_ecs_and_never_come_back(ecs_api: tuple[Client, config.Settings]) -> None:
+    client, settings = ecs_api
+    body = {**DIAMONDS, "artifactFormat": None, "dockerImage": "registry.example.com/team/model:1"}
+    model_id = post(client, "/models", body).json_body["id"]
+    password = "pull-secret-value-91"
+    credentials = {"username": "robot$team", "password": password}
+    assert_error(put(client, "/models/no-such-model/registry-credentials", credentials), 404, "not_found")
+    assert_error(put(client, f"/models/{model_id}/registry-credentials", {"username": "u"}), 422, "validation_error")
+    stored = put(client, f"/models/{model_id}/registry-credentials", credentials)
+    assert stored.status_code == 200 and stored.json_body["privateRegistry"] is True
+    secrets = boto3.client("secretsmanager", region_name=settings.region)
+    name = f"{settings.registry_secret_prefix}{model_id}"
+    assert json.loads(secrets.get_secret_value(SecretId=name)["SecretString"]) == credentials
+    arn = secrets.describe_secret(SecretId=name)["ARN"]
+    # Replaced in place: the secret (and so every task definition naming it) stays the same.
+    credentials["password"] = password = "rotated-pull-secret-92"
+    assert put(client, f"/models/{model_id}/registry-credentials", credentials).status_code == 200
+    assert secrets.describe_secret(SecretId=name)["ARN"] == arn
+    for path in (f"/models/{model_id}", f"/models/{model_id}/logs", "/models", f"/models/{model_id}/history"):
+        assert password not in client.http.get(path).body.decode(), path
+
+    assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+    ecs = boto3.client("ecs", region_name=settings.region)
+    service = ecs.describe_services(cluster=settings.cluster, services=[ecs_family(settings, model_id, 1)])["services"][
+        0
+    ]
+    container = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert container["containerDefinitions"][0]["repositoryCredentials"] == {"credentialsParameter": arn}
+
+    assert client.http.delete(f"/models/{model_id}?force=true").status_code == 204
+    with pytest.raises(secrets.exceptions.ResourceNotFoundException):
+        secrets.describe_secret(SecretId=name)
+
+
+def test_an_image_without_credentials_is_pulled_with_the_execution_role(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/model:1"
+    model_id = post(client, "/models", {**DIAMONDS, "artifactFormat": None, "dockerImage": image}).json_body["id"]
+    stored = put(client, f"/models/{model_id}/registry-credentials", {"username": "u", "password": "p"})
+    assert stored.json_body["privateRegistry"] is True
+    cleared = client.http.delete(f"/models/{model_id}/registry-credentials")
+    assert cleared.status_code == 200 and cleared.json_body["privateRegistry"] is False
+    assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+    ecs = boto3.client("ecs", region_name=settings.region)
+    service = ecs.describe_services(cluster=settings.cluster, services=[ecs_family(settings, model_id, 1)])["services"][
+        0
+    ]
+    container = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert "repositoryCredentials" not in container["containerDefinitions"][0]
+    assert container["containerDefinitions"][0]["image"] == image

@@ -250,8 +250,19 @@ def test_wrong_method_answers_in_the_error_shape(api: Client) -> None:
     assert_error(response, 405, "method_not_allowed")
 
 
-def test_a_rare_search_reads_a_bounded_number_of_models(api: Client) -> None:
-    """A search filters index pages but stops after a budget, answering with a token rather than reading all."""
+@pytest.mark.parametrize(
+    ("search", "needle"),
+    [
+        ("search=needle", {"name": "needle-model"}),
+        ("metadataKey=team&metadataValue=risk", {"name": "needle-model", "metadata": {"team": "risk"}}),
+        ("metadataKey=owner", {"name": "needle-model", "metadata": {"owner": ""}}),
+        ("createdBy=nia", {"name": "needle-model", "created_by": "nia"}),
+        ("deployedBy=nia", {"name": "needle-model", "deployed_by": "nia"}),
+    ],
+)
+def test_a_rare_search_reads_a_bounded_number_of_models(api: Client, search: str, needle: dict[str, Any]) -> None:
+    """A search filters index pages but stops after a budget, answering with a token rather than reading all:
+    by name, by a metadata key and value, by creator and by deployer alike, over 1,100 models."""
     import dataclasses
     from datetime import timedelta
 
@@ -267,13 +278,14 @@ def test_a_rare_search_reads_a_bounded_number_of_models(api: Client) -> None:
     )  # fmt: skip
     with ModelItem.batch_write() as batch:
         for i in range(budget + 100):  # the oldest model is the only match, past the budget
-            name = "needle-model" if i == 0 else f"hay-{i}"
+            hay = {"name": f"hay-{i}", "metadata": {"team": "ops", "hay": "risk"}}
             created = now - timedelta(seconds=budget + 100 - i)
-            batch.save(_to_item(dataclasses.replace(template, id=f"m{i:05d}", name=name, created_at=created)))
+            record = dataclasses.replace(template, id=f"m{i:05d}", created_at=created, **(needle if i == 0 else hay))
+            batch.save(_to_item(record))
 
-    first = api.http.get("/models?search=needle&limit=10").json_body
+    first = api.http.get(f"/models?{search}&limit=10").json_body
     assert first["items"] == [] and first["nextToken"]  # budget spent, more to read
-    second = api.http.get(f"/models?search=needle&limit=10&nextToken={first['nextToken']}").json_body
+    second = api.http.get(f"/models?{search}&limit=10&nextToken={first['nextToken']}").json_body
     assert [m["name"] for m in second["items"]] == ["needle-model"]
     everything = api.http.get("/models?limit=100").json_body
     assert len(everything["items"]) == 100 and everything["nextToken"]
@@ -289,3 +301,29 @@ def test_names_are_unique_and_freed_by_a_rename_or_a_delete(api: Client) -> None
     assert api.http.get(f"/models/{second['id']}").json_body["name"] == "unique-name"
     assert api.http.delete(f"/models/{first['id']}").status_code == 204
     assert put(api, f"/models/{second['id']}", {"name": "renamed"}).status_code == 200
+
+
+def test_metadata_is_kept_bounded_and_searched(api: Client) -> None:
+    tagged = create(api, name="tagged", metadata={"team": "risk", "data/source": "s3://bucket/2026-11"})
+    assert tagged["metadata"] == {"team": "risk", "data/source": "s3://bucket/2026-11"}
+    other = create(api, name="other", metadata={"team": "ops"})
+    create(api, name="untagged")
+    assert listed_ids(api, "?metadataKey=team&metadataValue=risk") == [tagged["id"]]
+    assert set(listed_ids(api, "?metadataKey=team")) == {tagged["id"], other["id"]}
+    assert listed_ids(api, "?metadataKey=team&metadataValue=risk&search=oth") == []
+    assert_error(api.http.get("/models?metadataValue=risk"), 422, "validation_error")
+    assert set(listed_ids(api, "?createdBy=admin")) == {tagged["id"], other["id"], listed_ids(api, "?search=untag")[0]}
+
+    too_many = {f"k{i}": "v" for i in range(21)}
+    for bad in (too_many, {"has space": "v"}, {"k": "v" * 257}, {"": "v"}, {"k": 1}):
+        assert_error(
+            post(api, "/models", {**DIAMONDS, "name": "bad-metadata", "metadata": bad}), 422, "validation_error"
+        )
+    # A change replaces the whole map; the other settings stay.
+    changed = put(api, f"/models/{tagged['id']}", {"metadata": {"team": "fraud"}}).json_body
+    assert changed["metadata"] == {"team": "fraud"} and changed["name"] == "tagged"
+    assert listed_ids(api, "?metadataKey=team&metadataValue=risk") == []
+
+    version = post(api, f"/models/{other['id']}/versions", {"notes": "retrained", "metadata": {"run": "mlflow:42"}})
+    assert version.status_code == 201 and version.json_body["metadata"] == {"run": "mlflow:42"}
+    assert api.http.get(f"/models/{other['id']}").json_body["versions"][-1]["metadata"] == {"run": "mlflow:42"}

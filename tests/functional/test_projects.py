@@ -180,6 +180,9 @@ def test_a_quota_refuses_what_would_pass_it_and_says_how_much_is_left(ecs_api: t
     assert client.http.get(f"/models/{second}").json_body["status"] == "STOPPED"  # and nothing changed
     assert deploy(client, second, 1).status_code in (200, 202)
     assert post(client, f"/models/{second}/start", {}, bearer(lead)).status_code == 202
+    # "Deployed by me": who last started a model or changed its deployment.
+    assert listed_ids(client, "?deployedBy=lea") == [second]
+    assert client.http.get(f"/models/{first}").json_body["deployedBy"] == "admin"
     assert client.http.get("/projects/pricing").json_body["usage"] == {
         "vcpu": 1.5,
         "memoryGb": 3,

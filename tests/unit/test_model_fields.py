@@ -93,7 +93,10 @@ def test_the_schema_offers_every_setting_and_shows_every_field() -> None:
     shown = set(ModelResponse.model_fields)
     # Per-version states are shown inside `deployment`; what serves during a switch too.
     # Up to when schedules have been fired is the reconciler's business.
+    # Where the registry credentials are is shown only as `privateRegistry`: never a secret's reference.
     hidden = {"endpoints", "status_changed_at", "serving", "version_states", "retire_after", "schedule_checked_at"}
+    hidden.add("registry_secret")
+    assert "private_registry" in shown
     assert {f.name for f in dataclasses.fields(ModelRecord)} - shown == hidden
 
 

@@ -9,9 +9,7 @@ from chalicelib.domain.models import Autoscaling, DeployedVersion
 from chalicelib.domain.quotas import Quota, Usage, check, reserved
 
 
-def deployed(
-    replicas: int, cpu: float = 0.5, memory: float = 1, autoscaling: Autoscaling | None = None
-) -> DeployedVersion:
+def deployed(replicas: int, autoscaling: Autoscaling | None = None) -> DeployedVersion:
     return DeployedVersion(1, 100, replicas, 0.5, 1, autoscaling)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import operator
 import re
 import uuid
 from collections.abc import Collection, Iterator, Sequence
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.attributes import AttributeContainer, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -34,7 +37,7 @@ from chalicelib.domain.models import (
     SpecLine,
     setting_default,
 )
-from chalicelib.domain.ports import ModelQuery, Page
+from chalicelib.domain.ports import MODEL_FILTERS, ModelQuery, Page
 from chalicelib.domain.projects import Member, Project
 from chalicelib.domain.quotas import Quota
 
@@ -467,7 +470,8 @@ class DynamoModelRepository:
         """Newest first across the query's index partitions (one per project), each read newest first and
         merged; the token is the creation key the next page starts below, so it holds across partitions."""
         partitions = self._partitions(query)
-        fingerprint = json.dumps([[i.Meta.index_name, h] for i, h, _ in partitions] + [query.search, query.status])
+        filters = [getattr(query, name) for name in MODEL_FILTERS]
+        fingerprint = json.dumps([[i.Meta.index_name, h] for i, h, _ in partitions] + filters)
         boundary = _decode_boundary(query.cursor, fingerprint) if query.cursor else None
         filtered = any(condition is not None for _, _, condition in partitions)
         page_size = SEARCH_PAGE_SIZE if filtered else query.limit
@@ -498,17 +502,31 @@ class DynamoModelRepository:
         return Page(records, seal(next_boundary, fingerprint) if next_boundary else None)
 
     def _partitions(self, query: ModelQuery) -> Sequence[tuple[GlobalSecondaryIndex[ModelItem], str, Any]]:
-        search = ModelItem.name.contains(query.search) if query.search else None
         if query.scheduled:
-            return [(ModelItem.by_schedule, tables.MODEL_SCHEDULE_KEY_VALUE, search)]
+            return [(ModelItem.by_schedule, tables.MODEL_SCHEDULE_KEY_VALUE, _filter(query))]
         if query.projects is None:
             if query.status is None:
                 raise ValueError("a listing of every project's models names its projects or a status")
-            return [(ModelItem.by_status, query.status.value, search)]
-        status = ModelItem.status == query.status.value if query.status else None
-        conditions = [c for c in (search, status) if c is not None]  # conditions have no truth value
-        condition = conditions[0] & conditions[1] if len(conditions) == 2 else next(iter(conditions), None)
+            return [(ModelItem.by_status, query.status.value, _filter(query, with_status=False))]
+        condition = _filter(query)
         return [(ModelItem.by_created, tables.model_list_key(p), condition) for p in sorted(set(query.projects))]
+
+
+def _filter(query: ModelQuery, with_status: bool = True) -> Any:
+    """The query's filters on an index partition's items, all of them; None when there are none."""
+    conditions: list[Condition] = []
+    if query.search:
+        conditions.append(ModelItem.name.contains(query.search))
+    if query.status and with_status:
+        conditions.append(ModelItem.status == query.status.value)
+    if query.created_by:
+        conditions.append(MODEL_FIELDS.path("created_by") == query.created_by)
+    if query.deployed_by:
+        conditions.append(MODEL_FIELDS.path("deployed_by") == query.deployed_by)
+    if query.metadata_key:
+        entry = MODEL_FIELDS.path("metadata", query.metadata_key)
+        conditions.append(entry.exists() if query.metadata_value is None else entry == query.metadata_value)
+    return functools.reduce(operator.and_, conditions) if conditions else None
 
 
 def _read_partition(

@@ -126,6 +126,10 @@ class EcsContainerRuntime:
                 {"key": "kraken:version", "value": str(unit.version)},
             ],
         }
+        if record.docker_image and record.registry_secret:  # a private registry: ECS pulls with these
+            definition["containerDefinitions"][0]["repositoryCredentials"] = {
+                "credentialsParameter": record.registry_secret
+            }
         if settings.task_execution_role_arn:
             definition["executionRoleArn"] = settings.task_execution_role_arn
         if settings.task_role_arn:

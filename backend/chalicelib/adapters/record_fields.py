@@ -26,6 +26,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.expressions.operand import Path
 
 from chalicelib.domain.clock import from_iso, to_iso
 
@@ -120,6 +121,10 @@ class FieldTable:
         # Nullable in storage: an item written before the field existed simply lacks it.
         hints = self.hints
         return {name: _attribute_for(hints[name], to_camel(name), nullable=True) for name in self.names}
+
+    def path(self, name: str, *inside: str) -> Path:
+        """The stored attribute of field `name` (or a key inside its map), for a condition on it."""
+        return Path([to_camel(name), *inside])
 
     def dump(self, record: Any) -> dict[str, Any]:
         hints = self.hints

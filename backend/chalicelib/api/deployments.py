@@ -56,7 +56,7 @@ def create_version(model_id: str) -> Response:
     request = blueprint.current_request
     spec = parse_body(request, CreateVersionRequest)
     services = wiring.current()
-    version = services.versions.create(model_id, actor(request), spec.notes, spec.code())
+    version = services.versions.create(model_id, actor(request), spec.notes, spec.code(), spec.metadata)
     record = services.registry.get(model_id)
     return json_response(VersionResponse.of(record, version).to_json(), 201)
 

@@ -19,7 +19,7 @@ from chalicelib.api.http import (
 from chalicelib.domain.access import Role
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import ModelRecord
-from chalicelib.domain.ports import ModelQuery
+from chalicelib.domain.ports import MODEL_FILTERS, ModelQuery
 from chalicelib.domain.projects import names_of
 from chalicelib.schemas.models import (
     CreateModelRequest,
@@ -27,6 +27,7 @@ from chalicelib.schemas.models import (
     ListModelsQuery,
     ModelListResponse,
     ModelResponse,
+    RegistryCredentialsRequest,
     UpdateModelRequest,
 )
 
@@ -75,11 +76,8 @@ def list_models() -> Response:
         projects: tuple[str, ...] = (query.project,)
     else:
         projects = names_of(services.projects.visible(identity))
-    page = services.registry.list(
-        ModelQuery(
-            limit=query.limit, search=query.search, status=query.status, cursor=query.next_token, projects=projects
-        )
-    )
+    filters = query.model_dump(include=set(MODEL_FILTERS))
+    page = services.registry.list(ModelQuery(limit=query.limit, cursor=query.next_token, projects=projects, **filters))
     body = ModelListResponse(items=[ModelResponse.of(r) for r in page.items], next_token=page.cursor)
     return json_response(body.to_json())
 
@@ -104,10 +102,31 @@ def update_model(model_id: str) -> Response:
     if "project" in changes:  # moving it: the editor role in the project it goes to as well, and room there
         require_in_project(authenticate(request), str(changes["project"]), Role.EDITOR)
         services.quotas.admit_model(str(changes["project"]), services.registry.get(model_id))
-    record = services.registry.update(
-        model_id, changes, actor(request), expected_revision=expected or change.revision
-    )
+    record = services.registry.update(model_id, changes, actor(request), expected_revision=expected or change.revision)
     return record_response(record)
+
+
+@blueprint.route(
+    "/models/{model_id}/registry-credentials",
+    methods=["PUT"],
+    access=Role.EDITOR,
+    body=RegistryCredentialsRequest,
+    response=ModelResponse,
+)
+def set_registry_credentials(model_id: str) -> Response:
+    """Pull the model's image from a private registry with these credentials (set or replaced)."""
+    request = blueprint.current_request
+    spec = parse_body(request, RegistryCredentialsRequest)
+    registry = wiring.current().registry
+    return record_response(registry.set_registry_credentials(model_id, spec.username, spec.password, actor(request)))
+
+
+@blueprint.route(
+    "/models/{model_id}/registry-credentials", methods=["DELETE"], access=Role.EDITOR, response=ModelResponse
+)
+def clear_registry_credentials(model_id: str) -> Response:
+    request = blueprint.current_request
+    return record_response(wiring.current().registry.clear_registry_credentials(model_id, actor(request)))
 
 
 @blueprint.route("/models/{model_id}", methods=["DELETE"], access=Role.EDITOR, query=DeleteModelQuery, status=204)

@@ -37,6 +37,7 @@ from chalicelib.domain.ports import (
     ContainerRuntime,
     DeploymentHistory,
     ExitCause,
+    LoadReport,
     ModelNames,
     ModelQuery,
     ModelRepository,
@@ -156,6 +157,7 @@ class Lifecycle(RecordKeeper):
         later: Callable[[float, Callable[[], None]], None] | None = None,
         idle_minute: timedelta = timedelta(minutes=1),
         admit: Callable[[ModelRecord, Sequence[DeployedVersion]], None] = lambda _record, _spec: None,
+        forget_credentials: Callable[[str], None] = lambda _model_id: None,
     ) -> None:
         super().__init__(models, operations, clock, on_change)
         self._runtime = runtime
@@ -172,6 +174,8 @@ class Lifecycle(RecordKeeper):
         self._later = later
         # Refuses (Conflict) a deployment the model's project has no room for: its quota.
         self._admit = admit
+        # Removes a deleted model's registry credentials.
+        self._forget_credentials = forget_credentials
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -191,7 +195,9 @@ class Lifecycle(RecordKeeper):
             VersionState(d.version, ModelStatus.PENDING, status_changed_at=now, replicas_seen=d.replicas)
             for d in record.deployment
         ]
-        planned = dataclasses.replace(record, serving=record.deployment, retire_after=None, idle_since=None)
+        planned = dataclasses.replace(
+            record, serving=record.deployment, retire_after=None, idle_since=None, deployed_by=_deployer(record, actor)
+        )
         for state in states:
             planned = with_state(planned, state)
         pending = self._save(settle(planned, now), record)
@@ -259,7 +265,7 @@ class Lifecycle(RecordKeeper):
         for deployed in spec:
             self._check_artifact(record, deployed.version)
         now = self._clock()
-        planned = dataclasses.replace(record, deployment=tuple(spec))
+        planned = dataclasses.replace(record, deployment=tuple(spec), deployed_by=_deployer(record, actor))
         started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
         if started or record.status is ModelStatus.IDLE:  # an idle model wakes into its deployment by itself
             self._admit(record, spec)
@@ -311,6 +317,8 @@ class Lifecycle(RecordKeeper):
         self._artifacts.delete(model_id)
         self._logs.delete_group(model_id)
         self._history.delete_all(model_id)
+        if record.registry_secret:
+            self._forget_credentials(model_id)
         self._on_change(model_id)
         self._names.release(record.name, model_id)
         current = record
@@ -373,6 +381,10 @@ class Lifecycle(RecordKeeper):
                 result = f"version {report.version}: {result}"
             if decided.for_good:
                 result += "; not restarted: start the model again once it is fixed"
+            loaded = self._first_load(record, report, decided.status)
+            if loaded is not None and loaded.warnings:
+                count = len(loaded.warnings)
+                result += f"; loaded with {count} warning{'s' if count > 1 else ''}: {loaded.warnings[0]}"
             saved = self._unit_transition(
                 record,
                 report.version,
@@ -382,6 +394,7 @@ class Lifecycle(RecordKeeper):
                 RUNTIME_ACTOR,
                 result,
                 for_good=decided.for_good,
+                loaded=loaded,
             )
             if saved is not None:
                 if decided.for_good:
@@ -595,6 +608,15 @@ class Lifecycle(RecordKeeper):
     def _failure_reason(self, record: ModelRecord, report: ReplicaReport) -> str:
         return failure_reason(record, report, self._logs.failure_line(record.id, report.replica_id))
 
+    def _first_load(self, record: ModelRecord, report: ReplicaReport, status: ModelStatus) -> LoadReport | None:
+        """The runner's load report, read once per run of a version: when its first replica turns RUNNING."""
+        if status is not ModelStatus.RUNNING or record.state_of(report.version).libraries:
+            return None
+        version = record.find_version(report.version)
+        if version is None or version.docker_image:  # an image model's server reports nothing of the kind
+            return None
+        return self._logs.load_report(record.id, report.replica_id)
+
     def _unit_transition(
         self,
         record: ModelRecord,
@@ -605,6 +627,7 @@ class Lifecycle(RecordKeeper):
         actor: str,
         result: str,
         for_good: bool = False,
+        loaded: LoadReport | None = None,
     ) -> ModelRecord | None:
         """One version's new state, the model's summary with it, in one conditional write."""
         now = self._clock()
@@ -617,10 +640,17 @@ class Lifecycle(RecordKeeper):
             failed_for_good=for_good,
             status_changed_at=now if status is not before.status else before.status_changed_at,
         )
+        if loaded is not None:
+            state = dataclasses.replace(state, libraries=loaded.libraries, load_warnings=loaded.warnings)
         saved = self._save(settle(with_state(record, state), now), record)
         if saved is not None:
             self._log(record, actor, "transition", saved.status, result, reason)
         return saved
+
+
+def _deployer(record: ModelRecord, actor: str) -> str | None:
+    """Who deployed: the person now, and the one before when the platform acts (a schedule's start)."""
+    return record.deployed_by if actor.startswith(SYSTEM_ACTOR_PREFIX) else actor
 
 
 def _describe(spec: Sequence[DeployedVersion]) -> str:

@@ -136,6 +136,8 @@ class ModelVersion:
     artifact_pending_since: datetime | None = None
     # A version made from another's settings may reuse that version's file (same bytes, same key).
     artifact_of: int | None = None
+    # Key/value facts about this version (its training run, its data), given when it is made.
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def artifact_number(self) -> int:
@@ -185,6 +187,10 @@ class VersionState:
     # The runtime's replica count last written to the operations log: an autoscaled version's count
     # is moved by the runtime's own scaler (Application Auto Scaling on AWS), and a change is logged once.
     replicas_seen: int | None = None
+    # What the standard runner reported when its first replica loaded the artifact: its libraries' versions,
+    # and every warning raised while loading (a model pickled by another scikit-learn), for the model's page.
+    libraries: dict[str, str] = dataclasses.field(default_factory=dict)
+    load_warnings: tuple[str, ...] = ()
 
 
 # Defaults of the settings that come before the record's first defaulted field; the later ones carry
@@ -222,6 +228,8 @@ BOOKKEEPING_FIELDS = frozenset(
         "retire_after",
         "idle_since",
         "schedule_checked_at",
+        "deployed_by",
+        "registry_secret",
     }
 )
 
@@ -266,6 +274,12 @@ class ModelRecord:
     idle_stop_minutes: int | None = None
     # When to start and stop the model by the clock (office hours, nights off); the reconciler fires them.
     schedules: tuple[Schedule, ...] = ()
+    # Key/value facts a team keeps about the model (owner, use case, data); searchable.
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Who last started the model or changed its deployment: a person, never the platform's own actions.
+    deployed_by: str | None = None
+    # Where the pull credentials of its image's private registry are kept (a secret's reference, not them).
+    registry_secret: str | None = None
     # Every version, oldest first; numbers are never reused.
     versions: tuple[ModelVersion, ...] = ()
     # What should serve: the versions with their weights (summing to 100) and sizes.

@@ -29,6 +29,15 @@ class ModelQuery:
     scheduled: bool = False  # only the models with start/stop schedules (the reconciler's query)
     # Only these projects' models; None: every project's (with a status or `scheduled` only).
     projects: tuple[str, ...] | None = None
+    created_by: str | None = None
+    deployed_by: str | None = None
+    # Models whose metadata has this key; with `metadata_value`, that value for it.
+    metadata_key: str | None = None
+    metadata_value: str | None = None
+
+
+# The fields of a ModelQuery that filter the models listed (each narrows the list; all must hold).
+MODEL_FILTERS = ("search", "status", "created_by", "deployed_by", "metadata_key", "metadata_value")
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,18 @@ class UploadTicket:
     fields: Mapping[str, str]
     max_bytes: int
     expires_in_seconds: int
+
+
+class RegistryCredentials(Protocol):
+    """Pull credentials of models' private image registries, kept where the container runtime reads them."""
+
+    def store(self, model_id: str, username: str, password: str) -> str:
+        """Keep (or replace) the model's credentials; the reference the runtime is given (stable across replaces)."""
+        ...
+
+    def forget(self, model_id: str) -> None:
+        """Remove them; nothing happens when there are none."""
+        ...
 
 
 class ArtifactStore(Protocol):
@@ -219,6 +240,14 @@ class ContainerRuntime(Protocol):
     def view(self, model_id: str, version: int) -> RuntimeView: ...
 
 
+@dataclass(frozen=True)
+class LoadReport:
+    """What the standard runner said once it loaded a model: its library versions and the warnings raised."""
+
+    libraries: dict[str, str]
+    warnings: tuple[str, ...]
+
+
 class ContainerLogs(Protocol):
     def create_group(self, model_id: str) -> None:
         """Make sure the model's log group exists, with the configured retention."""
@@ -226,6 +255,10 @@ class ContainerLogs(Protocol):
 
     def failure_line(self, model_id: str, task_id: str) -> str | None:
         """The runner's own one-line explanation of why it could not serve, if it printed one."""
+        ...
+
+    def load_report(self, model_id: str, task_id: str) -> LoadReport | None:
+        """What the standard runner logged on loading the model; None for an image model or no such line yet."""
         ...
 
     def delete_group(self, model_id: str) -> None: ...

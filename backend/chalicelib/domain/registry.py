@@ -19,7 +19,14 @@ from chalicelib.domain.models import (
     OperationEntry,
     fargate_size_problem,
 )
-from chalicelib.domain.ports import ModelNames, ModelQuery, ModelRepository, OperationsLog, Page
+from chalicelib.domain.ports import (
+    ModelNames,
+    ModelQuery,
+    ModelRepository,
+    OperationsLog,
+    Page,
+    RegistryCredentials,
+)
 from chalicelib.domain.records import revision_conflict
 from chalicelib.domain.runner_contract import RUNNER_PORT
 
@@ -53,8 +60,10 @@ class ModelRegistry:
         on_change: Callable[[str], None] = lambda _model_id: None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        credentials: RegistryCredentials | None = None,
     ) -> None:
         self._repository = repository
+        self._credentials = credentials
         self._operations = operations
         self._names = names
         self._on_change = on_change
@@ -146,6 +155,32 @@ class ModelRegistry:
             self._names.release(current.name, model_id)
         self._on_change(model_id)
         self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")
+        return updated
+
+    def set_registry_credentials(self, model_id: str, username: str, password: str, actor: str) -> ModelRecord:
+        """Keep the pull credentials of the model's private registry where ECS reads them, never in the record."""
+        self._repository.get(model_id)  # an unknown model stores nothing
+        secret = self._credentials_store().store(model_id, username, password)
+        return self._with_secret(model_id, secret, actor, f"registry credentials set for user {username}")
+
+    def clear_registry_credentials(self, model_id: str, actor: str) -> ModelRecord:
+        self._repository.get(model_id)
+        self._credentials_store().forget(model_id)
+        return self._with_secret(model_id, None, actor, "registry credentials removed")
+
+    def _credentials_store(self) -> RegistryCredentials:
+        if self._credentials is None:
+            raise TypeError("this registry was built without a credentials store")
+        return self._credentials
+
+    def _with_secret(self, model_id: str, secret: str | None, actor: str, said: str) -> ModelRecord:
+        current = self._repository.get(model_id)
+        updated = dataclasses.replace(
+            current, registry_secret=secret, updated_by=actor, updated_at=self._clock(), revision=current.revision + 1
+        )
+        self._repository.replace(updated, expected_revision=current.revision)
+        self._on_change(model_id)
+        self._log(updated, actor, "registry-credentials", said)
         return updated
 
     def _log(self, record: ModelRecord, actor: str, action: str, result: str) -> None:

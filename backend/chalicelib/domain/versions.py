@@ -30,7 +30,9 @@ class VersionCatalog(RecordKeeper):
         self._artifacts = artifacts
         self._artifact_max_bytes = artifact_max_bytes
 
-    def create(self, model_id: str, actor: str, notes: str, code: Mapping[str, Any]) -> ModelVersion:
+    def create(
+        self, model_id: str, actor: str, notes: str, code: Mapping[str, Any], metadata: Mapping[str, str] | None = None
+    ) -> ModelVersion:
         """A new version: the model's own code settings, overridden by those given."""
         record = self._models.get(model_id)
         if len(record.versions) >= MAX_VERSIONS:
@@ -39,7 +41,7 @@ class VersionCatalog(RecordKeeper):
         if unknown:
             raise TypeError(f"not code settings of a version: {', '.join(unknown)}")
         base = version_from_settings(record, actor, self._clock(), notes)
-        version = dataclasses.replace(base, **code)
+        version = dataclasses.replace(base, **code, metadata=dict(metadata or {}))
         if "docker_image" in code and code["docker_image"] and "artifact_format" not in code:
             version = dataclasses.replace(version, artifact_format=None)
         if "artifact_format" in code and code["artifact_format"] and "docker_image" not in code:

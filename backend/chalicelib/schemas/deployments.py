@@ -18,7 +18,7 @@ from chalicelib.domain.models import (
     ModelVersion,
 )
 from chalicelib.schemas.common import Instant, ResponseModel
-from chalicelib.schemas.models import Cpu, Memory, ModelSettings, Notes, _Strict
+from chalicelib.schemas.models import Cpu, Memory, Metadata, ModelSettings, Notes, _Strict
 
 UpdateMessage = Annotated[str, StringConstraints(max_length=1024)]
 VersionNumber = Annotated[int, Field(ge=1, le=999999)]
@@ -43,9 +43,11 @@ class CreateVersionRequest(_CodeSettings):
     """A new version: notes, and any code settings that differ from the model's own."""
 
     notes: Notes = ""
+    # The version's own facts (its training run, its data); they stay as given, as the version does.
+    metadata: Metadata = Field(default_factory=dict)
 
     def code(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True, exclude={"notes"})
+        return self.model_dump(exclude_unset=True, exclude={"notes", "metadata"})
 
 
 class AutoscalingSettings(_Strict):
@@ -123,6 +125,7 @@ class VersionResponse(ResponseModel):
     artifact: VersionArtifactResponse | None
     artifact_pending_since: Instant | None
     artifact_of: int | None
+    metadata: dict[str, str]
     # Whether it is in the deployment or still gets traffic: such a version cannot be deleted.
     serving: bool
     status: ModelStatus
@@ -159,6 +162,10 @@ class DeployedVersionResponse(ResponseModel):
     )
     autoscaling: AutoscalingResponse | None
     spot: bool
+    libraries: dict[str, str] = Field(
+        description="the standard runner's library versions, as its first replica of this run reported them"
+    )
+    load_warnings: list[str] = Field(description="warnings raised while loading the artifact (empty: none)")
 
     @classmethod
     def of(cls, record: ModelRecord, deployed: DeployedVersion, leaving: bool = False) -> DeployedVersionResponse:
@@ -177,6 +184,8 @@ class DeployedVersionResponse(ResponseModel):
             leaving=leaving,
             autoscaling=AutoscalingResponse.model_validate(deployed.autoscaling) if deployed.autoscaling else None,
             spot=deployed.spot,
+            libraries=state.libraries,
+            load_warnings=list(state.load_warnings),
         )
 
 

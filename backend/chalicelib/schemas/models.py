@@ -35,6 +35,12 @@ from chalicelib.schemas.common import Instant, ResponseModel
 MAX_ENV_KEYS = 50
 MAX_ENV_VALUE_BYTES = 4096
 RESERVED_ENV_PREFIX = "KRAKEN_"
+# Metadata is for facts a person scans in a list, not for data: a few short entries.
+MAX_METADATA_ENTRIES = 20
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=256)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_ENTRIES)]
+Username = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 ProjectName = Annotated[str, StringConstraints(pattern=PROJECT_NAME.pattern)]
@@ -142,6 +148,8 @@ class ModelSettings(_Strict):
     idle_stop_minutes: IdleStopMinutes | None = setting_default("idle_stop_minutes")
     # Up to 10 starts and stops by the clock; the per-minute reconciler fires them (within about a minute).
     schedules: Schedules = setting_default("schedules")
+    # Up to 20 entries; a change replaces the whole map. The list searches by one key (and value).
+    metadata: Metadata = Field(default_factory=lambda: setting_default("metadata"))
 
 
 class CreateModelRequest(ModelSettings):
@@ -202,6 +210,18 @@ class ListModelsQuery(PageQuery):
     status: ModelStatus | None = None
     # One project's models; without it, those of every project the caller has a role in.
     project: ProjectName | None = None
+    created_by: Username | None = None
+    # "Deployed by me": who last started the model or changed its deployment.
+    deployed_by: Username | None = None
+    # The models whose metadata has this key, with this value when one is given.
+    metadata_key: MetadataKey | None = None
+    metadata_value: MetadataValue | None = None
+
+    @model_validator(mode="after")
+    def _a_value_has_a_key(self) -> ListModelsQuery:
+        if self.metadata_value is not None and self.metadata_key is None:
+            raise ValueError("metadataValue needs the metadataKey it is the value of")
+        return self
 
 
 class DeleteModelQuery(BaseModel):
@@ -249,6 +269,9 @@ class ModelResponse(ResponseModel, ModelSettings):
     status_reason: str | None
     created_by: str
     updated_by: str
+    deployed_by: str | None
+    # Whether the model's image is pulled with credentials of a private registry (which are never shown).
+    private_registry: bool
     created_at: Instant
     updated_at: Instant
     revision: int
@@ -264,13 +287,21 @@ class ModelResponse(ResponseModel, ModelSettings):
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        built = ("deployment", "versions", "schedules")
+        built = ("deployment", "versions", "schedules", "private_registry")
         shown = {name: getattr(record, name) for name in cls.model_fields if name not in built}
+        shown["private_registry"] = record.registry_secret is not None
         shown["deployment"] = deployment_of(record)
         shown["versions"] = [VersionResponse.of(record, v) for v in record.versions]
         now = utc_now()
         shown["schedules"] = [ScheduleResponse.of(s, now) for s in record.schedules]
         return cls.model_validate(shown)
+
+
+class RegistryCredentialsRequest(_Strict):
+    """A private registry's pull credentials; kept in Secrets Manager for ECS, never returned."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class ModelListResponse(ResponseModel):

@@ -166,6 +166,13 @@ export interface CreateModelRequest {
    * @maxItems 10
    */
   schedules?: ScheduleSpec[];
+  metadata?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[A-Za-z0-9][A-Za-z0-9_.:/-]*$".
+     */
+    [k: string]: string;
+  };
 }
 /**
  * Start or stop the model whenever the cron expression matches the time zone's wall clock.
@@ -206,6 +213,13 @@ export interface CreateVersionRequest {
   predictPath?: string | null;
   healthPath?: string | null;
   notes?: string;
+  metadata?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[A-Za-z0-9][A-Za-z0-9_.:/-]*$".
+     */
+    [k: string]: string;
+  };
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -257,6 +271,16 @@ export interface DeployedVersionResponse {
   leaving: boolean;
   autoscaling: AutoscalingResponse | null;
   spot: boolean;
+  /**
+   * the standard runner's library versions, as its first replica of this run reported them
+   */
+  libraries: {
+    [k: string]: string;
+  };
+  /**
+   * warnings raised while loading the artifact (empty: none)
+   */
+  loadWarnings: string[];
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -492,6 +516,10 @@ export interface ListModelsQuery {
   search?: string | null;
   status?: ModelStatus | null;
   project?: string | null;
+  createdBy?: string | null;
+  deployedBy?: string | null;
+  metadataKey?: string | null;
+  metadataValue?: string | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -626,12 +654,21 @@ export interface ModelResponse {
   rateLimitPerSecond: number | null;
   idleStopMinutes: number | null;
   schedules: ScheduleResponse[];
+  metadata: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[A-Za-z0-9][A-Za-z0-9_.:/-]*$".
+     */
+    [k: string]: string;
+  };
   id: string;
   status: ModelStatus;
   failedForGood: boolean;
   statusReason: string | null;
   createdBy: string;
   updatedBy: string;
+  deployedBy: string | null;
+  privateRegistry: boolean;
   createdAt: string;
   updatedAt: string;
   revision: number;
@@ -671,6 +708,9 @@ export interface VersionResponse {
   artifact: VersionArtifactResponse | null;
   artifactPendingSince: string | null;
   artifactOf: number | null;
+  metadata: {
+    [k: string]: string;
+  };
   serving: boolean;
   status: ModelStatus;
 }
@@ -888,6 +928,16 @@ export interface QuotaBody {
   maxModels?: number | null;
 }
 /**
+ * A private registry's pull credentials; kept in Secrets Manager for ECS, never returned.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RegistryCredentialsRequest".
+ */
+export interface RegistryCredentialsRequest {
+  username: string;
+  password: string;
+}
+/**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "RequestsQuery".
  */
@@ -1033,6 +1083,13 @@ export interface UpdateModelRequest {
   rateLimitPerSecond?: number | null;
   idleStopMinutes?: number | null;
   schedules?: ScheduleSpec[] | null;
+  metadata?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[A-Za-z0-9][A-Za-z0-9_.:/-]*$".
+     */
+    [k: string]: string;
+  } | null;
   revision?: number | null;
 }
 /**
