@@ -117,6 +117,7 @@ describe("form bodies", () => {
     failedForGood: false,
     deployment: [],
     versions: [],
+    project: "default",
   };
 
   it("creates an artifact model with only known fields", () => {
