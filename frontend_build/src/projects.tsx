@@ -14,6 +14,8 @@ export interface ProjectScope {
   /** The visible projects, by name; undefined until GET /projects answers. */
   projects: Project[] | undefined;
   error: unknown;
+  /** GET /projects is being read (a first load or a reload). */
+  loading: boolean;
   /** The switcher's project; null for all projects. */
   selected: string | null;
   /** The choice is settled: nothing was remembered, or the visible projects are known (or failed to load). */
@@ -66,8 +68,8 @@ export function ProjectsProvider({ children }: { children: ReactNode }) {
   );
 
   const value = useMemo<ProjectScope>(
-    () => ({ projects, error: list.error, selected, settled, select, reload: list.reload }),
-    [projects, list.error, selected, settled, select, list.reload],
+    () => ({ projects, error: list.error, loading: list.loading, selected, settled, select, reload: list.reload }),
+    [projects, list.error, list.loading, selected, settled, select, list.reload],
   );
   return <ProjectContext.Provider value={value}>{children}</ProjectContext.Provider>;
 }

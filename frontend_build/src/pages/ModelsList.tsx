@@ -85,7 +85,15 @@ function Models({ project }: { project: string | null }) {
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState<ModelStatus | "">("");
   const [pageSize, setPageSize] = useState(25);
-  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  // The page tokens belong to one project's listing: another project starts from its first page at once,
+  // never sending a token of the last one's.
+  const [paging, setPaging] = useState<{ project: string | null; tokens: (string | null)[] }>({ project, tokens: [null] });
+  const tokens = paging.project === project ? paging.tokens : [null];
+  const setTokens = (update: (string | null)[] | ((old: (string | null)[]) => (string | null)[])) =>
+    setPaging((old) => {
+      const current = old.project === project ? old.tokens : [null];
+      return { project, tokens: typeof update === "function" ? update(current) : update };
+    });
   const [sort, setSort] = useState<{ key: SortKey; dir: SortDir }>({ key: "createdAt", dir: "desc" });
   const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
@@ -103,7 +111,7 @@ function Models({ project }: { project: string | null }) {
   const token = tokens[tokens.length - 1] ?? null;
 
   // A new query starts from the first page.
-  useEffect(() => setTokens([null]), [debouncedSearch, status, pageSize, project]);
+  useEffect(() => setTokens([null]), [debouncedSearch, status, pageSize]);
 
   const list = useAsync(
     (signal) => api.listModels({ limit: pageSize, search: debouncedSearch, status, nextToken: token, project }, signal),

@@ -60,7 +60,7 @@ export function ProjectsPage() {
     <section className="page">
       <div className="page-header">
         <PageTitle>Projects</PageTitle>
-        <RefreshButton onClick={scope.reload} busy={items === undefined && scope.error === undefined} label="Refresh the projects" />
+        <RefreshButton onClick={scope.reload} busy={scope.loading} label="Refresh the projects" />
       </div>
       <p className="muted">
         Every model is in one project. A project's members hold a role in it (viewer, editor or admin) on top of the stage-wide role of
