@@ -816,6 +816,166 @@ step("forgot password: a code, a new password, then sign-in with it", async () =
   }
 });
 
+/** A person in no stage group, with an e-mail address and a password of their own (as tests/e2e's add_viewer makes one). */
+function createGrouplessUser(username, email, password) {
+  const script = [
+    "import sys, boto3",
+    "endpoint, region, pool, user, email, password = sys.argv[1:]",
+    "c = boto3.client('cognito-idp', endpoint_url=endpoint, region_name=region)",
+    "c.admin_create_user(UserPoolId=pool, Username=user, UserAttributes=[{'Name': 'email', 'Value': email}], MessageAction='SUPPRESS')",
+    "c.admin_set_user_password(UserPoolId=pool, Username=user, Password=password, Permanent=True)",
+  ].join("\n");
+  execFileSync(
+    join(REPO, ".venv", "bin", "python"),
+    ["-c", script, auth.cognitoEndpoint, auth.region, auth.userPoolId, username, email, password],
+    { stdio: "inherit", env: { ...process.env, ...operatorKeys() } },
+  );
+}
+
+const switcherOptions = (p) => p.getByTestId("project-switcher").locator("option").allTextContents();
+
+step("projects: an admin makes fraud and pricing, adds a data scientist to pricing, who then sees and changes pricing only", async (t) => {
+  const began = Date.now();
+  const scientist = `ds-${Date.now().toString(36)}`;
+  const email = `${scientist}@example.com`;
+  const password = strongPassword();
+  createGrouplessUser(scientist, email, password);
+
+  // The admin makes both projects in the console: the name is checked as typed, and a taken one is the API's 409 on the field.
+  await page.goto(`${local.baseUrl}/#/projects`);
+  await page.getByRole("heading", { level: 1, name: "Projects" }).waitFor();
+  await page.locator('tr[data-project-name="default"]').getByTestId("project-role").getByText("admin").waitFor();
+  const projectName = page.getByLabel("Name", { exact: true });
+  await projectName.fill("Fraud team");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByText("Start with a lowercase letter a-z.").waitFor();
+  assert.equal(await projectName.getAttribute("aria-invalid"), "true");
+  for (const [name, description] of [
+    ["fraud", "Card fraud models"],
+    ["pricing", "Price suggestions"],
+  ]) {
+    await projectName.fill(name);
+    await page.getByLabel("Description").fill(description);
+    await page.getByRole("button", { name: "Create project" }).click();
+    await page.locator(`tr[data-project-name="${name}"]`).waitFor();
+  }
+  watch.allow(/\/api\/projects$/, 409, "POST");
+  await projectName.fill("fraud");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByText("A project named fraud already exists. Choose another name.").waitFor();
+  assert.equal(await projectName.getAttribute("aria-invalid"), "true");
+  assert.deepEqual(await switcherOptions(page), ["All projects", "default (admin)", "fraud (admin)", "pricing (admin)"]);
+  await screenshot(page, "24-projects");
+
+  // The data scientist becomes an editor of pricing by their e-mail address; an address nobody has is said on the field.
+  await page.getByRole("link", { name: "pricing", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: "pricing" }).waitFor();
+  watch.allow(/\/api\/projects\/pricing\/members\//, 404, "PUT");
+  const who = page.getByLabel("Username or e-mail");
+  await who.fill("nobody@example.com");
+  await page.getByRole("button", { name: "Add member" }).click();
+  await page.getByText("There is no user with the username or e-mail address nobody@example.com.").waitFor();
+  assert.equal(await who.getAttribute("aria-invalid"), "true");
+  await who.fill(email);
+  await page.getByLabel("Role", { exact: true }).selectOption("editor");
+  await page.getByRole("button", { name: "Add member" }).click();
+  const member = page.locator(`tr[data-member="${scientist}"]`);
+  await member.waitFor();
+  assert.equal(await member.getByLabel(`Role of ${scientist}`).inputValue(), "editor");
+  // Notices float over the page: dismiss them (one may go by itself meanwhile) so the picture shows the table.
+  for (const dismiss of await page.getByRole("button", { name: "Dismiss" }).all()) await dismiss.click({ timeout: 1000 }).catch(() => {});
+  await screenshot(page, "25-project-members");
+
+  // A model of fraud, which the data scientist must not see.
+  const spec = { version: "1", artifactFormat: "joblib", containerPort: 8080, containerCpu: 0.25, containerMemory: 0.5 };
+  const fraud = await call("POST", "/models", { ...spec, name: `fraud-${NAME}`, project: "fraud" });
+  assert.equal(fraud.status, 201, JSON.stringify(fraud.body));
+
+  const spage = await browser.context.newPage();
+  spage.setDefaultTimeout(15_000);
+  const swatch = watchPage(spage);
+  let made = null;
+  try {
+    await spage.goto(`${local.baseUrl}/#/models`);
+    await spage.getByLabel("Username").fill(scientist);
+    await spage.getByLabel("Password").fill(password);
+    await spage.getByLabel("Password").press("Enter");
+    await spage.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+    await spage.getByTestId("user-role").getByText("editor", { exact: true }).waitFor();
+    // Only pricing in the switcher, and no model of another project in the list.
+    await spage.getByTestId("project-switcher").locator("option", { hasText: "pricing" }).waitFor({ state: "attached" });
+    assert.deepEqual(await switcherOptions(spage), ["All projects", "pricing (editor)"]);
+    await spage.getByText("No models yet").waitFor(); // pricing has none yet, and nothing of fraud or default shows
+    assert.equal(await spage.locator(`tr[data-model-name="fraud-${NAME}"]`).count(), 0);
+    assert.equal(await spage.locator(`tr[data-model-name="${NAME}"]`).count(), 0);
+
+    // They may add a model, in pricing only.
+    await spage
+      .getByRole("link", { name: /Add (your first )?model/ })
+      .first()
+      .click();
+    await spage.getByRole("heading", { level: 1, name: "Add a model" }).waitFor();
+    const project = spage.getByRole("main").getByLabel("Project", { exact: true });
+    assert.deepEqual(await project.locator("option").allTextContents(), ["pricing"]);
+    assert.equal(await project.inputValue(), "pricing");
+    await spage.getByLabel("Name", { exact: true }).fill(`pricing-${NAME}`);
+    await spage.getByRole("button", { name: "Create model" }).click();
+    await spage.getByRole("heading", { level: 1, name: `pricing-${NAME}` }).waitFor();
+    made = decodeURIComponent(new URL(spage.url()).hash.split("/")[2]);
+    assert.equal((await spage.getByTestId("model-project").textContent()).trim(), "pricing");
+    // Its controls follow the role in pricing: Edit and Delete are theirs.
+    await spage.getByRole("link", { name: "Edit", exact: true }).waitFor();
+    assert.equal(await spage.getByRole("button", { name: "Delete", exact: true }).getAttribute("aria-disabled"), null);
+
+    // The list shows the new model with its project; choosing pricing lists it alone, and the choice survives a reload.
+    await spage.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
+    const row = spage.locator(`tr[data-model-name="pricing-${NAME}"]`);
+    await row.locator(".cell-project").getByText("pricing").waitFor();
+    assert.equal(await spage.locator(`tr[data-model-name="fraud-${NAME}"]`).count(), 0);
+    const listed = spage.waitForResponse((r) => r.url().includes("/api/models?") && r.url().includes("project=pricing"));
+    await spage.getByTestId("project-switcher").selectOption("pricing");
+    await listed;
+    await spage.getByTestId("list-scope").getByText("pricing").waitFor();
+    await spage.reload();
+    await spage.getByTestId("list-scope").getByText("pricing").waitFor();
+    assert.equal(await spage.getByTestId("project-switcher").inputValue(), "pricing");
+    await row.waitFor();
+    await screenshot(spage, "27-member-models");
+
+    // The server agrees: fraud's model is as unknown to them as one that does not exist.
+    const token = await spage.evaluate(() => JSON.parse(sessionStorage.getItem("kraken.session")).accessToken);
+    const hidden = await api(local.baseUrl, "GET", `/models/${fraud.body.id}`, undefined, { Authorization: `Bearer ${token}` });
+    assert.equal(hidden.status, 404);
+    assert.deepEqual(swatch.consoleErrors, []);
+    assert.deepEqual(swatch.failedResponses, []);
+  } finally {
+    await spage.close();
+  }
+
+  // Deleting fraud is refused while it has a model, then done.
+  await page.goto(`${local.baseUrl}/#/projects`);
+  watch.allow(/\/api\/projects\/fraud$/, 409, "DELETE");
+  await page.getByRole("button", { name: "Delete fraud" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete project fraud?" });
+  await dialog.getByRole("button", { name: "Delete project" }).click();
+  await dialog.getByText(/Not deleted\. Project fraud still has models/).waitFor();
+  assert.equal((await call("DELETE", `/models/${fraud.body.id}`)).status, 204);
+  await dialog.getByRole("button", { name: "Delete project" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  await page.locator('tr[data-project-name="fraud"]').waitFor({ state: "detached" });
+  if (made) assert.equal((await call("DELETE", `/models/${made}`)).status, 204);
+
+  // At phone width the members page stays within the screen.
+  await page.setViewportSize(PHONE);
+  await page.goto(`${local.baseUrl}/#/projects/pricing`);
+  await page.locator(`tr[data-member="${scientist}"]`).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the members page overflows the phone width by ${overflow}px`);
+  await screenshot(page, "26-phone-members");
+  await page.setViewportSize({ width: 1280, height: 860 });
+  t.diagnostic(`the projects step took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+});
+
 step("phone width: list, form and detail stay readable", async () => {
   await page.setViewportSize(PHONE);
   await page.goto(`${local.baseUrl}/#/models`);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiClient, ApiError, buildUrl, loadRuntimeConfig, normalizeField, parseError } from "./client";
+import { ApiClient, ApiError, buildUrl, loadRuntimeConfig, normalizeField, parseError, userSegment } from "./client";
 
 interface Call {
   url: string;
@@ -109,6 +109,49 @@ describe("ApiClient requests", () => {
     expect(rollback!.url).toBe(`/api/models/${MODEL.id}/rollback`);
     expect(headersOf(rollback!).get("If-Match")).toBe('"8"');
     expect(JSON.parse(String(rollback!.init.body))).toEqual({ entryId: "0001-abc", message: "back" });
+  });
+
+  it("lists one project's models with ?project=, and every visible project's without it", async () => {
+    const f = fakeFetch(json(200, { items: [], nextToken: null }), json(200, { items: [], nextToken: null }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.listModels({ limit: 25, project: "pricing" });
+    await api.listModels({ limit: 25, project: null });
+    expect(f.calls.map((c) => c.url)).toEqual(["/api/models?limit=25&project=pricing", "/api/models?limit=25"]);
+  });
+
+  it("manages projects and their members by username or e-mail address", async () => {
+    const member = { username: "dana", role: "editor", addedBy: "admin", addedAt: "2026-01-01T00:00:00Z" };
+    const f = fakeFetch(
+      json(200, { items: [] }),
+      json(201, { name: "pricing", description: "", createdBy: "admin", createdAt: "2026-01-01T00:00:00Z", role: "admin" }),
+      json(200, member),
+      json(200, { items: [member] }),
+      new Response(null, { status: 204 }),
+      new Response(null, { status: 204 }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.listProjects();
+    await api.createProject({ name: "pricing", description: "Prices" });
+    expect((await api.setMember("pricing", "dana+ml@example.com", "editor")).username).toBe("dana");
+    await api.listMembers("pricing");
+    await api.removeMember("pricing", "dana");
+    await api.deleteProject("pricing");
+    expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      "GET /api/projects",
+      "POST /api/projects",
+      "PUT /api/projects/pricing/members/dana+ml@example.com",
+      "GET /api/projects/pricing/members",
+      "DELETE /api/projects/pricing/members/dana",
+      "DELETE /api/projects/pricing",
+    ]);
+    expect(JSON.parse(String(f.calls[1]!.init.body))).toEqual({ name: "pricing", description: "Prices" });
+    expect(JSON.parse(String(f.calls[2]!.init.body))).toEqual({ role: "editor" });
+  });
+
+  it("keeps @ and + of a user's path segment and escapes the rest", () => {
+    expect(userSegment("ann@example.com")).toBe("ann@example.com");
+    expect(userSegment("a+b@example.com")).toBe("a+b@example.com");
+    expect(userSegment("x/y z?#%")).toBe("x%2Fy%20z%3F%23%25");
   });
 
   it("reads one version's metrics with ?version=", async () => {

@@ -27,6 +27,10 @@ import type {
   Page,
   PredictResult,
   PresignedUpload,
+  Project,
+  ProjectCreate,
+  ProjectMember,
+  ProjectRoleName,
   StageCost,
   RequestRecord,
   RollbackChange,
@@ -179,6 +183,15 @@ export interface UploadProgress {
 
 const enc = encodeURIComponent;
 
+/**
+ * A path segment that may be a username or an e-mail address: percent-encoded, except "@" and "+", which a
+ * path may hold as they are (RFC 3986 pchar) and which a server that does not decode path parameters
+ * (local mode's router) must see as typed.
+ */
+export function userSegment(value: string): string {
+  return encodeURIComponent(value).replace(/%40/g, "@").replace(/%2B/g, "+");
+}
+
 export class ApiClient {
   readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
@@ -262,6 +275,7 @@ export class ApiClient {
         search: query.search?.trim(),
         status: query.status,
         nextToken: query.nextToken,
+        project: query.project,
       },
       signal,
     });
@@ -312,6 +326,40 @@ export class ApiClient {
 
   revokeClient(id: string, name: string): Promise<void> {
     return this.request("DELETE", `/models/${enc(id)}/clients/${enc(name)}`);
+  }
+
+  // --- projects and their members --------------------------------------------------------
+
+  /** The projects the caller has a role in, each with that role. */
+  listProjects(signal?: AbortSignal): Promise<{ items: Project[] }> {
+    return this.request("GET", "/projects", { signal });
+  }
+
+  getProject(name: string, signal?: AbortSignal): Promise<Project> {
+    return this.request("GET", `/projects/${enc(name)}`, { signal });
+  }
+
+  /** Stage admins only; 409 when the name is taken. */
+  createProject(body: ProjectCreate): Promise<Project> {
+    return this.request("POST", "/projects", { body });
+  }
+
+  /** 409 while the project has models, and always for "default". */
+  deleteProject(name: string): Promise<void> {
+    return this.request("DELETE", `/projects/${enc(name)}`);
+  }
+
+  listMembers(project: string, signal?: AbortSignal): Promise<{ items: ProjectMember[] }> {
+    return this.request("GET", `/projects/${enc(project)}/members`, { signal });
+  }
+
+  /** Adds a user (by username or e-mail address) with a role, or changes their role; 404 when there is no such user. */
+  setMember(project: string, usernameOrEmail: string, role: ProjectRoleName): Promise<ProjectMember> {
+    return this.request("PUT", `/projects/${enc(project)}/members/${userSegment(usernameOrEmail)}`, { body: { role } });
+  }
+
+  removeMember(project: string, username: string): Promise<void> {
+    return this.request("DELETE", `/projects/${enc(project)}/members/${userSegment(username)}`);
   }
 
   // --- versions, deployment, history -------------------------------------------------------

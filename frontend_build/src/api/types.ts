@@ -42,8 +42,18 @@ export type ContainerLogLine = Api.LogLineResponse;
 export type Metrics = Api.MetricsResponse;
 export type Cost = Api.CostResponse;
 export type StageCost = Api.StageCostResponse;
-/** GET /me: who is signed in and their role (from Cognito groups). */
+/** GET /me: who is signed in, their stage-wide role (from Cognito groups) and their role in each project. */
 export type Me = Api.MeResponse;
+/** A project as GET /projects lists it, with the caller's role in it. */
+export type Project = Api.ProjectResponse;
+/** Body of POST /projects (stage admins). */
+export type ProjectCreate = Api.CreateProjectRequest;
+/** One member of a project and their role there. */
+export type ProjectMember = Api.MemberResponse;
+export type ProjectRoleName = Api.MemberRequest["role"];
+export const PROJECT_ROLES = ["viewer", "editor", "admin"] as const satisfies readonly ProjectRoleName[];
+/** The project that always exists: models made without naming one are in it. */
+export const DEFAULT_PROJECT = "default";
 /** A model's client token as listed (the token itself is never listed). */
 export type ClientToken = Api.ClientResponse;
 /** POST /models/{id}/clients: the token, shown once. */
@@ -79,6 +89,8 @@ export interface ListModelsQuery {
   search?: string;
   status?: ModelStatus | "";
   nextToken?: string | null;
+  /** One project's models; without it, those of every project the caller has a role in. */
+  project?: string | null;
 }
 
 export type OperationAction = "create" | "update" | "start" | "stop" | "delete" | "transition" | "upload";

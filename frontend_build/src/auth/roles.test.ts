@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { can, deniedReason, roleFromGroups } from "./roles";
+import { bestRole, can, deniedReason, higher, projectsAllowing, roleFromGroups, roleIn, type Roles } from "./roles";
 
 describe("roles", () => {
   it("takes the highest role among the Cognito groups", () => {
@@ -24,5 +24,79 @@ describe("roles", () => {
     expect(deniedReason("viewer", "lifecycle")).toBe("You have the viewer role: only editors and admins can start and stop models.");
     expect(deniedReason("editor", "clients")).toBe("You have the editor role: only admins can manage client tokens.");
     expect(deniedReason(null, "create")).toBe("You have no role: only editors and admins can add models.");
+  });
+});
+
+describe("roles per project", () => {
+  // A data scientist in no stage group: editor in pricing, viewer in fraud.
+  const scientist: Roles = {
+    stage: null,
+    projects: [
+      { name: "pricing", role: "editor" },
+      { name: "fraud", role: "viewer" },
+    ],
+  };
+  // A stage viewer who is admin of one project; /me lists every project for a stage role.
+  const viewerAdminOfChurn: Roles = {
+    stage: "viewer",
+    projects: [
+      { name: "churn", role: "admin" },
+      { name: "default", role: "viewer" },
+    ],
+  };
+
+  it("takes the higher of two roles", () => {
+    expect(higher("viewer", "editor")).toBe("editor");
+    expect(higher("admin", null)).toBe("admin");
+    expect(higher(undefined, null)).toBeNull();
+  });
+
+  it("a member's role holds in their project only", () => {
+    expect(roleIn(scientist, "pricing")).toBe("editor");
+    expect(roleIn(scientist, "fraud")).toBe("viewer");
+    expect(roleIn(scientist, "default")).toBeNull();
+    for (const action of ["create", "edit", "delete", "upload", "lifecycle", "predict"] as const) {
+      expect(can(roleIn(scientist, "pricing"), action)).toBe(true);
+      expect(can(roleIn(scientist, "fraud"), action)).toBe(false);
+      expect(can(roleIn(scientist, "default"), action)).toBe(false);
+    }
+    expect(can(roleIn(scientist, "pricing"), "clients")).toBe(false);
+    expect(can(roleIn(scientist, "pricing"), "members")).toBe(false);
+  });
+
+  it("the stage role holds in every project, a membership can raise it in one", () => {
+    expect(roleIn(viewerAdminOfChurn, "churn")).toBe("admin");
+    expect(roleIn(viewerAdminOfChurn, "default")).toBe("viewer");
+    // A project /me does not list (made since it answered): the stage role.
+    expect(roleIn(viewerAdminOfChurn, "made-later")).toBe("viewer");
+    expect(roleIn({ stage: "editor", projects: [] }, "anything")).toBe("editor");
+    // Before /me answers there are no memberships: the stage role from the token.
+    expect(roleIn({ stage: null, projects: [] }, "default")).toBeNull();
+  });
+
+  it("offers a control when some project allows it, and says where", () => {
+    expect(bestRole(scientist)).toBe("editor");
+    expect(bestRole(viewerAdminOfChurn)).toBe("admin");
+    expect(bestRole({ stage: null, projects: [] })).toBeNull();
+    expect(projectsAllowing(scientist, "create")).toEqual(["pricing"]);
+    expect(projectsAllowing(scientist, "view")).toEqual(["pricing", "fraud"]);
+    expect(projectsAllowing(viewerAdminOfChurn, "create")).toEqual(["churn"]);
+    expect(projectsAllowing(viewerAdminOfChurn, "members")).toEqual(["churn"]);
+  });
+
+  it("names the project in a denied control's reason", () => {
+    expect(deniedReason(roleIn(scientist, "fraud"), "lifecycle", "fraud")).toBe(
+      "You have the viewer role in project fraud: only editors and admins can start and stop models.",
+    );
+    expect(deniedReason(roleIn(scientist, "default"), "edit", "default")).toBe(
+      "You have no role in project default: only editors and admins can edit models.",
+    );
+    expect(deniedReason("editor", "members", "pricing")).toBe(
+      "You have the editor role in project pricing: only its admins can manage its members.",
+    );
+    expect(deniedReason(roleIn(viewerAdminOfChurn, "churn"), "members", "churn")).toBeNull();
+    // Projects are made by the stage's admins: a project admin is not enough.
+    expect(deniedReason("editor", "createProject")).toBe("You have the editor role: only the stage's admins can create projects.");
+    expect(deniedReason("admin", "createProject")).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import {
   formatRelative,
   formatUtc,
   prettyJson,
+  sentence,
   statusClass,
 } from "./format";
 
@@ -110,5 +111,15 @@ describe("formatUsd", () => {
     expect(formatUsd(12.345)).toBe("$12.35");
     expect(formatUsd(0.024685)).toBe("$0.0247");
     expect(formatUsd(0.0041167)).toBe("$0.00412");
+  });
+});
+
+describe("server messages", () => {
+  it("reads as a sentence", () => {
+    expect(sentence("no user with the username or e-mail address x@example.com")).toBe(
+      "No user with the username or e-mail address x@example.com.",
+    );
+    expect(sentence("Already a sentence.")).toBe("Already a sentence.");
+    expect(sentence("")).toBe("");
   });
 });

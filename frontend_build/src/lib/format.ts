@@ -144,3 +144,11 @@ export function formatLogMessage(raw: string): LogView {
     text: [main, ...extras].filter(Boolean).join(" "),
   };
 }
+
+/** A server's message ("no user with …") as a sentence: capital first letter, a full stop at the end. */
+export function sentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const capital = text[0]!.toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}

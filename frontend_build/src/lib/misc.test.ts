@@ -28,6 +28,9 @@ describe("routes", () => {
     expect(parseRoute("#/models/abc/clients")).toEqual({ page: "detail", id: "abc", tab: "clients" });
     expect(parseRoute("#/models/abc/nope")).toEqual({ page: "not-found", path: "/models/abc/nope" });
     expect(parseRoute("#/elsewhere")).toEqual({ page: "not-found", path: "/elsewhere" });
+    expect(parseRoute("#/projects")).toEqual({ page: "projects" });
+    expect(parseRoute("#/projects/pricing")).toEqual({ page: "project", name: "pricing" });
+    expect(parseRoute("#/projects/pricing/more")).toEqual({ page: "not-found", path: "/projects/pricing/more" });
   });
   it("round-trips through href", () => {
     for (const route of [
@@ -35,6 +38,8 @@ describe("routes", () => {
       { page: "create" },
       { page: "edit", id: "a b" },
       { page: "detail", id: "x", tab: "requests" },
+      { page: "projects" },
+      { page: "project", name: "fraud-2" },
     ] as const) {
       expect(parseRoute(href(route))).toEqual(route);
     }

@@ -11,6 +11,8 @@ export type Route =
   | { page: "create" }
   | { page: "detail"; id: string; tab: DetailTab }
   | { page: "edit"; id: string }
+  | { page: "projects" }
+  | { page: "project"; name: string }
   | { page: "not-found"; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -26,6 +28,11 @@ export function parseRoute(hash: string): Route {
       }
     });
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "models")) return { page: "list" };
+  if (parts[0] === "projects") {
+    if (parts.length === 1) return { page: "projects" };
+    if (parts.length === 2) return { page: "project", name: parts[1] as string };
+    return { page: "not-found", path };
+  }
   if (parts[0] !== "models") return { page: "not-found", path };
   const id = parts[1] as string;
   if (parts.length === 2) return id === "new" ? { page: "create" } : { page: "detail", id, tab: "operations" };
@@ -49,6 +56,10 @@ export function href(route: Route): string {
         : `#/models/${encodeURIComponent(route.id)}/${route.tab}`;
     case "edit":
       return `#/models/${encodeURIComponent(route.id)}/edit`;
+    case "projects":
+      return "#/projects";
+    case "project":
+      return `#/projects/${encodeURIComponent(route.name)}`;
     case "not-found":
       return `#${route.path}`;
   }

@@ -117,6 +117,7 @@ describe("form bodies", () => {
     failedForGood: false,
     deployment: [],
     versions: [],
+    project: "default",
   };
 
   it("creates an artifact model with only known fields", () => {
@@ -198,6 +199,21 @@ describe("form bodies", () => {
     expect(validateForm({ ...form, schedules: [scheduleRow("start", "0 8 * *")] }).scheduleRows).toBeDefined();
     const { errors } = apiErrorsToForm([{ field: "schedules.0.timezone", message: "not a known time zone" }], form);
     expect(errors.scheduleRows?.[form.schedules[0]?.id ?? -1]).toEqual({ timezone: "not a known time zone" });
+  });
+
+  it("puts a model in a project: sent only for another than default, and a change of it on edit moves the model", () => {
+    expect("project" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
+    expect(emptyForm("pricing").project).toBe("pricing");
+    expect(toCreateBody({ ...emptyForm("pricing"), name: "x" }).project).toBe("pricing");
+    const inPricing: Model = { ...model, project: "pricing" };
+    const form = formFromModel(inPricing);
+    expect(form.project).toBe("pricing");
+    expect(toUpdateBody(form, inPricing)).toEqual({});
+    expect(toUpdateBody({ ...form, project: "default" }, inPricing)).toEqual({ project: "default" });
+    expect(toUpdateBody({ ...form, project: "fraud", version: "2" }, inPricing)).toEqual({ project: "fraud", version: "2" });
+    expect(validateForm({ ...form, project: "" }).project).toBe("Choose a project.");
+    expect(validateForm(form).project).toBeUndefined();
+    expect(apiErrorsToForm([{ field: "project", message: "bad name" }], form).errors.project).toBe("bad name");
   });
 
   it("checks client token names", () => {

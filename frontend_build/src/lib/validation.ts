@@ -4,12 +4,14 @@
  */
 import {
   ARTIFACT_FORMATS,
+  DEFAULT_PROJECT,
   type ArtifactFormat,
   type EndpointVisibility,
   type ModelCreate,
   type ModelUpdate,
   type Model,
 } from "../api/types";
+import { PROJECT_NAME_PATTERN } from "./projects";
 import { rowsFromSchedules, sameSchedules, schedulesBody, validateSchedules, type ScheduleRow, type ScheduleRowErrors } from "./schedules";
 
 /** Fargate task sizes: vCPU -> memory choices in GB (whole GB above 0.5). */
@@ -113,6 +115,8 @@ export type ModelKind = "image" | "artifact";
 
 /** The form's state: strings as typed, so partial input survives re-renders. */
 export interface ModelForm {
+  /** The project whose members may see and change the model; changing it on edit moves the model. */
+  project: string;
   name: string;
   version: string;
   description: string;
@@ -144,8 +148,9 @@ export function envRow(key = "", value = ""): EnvRow {
   return { id: nextEnvRowId++, key, value };
 }
 
-export function emptyForm(): ModelForm {
+export function emptyForm(project: string = DEFAULT_PROJECT): ModelForm {
   return {
+    project,
     name: "",
     version: "1",
     description: "",
@@ -166,6 +171,7 @@ export function emptyForm(): ModelForm {
 
 export function formFromModel(model: Model): ModelForm {
   return {
+    project: model.project,
     name: model.name,
     version: model.version,
     description: model.description ?? "",
@@ -193,6 +199,7 @@ function validatePath(path: string): string | null {
 
 export function validateForm(form: ModelForm): FormErrors {
   const errors: FormErrors = {};
+  if (!PROJECT_NAME_PATTERN.test(form.project)) errors.project = "Choose a project.";
   const name = validateName(form.name.trim());
   if (name) errors.name = name;
   if (!form.version.trim()) errors.version = "Enter a version.";
@@ -257,6 +264,8 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   if (form.endpointVisibility === "public") body.endpointVisibility = "public";
   if (form.idleStopMinutes.trim()) body.idleStopMinutes = Number(form.idleStopMinutes.trim());
   if (form.schedules.length) body.schedules = schedulesBody(form.schedules);
+  // The server's default too: sent only for another project, as visibility is.
+  if (form.project !== DEFAULT_PROJECT) body.project = form.project;
   return body;
 }
 
@@ -269,6 +278,7 @@ function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean 
 export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
   const next = toCreateBody(form);
   const changes: ModelUpdate = {};
+  if (form.project !== model.project) changes.project = form.project;
   if (next.name !== model.name) changes.name = next.name;
   if (next.version !== model.version) changes.version = next.version;
   if ((next.description ?? "") !== (model.description ?? "")) changes.description = next.description ?? "";
@@ -301,6 +311,7 @@ export function apiErrorsToForm(
   const errors: FormErrors = {};
   const unplaced: string[] = [];
   const simple = new Set([
+    "project",
     "name",
     "version",
     "description",

@@ -1,25 +1,42 @@
 /**
  * Add and edit a model. Client-side validation mirrors the API; the API's own field errors are
  * shown next to the same fields. Edits send only what changed, guarded by If-Match; a 409 means
- * someone else changed the model and the user is offered a reload. The state lives in
- * `useModelForm`, the fields in `model-form/fields`.
+ * someone else changed the model and the user is offered a reload. The project field offers the
+ * projects where the user may add models (a new one starts in the switcher's project); changing it on
+ * edit moves the model. The state lives in `useModelForm`, the fields in `model-form/fields`.
  */
 import { useState } from "react";
-import type { Model } from "../api/types";
+import { DEFAULT_PROJECT, type Model } from "../api/types";
 import { useApi, useNotify } from "../context";
 import { useAsync } from "../hooks/useAsync";
 import { runsNothing } from "../lib/models";
 import { href, navigate } from "../lib/routes";
 import { emptyForm, formFromModel, toCreateBody, toUpdateBody, type ModelForm as FormState } from "../lib/validation";
 import { ErrorState, InlineError, Loading, errorText } from "../components/States";
+import { NotAllowed } from "../components/NotAllowed";
 import { PageTitle } from "../components/PageTitle";
 import { Time } from "../components/Time";
-import { BasicsFields, ContainerFields, EnvFields, ScheduleFields, SourceFields } from "./model-form/fields";
+import { useUser } from "../auth/user";
+import { can, deniedReason, projectsAllowing, roleIn, type Roles } from "../auth/roles";
+import { useProjects } from "../projects";
+import { defaultProjectFor, projectChoices } from "../lib/projects";
+import { BasicsFields, ContainerFields, EnvFields, ProjectField, ScheduleFields, SourceFields } from "./model-form/fields";
 import { useModelForm } from "./model-form/useModelForm";
+
+/** Where the user may put a model: the projects /me lists with editor or more, or "default" for a stage editor when /me failed. */
+function allowedProjects(roles: Roles): string[] {
+  const listed = projectsAllowing(roles, "create");
+  return listed.length === 0 && can(roles.stage, "create") ? [DEFAULT_PROJECT] : listed;
+}
 
 export function CreateModelPage() {
   const api = useApi();
   const notify = useNotify();
+  const { roles } = useUser();
+  const { selected } = useProjects();
+  const allowed = allowedProjects(roles);
+  // Computed once: the form keeps what the user picks even if the switcher or the roles change meanwhile.
+  const [initial] = useState(() => emptyForm(defaultProjectFor(selected, allowed)));
   return (
     <section className="page page-narrow">
       <p className="breadcrumb">
@@ -27,7 +44,8 @@ export function CreateModelPage() {
       </p>
       <PageTitle>Add a model</PageTitle>
       <ModelEditor
-        initial={emptyForm()}
+        initial={initial}
+        projects={projectChoices(allowed)}
         submitLabel="Create model"
         onSubmit={async (form) => {
           const created = await api.createModel(toCreateBody(form));
@@ -43,6 +61,7 @@ export function CreateModelPage() {
 export function EditModelPage({ id }: { id: string }) {
   const api = useApi();
   const notify = useNotify();
+  const { roles } = useUser();
   const model = useAsync((signal) => api.getModel(id, signal), [api, id]);
   // Bumped on reload after a conflict, so the editor starts again from the latest record.
   const [formKey, setFormKey] = useState(0);
@@ -50,6 +69,8 @@ export function EditModelPage({ id }: { id: string }) {
   if (model.error && !model.data) return <ErrorState error={model.error} title="Could not load the model" onRetry={model.reload} />;
   if (!model.data) return <Loading label="Loading the model…" />;
   const current = model.data;
+  const denied = deniedReason(roleIn(roles, current.project), "edit", current.project);
+  if (denied) return <NotAllowed reason={denied} />;
 
   return (
     <section className="page page-narrow">
@@ -64,6 +85,7 @@ export function EditModelPage({ id }: { id: string }) {
         key={`${current.id}:${current.revision}:${formKey}`}
         initial={formFromModel(current)}
         model={current}
+        projects={projectChoices(allowedProjects(roles), current.project)}
         submitLabel="Save changes"
         cancelHref={href({ page: "detail", id, tab: "operations" })}
         onReload={async () => {
@@ -90,13 +112,15 @@ export function EditModelPage({ id }: { id: string }) {
 interface EditorProps {
   initial: FormState;
   model?: Model;
+  /** The projects the form offers. */
+  projects: readonly string[];
   submitLabel: string;
   cancelHref: string;
   onSubmit: (form: FormState) => Promise<void>;
   onReload?: () => Promise<void>;
 }
 
-function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onReload }: EditorProps) {
+function ModelEditor({ initial, model, projects, submitLabel, cancelHref, onSubmit, onReload }: EditorProps) {
   const state = useModelForm(initial, onSubmit, !!model);
   const { form, errors, update } = state;
   const runtimeLocked = !!model && !runsNothing(model);
@@ -122,6 +146,7 @@ function ModelEditor({ initial, model, submitLabel, cancelHref, onSubmit, onRelo
       )}
       {state.formError && <InlineError>{state.formError}</InlineError>}
 
+      <ProjectField form={form} errors={errors} update={update} choices={projects} editing={!!model} />
       <BasicsFields form={form} errors={errors} update={update} />
       {runtimeLocked && (
         <p className="banner banner-info">

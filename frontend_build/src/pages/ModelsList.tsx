@@ -1,6 +1,7 @@
 /**
- * The models list: search, status filter, client-side sort of the loaded page, nextToken paging,
- * a column chooser, and start/stop from the row. It polls only while a model is PENDING or STOPPING.
+ * The models list: the switcher's project (or every project the user sees), search, status filter,
+ * client-side sort of the loaded page, nextToken paging, a column chooser, and start/stop from the row
+ * (where the user's role in the model's project allows it). It polls only while a model is PENDING or STOPPING.
  */
 import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus, type StageCost } from "../api/types";
@@ -29,13 +30,15 @@ import { Time } from "../components/Time";
 import { PageTitle } from "../components/PageTitle";
 import { DeniedButton } from "../components/Guarded";
 import { useUser } from "../auth/user";
-import { can, deniedReason } from "../auth/roles";
+import { can, deniedReason, projectsAllowing, roleIn, bestRole } from "../auth/roles";
+import { useProjects } from "../projects";
 
 const POLL_MS = 3000;
 
-type ColumnId = "version" | "cpu" | "memory" | "port" | "source" | "status" | "createdBy" | "createdAt" | "updatedAt";
+type ColumnId = "project" | "version" | "cpu" | "memory" | "port" | "source" | "status" | "createdBy" | "createdAt" | "updatedAt";
 
 const COLUMNS: { id: ColumnId; label: string; sort?: SortKey }[] = [
+  { id: "project", label: "Project" },
   { id: "version", label: "Version", sort: "version" },
   { id: "cpu", label: "vCPU", sort: "containerCpu" },
   { id: "memory", label: "Memory", sort: "containerMemory" },
@@ -70,20 +73,40 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 export function ModelsList() {
+  const scope = useProjects();
+  // A remembered project is listed once the user is known to still see it (no 404 for a project gone since).
+  if (!scope.settled) return <Loading label="Loading models…" />;
+  return <Models project={scope.selected} />;
+}
+
+function Models({ project }: { project: string | null }) {
   const api = useApi();
   const notify = useNotify();
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState<ModelStatus | "">("");
   const [pageSize, setPageSize] = useState(25);
-  const [tokens, setTokens] = useState<(string | null)[]>([null]);
+  // The page tokens belong to one project's listing: another project starts from its first page at once,
+  // never sending a token of the last one's.
+  const [paging, setPaging] = useState<{ project: string | null; tokens: (string | null)[] }>({ project, tokens: [null] });
+  const tokens = paging.project === project ? paging.tokens : [null];
+  const setTokens = (update: (string | null)[] | ((old: (string | null)[]) => (string | null)[])) =>
+    setPaging((old) => {
+      const current = old.project === project ? old.tokens : [null];
+      return { project, tokens: typeof update === "function" ? update(current) : update };
+    });
   const [sort, setSort] = useState<{ key: SortKey; dir: SortDir }>({ key: "createdAt", dir: "desc" });
   const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const [stopping, setStopping] = useState<Model | null>(null);
-  const { role } = useUser();
-  const addDenied = deniedReason(role, "create");
+  const { roles } = useUser();
+  // In one project, the role there; across all, adding is offered when some project allows it (the form picks which).
+  const addDenied = project
+    ? deniedReason(roleIn(roles, project), "create", project)
+    : projectsAllowing(roles, "create").length > 0
+      ? null
+      : deniedReason(bestRole(roles), "create");
   // Viewers get no row buttons at all (a column of disabled buttons says nothing the banner does not).
-  const mayRun = can(role, "lifecycle");
+  const mayRun = (m: Model) => can(roleIn(roles, m.project), "lifecycle");
   const debouncedSearch = useDebounced(search.trim(), 300);
   const token = tokens[tokens.length - 1] ?? null;
 
@@ -91,8 +114,8 @@ export function ModelsList() {
   useEffect(() => setTokens([null]), [debouncedSearch, status, pageSize]);
 
   const list = useAsync(
-    (signal) => api.listModels({ limit: pageSize, search: debouncedSearch, status, nextToken: token }, signal),
-    [api, debouncedSearch, status, pageSize, token],
+    (signal) => api.listModels({ limit: pageSize, search: debouncedSearch, status, nextToken: token, project }, signal),
+    [api, debouncedSearch, status, pageSize, token, project],
   );
   const items = list.data?.items;
   const polling = !!items && needsPolling(items);
@@ -160,6 +183,11 @@ export function ModelsList() {
           </a>
         )}
       </div>
+      {project && (
+        <p className="muted small" data-testid="list-scope">
+          Showing the models of project <strong>{project}</strong> (<a href={href({ page: "project", name: project })}>its members</a>).
+        </p>
+      )}
       {stageCost.data && <StageCostLine cost={stageCost.data} />}
 
       <div className="toolbar" role="search">
@@ -235,7 +263,7 @@ export function ModelsList() {
         ) : tokens.length > 1 ? (
           <Empty title="No more models" />
         ) : (
-          <Empty title="No models yet">
+          <Empty title={project ? `No models in ${project} yet` : "No models yet"}>
             <p>Add a model from a container image or a trained artifact (joblib, pickle, ONNX or Python).</p>
             {!addDenied && (
               <a className="btn btn-primary" href={href({ page: "create" })}>
@@ -282,7 +310,7 @@ export function ModelsList() {
                       </td>
                     ))}
                     <td className="cell-actions">
-                      {mayRun && canStart(m) && (
+                      {mayRun(m) && canStart(m) && (
                         <button
                           type="button"
                           className="btn btn-small"
@@ -294,7 +322,7 @@ export function ModelsList() {
                           Start
                         </button>
                       )}
-                      {mayRun && canStop(m) && (
+                      {mayRun(m) && canStop(m) && (
                         <button
                           type="button"
                           className="btn btn-small"
@@ -359,6 +387,8 @@ export function ModelsList() {
 
 function cell(m: Model, id: ColumnId) {
   switch (id) {
+    case "project":
+      return <span className="tag">{m.project}</span>;
     case "version":
       return m.version;
     case "cpu":

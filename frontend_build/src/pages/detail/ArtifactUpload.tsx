@@ -4,13 +4,13 @@ import { useApi } from "../../context";
 import { FileUpload } from "../../components/FileUpload";
 import { Time } from "../../components/Time";
 import { formatBytes } from "../../lib/format";
-import { useUser } from "../../auth/user";
+import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { DeniedButton } from "../../components/Guarded";
 
 export function ArtifactUpload({ model, onUploaded }: { model: Model; onUploaded: () => void }) {
   const api = useApi();
-  const denied = deniedReason(useUser().role, "upload");
+  const denied = deniedReason(useRoleIn(model.project), "upload", model.project);
 
   return (
     <section className="panel" aria-labelledby="artifact-title">

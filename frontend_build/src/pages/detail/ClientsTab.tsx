@@ -7,7 +7,7 @@ import { useState } from "react";
 import type { CreatedClientToken, Model } from "../../api/types";
 import { useApi, useNotify } from "../../context";
 import { useAsync } from "../../hooks/useAsync";
-import { useUser } from "../../auth/user";
+import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { CopyButton } from "../../components/CopyButton";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -27,8 +27,7 @@ export default function ClientsTab({
   onCreated: (credentials: ExampleCredentials) => void;
   onRevoked: (name: string) => void;
 }) {
-  const { role } = useUser();
-  const denied = deniedReason(role, "clients");
+  const denied = deniedReason(useRoleIn(model.project), "clients", model.project);
   if (denied) return <Empty title="Client tokens are for admins">{<p>{denied}</p>}</Empty>;
   return <Clients model={model} onCreated={onCreated} onRevoked={onRevoked} />;
 }

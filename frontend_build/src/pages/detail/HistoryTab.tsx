@@ -8,7 +8,7 @@ import { useState } from "react";
 import { ApiError } from "../../api/client";
 import type { HistoryEntry, Model } from "../../api/types";
 import { useApi, useNotify } from "../../context";
-import { useUser } from "../../auth/user";
+import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { usePagedList } from "../../hooks/usePagedList";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -24,7 +24,7 @@ const PAGE = 50;
 export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChanged: (model: Model) => void; onStale: () => void }) {
   const api = useApi();
   const notify = useNotify();
-  const denied = deniedReason(useUser().role, "lifecycle");
+  const denied = deniedReason(useRoleIn(model.project), "lifecycle", model.project);
   // A deployment change, start or stop adds an entry and a revision.
   const history = usePagedList(
     (nextToken, signal) => api.listHistory(model.id, { limit: PAGE, nextToken }, signal),

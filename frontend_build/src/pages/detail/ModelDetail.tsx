@@ -2,8 +2,8 @@
  * One model: its settings, start/stop/edit/delete, the artifact upload, its deployment (status per
  * version, the Deploy dialog), "Run an example", and the tabs (operations log, versions, deployment
  * history, requests, container logs, metrics, and client tokens for admins). Polls while the model
- * or its deployment is changing. Controls the user's role does not allow are disabled with the
- * reason as a tooltip.
+ * or its deployment is changing. Controls the user's role in the model's project does not allow are
+ * disabled with the reason as a tooltip.
  */
 import { lazy, Suspense, useEffect, useState } from "react";
 import { ApiError } from "../../api/client";
@@ -33,7 +33,7 @@ import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
 import { DeniedButton } from "../../components/Guarded";
 import { useUser } from "../../auth/user";
-import { can, deniedReason } from "../../auth/roles";
+import { can, deniedReason, roleIn } from "../../auth/roles";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
@@ -63,11 +63,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [deploying, setDeploying] = useState<{ promote?: number } | null>(null);
   // A client token created on this page, kept in memory only, for the curl example.
   const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
-  const { role } = useUser();
+  const { roles } = useUser();
   const withdraw = useWithdrawNotice();
-  const lifecycleDenied = deniedReason(role, "lifecycle");
-  const editDenied = deniedReason(role, "edit");
-  const deleteDenied = deniedReason(role, "delete");
   const m = model.data;
   // A switch between versions happens while the model stays RUNNING: follow it too.
   const changing = !!m && (needsPolling([m]) || switching(m.deployment) || m.deployment.some((d) => TRANSITIONAL.includes(d.status)));
@@ -100,6 +97,12 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
     );
   }
   if (!m) return <Loading label="Loading the model…" />;
+
+  // What the user may do here follows their role in the model's project.
+  const role = roleIn(roles, m.project);
+  const lifecycleDenied = deniedReason(role, "lifecycle", m.project);
+  const editDenied = deniedReason(role, "edit", m.project);
+  const deleteDenied = deniedReason(role, "delete", m.project);
 
   const act = async (action: "start" | "stop") => {
     setActing(true);
@@ -272,6 +275,10 @@ function InfoPanel({ model: m }: { model: Model }) {
         <dt>Id</dt>
         <dd>
           <code className="break">{m.id}</code> <CopyButton text={m.id} label="Copy the model id" className="btn btn-tiny" />
+        </dd>
+        <dt>Project</dt>
+        <dd data-testid="model-project">
+          <a href={href({ page: "project", name: m.project })}>{m.project}</a>
         </dd>
         <dt>Version</dt>
         <dd>{m.version}</dd>

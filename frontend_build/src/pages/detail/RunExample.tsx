@@ -14,7 +14,7 @@ import { NEUTRAL_EXAMPLE, declaredBy, exampleFromHistory, exampleFromSignature, 
 import { CopyButton } from "../../components/CopyButton";
 import { InlineError, errorText } from "../../components/States";
 import { formatDuration, statusClass } from "../../lib/format";
-import { useUser } from "../../auth/user";
+import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { DeniedButton } from "../../components/Guarded";
 
@@ -112,8 +112,7 @@ type Example = { text: string; source: "neutral" | "history" | "typed" } | { tex
 
 export function RunExample({ model, credentials = null }: { model: Model; credentials?: ExampleCredentials | null }) {
   const api = useApi();
-  const user = useUser();
-  const predictDenied = deniedReason(user.role, "predict");
+  const predictDenied = deniedReason(useRoleIn(model.project), "predict", model.project);
   const auth = curlAuthFor(model.endpointVisibility, credentials);
   const [example, setExample] = useState<Example>({ text: NEUTRAL_EXAMPLE, source: "neutral" });
   const input = example.text;

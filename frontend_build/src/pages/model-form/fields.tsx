@@ -1,5 +1,5 @@
 /**
- * The model form's field groups: the basics (name, version, description, visibility), what to run
+ * The model form's field groups: the project, the basics (name, version, description, visibility), what to run
  * (an artifact format or an image), the container's size, port and paths, the environment
  * variables and the start/stop schedules. Each group renders from the form state and reports
  * changes through `update`.
@@ -70,6 +70,31 @@ export function Field({
         </p>
       )}
     </div>
+  );
+}
+
+/** The project the model is in: those where the user may add models (`choices`). On edit, another choice moves it. */
+export function ProjectField({ form, errors, update, choices, editing }: GroupProps & { choices: readonly string[]; editing: boolean }) {
+  return (
+    <Field
+      label="Project"
+      error={errors.project}
+      hint={
+        editing
+          ? "Its members (and the stage's roles) may see and change the model. Moving it needs the editor role in both projects."
+          : "Its members (and the stage's roles) may see and change the model. The projects listed are those where you may add models."
+      }
+    >
+      {(p) => (
+        <select {...p} value={form.project} onChange={(e) => update({ project: e.target.value })}>
+          {choices.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }
 

@@ -60,6 +60,11 @@ export function useModelForm(initial: ModelForm, onSubmit: (form: ModelForm) => 
         </>,
       );
       focusFirstError();
+    } else if (err instanceof ApiError && (err.status === 403 || err.isNotFound) && /\bproject\b/.test(err.message)) {
+      // No role (404) or too low a role (403) in the project chosen: said on the project field.
+      setErrors({ project: errorText(err) });
+      setFormError(errorText(err));
+      focusFirstError();
     } else if (err instanceof ApiError && err.isConflict) {
       setErrors({ name: err.message });
       setFormError(err.message);
