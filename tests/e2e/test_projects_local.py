@@ -70,7 +70,7 @@ def test_members_of_one_project_cannot_reach_anothers_models_and_a_quota_holds(l
     fraud_editor, fraud_viewer, pricing_editor = (add_person(local, u) for u in ("ana", "ben", "cat"))
     # By username or by e-mail address, as the members page takes them.
     assert local.request("PUT", "/api/projects/fraud/members/ana", {"role": "editor"}).status == 200
-    assert local.request("PUT", "/api/projects/fraud/members/ben@example.com", {"role": "viewer"}).status == 200
+    assert local.request("PUT", "/api/projects/fraud/members/ben%40example.com", {"role": "viewer"}).status == 200
     assert local.request("PUT", "/api/projects/pricing/members/cat", {"role": "editor"}).status == 200
 
     fraud_model = create_model(local, "fraud-scores", trained_pipeline(), project="fraud")

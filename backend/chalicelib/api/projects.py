@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from chalice import Response
 
 from chalicelib import wiring
@@ -97,11 +99,13 @@ def set_member(project: str, username: str) -> Response:
     """Add a user (by username or e-mail address) to the project with a role, or change their role."""
     request = blueprint.current_request
     spec = parse_body(request, MemberRequest)
-    member = wiring.current().projects.set_member(project, username, Role[spec.role.upper()], actor(request))
+    # Chalice's local server hands path parameters over still percent-encoded (an e-mail's %40).
+    who = unquote(username)
+    member = wiring.current().projects.set_member(project, who, Role[spec.role.upper()], actor(request))
     return json_response(_member(member).to_json())
 
 
 @blueprint.route("/projects/{project}/members/{username}", methods=["DELETE"], access=Role.ADMIN, status=204)
 def remove_member(project: str, username: str) -> Response:
-    wiring.current().projects.remove_member(project, username)
+    wiring.current().projects.remove_member(project, unquote(username))
     return Response(body="", status_code=204)

@@ -37,6 +37,8 @@ const deployed = (version: number, weight: number, patch: Partial<DeployedVersio
   replicas: 1,
   containerCpu: 0.5,
   containerMemory: 1,
+  libraries: {},
+  loadWarnings: [],
   status: "RUNNING",
   statusReason: null,
   healthyReplicas: 1,

@@ -118,6 +118,9 @@ describe("form bodies", () => {
     deployment: [],
     versions: [],
     project: "default",
+    metadata: {},
+    deployedBy: null,
+    privateRegistry: false,
   };
 
   it("creates an artifact model with only known fields", () => {
