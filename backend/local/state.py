@@ -48,7 +48,7 @@ SAVE_SECONDS = "KRAKEN_SAVE_SECONDS"  # how often a changed state is saved; a cr
 DEFAULT_SAVE_SECONDS = 1.0
 QUIET_SECONDS = 30.0  # how long a save waits for the requests in flight to finish
 # What local mode keeps in the emulator (emulator.py creates it); not IAM, see above.
-SERVICES = ("dynamodb", "s3", "cognito-idp", "logs", "cloudwatch", "ecs")
+SERVICES = ("dynamodb", "s3", "cognito-idp", "logs", "cloudwatch", "ecs", "secretsmanager")
 MAGIC = b"kraken local-mode state\n"
 FORMAT = 1
 # Operations that only read: a request for one of them does not make a new snapshot necessary.

@@ -114,6 +114,12 @@ def test_everything_is_there_after_a_restart_and_the_running_model_answers_again
         wait_for(lambda: charted(first, model_id), 15, "the prediction on the metrics")
         before = status(first, model_id)
         logged = operations(first, model_id)
+        assert first.request("POST", "/api/projects", {"name": "kept"}).status == 201
+        image = {"name": "from-a-private-registry", "version": "1", "dockerImage": "registry.example.com/m:1"}
+        image_model = first.request("POST", "/api/models", {**image, "containerPort": 80, "containerCpu": 0.25,
+                                                            "containerMemory": 0.5}).body["id"]  # fmt: skip
+        pull = {"username": "robot", "password": "pull-" + os.urandom(8).hex()}
+        assert first.request("PUT", f"/api/models/{image_model}/registry-credentials", pull).status == 200
     finally:
         output = stop_cleanly(first)
     assert f"Local state saved in {data_dir}" in output
@@ -139,6 +145,11 @@ def test_everything_is_there_after_a_restart_and_the_running_model_answers_again
         assert [c["name"] for c in clients] == ["billing"]
         assert request_id in history(second, model_id)
         assert charted(second, model_id)
+        assert "kept" in [p["name"] for p in second.request("GET", "/api/projects").body["items"]]
+        # The pull secret is still in Secrets Manager: storing again replaces it instead of creating it.
+        assert status(second, image_model)["privateRegistry"] is True
+        assert second.request("PUT", f"/api/models/{image_model}/registry-credentials", pull).status == 200
+        assert "api_handler secretsmanager:PutSecretValue" in second.calls.read_text()
         viewer = second.sign_in("vera", viewer_password)
         me = requests.get(f"{second.base_url}/api/me", headers={"Authorization": f"Bearer {viewer}"}, timeout=10)
         assert me.json()["role"] == "viewer"

@@ -96,6 +96,8 @@ def _error_statuses(path: str, method: str, contract: Contract) -> set[int]:
         statuses.add(403)
     if "{" in path:
         statuses.add(404)
+    if any("project" in model.model_fields for model in (contract.body, contract.query) if model):
+        statuses |= {403, 404}  # a project the caller has too low a role in, or none (as if it did not exist)
     if method != "GET":
         statuses.add(409)
     if contract.body is not None:
