@@ -100,7 +100,7 @@ def test_members_of_one_project_cannot_reach_anothers_models_and_a_quota_holds(l
     assert as_user(local, pricing_editor, "PUT", f"/api/models/{pricing_model}/deployment", three).status == 202
     four = {"versions": [{"version": 1, "weight": 100, "replicas": 4}]}
     refused = as_user(local, pricing_editor, "PUT", f"/api/models/{pricing_model}/deployment", four)
-    assert refused.status == 409
+    assert (refused.status, refused.body["error"]["code"]) == (409, "quota_exceeded")
     said = refused.body["error"]["message"]
     assert said == "project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left"
     usage = local.request("GET", "/api/projects/pricing").body["usage"]

@@ -175,10 +175,12 @@ def test_a_quota_refuses_what_would_pass_it_and_says_how_much_is_left(ecs_api: t
     first = stopped_model_with_replicas(client, "first", "pricing", 2)
     second = stopped_model_with_replicas(client, "second", "pricing", 2)
     assert post(client, f"/models/{first}/start", {}).status_code == 202
-    refused = assert_error(post(client, f"/models/{second}/start", {}), 409, "conflict")
+    refused = assert_error(post(client, f"/models/{second}/start", {}), 409, "quota_exceeded")
     assert refused["message"] == "project pricing has a quota of 3 replicas: 2 in use, 2 more asked, 1 left"
     assert client.http.get(f"/models/{second}").json_body["status"] == "STOPPED"  # and nothing changed
     assert deploy(client, second, 1).status_code in (200, 202)
+    # A stopped model's deployment change runs nothing, so it names no deployer yet.
+    assert client.http.get(f"/models/{second}").json_body["deployedBy"] is None
     assert post(client, f"/models/{second}/start", {}, bearer(lead)).status_code == 202
     # "Deployed by me": who last started a model or changed its deployment.
     assert listed_ids(client, "?deployedBy=lea") == [second]
@@ -190,17 +192,17 @@ def test_a_quota_refuses_what_would_pass_it_and_says_how_much_is_left(ecs_api: t
         "models": 2,
     }
     # A running model grows only within the quota, and may always shrink.
-    grown = assert_error(deploy(client, first, 3), 409, "conflict")
+    grown = assert_error(deploy(client, first, 3), 409, "quota_exceeded")
     assert grown["message"] == "project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left"
     assert deploy(client, first, 1).status_code == 202
 
     assert post(client, "/models", {**DIAMONDS, "name": "third", "project": "pricing"}).status_code == 201
     too_many = assert_error(
-        post(client, "/models", {**DIAMONDS, "name": "fourth", "project": "pricing"}), 409, "conflict"
+        post(client, "/models", {**DIAMONDS, "name": "fourth", "project": "pricing"}), 409, "quota_exceeded"
     )
     assert too_many["message"] == "project pricing has a quota of 3 models: 3 in use, 1 more asked, 0 left"
     elsewhere = create(client, name="elsewhere")["id"]
-    assert_error(put(client, f"/models/{elsewhere}", {"project": "pricing"}), 409, "conflict")
+    assert_error(put(client, f"/models/{elsewhere}", {"project": "pricing"}), 409, "quota_exceeded")
     assert client.http.get(f"/models/{elsewhere}").json_body["project"] == "default"
 
 
@@ -208,7 +210,7 @@ def test_the_default_project_takes_a_quota_too(ecs_api: tuple[Client, config.Set
     client, _ = ecs_api
     create(client, name="one")
     assert put(client, "/projects/default/quota", {"maxModels": 1}).status_code == 200
-    assert_error(post(client, "/models", {**DIAMONDS, "name": "two"}), 409, "conflict")
+    assert_error(post(client, "/models", {**DIAMONDS, "name": "two"}), 409, "quota_exceeded")
     listed = client.http.get("/projects").json_body["items"]
     assert [(p["name"], p["quota"]["maxModels"]) for p in listed] == [("default", 1)]
     assert put(client, "/projects/default/quota", {}).json_body["quota"]["maxModels"] is None

@@ -46,6 +46,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class QuotaExceeded(Conflict):
+    """A project's quota refuses what was asked; its own code, so a client tells it from a stale revision."""
+
+    code = "quota_exceeded"
+
+
 class InvalidRequest(DomainError):
     """The request is well-formed but breaks a rule (a bad Fargate size, a field out of range)."""
 

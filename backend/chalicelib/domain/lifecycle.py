@@ -265,9 +265,12 @@ class Lifecycle(RecordKeeper):
         for deployed in spec:
             self._check_artifact(record, deployed.version)
         now = self._clock()
-        planned = dataclasses.replace(record, deployment=tuple(spec), deployed_by=_deployer(record, actor))
         started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
-        if started or record.status is ModelStatus.IDLE:  # an idle model wakes into its deployment by itself
+        # An idle model wakes into its deployment by itself; a stopped one deploys nothing until started.
+        deploys = started or record.status is ModelStatus.IDLE
+        deployer = _deployer(record, actor) if deploys else record.deployed_by
+        planned = dataclasses.replace(record, deployment=tuple(spec), deployed_by=deployer)
+        if deploys:
             self._admit(record, spec)
         if started:
             for deployed in spec:

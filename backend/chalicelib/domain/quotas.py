@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import QuotaExceeded
 from chalicelib.domain.models import DeployedVersion, ModelRecord, ModelStatus
 
 
@@ -69,7 +69,7 @@ def _amount(value: float) -> str:
 
 
 def check(project: str, quota: Quota, others: Usage, before: Usage, after: Usage) -> None:
-    """Conflict when one model going from holding `before` to `after` takes the project past a bound.
+    """QuotaExceeded when one model going from holding `before` to `after` takes the project past a bound.
 
     Only a measure that grows is checked, so a quota lowered below what runs never blocks a scale-down.
     """
@@ -79,7 +79,7 @@ def check(project: str, quota: Quota, others: Usage, before: Usage, after: Usage
         in_use = getattr(others, measure) + getattr(before, measure)
         if bound is None or grows <= 0 or in_use + grows <= bound + 1e-9:
             continue
-        raise Conflict(
+        raise QuotaExceeded(
             f"project {project} has a quota of {_amount(bound)} {unit}: {_amount(in_use)} in use, "
             f"{_amount(grows)} more asked, {_amount(max(bound - in_use, 0))} left"
         )
