@@ -201,7 +201,10 @@ def test_api_function_package_is_small_and_leaves_boto_to_the_runtime(synthesize
     package = next(z for z in zips if z.stat().st_size == chalice.package_bytes)
     with zipfile.ZipFile(package) as archive:
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
+        zones = {name for name in archive.namelist() if name.startswith("tzdata/zoneinfo/")}
     assert {"app.py", "chalicelib", "pynamodb", "pydantic"} <= tops
+    # Schedules' time zones ride in the package, whatever the runtime's image carries.
+    assert {"tzdata/zoneinfo/Europe/Berlin", "tzdata/zoneinfo/America/New_York"} <= zones
     assert not tops & set(RUNTIME_PROVIDED_PACKAGES)
 
 

@@ -115,3 +115,18 @@ def test_the_api_names_the_bad_schedule_field_and_keeps_the_default_zone() -> No
         UpdateModelRequest.model_validate({"schedules": [{"action": "start", "cron": "0 8 * * *"}] * 11})
     with pytest.raises(ValidationError):
         UpdateModelRequest.model_validate({"schedules": None})
+
+
+def test_zones_come_from_the_bundled_database_when_the_system_has_none() -> None:
+    """A Lambda image without /usr/share/zoneinfo: zoneinfo falls back to the tzdata package we ship."""
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        assert timezone_problem("Europe/Berlin") is None
+        assert next_run(OFFICE_HOURS[0], utc(2026, 7, 1, 12, 0)) == utc(2026, 7, 2, 6, 0)  # CEST, +2
+        assert timezone_problem("Mars/Olympus_Mons") is not None
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
