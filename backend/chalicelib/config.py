@@ -17,7 +17,8 @@ OPERATIONS_TTL_DAYS = "KRAKEN_OPERATIONS_TTL_DAYS"
 ARTIFACT_MAX_BYTES = "KRAKEN_ARTIFACT_MAX_BYTES"
 RUNNER_IMAGE = "KRAKEN_RUNNER_IMAGE"
 TASK_EXECUTION_ROLE_ARN = "KRAKEN_TASK_EXECUTION_ROLE_ARN"
-TASK_ROLE_ARN = "KRAKEN_TASK_ROLE_ARN"
+# The permissions boundary every model's own role is made under (permissions.MODEL_TASK_BOUNDARY).
+MODEL_TASK_BOUNDARY_ARN = "KRAKEN_MODEL_TASK_BOUNDARY_ARN"
 SUBNETS = "KRAKEN_SUBNETS"
 TASK_SECURITY_GROUP = "KRAKEN_TASK_SECURITY_GROUP"
 MODEL_LOG_RETENTION_DAYS = "KRAKEN_MODEL_LOG_RETENTION_DAYS"
@@ -58,7 +59,7 @@ class Settings:
     artifact_max_bytes: int
     runner_image: str
     task_execution_role_arn: str
-    task_role_arn: str
+    model_task_boundary_arn: str
     subnets: tuple[str, ...]
     task_security_group: str
     model_log_retention_days: int
@@ -128,7 +129,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         artifact_max_bytes=int(environ.get(ARTIFACT_MAX_BYTES, str(500 * 1024 * 1024))),
         runner_image=environ.get(RUNNER_IMAGE, "kraken-runner:local"),
         task_execution_role_arn=environ.get(TASK_EXECUTION_ROLE_ARN, ""),
-        task_role_arn=environ.get(TASK_ROLE_ARN, ""),
+        model_task_boundary_arn=environ.get(MODEL_TASK_BOUNDARY_ARN, ""),
         subnets=tuple(s for s in environ.get(SUBNETS, "").split(",") if s),
         task_security_group=environ.get(TASK_SECURITY_GROUP, ""),
         model_log_retention_days=int(environ.get(MODEL_LOG_RETENTION_DAYS, "30")),

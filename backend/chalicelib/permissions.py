@@ -2,9 +2,9 @@
 
 Standard library only: the CDK app imports it without the Lambda's dependencies. Resources are
 templates over a few named values (`{partition}`, `{region}`, `{account}`, `{prefix}`, `{bucket}`,
-`{cluster}`, `{model_log_groups}`, `{request_log_group}`, `{user_pool}`); `{table}` stands for each of the stage's
-tables (CDK grants those through `Table.grant`, which adds the indexes). `{task_roles}` stands for
-the roles the API may pass to ECS.
+`{cluster}`, `{model_log_groups}`, `{request_log_group}`, `{user_pool}`, `{model_id}` in a model's own role);
+`{table}` stands for each of the stage's tables (CDK grants those through `Table.grant`, which adds the
+indexes). `{task_roles}` stands for the stage's roles the API may pass to ECS (the task execution role).
 """
 
 from __future__ import annotations
@@ -43,7 +43,15 @@ REGISTRY_SECRETS = _ARN.replace("{service}", "secretsmanager") + "secret:{prefix
 IMAGE_REPOSITORIES = _ARN.replace("{service}", "ecr") + "repository/*"
 ARTIFACT_BUCKET = "arn:{partition}:s3:::{bucket}"
 ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
+# adapters/s3.model_prefix: every object of one model lies under models/<id>/.
+OWN_ARTIFACTS = ARTIFACT_BUCKET + "/models/{model_id}/*"
+# One role per model (adapters/iam.py makes it when the model first starts), each under the boundary.
+MODEL_ROLE_NAME = "{prefix}-model-{model_id}"
+MODEL_ROLES = "arn:{partition}:iam::{account}:role/{prefix}-model-*"
+MODEL_TASK_BOUNDARY_NAME = "{prefix}-model-task-boundary"
+MODEL_TASK_BOUNDARY = "arn:{partition}:iam::{account}:policy/" + MODEL_TASK_BOUNDARY_NAME
 IN_CLUSTER = {"ArnEquals": {"ecs:cluster": CLUSTER}}
+ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 # What every Chalice function needs from the platform: its own logs, network interfaces in the VPC, traces.
 # AWS makes these calls for the function, so no SDK call of ours (and no call log) shows them.
@@ -80,8 +88,16 @@ _TAG_ON_CREATE = Grant(
 _PASS_TASK_ROLES = Grant(
     "PassTaskRoles",
     ("iam:PassRole",),
-    (TASK_ROLES,),
-    {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    (TASK_ROLES, MODEL_ROLES),
+    {"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+)
+# A start makes sure its model's own role exists with its one statement. IAM refuses a role created or
+# changed without the boundary, so even this role cannot make a model role that reads more than artifacts.
+_ENSURE_MODEL_ROLES = Grant(
+    "ModelRoles",
+    ("iam:CreateRole", "iam:PutRolePolicy"),
+    (MODEL_ROLES,),
+    {"StringEquals": {"iam:PermissionsBoundary": MODEL_TASK_BOUNDARY}},
 )
 
 _READ_REQUEST_HISTORY = Grant(
@@ -138,6 +154,9 @@ API_FUNCTION = (
     *_WATCH_TASKS,
     _TAG_ON_CREATE,
     _PASS_TASK_ROLES,
+    _ENSURE_MODEL_ROLES,
+    # Deleting a model removes its role (its inline statement first, as IAM requires).
+    Grant("RemoveModelRoles", ("iam:DeleteRolePolicy", "iam:DeleteRole"), (MODEL_ROLES,)),
     *_SCALE_SERVICES,
     Grant(
         "ModelLogs",
@@ -192,12 +211,34 @@ RECONCILER = (
     *_WATCH_TASKS,
     _TAG_ON_CREATE,
     _PASS_TASK_ROLES,
+    _ENSURE_MODEL_ROLES,
     *_SCALE_SERVICES,
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
 )
-# Assumed by a model's container: it reads its artifact and nothing else.
-# It reads the exact upload the platform recorded (by its S3 version), which is GetObjectVersion.
-MODEL_TASK = (Grant("ReadArtifacts", ("s3:GetObject", "s3:GetObjectVersion"), (ARTIFACT_OBJECTS,)),)
+# A model's own role, assumed by its containers: it reads that model's artifacts and nothing else, so one
+# model's container (an editor's custom image included) cannot read another's. It reads the exact upload
+# the platform recorded (by its S3 version), which is GetObjectVersion.
+_READ_ARTIFACT = ("s3:GetObject", "s3:GetObjectVersion")
+MODEL_TASK = (Grant("ReadOwnArtifacts", _READ_ARTIFACT, (OWN_ARTIFACTS,)),)
+# The permissions boundary of every model role: whatever a model role's own statement says, it can do no
+# more than read artifacts of this stage's bucket.
+MODEL_TASK_BOUNDARY_GRANTS = (Grant("AtMostReadArtifacts", _READ_ARTIFACT, (ARTIFACT_OBJECTS,)),)
+
+
+def model_role_trust(account: str) -> dict[str, Any]:
+    """Who may assume a model role: ECS tasks of this account only (the confused-deputy guard AWS advises)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ECS_TASKS},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ],
+    }
+
 
 # Assumed by the ECS agent to start a model's task: it pulls the image (the runner's, or any of the account's
 # ECR repositories a model names) and, for a private registry, reads the model's pull credentials.
@@ -218,7 +259,13 @@ FUNCTION_ROLES: Mapping[str, tuple[Grant, ...]] = {
     "task_state_change": EVENT_HANDLER,
     "reconcile": RECONCILER,
 }
-ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "model_task": MODEL_TASK, "task_execution": TASK_EXECUTION}
+ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "task_execution": TASK_EXECUTION}
+# Templates of the policies that are not a fixed role's: each model role's, and the boundary over them all.
+POLICIES: Mapping[str, tuple[Grant, ...]] = {
+    **ROLES,
+    "model_task": MODEL_TASK,
+    "model_task_boundary": MODEL_TASK_BOUNDARY_GRANTS,
+}
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -251,9 +298,9 @@ def conditions(grant: Grant, values: Mapping[str, str]) -> dict[str, Any]:
 def policy_document(
     role: str, values: Mapping[str, str], *, tables: Sequence[str] = (), task_roles: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The role's policy as IAM JSON, with concrete values (local mode's emulator identities use this)."""
+    """The policy as IAM JSON, with concrete values (local mode's emulator identities use this)."""
     statements = []
-    for grant in ROLES[role]:
+    for grant in POLICIES[role]:
         statement: dict[str, Any] = {
             "Sid": grant.sid,
             "Effect": "Allow",
@@ -267,4 +314,4 @@ def policy_document(
 
 
 def granted_actions(role: str) -> frozenset[str]:
-    return frozenset(action for grant in ROLES[role] for action in grant.actions)
+    return frozenset(action for grant in POLICIES[role] for action in grant.actions)

@@ -108,6 +108,16 @@ class Wiring:
             idle_minute=timedelta(seconds=self.settings.idle_minute_seconds),
             admit=lambda record, spec: self.quotas.admit_deployment(record, spec),
             forget_credentials=lambda model_id: self._registry_credentials.forget(model_id),
+            identities=self.model_identities,
+        )
+
+    @cached_property
+    def model_identities(self) -> Any:
+        from chalicelib.adapters.iam import IamModelRoles
+
+        settings = self.settings
+        return IamModelRoles(
+            self.client("iam"), settings.stage, settings.artifact_bucket, settings.model_task_boundary_arn
         )
 
     @cached_property

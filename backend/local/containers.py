@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,6 +31,7 @@ from local.runtime import (
     Process,
     ProcessLauncher,
     ReportSink,
+    SessionKeys,
     die_with_parent,
     model_environment,
 )
@@ -66,10 +68,12 @@ class ContainerLauncher:
             )
         return None
 
-    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
+    def launch(
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+    ) -> Process:
         on_host_network = self._on_host_network(artifact_uri)
         listen_port = port if on_host_network else record.container_port
-        environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url())
+        environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url(), keys)
         if on_host_network:
             environment["KRAKEN_MODEL_HOST"] = "127.0.0.1"
         workdir = self._secrets / replica_id
@@ -227,6 +231,8 @@ def _launcher(settings: Settings) -> Launcher:
     return launcher
 
 
-def local_runtime(settings: Settings, sink: ReportSink, shipper: LogShipper) -> LocalContainerRuntime:
+def local_runtime(
+    settings: Settings, sink: ReportSink, shipper: LogShipper, sessions: Callable[[str, str], SessionKeys]
+) -> LocalContainerRuntime:
     """Local mode's runtime: containers where an engine works (or as KRAKEN_LOCAL_RUNTIME says), else processes."""
-    return LocalContainerRuntime(settings, sink, shipper, _launcher(settings))
+    return LocalContainerRuntime(settings, sink, shipper, _launcher(settings), sessions)

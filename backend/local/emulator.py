@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -12,14 +13,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from chalicelib import config
+from chalicelib import config, permissions
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.aws_errors import error_code
 from chalicelib.adapters.clients import client
 from chalicelib.config import Settings
 from local.containers import PODMAN_HOST_LOOPBACK
 from local.gate import PUBLIC_COGNITO_OPERATIONS, Gate, admitted_by_gate
-from local.identities import Identities
+from local.identities import ACCOUNT, Identities
 from local.state import Pausable
 
 
@@ -86,6 +87,7 @@ def use_emulator(endpoint_url: str) -> None:
             config.AWS_ENDPOINT_URL: endpoint_url,
         }
     )
+    os.environ[config.MODEL_TASK_BOUNDARY_ARN] = model_task_boundary_arn(os.environ[config.STAGE])
     os.environ.setdefault(config.REGION, "us-east-1")
 
 
@@ -188,6 +190,27 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
         if error_code(error) != "ResourceAlreadyExistsException":
             raise
     logs.put_retention_policy(logGroupName=settings.request_log_group, retentionInDays=30)
+    _create_model_task_boundary(settings)
+
+
+def model_task_boundary_arn(stage: str) -> str:
+    """The boundary policy's ARN in the emulator's account (CDK passes the stack's own)."""
+    return permissions.MODEL_TASK_BOUNDARY.format(partition="aws", account=ACCOUNT, prefix=f"kraken-{stage}")
+
+
+def _create_model_task_boundary(settings: Settings) -> None:
+    """The managed policy every model role is made under, from the statements CDK makes it of."""
+    prefix = f"kraken-{settings.stage}"
+    values = {"partition": "aws", "bucket": settings.artifact_bucket}
+    iam = client("iam", settings)
+    try:
+        iam.create_policy(
+            PolicyName=permissions.MODEL_TASK_BOUNDARY_NAME.format(prefix=prefix),
+            PolicyDocument=json.dumps(permissions.policy_document("model_task_boundary", values)),
+        )
+    except ClientError as error:
+        if error_code(error) != "EntityAlreadyExists":
+            raise
 
 
 ADMIN_USER = "admin"

@@ -19,6 +19,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from chalicelib import permissions
 from chalicelib.config import Settings
+from local.runtime import SessionKeys
 
 # What AWS does itself in local mode: delivering logs written to stdout (Lambda's, the awslogs
 # driver's) and turning EMF lines into metrics. Not a role of ours; it gets only these actions.
@@ -57,9 +58,11 @@ OPERATOR_POLICY = {
         }
     ],
 }
-# The key local/runtime.py hands every runner process: it is the model task role's key in the emulator.
-RUNNER_KEY = "local"
-MODEL_TASK = "model_task"
+# The emulator's account, moto's default: the one its ARNs name.
+ACCOUNT = "123456789012"
+
+# ECS refreshes a task's role credentials itself; a replica's one session must outlive it here.
+MODEL_SESSION_SECONDS = 12 * 3600
 
 _role: ContextVar[str | None] = ContextVar("kraken_local_role", default=None)
 
@@ -118,7 +121,7 @@ class Identity:
 class Identities:
     """Creates the users in the emulator (before enforcement starts) and hands out their credentials."""
 
-    def __init__(self, iam: Any, settings: Settings, account: str = "123456789012") -> None:
+    def __init__(self, iam: Any, settings: Settings, account: str = ACCOUNT) -> None:
         values = policy_values(settings, account)
         tables = [f"arn:aws:dynamodb:{settings.region}:{account}:table/{name}" for name in settings.table_names]
         documents = {
@@ -135,18 +138,6 @@ class Identities:
             iam.put_user_policy(UserName=user, PolicyName=role, PolicyDocument=json.dumps(policy))
             key = iam.create_access_key(UserName=user)["AccessKey"]
             self.by_role[role] = Identity(key["AccessKeyId"], key["SecretAccessKey"], policy)
-        self._give_runner_key(account)
-
-    def _give_runner_key(self, account: str) -> None:
-        # Runner processes sign with RUNNER_KEY (local/runtime.py sets it); in this in-process emulator
-        # that key becomes the model task user's, so a model reads with the task role's policy only.
-        from moto.iam.models import iam_backends
-
-        identity = self.by_role[MODEL_TASK]
-        user = iam_backends[account]["aws"].get_user(f"kraken-local-{MODEL_TASK.replace('_', '-')}")
-        user.access_keys[0].access_key_id = RUNNER_KEY
-        user.access_keys[0].secret_access_key = RUNNER_KEY
-        self.by_role[MODEL_TASK] = Identity(RUNNER_KEY, RUNNER_KEY, identity.policy)
 
     def secrets(self) -> dict[str, Identity]:
         """Access key id -> identity, for the emulator's own checks of presigned requests."""
@@ -202,3 +193,22 @@ class RoleCredentials(Credentials):
     @secret_key.setter
     def secret_key(self, value: str) -> None:
         pass
+
+
+def model_session(role_arn: str, session_name: str, region: str) -> SessionKeys:
+    """A session of a model's own role, as ECS gets one for each task through its service principal.
+
+    ECS is not a caller of ours, so no identity of ours signs this: it is asked of the in-process
+    emulator's STS directly. moto then judges every call made with these keys by that role's policy.
+    """
+    from moto.sts.models import sts_backends
+
+    session = sts_backends[ACCOUNT]["aws"].assume_role(
+        region_name=region,
+        role_session_name=session_name[:64],
+        role_arn=role_arn,
+        policy="",
+        duration=MODEL_SESSION_SECONDS,
+        external_id="",
+    )
+    return SessionKeys(session.access_key_id, session.secret_access_key, session.session_token)

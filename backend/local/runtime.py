@@ -86,8 +86,11 @@ class Launcher(Protocol):
         """Why this model cannot run here at all, or None."""
         ...
 
-    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
-        """Start the replica serving on 127.0.0.1:port; its output comes on the process's stdout/stderr."""
+    def launch(
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+    ) -> Process:
+        """Start the replica serving on 127.0.0.1:port, acting with `keys` (the model's role's session, or none);
+        its output comes on the process's stdout/stderr."""
         ...
 
     def stop(self, replica_id: str, process: Process) -> None:
@@ -119,16 +122,32 @@ class LiveReplica:
     memory_reserved_mib: float
 
 
+@dataclass(frozen=True)
+class SessionKeys:
+    """Temporary credentials of a role's session, as ECS hands a task its task role's."""
+
+    access_key: str
+    secret_key: str
+    token: str
+
+
 def model_environment(
-    settings: Settings, record: ModelRecord, artifact_uri: str | None, port: int, endpoint_url: str
+    settings: Settings,
+    record: ModelRecord,
+    artifact_uri: str | None,
+    port: int,
+    endpoint_url: str,
+    keys: SessionKeys | None,
 ) -> dict[str, str]:
-    """What a model's replica reads: the runner's settings, and for the runner the emulator's address."""
+    """What a model's replica reads: the runner's settings, and for the runner the emulator's address and its
+    model's own role's session (environment, never a command line)."""
     environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, port)
-    if artifact_uri is None:  # an image model reads only what the user gave it
+    if artifact_uri is None or keys is None:  # an image model reads only what the user gave it
         return environment
     return {
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ACCESS_KEY_ID": keys.access_key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+        "AWS_SESSION_TOKEN": keys.token,
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_ENDPOINT_URL": endpoint_url,
         **environment,
@@ -172,6 +191,7 @@ class _Supervisor:
         self.record = unit.record
         self.version = unit.version
         self.artifact_uri = unit.artifact_uri
+        self.identity = unit.identity
         self.stop_requested = threading.Event()
         self.task: _Task | None = None
         self.thread = threading.Thread(
@@ -197,7 +217,9 @@ class _Supervisor:
         port = _free_port()
         launcher = self.runtime.launcher
         replica_id = uuid.uuid4().hex
-        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port), port)
+        # As ECS does for each task: a fresh session of the model's own role.
+        keys = self.runtime.sessions(self.identity, replica_id) if self.identity else None
+        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port, keys), port)
         process = task.process
         self.task = task
         pumps = [self._pump(process.stdout, task), self._pump(process.stderr, task)]
@@ -290,13 +312,17 @@ class ProcessLauncher:
     def refusal(self, record: ModelRecord) -> str | None:
         return ENGINE_NEEDED if record.docker_image else None
 
-    def launch(self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int) -> Process:
+    def launch(
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+    ) -> Process:
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(BACKEND_DIR),
             "PYTHONUNBUFFERED": "1",
             "KRAKEN_MODEL_HOST": "127.0.0.1",
-            **model_environment(self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or ""),
+            **model_environment(
+                self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or "", keys
+            ),
         }
         held = self._limits.prepare(replica_id, record.container_cpu, record.container_memory)
 
@@ -443,8 +469,17 @@ class _VersionSet:
 class LocalContainerRuntime:
     """ContainerRuntime on this machine; `sink` receives each replica report (the domain's lifecycle)."""
 
-    def __init__(self, settings: Settings, sink: ReportSink, shipper: LogShipper, launcher: Launcher) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sink: ReportSink,
+        shipper: LogShipper,
+        launcher: Launcher,
+        sessions: Callable[[str, str], SessionKeys],
+    ) -> None:
         self.settings = settings
+        # (role, session name) -> that role's session: what ECS does for a task's role.
+        self.sessions = sessions
         self.sink = sink
         self.shipper = shipper
         self.launcher = launcher

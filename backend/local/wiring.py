@@ -28,7 +28,7 @@ from chalicelib.wiring import Wiring
 from local.autoscaler import DEFAULT_ROUND_SECONDS, ROUND_SECONDS, LocalAutoscaler, seconds_from
 from local.calls import CallLog
 from local.containers import local_runtime
-from local.identities import PLATFORM, Identities, acting_as
+from local.identities import PLATFORM, Identities, acting_as, model_session
 from local.logs import LogShipper
 from local.resources import ResourceSampler, sample_interval
 from local.runtime import LocalContainerRuntime
@@ -99,7 +99,10 @@ class LocalWiring(Wiring):
 
     @cached_property
     def runtime(self) -> ContainerRuntime:
-        return local_runtime(self.settings, self._on_report, self.shipper)
+        region = self.settings.region
+        return local_runtime(
+            self.settings, self._on_report, self.shipper, lambda role, name: model_session(role, name, region)
+        )
 
     def _later(self, delay: float, job: Callable[[], None]) -> None:
         """Run a lifecycle job after a delay, as the reconciler would on AWS (with its role)."""

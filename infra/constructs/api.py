@@ -266,7 +266,7 @@ class KrakenApi(Construct):
                     acknowledge_wildcard_resource(
                         role,
                         resource,
-                        "Log groups, services, tasks, task definitions and artifacts are created per model at "
+                        "Log groups, services, tasks, task definitions, roles and artifacts are created per model at "
                         "runtime; the pattern names this stage's prefix, cluster or bucket.",
                     )
         acknowledge(

@@ -22,7 +22,8 @@ MODEL_PORTS = ec2.Port.tcp_range(1, 65535)
 class ModelCompute(Construct):
     """The ECS cluster and everything a model task needs; the API registers task definitions at runtime.
 
-    Attributes: `cluster`, `execution_role`, `task_role`, `function_security_group` (the API function's),
+    Attributes: `cluster`, `execution_role`, `model_task_boundary` (the permissions boundary of every model's
+    own role, which the API makes per model at runtime), `function_security_group` (the API function's),
     `model_security_group` (the containers'), `runner_image` (the standard runner, an image asset),
     `model_log_group_arn` (pattern for the per-model log groups).
     """
@@ -55,9 +56,9 @@ class ModelCompute(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         self.execution_role = self._execution_role(prefix, model_log_group_prefix)
-        self.task_role = self._task_role(prefix, artifact_bucket_name)
+        self.model_task_boundary = self._model_task_boundary(prefix, artifact_bucket_name)
         self.runner_image = self._runner_image(runner_dir)
-        self.task_roles = (self.execution_role, self.task_role)
+        self.task_roles = (self.execution_role,)
 
     def _security_groups(self, prefix: str, vpc: ec2.IVpc) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup]:
         """The API function's security group and the model containers', which admits only the former."""
@@ -123,29 +124,30 @@ class ModelCompute(Construct):
                     acknowledge_wildcard_resource(role, resource, why[grant.sid])
         return role
 
-    def _task_role(self, prefix: str, artifact_bucket_name: str) -> iam.Role:
-        """The role the model container itself assumes: read-only access to the artifacts it serves."""
+    def _model_task_boundary(self, prefix: str, artifact_bucket_name: str) -> iam.ManagedPolicy:
+        """The most any model's own role may do (read artifacts of this stage's bucket): the API may make a
+        model role only under it, so no model role can ever be granted more."""
         stack = cdk.Stack.of(self)
-        role = iam.Role(
-            self,
-            "ModelTaskRole",
-            role_name=f"{prefix}-model-task",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description=f"{prefix}: what a running model may do (read its artifact)",
-        )
         permissions = permissions_module()
-        for grant in permissions.MODEL_TASK:
-            resources = permissions.resources(
-                grant, {"partition": stack.partition, "bucket": artifact_bucket_name}, (), ()
+        values = {"partition": stack.partition, "bucket": artifact_bucket_name}
+        boundary = iam.ManagedPolicy(
+            self,
+            "ModelTaskBoundary",
+            managed_policy_name=permissions.MODEL_TASK_BOUNDARY_NAME.format(prefix=prefix),
+            description=f"{prefix}: the permissions boundary of every model's own role",
+        )
+        for grant in permissions.MODEL_TASK_BOUNDARY_GRANTS:
+            resources = permissions.resources(grant, values, (), ())
+            boundary.add_statements(
+                iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources)
             )
-            role.add_to_policy(iam.PolicyStatement(sid=grant.sid, actions=list(grant.actions), resources=resources))
             for resource in resources:
                 acknowledge_wildcard_resource(
-                    role,
+                    boundary,
                     resource,
-                    "Models read their artifacts, whose keys are chosen at upload time, from this stage's bucket only.",
+                    "A bound, not a grant: each model's own role reads only models/<its id>/* within it.",
                 )
-        return role
+        return boundary
 
     def _runner_image(self, runner_dir: Path) -> ecr_assets.DockerImageAsset:
         """The standard runner as an image asset, which the execution role may pull."""

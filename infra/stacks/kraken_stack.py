@@ -222,7 +222,7 @@ class KrakenStack(cdk.Stack):
             "INTERFACE_ENDPOINTS": str(endpoint_interfaces),
             "WAF_RULES": str(RATE_LIMIT_RULES if settings.waf_rate_limit else 0),
             "TASK_EXECUTION_ROLE_ARN": compute.execution_role.role_arn,
-            "TASK_ROLE_ARN": compute.task_role.role_arn,
+            "MODEL_TASK_BOUNDARY_ARN": compute.model_task_boundary.managed_policy_arn,
             "SUBNETS": ",".join(subnet_ids),
             "TASK_SECURITY_GROUP": compute.model_security_group.security_group_id,
             "RUNNER_IMAGE": compute.runner_image.image_uri,

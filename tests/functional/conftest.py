@@ -17,12 +17,24 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import config, wiring
 from chalicelib.adapters import clients
-from local.emulator import ADMIN_USER, add_percentiles_to_cloudwatch, create_resources, ensure_user_pool
+from local.emulator import (
+    ADMIN_USER,
+    add_percentiles_to_cloudwatch,
+    create_resources,
+    ensure_user_pool,
+    model_task_boundary_arn,
+)
 
 
 @pytest.fixture
 def settings() -> config.Settings:
-    return config.from_environment({config.STAGE: "test", config.REGION: "us-east-1"})
+    return config.from_environment(
+        {
+            config.STAGE: "test",
+            config.REGION: "us-east-1",
+            config.MODEL_TASK_BOUNDARY_ARN: model_task_boundary_arn("test"),
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +123,6 @@ def ecs_api(aws: config.Settings) -> Iterator[tuple[Client, config.Settings]]:
         task_security_group=group,
         runner_image=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/kraken-runner:1",
         task_execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task-execution",
-        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kraken-test-task",
     )
     from app import app
 

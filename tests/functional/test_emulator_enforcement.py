@@ -59,17 +59,70 @@ def _s3(emulator: Emulator, identities: Identities, role: str):  # type: ignore[
     )
 
 
+def _model_roles(settings: config.Settings, identities: Identities):  # type: ignore[no-untyped-def]
+    from chalicelib.adapters.iam import IamModelRoles
+
+    iam = client("iam", settings, identities.fixed("api_handler"))  # the API's keys, judged by its policy
+    return IamModelRoles(iam, settings.stage, settings.artifact_bucket, settings.model_task_boundary_arn)
+
+
+def _model_s3(emulator: Emulator, identities: Identities, model_id: str):  # type: ignore[no-untyped-def]
+    """S3 as a model's containers see it: a session of the model's own role, made as a start makes it."""
+    from local.identities import model_session
+
+    settings = config.from_environment()
+    role = _model_roles(settings, identities).ensure(model_id)
+    keys = model_session(role, f"replica-of-{model_id}", settings.region)
+    return boto3.client(
+        "s3",
+        endpoint_url=emulator.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=keys.access_key,
+        aws_secret_access_key=keys.secret_key,
+        aws_session_token=keys.token,
+        config=Config(signature_version="s3v4"),
+    )
+
+
 def test_a_role_may_do_what_its_policy_grants_and_nothing_more(emulator) -> None:  # type: ignore[no-untyped-def]
     server, identities = emulator
     bucket = config.from_environment().artifact_bucket
     api = _s3(server, identities, "api_handler")
     api.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"x")
     api.list_object_versions(Bucket=bucket, Prefix="models/m1/")  # s3:ListBucketVersions, granted
-    runner = _s3(server, identities, "model_task")
+    api.put_object(Bucket=bucket, Key="models/m2/artifact", Body=b"another model's")
+    runner = _model_s3(server, identities, "m1")
     assert runner.get_object(Bucket=bucket, Key="models/m1/artifact")["Body"].read() == b"x"
-    with pytest.raises(ClientError) as refused:
-        runner.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"overwritten")
-    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    for refused_call in (
+        lambda: runner.put_object(Bucket=bucket, Key="models/m1/artifact", Body=b"overwritten"),
+        lambda: runner.get_object(Bucket=bucket, Key="models/m2/artifact"),  # each model reads only its own
+    ):
+        with pytest.raises(ClientError) as refused:
+            refused_call()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_model_role_is_made_under_the_boundary_and_removed_with_its_model(emulator) -> None:  # type: ignore[no-untyped-def]
+    from moto.iam.models import iam_backends
+
+    from local.identities import ACCOUNT
+
+    _, identities = emulator
+    settings = config.from_environment()
+    emulated_iam = iam_backends[ACCOUNT]["aws"]
+    roles = _model_roles(settings, identities)
+    arn = roles.ensure("m3")
+    assert roles.ensure("m3") == arn  # idempotent: every start repeats it
+    name = arn.rsplit("/", 1)[1]
+    assert name == f"kraken-{settings.stage}-model-m3"
+    made = emulated_iam.get_role(name)
+    assert made.permissions_boundary["PermissionsBoundaryArn"] == settings.model_task_boundary_arn
+    assert json.loads(made.assume_role_policy_document)["Statement"][0]["Principal"] == {
+        "Service": "ecs-tasks.amazonaws.com"
+    }
+    roles.remove("m3")
+    roles.remove("m3")  # a repeated delete finds nothing and is fine
+    assert name not in {role.name for role in emulated_iam.roles.values()}
 
 
 def test_a_presigned_upload_is_held_to_its_policy_as_s3_does(emulator) -> None:  # type: ignore[no-untyped-def]
@@ -223,12 +276,13 @@ def test_a_rebuilt_table_connection_still_signs_as_the_functions_role(emulator, 
     runner's keys, so every DynamoDB call became the model task's and was refused. It must not matter."""
     from chalicelib import wiring
     from chalicelib.adapters import dynamodb
-    from local.identities import RUNNER_KEY, acting_as
+    from local.identities import acting_as
     from local.wiring import LocalWiring
 
     _, identities = emulator
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", RUNNER_KEY)  # the model task's keys, as the environment once held
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", RUNNER_KEY)
+    other = identities.by_role["task_execution"]  # another role's keys, as the environment once held
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", other.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", other.secret_key)
     services = LocalWiring(config.from_environment(), identities)
     wiring.install(services)
     try:

@@ -129,6 +129,17 @@ def test_start_creates_one_service_from_the_record(ecs_api: tuple[Client, config
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert (definition["cpu"], definition["memory"]) == ("512", "1024")
     assert definition["networkMode"] == "awsvpc" and definition["requiresCompatibilities"] == ["FARGATE"]
+    # The task acts as the model's own role, made by the start under the stage's boundary: it reads only
+    # this model's artifacts.
+    role_name = f"kraken-{settings.stage}-model-{model_id}"
+    assert definition["taskRoleArn"] == f"arn:aws:iam::123456789012:role/{role_name}"
+    iam = boto3.client("iam", region_name=settings.region)
+    role = iam.get_role(RoleName=role_name)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == settings.model_task_boundary_arn
+    own = iam.get_role_policy(RoleName=role_name, PolicyName="own-artifacts")["PolicyDocument"]
+    assert [s["Resource"] for s in own["Statement"]] == [
+        [f"arn:aws:s3:::{settings.artifact_bucket}/models/{model_id}/*"]
+    ]
     container = definition["containerDefinitions"][0]
     assert container["image"] == settings.runner_image
     assert container["portMappings"][0]["containerPort"] == 8080
@@ -294,6 +305,9 @@ def test_force_delete_stops_and_cleans_up(ecs_api: tuple[Client, config.Settings
     client, settings = ecs_api
     model_id = started_model(client)
     send(client, running(settings, model_id))
+    iam = boto3.client("iam", region_name=settings.region)
+    role_name = f"kraken-{settings.stage}-model-{model_id}"
+    assert role_name in {r["RoleName"] for r in iam.list_roles()["Roles"]}
     assert_error(client.http.delete(f"/models/{model_id}"), 409, "conflict")
     assert client.http.delete(f"/models/{model_id}?force=true").status_code == 204
     assert_error(client.http.get(f"/models/{model_id}"), 404, "not_found")
@@ -305,6 +319,7 @@ def test_force_delete_stops_and_cleans_up(ecs_api: tuple[Client, config.Settings
     assert (
         s3.list_object_versions(Bucket=settings.artifact_bucket, Prefix=f"models/{model_id}/").get("Versions") is None
     )
+    assert role_name not in {r["RoleName"] for r in iam.list_roles()["Roles"]}  # the model's role goes with it
     # The last container's events arrive after the record is gone and change nothing.
     send(client, task_event(settings, model_id, lastStatus="STOPPED", desiredStatus="STOPPED"))
 
@@ -586,3 +601,4 @@ def test_an_image_without_credentials_is_pulled_with_the_execution_role(
     container = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert "repositoryCredentials" not in container["containerDefinitions"][0]
     assert container["containerDefinitions"][0]["image"] == image
+    assert "taskRoleArn" not in container  # an image model's containers get no AWS identity at all

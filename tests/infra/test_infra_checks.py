@@ -135,17 +135,15 @@ def _api_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_pass_role_is_limited_to_the_task_roles(synthesized) -> None:
     template = synthesized.template("dev")
     statement = _api_statements(template)["PassTaskRoles"]
-    roles = {r["Fn::GetAtt"][0] for r in statement["Resource"]}
-    assert roles == {
+    named = {r["Fn::GetAtt"][0] for r in statement["Resource"] if "Fn::GetAtt" in r}
+    assert named == {
         lid
         for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role"
-        and r["Properties"].get("RoleName")
-        in {
-            "kraken-dev-task-execution",
-            "kraken-dev-model-task",
-        }
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName") == "kraken-dev-task-execution"
     }
+    # ... and the models' own roles, which exist only once a model has started: a pattern of this stage.
+    patterns = [json.dumps(r) for r in statement["Resource"] if "Fn::GetAtt" not in r]
+    assert len(patterns) == 1 and ":role/kraken-dev-model-*" in patterns[0]
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     granting_pass_role = [
         lid for lid, s in policy_statements(template) if "iam:PassRole" in as_list(s.get("Action", []))
@@ -154,6 +152,36 @@ def test_pass_role_is_limited_to_the_task_roles(synthesized) -> None:
     assert granting_pass_role and all(
         lid.startswith(("ApiFunctionRole", "ApiReconcileRole")) for lid in granting_pass_role
     )
+
+
+def test_model_roles_can_only_be_made_under_the_boundary_that_lets_them_read_artifacts(synthesized) -> None:
+    """The API makes each model's role; IAM lets it only with the boundary, which allows reading artifacts."""
+    from chalicelib import permissions
+
+    template = synthesized.template("dev")
+    boundary_id, boundary = next(
+        (lid, r)
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"].get("ManagedPolicyName") == "kraken-dev-model-task-boundary"
+    )
+    statements = boundary["Properties"]["PolicyDocument"]["Statement"]
+    assert {a for s in statements for a in as_list(s["Action"])} == permissions.granted_actions("model_task")
+    assert all("kraken-dev-artifacts-" in json.dumps(s["Resource"]) for s in statements)
+    for role_id in ("ApiFunctionRole", "ApiReconcileRole"):
+        making = next(
+            s for lid, s in policy_statements(template) if lid.startswith(role_id) and s.get("Sid") == "ModelRoles"
+        )
+        assert set(as_list(making["Action"])) == {"iam:CreateRole", "iam:PutRolePolicy"}
+        assert ":role/kraken-dev-model-*" in json.dumps(making["Resource"])
+        bound = making["Condition"]["StringEquals"]["iam:PermissionsBoundary"]
+        assert "kraken-dev-model-task-boundary" in json.dumps(bound)
+    environment = json.dumps(template)
+    assert "KRAKEN_MODEL_TASK_BOUNDARY_ARN" in environment and boundary_id in environment
+    # No role that every model would share is left.
+    assert not [
+        r for r in template["Resources"].values() if r["Properties"].get("RoleName", "") == "kraken-dev-model-task"
+    ]
 
 
 def test_ecs_permissions_are_scoped_to_our_cluster(synthesized) -> None:
@@ -241,7 +269,7 @@ def test_each_function_role_grants_exactly_what_the_policy_source_says(synthesiz
         "task_state_change": "ApiTaskStateChangeRole",
         "reconcile": "ApiReconcileRole",
     }
-    for role, name in (("model_task", "kraken-dev-model-task"), ("task_execution", "kraken-dev-task-execution")):
+    for role, name in (("task_execution", "kraken-dev-task-execution"),):
         found = next(lid for lid, r in template["Resources"].items() if r["Properties"].get("RoleName") == name)
         prefixes[role] = found[:-8]  # without the hash, so its DefaultPolicy matches too
     assert set(prefixes) == set(permissions.ROLES)  # every role of the source is checked

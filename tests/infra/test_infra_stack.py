@@ -208,7 +208,7 @@ def test_model_containers_accept_only_the_api_functions_security_group(dev) -> N
 
 
 def test_task_roles_are_assumed_by_ecs_tasks(dev) -> None:
-    for name in ("kraken-dev-task-execution", "kraken-dev-model-task"):
+    for name in ("kraken-dev-task-execution",):
         Template.from_json(dev).has_resource_properties(
             "AWS::IAM::Role",
             {

@@ -64,6 +64,7 @@ CLOUDWATCH = Dependency("CloudWatch", "cloudwatch")
 ECS = Dependency("ECS", "ecs")
 USER_POOL = Dependency("the user pool", "cognito-idp")
 REGISTRY_SECRETS = Dependency("Secrets Manager", "secretsmanager")
+MODEL_ROLES = Dependency("IAM (the models' roles)", "iam")
 
 
 def error_code(error: BaseException) -> str:

@@ -132,8 +132,8 @@ class EcsContainerRuntime:
             }
         if settings.task_execution_role_arn:
             definition["executionRoleArn"] = settings.task_execution_role_arn
-        if settings.task_role_arn:
-            definition["taskRoleArn"] = settings.task_role_arn
+        if unit.identity:  # the model's own role; an image model's task gets none
+            definition["taskRoleArn"] = unit.identity
         return definition
 
     def _service(self, model_id: str, version: int) -> dict[str, Any] | None:

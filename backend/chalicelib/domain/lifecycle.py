@@ -38,6 +38,7 @@ from chalicelib.domain.ports import (
     DeploymentHistory,
     ExitCause,
     LoadReport,
+    ModelIdentities,
     ModelNames,
     ModelQuery,
     ModelRepository,
@@ -152,6 +153,7 @@ class Lifecycle(RecordKeeper):
         artifact_max_bytes: int,
         start_timeout: timedelta,
         requests: RequestHistory,
+        identities: ModelIdentities,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[str], None] = lambda _model_id: None,
         later: Callable[[float, Callable[[], None]], None] | None = None,
@@ -176,6 +178,8 @@ class Lifecycle(RecordKeeper):
         self._admit = admit
         # Removes a deleted model's registry credentials.
         self._forget_credentials = forget_credentials
+        # Each model's own AWS identity, which its runner reads the artifact as.
+        self._identities = identities
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -322,6 +326,7 @@ class Lifecycle(RecordKeeper):
         self._history.delete_all(model_id)
         if record.registry_secret:
             self._forget_credentials(model_id)
+        self._identities.remove(model_id)
         self._on_change(model_id)
         self._names.release(record.name, model_id)
         current = record
@@ -561,6 +566,10 @@ class Lifecycle(RecordKeeper):
         if version is not None and version.docker_image is None:
             recorded = version.artifact.object_version if version.artifact else None
             artifact_uri = self._artifacts.uri(record.id, version.artifact_number, recorded)
+        # Only the standard runner reads from AWS (its artifact); an image model's containers get no identity.
+        # Made at every start, not at creation: older models get theirs, and IAM has propagated a new role
+        # long before Fargate has placed the task and the runner asks for credentials.
+        identity = self._identities.ensure(record.id) if artifact_uri else None
         try:
             unit = RuntimeUnit(
                 record.unit(deployed),
@@ -569,6 +578,7 @@ class Lifecycle(RecordKeeper):
                 artifact_uri,
                 deployed.autoscaling,
                 deployed.spot,
+                identity,
             )
             self._runtime.start(unit)
         except RuntimeRefused as refused:

@@ -217,6 +217,20 @@ class RuntimeUnit:
     artifact_uri: str | None
     autoscaling: Autoscaling | None = None
     spot: bool = False  # Fargate Spot on AWS; the local runtime has no such thing and ignores it
+    # Who the replicas act as (the model's own role, ModelIdentities.ensure); None: no AWS identity at all.
+    identity: str | None = None
+
+
+class ModelIdentities(Protocol):
+    """Each model's own AWS identity, which may read that model's artifacts and nothing else."""
+
+    def ensure(self, model_id: str) -> str:
+        """The model's identity (a role ARN), made as needed; idempotent."""
+        ...
+
+    def remove(self, model_id: str) -> None:
+        """Forget the model's identity; one that is already gone is fine."""
+        ...
 
 
 class ContainerRuntime(Protocol):
