@@ -169,7 +169,7 @@ def load_bundle(archive: Path, settings: Settings) -> Model:
 
 def load_mlflow(archive: Path, settings: Settings) -> Model:
     """A zipped MLflow model directory, served through its pyfunc flavor with the runner's libraries."""
-    from runner.models import EstimatorModel
+    from runner.models import MlflowModel
 
     unpacked = archive.parent / "mlflow"
     unpack(archive, unpacked, settings.unpacked_max_bytes, "mlflow")
@@ -178,4 +178,4 @@ def load_mlflow(archive: Path, settings: Settings) -> Model:
         import mlflow.pyfunc
     except ImportError:
         raise LoadFailure("this runner has no mlflow installed; it cannot serve MLflow models") from None
-    return EstimatorModel(mlflow.pyfunc.load_model(str(root)), "mlflow")
+    return MlflowModel(mlflow.pyfunc.load_model(str(root)))

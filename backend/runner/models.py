@@ -183,6 +183,48 @@ class EstimatorModel:
         """Nothing to redo: the estimator is shared copy-on-write with the parent."""
 
 
+class MlflowModel(EstimatorModel):
+    """An MLflow model's pyfunc flavor, given modelData as `mlflow models serve` gives it its JSON.
+
+    JSON's numbers arrive as float64 and int64, and pyfunc's schema enforcement refuses to cast them
+    down to a float32 or int32 signature (or an integer to a float64 tensor), so the input is first
+    parsed against the signature with MLflow's own helpers: records' columns and rows' tensors take
+    its types. An input that breaks the signature (a missing column, a value that cannot be cast) is
+    the caller's to fix, a 400 with MLflow's reason.
+    """
+
+    def __init__(self, pyfunc_model: Any) -> None:
+        from mlflow.exceptions import MlflowException
+        from mlflow.utils.proto_json_utils import cast_df_types_according_to_schema, parse_tf_serving_input
+
+        super().__init__(pyfunc_model, "mlflow")
+        self.input_schema = pyfunc_model.metadata.get_input_schema()
+        self._mlflow_error = MlflowException
+        self._cast_columns = cast_df_types_according_to_schema
+        self._cast_tensor = parse_tf_serving_input
+        self._features = self._parsed
+
+    def _parsed(self, model_data: Any) -> Any:
+        rows = _rows(model_data)
+        if isinstance(rows[0], dict):  # as the scoring server parses dataframe_records
+            frame = to_model_input(rows)
+            return frame if self.input_schema is None else self._cast_columns(frame, self.input_schema)
+        # As it parses "inputs": rows, or single values (a one-dimensional tensor, or one column).
+        return self._cast_tensor({"inputs": rows}, schema=self.input_schema)
+
+    def predict(self, model_data: Any, meta_data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return super().predict(model_data, meta_data)
+        except self._mlflow_error as exc:
+            # MLflow's error code says whose fault it is: a 400's (a bad parameter or input) the caller's.
+            if exc.get_http_status_code() != 400:
+                raise
+            # pyfunc wraps a schema error as "Failed to enforce schema of data '<the whole input>' ...":
+            # its reason alone, since a 400 never echoes the input.
+            reason = exc.__context__ if getattr(exc, "error_class", None) == "SCHEMA_ENFORCEMENT_FAILED" else None
+            raise _rejected(reason or exc) from exc
+
+
 _ONNX_DTYPES = {
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,

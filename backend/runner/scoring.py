@@ -40,18 +40,23 @@ def _split(frame: Any) -> list[Any]:
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def _tensor_input(value: Any, field: str) -> list[Any]:
+def _tensor_input(value: Any, field: str, mlflow: bool) -> list[Any]:
     if isinstance(value, dict):
         return _columns_to_records(value)
     if not isinstance(value, list) or not value:
         raise InvalidInput(f'"{field}" must be a non-empty list of rows, or an object of named columns')
-    if all(isinstance(item, dict | list) for item in value):
+    if mlflow or all(isinstance(item, dict | list) for item in value):
         return value
     return [[item] for item in value]  # a list of scalars is one column
 
 
-def model_data(body: bytes, content_type: str) -> tuple[list[Any], dict[str, Any]]:
-    """The rows and the metaData an invocation asks for; InvalidInput for what the caller must fix."""
+def model_data(body: bytes, content_type: str, mlflow: bool = False) -> tuple[list[Any], dict[str, Any]]:
+    """The rows and the metaData an invocation asks for; InvalidInput for what the caller must fix.
+
+    An MLflow model gets `instances` and `inputs` lists as sent (it parses them against its signature as
+    `mlflow models serve` does: a list of single values is a one-dimensional tensor, or a column); other
+    models get a list of single values as one column.
+    """
     if content_type == "text/csv":
         import pandas as pd
 
@@ -87,12 +92,12 @@ def model_data(body: bytes, content_type: str) -> tuple[list[Any], dict[str, Any
             raise InvalidInput('"dataframe_records" must be a list of records (objects)')
         rows = value
     else:
-        rows = _tensor_input(value, field)
+        rows = _tensor_input(value, field, mlflow)
     return rows, params
 
 
-async def invocations(body: bytes, content_type: str, predict: Predict) -> bytes:
-    rows, params = model_data(body, content_type)
+async def invocations(body: bytes, content_type: str, predict: Predict, mlflow: bool) -> bytes:
+    rows, params = model_data(body, content_type, mlflow)
     result = await predict(rows, params)
     return orjson.dumps({"predictions": result["results"]}, default=json_default, option=JSON_OPTIONS)
 

@@ -177,9 +177,11 @@ class RunnerApp:
 
     async def _invocations(self, body: bytes, scope: Scope) -> bytes:
         from runner import scoring
+        from runner.models import MlflowModel
 
         assert self._batcher is not None
-        return await scoring.invocations(body, _content_type(scope), self._batcher.predict)
+        mlflow = isinstance(self.model, MlflowModel)
+        return await scoring.invocations(body, _content_type(scope), self._batcher.predict, mlflow)
 
     async def _seldon(self, body: bytes, scope: Scope) -> bytes:  # noqa: ARG002 - a Handler
         from runner import seldon

@@ -158,6 +158,8 @@ def test_mlflow_inputs_become_rows_or_records() -> None:
     assert scoring.model_data(orjson.dumps({"instances": [[1, 2]]}), "application/json")[0] == [[1, 2]]
     assert scoring.model_data(orjson.dumps({"inputs": {"a": [1, 2]}}), "application/json")[0] == [{"a": 1}, {"a": 2}]
     assert scoring.model_data(orjson.dumps({"inputs": [1, 2]}), "application/json")[0] == [[1], [2]]
+    # An MLflow model parses single values against its signature itself (a 1-D tensor, or one column).
+    assert scoring.model_data(orjson.dumps({"inputs": [1, 2]}), "application/json", mlflow=True)[0] == [1, 2]
     assert scoring.model_data(b"carat,cut\n0.2,Ideal\n", "text/csv")[0] == [{"carat": 0.2, "cut": "Ideal"}]
 
 
