@@ -1,8 +1,9 @@
 """Open Inference Protocol v2 (KServe/Triton REST) in the runner: tensors in, the model's own predict, tensors out.
 
 One tensor of shape [N, k] is N rows of k features; several named tensors of shape [N] (or [N, 1])
-are the columns of an N-row DataFrame, named by the tensors; BYTES elements are strings. Outputs
-name the estimator method they ask for (`predict`, `predict_proba`, ...), or an ONNX graph's outputs.
+are the columns of an N-row DataFrame, named by the tensors; BYTES elements are strings. An MLflow
+signature's one unnamed tensor (`input-0` in the metadata) takes the one tensor sent, in its shape.
+Outputs name the estimator method they ask for (`predict`, `predict_proba`, ...), or an ONNX graph's outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import orjson
 
 from runner.errors import InvalidInput, one_line
-from runner.models import METHODS, Model, OnnxModel
+from runner.models import METHODS, MlflowModel, Model, OnnxModel
 
 Predict = Callable[[Any, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -186,13 +187,20 @@ async def infer(body: bytes, model: Model, predict: Predict, name: str, version:
                 raise InvalidInput(f"output {wanted!r} is not one of the model's outputs: {', '.join(produced)}")
         outputs = [output_tensor(n, produced[n]) for n in request.outputs or list(produced)]
     else:
-        rows = model_data(request.inputs)
+        single = request.inputs[0].array if len(request.inputs) == 1 else None
+        rows = single.tolist() if single is not None and _unnamed_tensor(model) else model_data(request.inputs)
         for method in request.outputs or ("predict",):
             if method not in METHODS:
                 raise InvalidInput(f"output {one_line(method, 60)!r} must name a method: {', '.join(METHODS)}")
             outputs.append(output_tensor(method, (await predict(rows, {"method": method}))["results"]))
     response = {"model_name": name, "model_version": version, "id": request.id or request_id, "outputs": outputs}
     return orjson.dumps(response)
+
+
+def _unnamed_tensor(model: Model) -> bool:
+    """Whether the model's signature is one unnamed tensor: it takes the tensor sent whole, whatever its name."""
+    schema = model.input_schema if isinstance(model, MlflowModel) else None
+    return schema is not None and schema.is_tensor_spec() and not schema.has_input_names()
 
 
 def _dims(shape: Any) -> list[int]:
@@ -203,20 +211,28 @@ def declared_tensors(model: Model) -> tuple[list[dict[str, Any]], list[dict[str,
     """The inputs and outputs the artifact declares: an ONNX graph's, an MLflow signature's; else none."""
     if isinstance(model, OnnxModel):
         return _onnx_specs(model.session.get_inputs()), _onnx_specs(model.session.get_outputs())
-    signature = getattr(getattr(getattr(model, "estimator", None), "metadata", None), "signature", None)
+    signature = model.estimator.metadata.signature if isinstance(model, MlflowModel) else None
     if signature is None:
         return [], []
-    return _mlflow_specs(signature.inputs), _mlflow_specs(signature.outputs)
+    return _mlflow_specs(signature.inputs, _input_name), _mlflow_specs(signature.outputs, _output_name)
 
 
 def _onnx_specs(tensors: list[Any]) -> list[dict[str, Any]]:
     return [{"name": t.name, "datatype": _ONNX_TYPES.get(t.type, "BYTES"), "shape": _dims(t.shape)} for t in tensors]
 
 
-def _mlflow_specs(schema: Any) -> list[dict[str, Any]]:
+def _input_name(position: int) -> str:
+    return f"input-{position}"  # what infer takes for an unnamed tensor (and names an unnamed column)
+
+
+def _output_name(position: int) -> str:
+    return "predict" if position == 0 else f"predict-{position}"  # an unnamed output is predict's
+
+
+def _mlflow_specs(schema: Any, unnamed: Callable[[int], str]) -> list[dict[str, Any]]:
     specs = []
     for position, spec in enumerate(getattr(schema, "inputs", None) or []):
-        name = spec.name or ("predict" if position == 0 else f"predict-{position}")  # an unnamed output: predict's
+        name = spec.name or unnamed(position)
         if hasattr(spec, "shape"):  # a TensorSpec: a numpy dtype and a shape
             datatype = datatype_of(np.empty(0, dtype=spec.type))
             specs.append({"name": name, "datatype": datatype, "shape": _dims(spec.shape)})

@@ -1,5 +1,5 @@
 """MLflow models as their owners logged them: float32/int32 signatures take JSON numbers on every protocol,
-schema errors are 400s in each protocol's shape, a bug in the model is a 500."""
+schema errors are 400s in each protocol's shape, a bug in the model is a 500, unnamed inputs are input-N."""
 
 from __future__ import annotations
 
@@ -204,6 +204,22 @@ def test_a_one_dimensional_int32_tensor_takes_a_list_of_json_integers(counts) ->
         assert _post(counts, "/invocations", request) == (200, {"predictions": [2, 4, 6]})
 
 
+def test_unnamed_inputs_are_input_n_in_the_metadata_and_infer_takes_them_by_that_name(points, counts) -> None:
+    status, _, metadata = points.request("GET", "/v2/models/m/versions/1")
+    assert status == 200
+    assert metadata["inputs"] == [{"name": "input-0", "datatype": "FP32", "shape": [-1, 3]}]
+    assert metadata["outputs"] == [{"name": "predict", "datatype": "FP32", "shape": [-1]}]
+    status, _, metadata = counts.request("GET", "/v2/models/m/versions/1")
+    assert status == 200
+    assert metadata["inputs"] == [{"name": "input-0", "datatype": "INT32", "shape": [-1]}]
+    assert metadata["outputs"] == [{"name": "predict", "datatype": "INT32", "shape": [-1]}]
+    # A [3] tensor is not a column named input-0 here but the model's one tensor, sent whole.
+    doubled = [{"name": "predict", "shape": [3], "datatype": "INT32", "data": [2, 4, 6]}]
+    for datatype in ("INT32", "INT64"):
+        status, body = _infer(counts, ("input-0", [3], datatype, [1, 2, 3]))
+        assert (status, body.get("outputs")) == (200, doubled), body
+
+
 def test_an_integer_where_the_signature_says_float64_is_cast(points64, points_model) -> None:
     # The console's try-it example from the request history re-stringifies a captured [[0.0, ...]] as
     # [[0, ...]] (JSON.parse then JSON.stringify): both must score alike.
@@ -253,6 +269,7 @@ def test_a_bug_in_the_model_is_still_a_500(counts) -> None:
     assert _post(counts, "/invocations", {"inputs": [1, -1]}) == (
         500, {"error_code": "INTERNAL_ERROR", "message": "the model failed on this request"}
     )  # fmt: skip
+    assert _infer(counts, ("input-0", [2], "INT32", [1, -1])) == (500, {"error": "the model failed on this request"})
     [logged] = [json.loads(line) for line in counts.stderr.splitlines() if '"requestId":"bug-1"' in line]
     assert logged["error"] == "RuntimeError: negative counts are not handled yet"
     assert counts.predict([1]) == (200, {"results": [2]})
