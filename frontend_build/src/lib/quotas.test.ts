@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { quotaErrorsFromApi, quotaForm, quotaMeasures, quotaSummary, validateQuota, type QuotaForm } from "./quotas";
+import { ApiError } from "../api/client";
+import { quotaErrorsFromApi, quotaRefusal, quotaForm, quotaMeasures, quotaSummary, validateQuota, type QuotaForm } from "./quotas";
 
 const NONE = { maxVcpu: null, maxMemoryGb: null, maxReplicas: null, maxModels: null };
 
@@ -80,5 +81,17 @@ describe("the quota form", () => {
       errors: { maxReplicas: "Input should be less than or equal to 100000" },
       unplaced: ["other: Extra inputs are not permitted", "bad body"],
     });
+  });
+});
+
+describe("a quota's refusal", () => {
+  it("is the 409 quota_exceeded, said as a sentence; a stale revision's 409 is not one", () => {
+    const message = "project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left";
+    expect(quotaRefusal(new ApiError(409, "quota_exceeded", message))).toBe(
+      "Project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left.",
+    );
+    expect(quotaRefusal(new ApiError(409, "conflict", "the model has changed"))).toBeNull();
+    expect(quotaRefusal(new ApiError(403, "forbidden", "no"))).toBeNull();
+    expect(quotaRefusal(new Error(message))).toBeNull();
   });
 });

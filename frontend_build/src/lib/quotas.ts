@@ -4,7 +4,9 @@
  * typed (empty: no bound), checked by the API's rules (QuotaBody) before a round trip, and the API's 422
  * details placed on the same fields.
  */
+import { ApiError } from "../api/client";
 import type { Quota, QuotaBody, Usage } from "../api/types";
+import { sentence } from "./format";
 
 export type QuotaKey = keyof QuotaBody & keyof Quota;
 
@@ -155,4 +157,9 @@ export function quotaErrorsFromApi(details: readonly { field: string; message: s
     else unplaced.push(field ? `${field}: ${message}` : message);
   }
   return { errors, unplaced };
+}
+
+/** The quota's refusal as a sentence ("Project pricing has a quota of 3 replicas: …"), or null for any other error. */
+export function quotaRefusal(error: unknown): string | null {
+  return error instanceof ApiError && error.isQuotaExceeded ? sentence(error.message) : null;
 }

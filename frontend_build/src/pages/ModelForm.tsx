@@ -15,6 +15,7 @@ import { emptyForm, formFromModel, toCreateBody, toUpdateBody, type ModelForm as
 import { ErrorState, InlineError, Loading, errorText } from "../components/States";
 import { NotAllowed } from "../components/NotAllowed";
 import { PageTitle } from "../components/PageTitle";
+import { QuotaBanner } from "../components/QuotaBanner";
 import { Time } from "../components/Time";
 import { useUser } from "../auth/user";
 import { can, deniedReason, projectsAllowing, roleIn, type Roles } from "../auth/roles";
@@ -144,6 +145,7 @@ function ModelEditor({ initial, model, projects, submitLabel, cancelHref, onSubm
           </button>
         </div>
       )}
+      {state.quotaError && <QuotaBanner error={state.quotaError.error} project={state.quotaError.project} />}
       {state.formError && <InlineError>{state.formError}</InlineError>}
 
       <ProjectField form={form} errors={errors} update={update} choices={projects} editing={!!model} />

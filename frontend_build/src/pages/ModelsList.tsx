@@ -5,7 +5,9 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus, type StageCost } from "../api/types";
+import { ApiError } from "../api/client";
 import { InlineField } from "../components/InlineField";
+import { QuotaBanner } from "../components/QuotaBanner";
 import { RefreshButton } from "../components/RefreshButton";
 import { useApi, useNotify, useWithdrawNotice } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
@@ -98,6 +100,8 @@ function Models({ project }: { project: string | null }) {
   const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const [stopping, setStopping] = useState<Model | null>(null);
+  // A start from a row that the project's quota refused, said above the list until dismissed.
+  const [quotaError, setQuotaError] = useState<{ error: ApiError; project: string } | null>(null);
   const { roles } = useUser();
   // In one project, the role there; across all, adding is offered when some project allows it (the form picks which).
   const addDenied = project
@@ -160,7 +164,8 @@ function Models({ project }: { project: string | null }) {
       replaceItem(updated);
       notify(action === "start" ? `Starting ${model.name}…` : `Stopping ${model.name}…`, "info", `lifecycle:${model.id}`);
     } catch (err) {
-      notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
+      if (err instanceof ApiError && err.isQuotaExceeded) setQuotaError({ error: err, project: model.project });
+      else notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
       list.reload();
     } finally {
       setBusy((b) => ({ ...b, [model.id]: false }));
@@ -235,6 +240,7 @@ function Models({ project }: { project: string | null }) {
           <RefreshButton onClick={list.reload} busy={list.loading} label="Refresh the list" />
         </div>
       </div>
+      {quotaError && <QuotaBanner error={quotaError.error} project={quotaError.project} onDismiss={() => setQuotaError(null)} />}
       {polling && (
         <p className="muted small" aria-live="polite">
           Some models are changing state; this list refreshes every {POLL_MS / 1000} seconds.

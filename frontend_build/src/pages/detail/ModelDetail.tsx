@@ -32,6 +32,7 @@ import { OperationsTab } from "./OperationsTab";
 import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
 import { DeniedButton } from "../../components/Guarded";
+import { QuotaBanner } from "../../components/QuotaBanner";
 import { useUser } from "../../auth/user";
 import { can, deniedReason, roleIn } from "../../auth/roles";
 
@@ -63,6 +64,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [deploying, setDeploying] = useState<{ promote?: number } | null>(null);
   // A client token created on this page, kept in memory only, for the curl example.
   const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
+  // A start the project's quota refused: said under the header until dismissed or a start goes through.
+  const [quotaError, setQuotaError] = useState<ApiError | null>(null);
   const { roles } = useUser();
   const withdraw = useWithdrawNotice();
   const m = model.data;
@@ -108,9 +111,11 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
     setActing(true);
     try {
       model.setData(action === "start" ? await api.startModel(m.id) : await api.stopModel(m.id));
+      setQuotaError(null);
       notify(action === "start" ? `Starting ${m.name}…` : `Stopping ${m.name}…`, "info", `lifecycle:${m.id}`);
     } catch (err) {
-      notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error", `start-failed:${m.id}`);
+      if (err instanceof ApiError && err.isQuotaExceeded) setQuotaError(err);
+      else notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error", `start-failed:${m.id}`);
     } finally {
       setActing(false);
     }
@@ -172,6 +177,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           {m.failedForGood && " It will not be restarted: fix the cause (a new file, a larger size) and start it again."}
         </div>
       )}
+      {quotaError && <QuotaBanner error={quotaError} project={m.project} onDismiss={() => setQuotaError(null)} />}
       {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
 
       <div className="detail-grid">
