@@ -21,7 +21,7 @@ import { useUser } from "../auth/user";
 import { can, deniedReason, projectsAllowing, roleIn, type Roles } from "../auth/roles";
 import { useProjects } from "../projects";
 import { defaultProjectFor, projectChoices } from "../lib/projects";
-import { BasicsFields, ContainerFields, EnvFields, ProjectField, ScheduleFields, SourceFields } from "./model-form/fields";
+import { BasicsFields, ContainerFields, EnvFields, MetadataFields, ProjectField, ScheduleFields, SourceFields } from "./model-form/fields";
 import { useModelForm } from "./model-form/useModelForm";
 
 /** Where the user may put a model: the projects /me lists with editor or more, or "default" for a stage editor when /me failed. */
@@ -159,6 +159,7 @@ function ModelEditor({ initial, model, projects, submitLabel, cancelHref, onSubm
       <ContainerFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <EnvFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <ScheduleFields form={form} errors={errors} update={update} />
+      <MetadataFields form={form} errors={errors} update={update} />
 
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={state.saving || state.conflict}>

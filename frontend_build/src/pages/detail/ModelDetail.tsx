@@ -33,6 +33,7 @@ import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
 import { DeniedButton } from "../../components/Guarded";
 import { QuotaBanner } from "../../components/QuotaBanner";
+import { MetadataTags } from "../../components/MetadataTags";
 import { useUser } from "../../auth/user";
 import { can, deniedReason, roleIn } from "../../auth/roles";
 
@@ -356,6 +357,14 @@ function InfoPanel({ model: m }: { model: Model }) {
                 </li>
               ))}
             </ul>
+          )}
+        </dd>
+        <dt>Metadata</dt>
+        <dd>
+          {Object.keys(m.metadata ?? {}).length ? (
+            <MetadataTags metadata={m.metadata} testId="model-metadata" />
+          ) : (
+            <span className="muted">None</span>
           )}
         </dd>
         <dt>Environment</dt>

@@ -8,7 +8,7 @@ import { useRef, useState, type FormEvent, type ReactNode } from "react";
 import { ApiError } from "../../api/client";
 import { errorText } from "../../components/States";
 import { sentence } from "../../lib/format";
-import { apiErrorsToForm, hasErrors, validateForm, type FormErrors, type ModelForm } from "../../lib/validation";
+import { apiErrorsToForm, hasErrors, validateForm, withMetadataErrors, type FormErrors, type ModelForm } from "../../lib/validation";
 
 export interface ModelFormState {
   form: ModelForm;
@@ -41,6 +41,8 @@ export function useModelForm(initial: ModelForm, onSubmit: (form: ModelForm) => 
     const next = { ...form, ...patch };
     setForm(next);
     if (submitted) setErrors(validateForm(next));
+    // Metadata keys are checked as they are typed, before any submit.
+    else if (patch.metadata) setErrors((old) => withMetadataErrors(old, next.metadata, false));
   };
 
   const focusFirstError = () =>
