@@ -39,6 +39,8 @@ import { can, deniedReason, roleIn } from "../../auth/roles";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
+// The description's Markdown renderer (react-markdown and its parser) comes with a model that has a description.
+const Markdown = lazy(() => import("../../components/Markdown"));
 // Client tokens are for admins only: load that tab when it opens.
 const ClientsTab = lazy(() => import("./ClientsTab"));
 
@@ -292,7 +294,12 @@ function InfoPanel({ model: m }: { model: Model }) {
         {m.description && (
           <>
             <dt>Description</dt>
-            <dd className="prewrap">{m.description}</dd>
+            <dd data-testid="model-description">
+              {/* Until the Markdown renderer has loaded, the text as it is (React escapes it). */}
+              <Suspense fallback={<span className="prewrap">{m.description}</span>}>
+                <Markdown text={m.description} />
+              </Suspense>
+            </dd>
           </>
         )}
         <dt>{m.dockerImage ? "Image" : "Artifact format"}</dt>

@@ -125,8 +125,13 @@ export function BasicsFields({ form, errors, update }: GroupProps) {
       <Field label="Version" error={errors.version}>
         {(p) => <input {...p} value={form.version} onChange={(e) => update({ version: e.target.value })} autoComplete="off" required />}
       </Field>
-      <Field label="Description" error={errors.description} optional>
-        {(p) => <textarea {...p} rows={2} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
+      <Field
+        label="Description"
+        error={errors.description}
+        optional
+        hint="Markdown: **bold**, _italic_, lists, `code`, [links](https://example.com). HTML is shown as text. Up to 2,048 characters."
+      >
+        {(p) => <textarea {...p} rows={4} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
       </Field>
       <Field
         label="Endpoint visibility"
