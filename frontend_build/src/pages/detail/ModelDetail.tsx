@@ -1,5 +1,6 @@
 /**
- * One model: its settings, start/stop/edit/delete, the artifact upload, its deployment (status per
+ * One model: its settings, start/stop/edit/delete, the artifact upload (or an image's private registry
+ * credentials), its deployment (status per
  * version, the Deploy dialog), "Run an example", and the tabs (operations log, versions, deployment
  * history, requests, container logs, metrics, and client tokens for admins). Polls while the model
  * or its deployment is changing. Controls the user's role in the model's project does not allow are
@@ -29,6 +30,7 @@ import { HistoryTab } from "./HistoryTab";
 import { VersionsTab } from "./VersionsTab";
 import { switching } from "../../lib/deployments";
 import { OperationsTab } from "./OperationsTab";
+import { RegistryPanel } from "./RegistryPanel";
 import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
 import { DeniedButton } from "../../components/Guarded";
@@ -187,6 +189,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         <InfoPanel model={m} />
         <div className="detail-side">
           {m.artifactFormat && <ArtifactUpload model={m} onUploaded={model.reload} />}
+          {(m.dockerImage || m.privateRegistry) && <RegistryPanel model={m} onChanged={model.setData} />}
           <RunExample model={m} credentials={credentials} />
         </div>
       </div>
