@@ -1,8 +1,8 @@
 /**
- * One model: its settings, start/stop/edit/delete, the artifact upload (or an image's private registry
- * credentials), its deployment (status per
- * version, the Deploy dialog), "Run an example", and the tabs (operations log, versions, deployment
- * history, requests, container logs, metrics, and client tokens for admins). Polls while the model
+ * One model: its settings (its description as Markdown, its metadata), start/stop/edit/delete, the artifact
+ * upload (or an image's private registry credentials), its deployment (status per version, libraries, a
+ * banner for load warnings, the Deploy dialog), "Run an example", and the tabs (operations log, versions,
+ * deployment history, requests, container logs, metrics, and client tokens for admins). Polls while the model
  * or its deployment is changing. Controls the user's role in the model's project does not allow are
  * disabled with the reason as a tooltip.
  */
@@ -25,7 +25,7 @@ import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
 import { ContainerLogsTab } from "./ContainerLogsTab";
 import { DeployDialog } from "./DeployDialog";
-import { DeploymentPanel } from "./DeploymentPanel";
+import { DeploymentPanel, LoadWarningsBanner } from "./DeploymentPanel";
 import { HistoryTab } from "./HistoryTab";
 import { VersionsTab } from "./VersionsTab";
 import { switching } from "../../lib/deployments";
@@ -182,6 +182,7 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           {m.failedForGood && " It will not be restarted: fix the cause (a new file, a larger size) and start it again."}
         </div>
       )}
+      <LoadWarningsBanner model={m} />
       {quotaError && <QuotaBanner error={quotaError} project={m.project} onDismiss={() => setQuotaError(null)} />}
       {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
 
