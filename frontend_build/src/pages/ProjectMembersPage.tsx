@@ -134,7 +134,13 @@ export function ProjectMembersPage({ name }: { name: string }) {
         . Stage-wide roles (the viewer, editor and admin groups) hold here too, on top of these memberships.
       </p>
 
-      <QuotaPanel project={p} onSaved={(saved) => project.setData(saved)} />
+      <QuotaPanel
+        project={p}
+        onSaved={(saved) => {
+          project.setData(saved);
+          scope.reload(); // the Projects page's list shows each quota too
+        }}
+      />
 
       {mayManage ? (
         <AddMember

@@ -5,7 +5,7 @@
  * admins see Delete disabled, with the reason. Each project's quota in one line; a project's name leads to its
  * page (quota usage, members).
  */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { ApiError } from "../api/client";
 import { DEFAULT_PROJECT, type Project } from "../api/types";
 import { useApi, useNotify } from "../context";
@@ -38,6 +38,10 @@ export function ProjectsPage() {
   // Deleting is the stage's admins' (the API answers 403 to a project's own admins, who see why instead).
   const deleteDenied = (p: Project) => stageDeniedReason(user.roles, "deleteProject", p.name);
   const items = scope.projects;
+  // The list was read when the console started: read it again on arrival, for projects made or changed since
+  // (the rows shown meanwhile stay).
+  const { reload } = scope;
+  useEffect(() => reload(), [reload]);
 
   const changed = () => {
     scope.reload();

@@ -158,7 +158,9 @@ export function LoadWarningsBanner({ model }: { model: Model }) {
           {found.length === 1 ? `Version ${found[0]!.version}'s file` : `The files of versions ${found.map((f) => f.version).join(", ")}`}{" "}
           loaded with warnings:
         </strong>{" "}
-        {found.length === 1 ? "its" : "their"} predictions may differ from those they were trained to give.
+        {found.length === 1
+          ? "its predictions may differ from those it was trained to give."
+          : "their predictions may differ from those they were trained to give."}
       </p>
       <ul className="load-warnings">
         {found.flatMap((f) =>
