@@ -170,6 +170,55 @@ describe("ApiClient requests", () => {
     expect((err as ApiError).message).toBe("the model has changed");
   });
 
+  it("tells a quota's refusal from a stale revision: both 409, only the code differs", async () => {
+    const message = "project pricing has a quota of 3 replicas: 3 in use, 1 more asked, 0 left";
+    const f = fakeFetch(
+      json(409, { error: { code: "quota_exceeded", message } }),
+      json(409, { error: { code: "conflict", message: "the model has changed" } }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    const quota = (await api.deploy(MODEL.id, [], "", 3).catch((e: unknown) => e)) as ApiError;
+    expect(quota.isQuotaExceeded).toBe(true);
+    expect(quota.isConflict).toBe(false);
+    expect(quota.message).toBe(message);
+    const stale = (await api.deploy(MODEL.id, [], "", 3).catch((e: unknown) => e)) as ApiError;
+    expect(stale.isQuotaExceeded).toBe(false);
+    expect(stale.isConflict).toBe(true);
+    // A 409 that is not our shape (a proxy's) is a conflict, not a quota.
+    expect(parseError(409, "").isConflict).toBe(true);
+    expect(parseError(409, "").isQuotaExceeded).toBe(false);
+  });
+
+  it("lists models by creator, deployer and metadata, sending a metadata value only with its key", async () => {
+    const f = fakeFetch(json(200, { items: [], nextToken: null }), json(200, { items: [], nextToken: null }));
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.listModels({ createdBy: " dana ", deployedBy: "admin", metadataKey: " team ", metadataValue: "fraud ops" });
+    expect(f.calls[0]?.url).toBe("/api/models?createdBy=dana&deployedBy=admin&metadataKey=team&metadataValue=fraud+ops");
+    await api.listModels({ metadataKey: " ", metadataValue: "orphan" });
+    expect(f.calls[1]?.url).toBe("/api/models");
+  });
+
+  it("sets a project's quota and a model's registry credentials, and clears them", async () => {
+    const project = { name: "pricing", quota: { maxVcpu: 4, maxMemoryGb: null, maxReplicas: 3, maxModels: null } };
+    const f = fakeFetch(
+      json(200, project),
+      json(200, { ...MODEL, privateRegistry: true }),
+      json(200, { ...MODEL, privateRegistry: false }),
+    );
+    const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });
+    await api.setQuota("pricing", project.quota);
+    expect(f.calls[0]?.url).toBe("/api/projects/pricing/quota");
+    expect(f.calls[0]?.init.method).toBe("PUT");
+    expect(JSON.parse(String(f.calls[0]?.init.body))).toEqual(project.quota);
+    expect((await api.setRegistryCredentials(MODEL.id, { username: "bot", password: "s3cret" })).privateRegistry).toBe(true);
+    expect(f.calls[1]?.url).toBe(`/api/models/${MODEL.id}/registry-credentials`);
+    expect(f.calls[1]?.init.method).toBe("PUT");
+    expect(JSON.parse(String(f.calls[1]?.init.body))).toEqual({ username: "bot", password: "s3cret" });
+    expect((await api.clearRegistryCredentials(MODEL.id)).privateRegistry).toBe(false);
+    expect(f.calls[2]?.init.method).toBe("DELETE");
+    expect(f.calls[2]?.init.body).toBeUndefined();
+  });
+
   it("returns undefined for 204 (delete)", async () => {
     const f = fakeFetch(new Response(null, { status: 204 }));
     const api = new ApiClient({ baseUrl: "/api", fetch: f.fetch });

@@ -31,6 +31,8 @@ import type {
   ProjectCreate,
   ProjectMember,
   ProjectRoleName,
+  QuotaBody,
+  RegistryCredentials,
   StageCost,
   RequestRecord,
   RollbackChange,
@@ -60,6 +62,9 @@ const CODE_BY_STATUS: Record<number, string> = {
   504: "timeout",
 };
 
+/** The code of a 409 that a project's quota answers (the API's QuotaExceeded), told apart from a stale revision's `conflict`. */
+export const QUOTA_EXCEEDED = "quota_exceeded";
+
 /** Any failed call: an HTTP error from the API (status > 0) or a network failure (status 0). */
 export class ApiError extends Error {
   readonly status: number;
@@ -80,8 +85,17 @@ export class ApiError extends Error {
     return this.status === 404;
   }
 
+  /**
+   * A 409 (or 412) that says the record changed or a value is taken: reload, or choose another. A quota's
+   * refusal is a 409 too, but not this: nothing is stale, and reloading would not help (`isQuotaExceeded`).
+   */
   get isConflict(): boolean {
-    return this.status === 409 || this.status === 412;
+    return (this.status === 409 || this.status === 412) && this.code !== QUOTA_EXCEEDED;
+  }
+
+  /** A project's quota refuses what was asked (409 `quota_exceeded`); the message names the quota, the use and what is left. */
+  get isQuotaExceeded(): boolean {
+    return this.status === 409 && this.code === QUOTA_EXCEEDED;
   }
 
   get isNetwork(): boolean {
@@ -276,6 +290,11 @@ export class ApiClient {
         status: query.status,
         nextToken: query.nextToken,
         project: query.project,
+        createdBy: query.createdBy?.trim(),
+        deployedBy: query.deployedBy?.trim(),
+        metadataKey: query.metadataKey?.trim(),
+        // A value means something only with its key (the API answers 422 otherwise).
+        metadataValue: query.metadataKey?.trim() ? query.metadataValue : undefined,
       },
       signal,
     });
@@ -295,6 +314,15 @@ export class ApiClient {
       body: changes,
       headers: { "If-Match": String(revision) },
     });
+  }
+
+  /** Stores (or replaces) the pull credentials of the model's private registry; the answer says only `privateRegistry`. */
+  setRegistryCredentials(id: string, credentials: RegistryCredentials): Promise<Model> {
+    return this.request("PUT", `/models/${enc(id)}/registry-credentials`, { body: credentials });
+  }
+
+  clearRegistryCredentials(id: string): Promise<Model> {
+    return this.request("DELETE", `/models/${enc(id)}/registry-credentials`);
   }
 
   deleteModel(id: string): Promise<void> {
@@ -344,7 +372,12 @@ export class ApiClient {
     return this.request("POST", "/projects", { body });
   }
 
-  /** 409 while the project has models, and always for "default". */
+  /** Stage admins only (a project's own admins get 403): the four bounds, null for none. Answers the project with its usage. */
+  setQuota(name: string, quota: QuotaBody): Promise<Project> {
+    return this.request("PUT", `/projects/${enc(name)}/quota`, { body: quota });
+  }
+
+  /** Stage admins only. 409 while the project has models, and always for "default". */
   deleteProject(name: string): Promise<void> {
     return this.request("DELETE", `/projects/${enc(name)}`);
   }

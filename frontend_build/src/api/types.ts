@@ -48,6 +48,13 @@ export type Me = Api.MeResponse;
 export type Project = Api.ProjectResponse;
 /** Body of POST /projects (stage admins). */
 export type ProjectCreate = Api.CreateProjectRequest;
+/** A project's bounds (null: no bound), as GET /projects/{p} shows them and PUT /projects/{p}/quota takes them. */
+export type Quota = Api.QuotaResponse;
+export type QuotaBody = Api.QuotaBody;
+/** What a project's models hold now, in the quota's measures (GET /projects/{p} only; null in the list). */
+export type Usage = Api.UsageResponse;
+/** Body of PUT /models/{id}/registry-credentials; never returned (the record says only `privateRegistry`). */
+export type RegistryCredentials = Api.RegistryCredentialsRequest;
 /** One member of a project and their role there. */
 export type ProjectMember = Api.MemberResponse;
 export type ProjectRoleName = Api.MemberRequest["role"];
@@ -91,6 +98,13 @@ export interface ListModelsQuery {
   nextToken?: string | null;
   /** One project's models; without it, those of every project the caller has a role in. */
   project?: string | null;
+  /** The models this user created. */
+  createdBy?: string | null;
+  /** The models whose deployment this user changed last (started, deployed, rolled back). */
+  deployedBy?: string | null;
+  /** The models whose metadata has this key; with `metadataValue`, that value for it. */
+  metadataKey?: string | null;
+  metadataValue?: string | null;
 }
 
 export type OperationAction = "create" | "update" | "start" | "stop" | "delete" | "transition" | "upload";

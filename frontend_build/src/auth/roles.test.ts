@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bestRole, can, deniedReason, higher, projectsAllowing, roleFromGroups, roleIn, type Roles } from "./roles";
+import { bestRole, can, deniedReason, higher, projectsAllowing, roleFromGroups, roleIn, stageDeniedReason, type Roles } from "./roles";
 
 describe("roles", () => {
   it("takes the highest role among the Cognito groups", () => {
@@ -98,5 +98,21 @@ describe("roles per project", () => {
     // Projects are made by the stage's admins: a project admin is not enough.
     expect(deniedReason("editor", "createProject")).toBe("You have the editor role: only the stage's admins can create projects.");
     expect(deniedReason("admin", "createProject")).toBeNull();
+  });
+
+  it("leaves deleting a project and its quota to the stage's admins, whatever the role in the project", () => {
+    // An admin of churn through membership only (the stage role is viewer): not enough to delete churn or lift its quota.
+    expect(roleIn(viewerAdminOfChurn, "churn")).toBe("admin");
+    expect(stageDeniedReason(viewerAdminOfChurn, "deleteProject", "churn")).toBe(
+      "You have the admin role in project churn: only the stage's admins can delete projects.",
+    );
+    expect(stageDeniedReason(viewerAdminOfChurn, "setQuota", "churn")).toBe(
+      "You have the admin role in project churn: only the stage's admins can change a project's quota.",
+    );
+    expect(stageDeniedReason(scientist, "createProject")).toBe("You have no role: only the stage's admins can create projects.");
+    const stageAdmin = { stage: "admin" as const, projects: [] };
+    for (const action of ["createProject", "deleteProject", "setQuota"] as const) {
+      expect(stageDeniedReason(stageAdmin, action, "churn")).toBeNull();
+    }
   });
 });

@@ -12,7 +12,18 @@ export const ROLES = ["viewer", "editor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export type Action =
-  "view" | "create" | "edit" | "delete" | "upload" | "lifecycle" | "predict" | "clients" | "members" | "createProject" | "deleteProject";
+  | "view"
+  | "create"
+  | "edit"
+  | "delete"
+  | "upload"
+  | "lifecycle"
+  | "predict"
+  | "clients"
+  | "members"
+  | "createProject"
+  | "deleteProject"
+  | "setQuota";
 
 const NEEDS: Record<Action, Role> = {
   view: "viewer",
@@ -26,7 +37,14 @@ const NEEDS: Record<Action, Role> = {
   members: "admin",
   createProject: "admin",
   deleteProject: "admin",
+  setQuota: "admin",
 };
+
+/**
+ * What only the stage's admins may do (the API's "stage-admin" routes): asked of the stage role alone, since a
+ * project's own admins could otherwise delete their project or lift its quota.
+ */
+export const STAGE_ACTIONS: ReadonlySet<Action> = new Set<Action>(["createProject", "deleteProject", "setQuota"]);
 
 function rank(role: Role | null | undefined): number {
   return role ? ROLES.indexOf(role) + 1 : 0;
@@ -92,6 +110,7 @@ const WHAT: Record<Action, string> = {
   members: "manage its members",
   createProject: "create projects",
   deleteProject: "delete projects",
+  setQuota: "change a project's quota",
 };
 
 /** The tooltip of a control the role does not allow; null when allowed. `project` says where the role holds. */
@@ -99,7 +118,18 @@ export function deniedReason(role: Role | null | undefined, action: Action, proj
   if (can(role, action)) return null;
   const needed = NEEDS[action];
   const who = (role ? `the ${role} role` : "no role") + (project ? ` in project ${project}` : "");
-  if (action === "createProject") return `You have ${who}: only the stage's admins can ${WHAT[action]}.`;
+  if (STAGE_ACTIONS.has(action)) return `You have ${who}: only the stage's admins can ${WHAT[action]}.`;
   const whom = needed === "admin" ? (project ? "its admins" : "admins") : "editors and admins";
   return `You have ${who}: only ${whom} can ${WHAT[action]}.`;
+}
+
+/**
+ * Why a stage-wide action (`STAGE_ACTIONS`) is not the user's, or null when their stage role allows it. A
+ * project's admins are told it is not theirs despite their role there (named, with `project`).
+ */
+export function stageDeniedReason(roles: Roles, action: Action, project?: string): string | null {
+  if (can(roles.stage, action)) return null;
+  const role = project ? roleIn(roles, project) : roles.stage;
+  const who = (role ? `the ${role} role` : "no role") + (project ? ` in project ${project}` : "");
+  return `You have ${who}: only the stage's admins can ${WHAT[action]}.`;
 }

@@ -5,6 +5,8 @@ import {
   deploymentLines,
   diffSpecs,
   initialRows,
+  libraryList,
+  servingLoadWarnings,
   parseWeight,
   promote,
   replicaSummary,
@@ -233,5 +235,36 @@ describe("metrics by version", () => {
       { version: 1, values: [10, 11, null] },
       { version: 2, values: [null, 20, 21] },
     ]);
+  });
+});
+
+describe("load warnings and libraries", () => {
+  const warning = "InconsistentVersionWarning: Trying to unpickle estimator LinearRegression from version 0.1 when using version 1.6.1.";
+
+  it("warns of the versions that serve or are about to, not of one that has drained", () => {
+    const deployment = [
+      deployed(2, 90, { loadWarnings: [warning] }),
+      deployed(1, 10),
+      deployed(3, 0, { leaving: true, servingWeight: 0, loadWarnings: ["old warning"] }),
+      deployed(4, 0, { leaving: true, servingWeight: 20, loadWarnings: ["still serving"] }),
+    ];
+    expect(servingLoadWarnings(deployment)).toEqual([
+      { version: 2, warnings: [warning] },
+      { version: 4, warnings: ["still serving"] },
+    ]);
+    expect(servingLoadWarnings([deployed(1, 100)])).toEqual([]);
+    // A switch: the new version has its target but no traffic yet, and its file already warned.
+    expect(servingLoadWarnings([deployed(5, 100, { servingWeight: 0, loadWarnings: [warning] })])).toEqual([
+      { version: 5, warnings: [warning] },
+    ]);
+  });
+
+  it("lists a version's libraries by name", () => {
+    expect(libraryList({ "scikit-learn": "1.6.1", numpy: "2.2.0", joblib: "1.4.2" })).toEqual([
+      ["joblib", "1.4.2"],
+      ["numpy", "2.2.0"],
+      ["scikit-learn", "1.6.1"],
+    ]);
+    expect(libraryList(undefined)).toEqual([]);
   });
 });

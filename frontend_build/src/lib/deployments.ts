@@ -215,3 +215,20 @@ export function switching(deployment: readonly DeployedVersion[]): boolean {
 export function shortSha(sha256: string | null | undefined): string {
   return sha256 ? sha256.slice(0, 12) : "";
 }
+
+/**
+ * The load warnings of the versions that serve or are about to (a target weight, or traffic now), by version:
+ * what the runner said when it loaded their files (a scikit-learn InconsistentVersionWarning, say). Empty when
+ * every serving file loaded cleanly; a version leaving with no traffic left is no longer worth a warning.
+ */
+export function servingLoadWarnings(deployment: readonly DeployedVersion[]): { version: number; warnings: string[] }[] {
+  return deployment
+    .filter((d) => (d.weight > 0 || d.servingWeight > 0) && (d.loadWarnings ?? []).length > 0)
+    .map((d) => ({ version: d.version, warnings: [...d.loadWarnings] }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** A version's runner libraries (name → version, as its first replica reported them), by name. */
+export function libraryList(libraries: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(libraries ?? {}).sort(([a], [b]) => a.localeCompare(b));
+}

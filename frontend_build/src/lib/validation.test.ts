@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Model } from "../api/types";
+import { metadataRow } from "./metadata";
 import { scheduleRow } from "./schedules";
 import {
   FARGATE_SIZES,
@@ -16,6 +17,7 @@ import {
   validateForm,
   validateName,
   validatePort,
+  withMetadataErrors,
 } from "./validation";
 
 describe("Fargate sizes", () => {
@@ -217,6 +219,37 @@ describe("form bodies", () => {
     expect(validateForm({ ...form, project: "" }).project).toBe("Choose a project.");
     expect(validateForm(form).project).toBeUndefined();
     expect(apiErrorsToForm([{ field: "project", message: "bad name" }], form).errors.project).toBe("bad name");
+  });
+
+  it("sends metadata only when there is some or it changed, checks it as typed and on submit, and places the API's errors", () => {
+    expect("metadata" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
+    const rows = [metadataRow(" team ", " fraud "), metadataRow("", "")];
+    expect(toCreateBody({ ...emptyForm(), name: "x", metadata: rows }).metadata).toEqual({ team: "fraud" });
+    const tagged: Model = { ...model, metadata: { team: "fraud", dataset: "2024-05" } };
+    const form = formFromModel(tagged);
+    expect(form.metadata.map((r) => [r.key, r.value])).toEqual([
+      ["dataset", "2024-05"],
+      ["team", "fraud"],
+    ]);
+    expect(toUpdateBody(form, tagged)).toEqual({});
+    // The whole map goes: a removed entry is gone, none left clears it.
+    expect(toUpdateBody({ ...form, metadata: form.metadata.slice(1) }, tagged)).toEqual({ metadata: { team: "fraud" } });
+    expect(toUpdateBody({ ...form, metadata: [] }, tagged)).toEqual({ metadata: {} });
+
+    // While typing, a bad key is said at once; a value still waiting for its key only on submit.
+    const bad = metadataRow("bad key", "x");
+    const keyless = metadataRow("", "waiting");
+    const typing = withMetadataErrors({ name: "kept" }, [bad, keyless], false);
+    expect(typing.name).toBe("kept");
+    expect(typing.metadataRows).toEqual({
+      [bad.id]: { key: "Start with a letter or digit; then use letters, digits and _ . : / - only." },
+    });
+    expect(withMetadataErrors(typing, [], false)).toEqual({ name: "kept" });
+    expect(validateForm({ ...form, metadata: [keyless] }).metadataRows).toEqual({ [keyless.id]: { key: "Enter a key for this value." } });
+
+    const { errors } = apiErrorsToForm([{ field: "metadata.team", message: "String should have at most 256 characters" }], form);
+    const team = form.metadata.find((r) => r.key === "team")!;
+    expect(errors.metadataRows).toEqual({ [team.id]: { value: "String should have at most 256 characters" } });
   });
 
   it("checks client token names", () => {

@@ -12,6 +12,15 @@ import {
   type Model,
 } from "../api/types";
 import { PROJECT_NAME_PATTERN } from "./projects";
+import {
+  metadataErrorsFromApi,
+  metadataObject,
+  rowsFromMetadata,
+  sameMetadata,
+  validateMetadata,
+  type MetadataRow,
+  type MetadataRowErrors,
+} from "./metadata";
 import { rowsFromSchedules, sameSchedules, schedulesBody, validateSchedules, type ScheduleRow, type ScheduleRowErrors } from "./schedules";
 
 /** Fargate task sizes: vCPU -> memory choices in GB (whole GB above 0.5). */
@@ -134,11 +143,15 @@ export interface ModelForm {
   idleStopMinutes: string;
   /** Start/stop schedules, fired by the reconciler within about a minute of their time. */
   schedules: ScheduleRow[];
+  /** Key/value facts about the model (team, dataset, …), shown in the list and filtered on. */
+  metadata: MetadataRow[];
 }
 
-export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env" | "schedules">, string>> & {
+export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env" | "schedules" | "metadata">, string>> & {
   env?: string;
   envRows?: Record<number, { key?: string; value?: string }>;
+  metadata?: string;
+  metadataRows?: Record<number, MetadataRowErrors>;
   schedules?: string;
   scheduleRows?: Record<number, ScheduleRowErrors>;
 };
@@ -166,6 +179,7 @@ export function emptyForm(project: string = DEFAULT_PROJECT): ModelForm {
     endpointVisibility: "private",
     idleStopMinutes: "",
     schedules: [],
+    metadata: [],
   };
 }
 
@@ -187,6 +201,7 @@ export function formFromModel(model: Model): ModelForm {
     endpointVisibility: model.endpointVisibility ?? "private",
     idleStopMinutes: model.idleStopMinutes == null ? "" : String(model.idleStopMinutes),
     schedules: rowsFromSchedules(model.schedules ?? []),
+    metadata: rowsFromMetadata(model.metadata),
   };
 }
 
@@ -232,7 +247,20 @@ export function validateForm(form: ModelForm): FormErrors {
   const schedules = validateSchedules(form.schedules);
   if (schedules.general) errors.schedules = schedules.general;
   if (Object.keys(schedules.rows).length) errors.scheduleRows = schedules.rows;
-  return errors;
+  return withMetadataErrors(errors, form.metadata, true);
+}
+
+/**
+ * `errors` with the metadata rows' own, replacing any before: `complete` on submit; while typing (before any
+ * submit) only what is wrong already, so a key is checked as it is typed.
+ */
+export function withMetadataErrors(errors: FormErrors, rows: readonly MetadataRow[], complete: boolean): FormErrors {
+  const { metadata: _general, metadataRows: _rows, ...rest } = errors;
+  const found = validateMetadata(rows, { complete });
+  const next: FormErrors = rest;
+  if (found.general) next.metadata = found.general;
+  if (Object.keys(found.rows).length) next.metadataRows = found.rows;
+  return next;
 }
 
 export function hasErrors(errors: FormErrors): boolean {
@@ -264,6 +292,9 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   if (form.endpointVisibility === "public") body.endpointVisibility = "public";
   if (form.idleStopMinutes.trim()) body.idleStopMinutes = Number(form.idleStopMinutes.trim());
   if (form.schedules.length) body.schedules = schedulesBody(form.schedules);
+  // Sent only when there is some, so a server that predates metadata still takes the body.
+  const metadata = metadataObject(form.metadata);
+  if (Object.keys(metadata).length) body.metadata = metadata;
   // The server's default too: sent only for another project, as visibility is.
   if (form.project !== DEFAULT_PROJECT) body.project = form.project;
   return body;
@@ -300,6 +331,9 @@ export function toUpdateBody(form: ModelForm, model: Model): ModelUpdate {
   if (idle !== (model.idleStopMinutes ?? null)) changes.idleStopMinutes = idle;
   const schedules = next.schedules ?? [];
   if (!sameSchedules(schedules, model.schedules ?? [])) changes.schedules = schedules;
+  // The whole map replaces the model's (an empty one clears it).
+  const metadata = next.metadata ?? {};
+  if (!sameMetadata(metadata, model.metadata ?? {})) changes.metadata = metadata;
   return changes;
 }
 
@@ -310,6 +344,7 @@ export function apiErrorsToForm(
 ): { errors: FormErrors; unplaced: string[] } {
   const errors: FormErrors = {};
   const unplaced: string[] = [];
+  const metadataDetails: { field: string; message: string }[] = [];
   const simple = new Set([
     "project",
     "name",
@@ -350,9 +385,14 @@ export function apiErrorsToForm(
       } else {
         errors.schedules = `Schedule ${Number(index) + 1}: ${message}`;
       }
+    } else if (field === "metadata" || field.startsWith("metadata.")) {
+      metadataDetails.push({ field, message });
     } else {
       unplaced.push(field ? `${field}: ${message}` : message);
     }
   }
+  const metadata = metadataErrorsFromApi(metadataDetails, form.metadata);
+  if (metadata.general) errors.metadata = metadata.general;
+  if (Object.keys(metadata.rows).length) errors.metadataRows = metadata.rows;
   return { errors, unplaced };
 }

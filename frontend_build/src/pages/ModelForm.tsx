@@ -15,12 +15,13 @@ import { emptyForm, formFromModel, toCreateBody, toUpdateBody, type ModelForm as
 import { ErrorState, InlineError, Loading, errorText } from "../components/States";
 import { NotAllowed } from "../components/NotAllowed";
 import { PageTitle } from "../components/PageTitle";
+import { QuotaBanner } from "../components/QuotaBanner";
 import { Time } from "../components/Time";
 import { useUser } from "../auth/user";
 import { can, deniedReason, projectsAllowing, roleIn, type Roles } from "../auth/roles";
 import { useProjects } from "../projects";
 import { defaultProjectFor, projectChoices } from "../lib/projects";
-import { BasicsFields, ContainerFields, EnvFields, ProjectField, ScheduleFields, SourceFields } from "./model-form/fields";
+import { BasicsFields, ContainerFields, EnvFields, MetadataFields, ProjectField, ScheduleFields, SourceFields } from "./model-form/fields";
 import { useModelForm } from "./model-form/useModelForm";
 
 /** Where the user may put a model: the projects /me lists with editor or more, or "default" for a stage editor when /me failed. */
@@ -144,6 +145,7 @@ function ModelEditor({ initial, model, projects, submitLabel, cancelHref, onSubm
           </button>
         </div>
       )}
+      {state.quotaError && <QuotaBanner error={state.quotaError.error} project={state.quotaError.project} />}
       {state.formError && <InlineError>{state.formError}</InlineError>}
 
       <ProjectField form={form} errors={errors} update={update} choices={projects} editing={!!model} />
@@ -157,6 +159,7 @@ function ModelEditor({ initial, model, projects, submitLabel, cancelHref, onSubm
       <ContainerFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <EnvFields form={form} errors={errors} update={update} disabled={runtimeLocked} />
       <ScheduleFields form={form} errors={errors} update={update} />
+      <MetadataFields form={form} errors={errors} update={update} />
 
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={state.saving || state.conflict}>

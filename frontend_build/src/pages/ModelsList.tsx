@@ -1,11 +1,27 @@
 /**
- * The models list: the switcher's project (or every project the user sees), search, status filter,
- * client-side sort of the loaded page, nextToken paging, a column chooser, and start/stop from the row
- * (where the user's role in the model's project allows it). It polls only while a model is PENDING or STOPPING.
+ * The models list: the switcher's project (or every project the user sees), search, status, metadata key and
+ * value, creator and "deployed by me" filters, client-side sort of the loaded page, nextToken paging tied to the
+ * whole query (with "Search further" when the server's read budget ends a page before any match), a column
+ * chooser, each model's metadata on hover, and start/stop from the row (where the user's role in the model's
+ * project allows it). It polls only while a model is PENDING or STOPPING.
  */
 import { useEffect, useMemo, useState } from "react";
 import { MODEL_STATUSES, type Model, type ModelStatus, type StageCost } from "../api/types";
+import { ApiError } from "../api/client";
 import { InlineField } from "../components/InlineField";
+import { QuotaBanner } from "../components/QuotaBanner";
+import { HoverCard } from "../components/HoverCard";
+import { MetadataTags } from "../components/MetadataTags";
+import {
+  NO_FILTERS,
+  filterProblems,
+  isFiltered,
+  listQuery,
+  queryKey,
+  tokensFor,
+  type ModelFilters,
+  type Paging,
+} from "../lib/model-filters";
 import { RefreshButton } from "../components/RefreshButton";
 import { useApi, useNotify, useWithdrawNotice } from "../context";
 import { useAsync, useInterval } from "../hooks/useAsync";
@@ -82,23 +98,29 @@ export function ModelsList() {
 function Models({ project }: { project: string | null }) {
   const api = useApi();
   const notify = useNotify();
-  const [search, setSearch] = useState("");
-  const [status, setStatus] = useState<ModelStatus | "">("");
+  const [filters, setFilters] = useState<ModelFilters>(NO_FILTERS);
+  const setFilter = (patch: Partial<ModelFilters>) => setFilters((old) => ({ ...old, ...patch }));
   const [pageSize, setPageSize] = useState(25);
-  // The page tokens belong to one project's listing: another project starts from its first page at once,
-  // never sending a token of the last one's.
-  const [paging, setPaging] = useState<{ project: string | null; tokens: (string | null)[] }>({ project, tokens: [null] });
-  const tokens = paging.project === project ? paging.tokens : [null];
-  const setTokens = (update: (string | null)[] | ((old: (string | null)[]) => (string | null)[])) =>
-    setPaging((old) => {
-      const current = old.project === project ? old.tokens : [null];
-      return { project, tokens: typeof update === "function" ? update(current) : update };
-    });
+  const { roles, username } = useUser();
+  // What is typed is sent once the typing pauses; a choice (status, "deployed by me") at once.
+  const typed = useDebounced(JSON.stringify([filters.search, filters.metadataKey, filters.metadataValue, filters.createdBy]), 300);
+  const [search = "", metadataKey = "", metadataValue = "", createdBy = ""] = JSON.parse(typed) as string[];
+  const sent: ModelFilters = { ...filters, search, metadataKey, metadataValue, createdBy };
+  const query = listQuery(sent, { project, limit: pageSize, username });
+  const key = queryKey(query);
+  // The page tokens belong to the whole query: another filter, project or page size starts from its first page
+  // at once, never sending a token of the last query's.
+  const [paging, setPaging] = useState<Paging>({ key, tokens: [null] });
+  const tokens = tokensFor(paging, key);
+  const setTokens = (update: (old: (string | null)[]) => (string | null)[]) =>
+    setPaging((old) => ({ key, tokens: update(tokensFor(old, key)) }));
+  const problems = filterProblems(filters);
   const [sort, setSort] = useState<{ key: SortKey; dir: SortDir }>({ key: "createdAt", dir: "desc" });
   const [hidden, setHidden] = useState<Set<ColumnId>>(loadHidden);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const [stopping, setStopping] = useState<Model | null>(null);
-  const { roles } = useUser();
+  // A start from a row that the project's quota refused, said above the list until dismissed.
+  const [quotaError, setQuotaError] = useState<{ error: ApiError; project: string } | null>(null);
   // In one project, the role there; across all, adding is offered when some project allows it (the form picks which).
   const addDenied = project
     ? deniedReason(roleIn(roles, project), "create", project)
@@ -107,16 +129,9 @@ function Models({ project }: { project: string | null }) {
       : deniedReason(bestRole(roles), "create");
   // Viewers get no row buttons at all (a column of disabled buttons says nothing the banner does not).
   const mayRun = (m: Model) => can(roleIn(roles, m.project), "lifecycle");
-  const debouncedSearch = useDebounced(search.trim(), 300);
   const token = tokens[tokens.length - 1] ?? null;
 
-  // A new query starts from the first page.
-  useEffect(() => setTokens([null]), [debouncedSearch, status, pageSize]);
-
-  const list = useAsync(
-    (signal) => api.listModels({ limit: pageSize, search: debouncedSearch, status, nextToken: token, project }, signal),
-    [api, debouncedSearch, status, pageSize, token, project],
-  );
+  const list = useAsync((signal) => api.listModels({ ...query, nextToken: token }, signal), [api, key, token]);
   const items = list.data?.items;
   const polling = !!items && needsPolling(items);
   useInterval(list.reload, POLL_MS, polling && !list.error);
@@ -160,14 +175,17 @@ function Models({ project }: { project: string | null }) {
       replaceItem(updated);
       notify(action === "start" ? `Starting ${model.name}…` : `Stopping ${model.name}…`, "info", `lifecycle:${model.id}`);
     } catch (err) {
-      notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
+      if (err instanceof ApiError && err.isQuotaExceeded) setQuotaError({ error: err, project: model.project });
+      else notify(`Could not ${action} ${model.name}: ${errorText(err)}`, "error");
       list.reload();
     } finally {
       setBusy((b) => ({ ...b, [model.id]: false }));
     }
   };
 
-  const filtered = !!debouncedSearch || !!status;
+  const filtered = isFiltered(filters);
+  // The server stops reading at its budget: a page may come back empty with more to read after it.
+  const further = list.data?.nextToken ?? null;
 
   return (
     <section className="page">
@@ -194,15 +212,15 @@ function Models({ project }: { project: string | null }) {
         <InlineField label="Search by name">
           <input
             type="search"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
+            value={filters.search}
+            onChange={(e) => setFilter({ search: e.target.value })}
             placeholder="Name contains…"
             autoComplete="off"
             maxLength={64}
           />
         </InlineField>
         <InlineField label="Status">
-          <select value={status} onChange={(e) => setStatus(e.target.value as ModelStatus | "")}>
+          <select value={filters.status} onChange={(e) => setFilter({ status: e.target.value as ModelStatus | "" })}>
             <option value="">All</option>
             {MODEL_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -235,6 +253,51 @@ function Models({ project }: { project: string | null }) {
           <RefreshButton onClick={list.reload} busy={list.loading} label="Refresh the list" />
         </div>
       </div>
+      <div className="toolbar toolbar-filters" role="group" aria-label="More filters">
+        <InlineField label="Metadata key">
+          <input
+            value={filters.metadataKey}
+            onChange={(e) => setFilter({ metadataKey: e.target.value })}
+            placeholder="team"
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={80}
+            aria-invalid={!!problems.metadataKey}
+            className="mono"
+          />
+        </InlineField>
+        <InlineField label="Metadata value">
+          <input
+            value={filters.metadataValue}
+            onChange={(e) => setFilter({ metadataValue: e.target.value })}
+            placeholder="any"
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={256}
+            aria-invalid={!!problems.metadataValue}
+          />
+        </InlineField>
+        <InlineField label="Created by">
+          <input
+            value={filters.createdBy}
+            onChange={(e) => setFilter({ createdBy: e.target.value })}
+            placeholder="username"
+            autoComplete="off"
+            spellCheck={false}
+            maxLength={128}
+          />
+        </InlineField>
+        <label className="check" title="The models whose deployment you changed last: started, deployed or rolled back">
+          <input type="checkbox" checked={filters.deployedByMe} onChange={(e) => setFilter({ deployedByMe: e.target.checked })} />
+          Deployed by me
+        </label>
+      </div>
+      {(problems.metadataKey || problems.metadataValue) && (
+        <p className="field-error" role="alert" data-testid="filter-problem">
+          {problems.metadataKey ? `Metadata key: ${problems.metadataKey}` : problems.metadataValue} Not applied.
+        </p>
+      )}
+      {quotaError && <QuotaBanner error={quotaError.error} project={quotaError.project} onDismiss={() => setQuotaError(null)} />}
       {polling && (
         <p className="muted small" aria-live="polite">
           Some models are changing state; this list refreshes every {POLL_MS / 1000} seconds.
@@ -246,17 +309,17 @@ function Models({ project }: { project: string | null }) {
       ) : !items ? (
         <Loading label="Loading models…" />
       ) : items.length === 0 ? (
-        filtered ? (
+        further ? (
+          <Empty title={filtered ? "No match among the models read so far" : "No models on this page"}>
+            <p>The server reads a bounded number of models per request and stopped before finding one; more may come further on.</p>
+            <button type="button" className="btn btn-primary" onClick={() => setTokens((t) => [...t, further])}>
+              Search further
+            </button>
+          </Empty>
+        ) : filtered ? (
           <Empty title="No models match">
-            <p>Nothing matches this search and status filter.</p>
-            <button
-              type="button"
-              className="btn"
-              onClick={() => {
-                setSearch("");
-                setStatus("");
-              }}
-            >
+            <p>Nothing matches these filters{tokens.length > 1 ? " on this page" : ""}.</p>
+            <button type="button" className="btn" onClick={() => setFilters(NO_FILTERS)}>
               Clear filters
             </button>
           </Empty>
@@ -303,6 +366,7 @@ function Models({ project }: { project: string | null }) {
                     <th scope="row" className="cell-name">
                       <a href={href({ page: "detail", id: m.id, tab: "operations" })}>{m.name}</a>
                       <CopyButton text={m.id} label={`Copy the id of ${m.name}`} className="btn btn-tiny" />
+                      <MetadataHover model={m} />
                     </th>
                     {visible.map((c) => (
                       <td key={c.id} data-label={c.label} className={`cell-${c.id}`}>
@@ -382,6 +446,24 @@ function Models({ project }: { project: string | null }) {
         <p>The model's container stops and predictions to it fail until it is started again.</p>
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** A model's metadata in a hover card, from a small tag count next to its name. */
+function MetadataHover({ model }: { model: Model }) {
+  const count = Object.keys(model.metadata ?? {}).length;
+  if (count === 0) return null;
+  return (
+    <HoverCard
+      label={`Metadata of ${model.name}`}
+      trigger={
+        <span className="tag-count" aria-hidden="true">
+          {count} {count === 1 ? "tag" : "tags"}
+        </span>
+      }
+    >
+      <MetadataTags metadata={model.metadata} />
+    </HoverCard>
   );
 }
 

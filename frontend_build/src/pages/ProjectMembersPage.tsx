@@ -1,5 +1,5 @@
 /**
- * One project and its members. The project's admins (and the stage's) add a member by username or e-mail
+ * One project: its quota with what its models use (QuotaPanel: the stage's admins change it), and its members. The project's admins (and the stage's) add a member by username or e-mail
  * address with a role (the API's 404 for no such user is shown on the field), change a member's role in
  * the row, and remove a member after a confirmation. Everyone else sees the list read-only. A change of
  * the user's own membership reloads their roles, so the console's controls follow at once.
@@ -20,6 +20,7 @@ import { Time } from "../components/Time";
 import { sentence } from "../lib/format";
 import { href, navigate } from "../lib/routes";
 import { Field } from "./model-form/fields";
+import { QuotaPanel } from "./QuotaPanel";
 
 const ROLE_HINTS: Record<ProjectRoleName, string> = {
   viewer: "sees the project's models and their activity",
@@ -132,6 +133,14 @@ export function ProjectMembersPage({ name }: { name: string }) {
         )}
         . Stage-wide roles (the viewer, editor and admin groups) hold here too, on top of these memberships.
       </p>
+
+      <QuotaPanel
+        project={p}
+        onSaved={(saved) => {
+          project.setData(saved);
+          scope.reload(); // the Projects page's list shows each quota too
+        }}
+      />
 
       {mayManage ? (
         <AddMember

@@ -1,22 +1,24 @@
 /**
  * The projects the user sees, each with their role there. The stage's admins create a project (its name
  * checked as the API checks it; the API's 409 and 422 land on the same fields) and delete an empty one
- * after a confirmation (the API's 409 for one that still has models is shown in the dialog). A project's
- * name leads to its members.
+ * after a confirmation (the API's 409 for one that still has models is shown in the dialog); a project's own
+ * admins see Delete disabled, with the reason. Each project's quota in one line; a project's name leads to its
+ * page (quota usage, members).
  */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { ApiError } from "../api/client";
 import { DEFAULT_PROJECT, type Project } from "../api/types";
 import { useApi, useNotify } from "../context";
 import { useProjects } from "../projects";
 import { useUser } from "../auth/user";
-import { can } from "../auth/roles";
+import { can, stageDeniedReason } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DeniedButton } from "../components/Guarded";
 import { PageTitle } from "../components/PageTitle";
 import { RefreshButton } from "../components/RefreshButton";
 import { Empty, ErrorState, InlineError, Loading, errorText } from "../components/States";
 import { Time } from "../components/Time";
+import { quotaSummary } from "../lib/quotas";
 import { MAX_PROJECT_DESCRIPTION, PROJECT_NAME_RULE, validateProjectName } from "../lib/projects";
 import { sentence } from "../lib/format";
 import { href } from "../lib/routes";
@@ -33,7 +35,13 @@ export function ProjectsPage() {
   const [deleteBusy, setDeleteBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<unknown>(null);
   const mayCreate = can(user.roles.stage, "createProject");
+  // Deleting is the stage's admins' (the API answers 403 to a project's own admins, who see why instead).
+  const deleteDenied = (p: Project) => stageDeniedReason(user.roles, "deleteProject", p.name);
   const items = scope.projects;
+  // The list was read when the console started: read it again on arrival, for projects made or changed since
+  // (the rows shown meanwhile stay).
+  const { reload } = scope;
+  useEffect(() => reload(), [reload]);
 
   const changed = () => {
     scope.reload();
@@ -86,6 +94,7 @@ export function ProjectsPage() {
                 <th scope="col">Name</th>
                 <th scope="col">Description</th>
                 <th scope="col">Your role</th>
+                <th scope="col">Quota</th>
                 <th scope="col">Created</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -106,6 +115,9 @@ export function ProjectsPage() {
                       {p.role}
                     </span>
                   </td>
+                  <td data-label="Quota" data-testid="project-quota">
+                    {quotaSummary(p.quota)}
+                  </td>
                   <td data-label="Created">
                     {p.name === DEFAULT_PROJECT ? (
                       <span className="muted">built in</span>
@@ -120,8 +132,8 @@ export function ProjectsPage() {
                       Members
                     </a>
                     {can(p.role, "deleteProject") &&
-                      (p.name === DEFAULT_PROJECT ? (
-                        <DeniedButton className="btn btn-small btn-danger-outline" reason={DEFAULT_UNDELETABLE}>
+                      (p.name === DEFAULT_PROJECT || deleteDenied(p) ? (
+                        <DeniedButton className="btn btn-small btn-danger-outline" reason={deleteDenied(p) ?? DEFAULT_UNDELETABLE}>
                           Delete
                         </DeniedButton>
                       ) : (

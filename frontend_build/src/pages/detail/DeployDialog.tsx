@@ -1,7 +1,9 @@
 /**
  * The Deploy dialog: which versions serve, each with an integer traffic weight (a live sum that must
  * be 100 before Deploy is enabled), replicas and a Fargate size, plus an update message. One
- * conditional write (If-Match: the revision shown); the API's errors, per field, stay in the dialog.
+ * conditional write (If-Match: the revision shown); the API's errors, per field, stay in the dialog. A stale
+ * revision (409 `conflict`) reloads the model; a quota's refusal (409 `quota_exceeded`) is said as a banner
+ * naming the quota, and reloads nothing.
  */
 import { useState } from "react";
 import { ApiError } from "../../api/client";
@@ -9,6 +11,7 @@ import type { Model } from "../../api/types";
 import { useApi, useNotify } from "../../context";
 import { Dialog } from "../../components/Dialog";
 import { InlineError, errorText } from "../../components/States";
+import { QuotaBanner } from "../../components/QuotaBanner";
 import { MAX_REPLICAS, deploymentLines, initialRows, promote, validateDeployment, type DeployRow } from "../../lib/deployments";
 import { CPU_CHOICES, memoryChoices } from "../../lib/validation";
 
@@ -64,6 +67,7 @@ export function DeployDialog({
       onClose();
     } catch (err) {
       setError(err);
+      // Only a stale revision means the model changed: a quota's 409 (quota_exceeded) reloads nothing.
       if (err instanceof ApiError && err.isConflict) onStale();
     } finally {
       setBusy(false);
@@ -298,21 +302,25 @@ export function DeployDialog({
         <p className="muted small">
           New versions get traffic only once all their replicas are healthy; until then the current deployment keeps serving.
         </p>
-        {error !== null && (
-          <InlineError>
-            {error instanceof ApiError && error.isConflict
-              ? `${error.message} The model was changed meanwhile: it has been reloaded; check the versions and deploy again.`
-              : errorText(error)}
-            {otherDetails.length > 0 && (
-              <ul>
-                {otherDetails.map((d, i) => (
-                  <li key={i}>
-                    {d.field ? <code>{d.field}</code> : null} {d.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </InlineError>
+        {error instanceof ApiError && error.isQuotaExceeded ? (
+          <QuotaBanner error={error} project={model.project} />
+        ) : (
+          error !== null && (
+            <InlineError>
+              {error instanceof ApiError && error.isConflict
+                ? `${error.message} The model was changed meanwhile: it has been reloaded; check the versions and deploy again.`
+                : errorText(error)}
+              {otherDetails.length > 0 && (
+                <ul>
+                  {otherDetails.map((d, i) => (
+                    <li key={i}>
+                      {d.field ? <code>{d.field}</code> : null} {d.message}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </InlineError>
+          )
         )}
       </form>
     </Dialog>

@@ -1,13 +1,14 @@
 /**
  * What serves the model now, per version: its status and reason, healthy replicas of replicas, and
  * the share of traffic it gets now next to its target, so a switch in progress shows (the old
- * deployment keeps serving until every new version is healthy; versions leaving show target 0%).
+ * deployment keeps serving until every new version is healthy; versions leaving show target 0%), the runner's
+ * library versions and load warnings of each; and the banner of a serving version's load warnings.
  */
-import type { Model } from "../../api/types";
+import type { DeployedVersion, Model } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { DeniedButton } from "../../components/Guarded";
 import { formatCpu, formatMemory } from "../../lib/format";
-import { replicaSummary, switching } from "../../lib/deployments";
+import { libraryList, replicaSummary, servingLoadWarnings, switching } from "../../lib/deployments";
 
 export function DeploymentPanel({
   model,
@@ -55,6 +56,7 @@ export function DeploymentPanel({
                   <th scope="col">Traffic now</th>
                   <th scope="col">Target</th>
                   <th scope="col">Size</th>
+                  <th scope="col">Libraries</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
                   </th>
@@ -87,6 +89,9 @@ export function DeploymentPanel({
                       {formatCpu(d.containerCpu)}, {formatMemory(d.containerMemory)}
                       {d.spot && <span className="tag">Spot</span>}
                     </td>
+                    <td data-label="Libraries" data-testid={`libraries-${d.version}`}>
+                      <Libraries line={d} />
+                    </td>
                     <td className="cell-actions">
                       {d.weight > 0 && d.weight < 100 && !denied && (
                         <button
@@ -107,5 +112,70 @@ export function DeploymentPanel({
         </>
       )}
     </section>
+  );
+}
+
+/** The runner's libraries of one version (as its first replica reported them), and its load warnings' count. */
+function Libraries({ line }: { line: DeployedVersion }) {
+  const libraries = libraryList(line.libraries);
+  const warnings = line.loadWarnings?.length ?? 0;
+  if (libraries.length === 0 && warnings === 0)
+    return <span className="muted small">{line.status === "RUNNING" ? "not reported" : "—"}</span>;
+  return (
+    <>
+      {warnings > 0 && (
+        <span className="badge badge-pending" title={line.loadWarnings.join("\n")}>
+          {warnings} load {warnings === 1 ? "warning" : "warnings"}
+        </span>
+      )}
+      {libraries.length > 0 && (
+        <details className="libraries">
+          <summary>{libraries.length} libraries</summary>
+          <ul className="plain-list mono small">
+            {libraries.map(([name, version]) => (
+              <li key={name}>
+                {name} {version}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </>
+  );
+}
+
+/**
+ * Said under the model's header while a serving version's file loaded with warnings: the runner's words (a
+ * scikit-learn InconsistentVersionWarning, say), since its predictions may not be what its trainer saw.
+ */
+export function LoadWarningsBanner({ model }: { model: Model }) {
+  const found = servingLoadWarnings(model.deployment);
+  if (found.length === 0) return null;
+  return (
+    <div className="banner banner-warning" role="status" data-testid="load-warnings">
+      <p>
+        <strong>
+          {found.length === 1 ? `Version ${found[0]!.version}'s file` : `The files of versions ${found.map((f) => f.version).join(", ")}`}{" "}
+          loaded with warnings:
+        </strong>{" "}
+        {found.length === 1
+          ? "its predictions may differ from those it was trained to give."
+          : "their predictions may differ from those they were trained to give."}
+      </p>
+      <ul className="load-warnings">
+        {found.flatMap((f) =>
+          f.warnings.map((w, i) => (
+            <li key={`${f.version}-${i}`}>
+              {found.length > 1 && <strong>v{f.version}: </strong>}
+              <span className="mono">{w}</span>
+            </li>
+          )),
+        )}
+      </ul>
+      <p className="small">
+        Most often a file saved with other library versions than the runner's (Libraries, in the Deployment panel): save it again with
+        those, or upload it as a new version made with them.
+      </p>
+    </div>
   );
 }

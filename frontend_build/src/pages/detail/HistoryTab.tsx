@@ -15,6 +15,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DeniedButton } from "../../components/Guarded";
 import { LoadMore } from "../../components/LoadMore";
 import { Empty, ErrorState, InlineError, Loading, errorText } from "../../components/States";
+import { QuotaBanner } from "../../components/QuotaBanner";
 import { Time } from "../../components/Time";
 import { formatCpu, formatLocal, formatMemory } from "../../lib/format";
 import { diffSpecs, shortSha, specEquals } from "../../lib/deployments";
@@ -186,12 +187,16 @@ export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChan
               </label>
               <input id="rollback-message" value={message} onChange={(ev) => setMessage(ev.target.value)} />
             </div>
-            {error !== null && (
-              <InlineError>
-                {error instanceof ApiError && error.isConflict
-                  ? `${error.message} The model was changed meanwhile and has been reloaded; try again.`
-                  : errorText(error)}
-              </InlineError>
+            {error instanceof ApiError && error.isQuotaExceeded ? (
+              <QuotaBanner error={error} project={model.project} />
+            ) : (
+              error !== null && (
+                <InlineError>
+                  {error instanceof ApiError && error.isConflict
+                    ? `${error.message} The model was changed meanwhile and has been reloaded; try again.`
+                    : errorText(error)}
+                </InlineError>
+              )
             )}
           </>
         )}

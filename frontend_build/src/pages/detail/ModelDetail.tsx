@@ -1,7 +1,8 @@
 /**
- * One model: its settings, start/stop/edit/delete, the artifact upload, its deployment (status per
- * version, the Deploy dialog), "Run an example", and the tabs (operations log, versions, deployment
- * history, requests, container logs, metrics, and client tokens for admins). Polls while the model
+ * One model: its settings (its description as Markdown, its metadata), start/stop/edit/delete, the artifact
+ * upload (or an image's private registry credentials), its deployment (status per version, libraries, a
+ * banner for load warnings, the Deploy dialog), "Run an example", and the tabs (operations log, versions,
+ * deployment history, requests, container logs, metrics, and client tokens for admins). Polls while the model
  * or its deployment is changing. Controls the user's role in the model's project does not allow are
  * disabled with the reason as a tooltip.
  */
@@ -24,19 +25,24 @@ import { href, navigate, type DetailTab } from "../../lib/routes";
 import { ArtifactUpload } from "./ArtifactUpload";
 import { ContainerLogsTab } from "./ContainerLogsTab";
 import { DeployDialog } from "./DeployDialog";
-import { DeploymentPanel } from "./DeploymentPanel";
+import { DeploymentPanel, LoadWarningsBanner } from "./DeploymentPanel";
 import { HistoryTab } from "./HistoryTab";
 import { VersionsTab } from "./VersionsTab";
 import { switching } from "../../lib/deployments";
 import { OperationsTab } from "./OperationsTab";
+import { RegistryPanel } from "./RegistryPanel";
 import { RequestsTab } from "./RequestsTab";
 import { RunExample, type ExampleCredentials } from "./RunExample";
 import { DeniedButton } from "../../components/Guarded";
+import { QuotaBanner } from "../../components/QuotaBanner";
+import { MetadataTags } from "../../components/MetadataTags";
 import { useUser } from "../../auth/user";
 import { can, deniedReason, roleIn } from "../../auth/roles";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
+// The description's Markdown renderer (react-markdown and its parser) comes with a model that has a description.
+const Markdown = lazy(() => import("../../components/Markdown"));
 // Client tokens are for admins only: load that tab when it opens.
 const ClientsTab = lazy(() => import("./ClientsTab"));
 
@@ -63,6 +69,8 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const [deploying, setDeploying] = useState<{ promote?: number } | null>(null);
   // A client token created on this page, kept in memory only, for the curl example.
   const [credentials, setCredentials] = useState<ExampleCredentials | null>(null);
+  // A start the project's quota refused: said under the header until dismissed or a start goes through.
+  const [quotaError, setQuotaError] = useState<ApiError | null>(null);
   const { roles } = useUser();
   const withdraw = useWithdrawNotice();
   const m = model.data;
@@ -108,9 +116,11 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
     setActing(true);
     try {
       model.setData(action === "start" ? await api.startModel(m.id) : await api.stopModel(m.id));
+      setQuotaError(null);
       notify(action === "start" ? `Starting ${m.name}…` : `Stopping ${m.name}…`, "info", `lifecycle:${m.id}`);
     } catch (err) {
-      notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error", `start-failed:${m.id}`);
+      if (err instanceof ApiError && err.isQuotaExceeded) setQuotaError(err);
+      else notify(`Could not ${action} ${m.name}: ${errorText(err)}`, "error", `start-failed:${m.id}`);
     } finally {
       setActing(false);
     }
@@ -172,12 +182,15 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
           {m.failedForGood && " It will not be restarted: fix the cause (a new file, a larger size) and start it again."}
         </div>
       )}
+      <LoadWarningsBanner model={m} />
+      {quotaError && <QuotaBanner error={quotaError} project={m.project} onDismiss={() => setQuotaError(null)} />}
       {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
 
       <div className="detail-grid">
         <InfoPanel model={m} />
         <div className="detail-side">
           {m.artifactFormat && <ArtifactUpload model={m} onUploaded={model.reload} />}
+          {(m.dockerImage || m.privateRegistry) && <RegistryPanel model={m} onChanged={model.setData} />}
           <RunExample model={m} credentials={credentials} />
         </div>
       </div>
@@ -285,7 +298,12 @@ function InfoPanel({ model: m }: { model: Model }) {
         {m.description && (
           <>
             <dt>Description</dt>
-            <dd className="prewrap">{m.description}</dd>
+            <dd data-testid="model-description">
+              {/* Until the Markdown renderer has loaded, the text as it is (React escapes it). */}
+              <Suspense fallback={<span className="prewrap">{m.description}</span>}>
+                <Markdown text={m.description} />
+              </Suspense>
+            </dd>
           </>
         )}
         <dt>{m.dockerImage ? "Image" : "Artifact format"}</dt>
@@ -350,6 +368,14 @@ function InfoPanel({ model: m }: { model: Model }) {
                 </li>
               ))}
             </ul>
+          )}
+        </dd>
+        <dt>Metadata</dt>
+        <dd>
+          {Object.keys(m.metadata ?? {}).length ? (
+            <MetadataTags metadata={m.metadata} testId="model-metadata" />
+          ) : (
+            <span className="muted">None</span>
           )}
         </dd>
         <dt>Environment</dt>

@@ -1,7 +1,7 @@
 /**
- * The model's versions, newest first: notes, what each runs (format or image), its file (size and
+ * The model's versions, newest first: notes and metadata, what each runs (format or image), its file (size and
  * short sha256), who made it and when, whether it serves and with what weight, and its status.
- * "New version" takes notes and optional code settings, then (for runner models) the version's file
+ * "New version" takes notes, metadata and optional code settings, then (for runner models) the version's file
  * with a progress bar; a version without a file yet can get it later. Delete asks first and is
  * disabled, with the reason, while the version serves.
  */
@@ -20,7 +20,9 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { Time } from "../../components/Time";
 import { formatBytes } from "../../lib/format";
 import { shortSha } from "../../lib/deployments";
-import { Field } from "../model-form/fields";
+import { Field, MetadataRowsEditor } from "../model-form/fields";
+import { MetadataTags } from "../../components/MetadataTags";
+import { hasMetadataErrors, metadataErrorsFromApi, metadataObject, validateMetadata, type MetadataRow } from "../../lib/metadata";
 
 export function VersionsTab({ model, onChanged }: { model: Model; onChanged: () => void }) {
   const api = useApi();
@@ -96,7 +98,8 @@ export function VersionsTab({ model, onChanged }: { model: Model; onChanged: () 
                       v{v.number}
                     </th>
                     <td data-label="Notes" className="cell-wrap">
-                      {v.notes || <span className="muted">—</span>}
+                      {v.notes || (Object.keys(v.metadata ?? {}).length ? null : <span className="muted">—</span>)}
+                      <MetadataTags metadata={v.metadata} testId={`version-metadata-${v.number}`} />
                     </td>
                     <td data-label="Runs" className="mono break">
                       {v.dockerImage ?? v.artifactFormat}
@@ -237,16 +240,26 @@ function NewVersionDialog({ model, onClose, onCreated }: { model: Model; onClose
   const [port, setPort] = useState("");
   const [predictPath, setPredictPath] = useState("");
   const [healthPath, setHealthPath] = useState("");
+  const [metadata, setMetadata] = useState<MetadataRow[]>([]);
+  const [submitted, setSubmitted] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<ModelVersion | null>(null);
   const fieldError = (name: string) =>
     error instanceof ApiError ? error.details.find((d) => d.field === name || d.field.startsWith(`${name}.`))?.message : undefined;
+  // Keys are checked as typed; a value without its key once the user has tried to create the version.
+  const metadataChecked = validateMetadata(metadata, { complete: submitted });
+  const metadataFromApi = metadataErrorsFromApi(error instanceof ApiError ? error.details : [], metadata);
+  const metadataRowErrors = { ...metadataFromApi.rows, ...metadataChecked.rows };
 
   const submit = async () => {
+    setSubmitted(true);
+    if (hasMetadataErrors(validateMetadata(metadata, { complete: true }))) return;
     setBusy(true);
     setError(null);
     const body: VersionCreate = { notes: notes.trim() };
+    const entries = metadataObject(metadata);
+    if (Object.keys(entries).length) body.metadata = entries;
     if (model.dockerImage && image.trim()) body.dockerImage = image.trim();
     if (model.artifactFormat && format) body.artifactFormat = format as VersionCreate["artifactFormat"];
     if (port.trim()) body.containerPort = Number(port);
@@ -310,6 +323,15 @@ function NewVersionDialog({ model, onClose, onCreated }: { model: Model; onClose
         <Field label="Notes" optional error={fieldError("notes")}>
           {(p) => <textarea {...p} rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} data-autofocus />}
         </Field>
+        <MetadataRowsEditor
+          rows={metadata}
+          rowErrors={metadataRowErrors}
+          general={metadataChecked.general ?? metadataFromApi.general}
+          onChange={(rows) => {
+            setMetadata(rows);
+            if (error instanceof ApiError) setError(null);
+          }}
+        />
         <p className="muted small">Settings left empty are copied from the model.</p>
         {model.artifactFormat ? (
           <Field label="Artifact format" optional error={fieldError("artifactFormat")} hint={`The model's: ${model.artifactFormat}`}>

@@ -1,11 +1,19 @@
 /**
  * The model form's field groups: the project, the basics (name, version, description, visibility), what to run
  * (an artifact format or an image), the container's size, port and paths, the environment
- * variables and the start/stop schedules. Each group renders from the form state and reports
+ * variables, the start/stop schedules and the metadata. Each group renders from the form state and reports
  * changes through `update`.
  */
 import { useId, type ReactNode } from "react";
 import { ARTIFACT_FORMATS, SCHEDULE_ACTIONS, type ArtifactFormat, type EndpointVisibility, type ScheduleAction } from "../../api/types";
+import {
+  MAX_METADATA_ENTRIES,
+  MAX_METADATA_KEY,
+  METADATA_RULE,
+  metadataRow,
+  type MetadataRow,
+  type MetadataRowErrors,
+} from "../../lib/metadata";
 import { MAX_SCHEDULES, browserTimezone, scheduleRow, type ScheduleRow } from "../../lib/schedules";
 import { CPU_CHOICES, MAX_ENV_KEYS, envRow, memoryChoices, type FormErrors, type ModelForm } from "../../lib/validation";
 
@@ -117,8 +125,13 @@ export function BasicsFields({ form, errors, update }: GroupProps) {
       <Field label="Version" error={errors.version}>
         {(p) => <input {...p} value={form.version} onChange={(e) => update({ version: e.target.value })} autoComplete="off" required />}
       </Field>
-      <Field label="Description" error={errors.description} optional>
-        {(p) => <textarea {...p} rows={2} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
+      <Field
+        label="Description"
+        error={errors.description}
+        optional
+        hint="Markdown: **bold**, _italic_, lists, `code`, [links](https://example.com). HTML is shown as text. Up to 2,048 characters."
+      >
+        {(p) => <textarea {...p} rows={4} value={form.description} onChange={(e) => update({ description: e.target.value })} />}
       </Field>
       <Field
         label="Endpoint visibility"
@@ -411,5 +424,95 @@ export function ScheduleFields({ form, errors, update }: GroupProps) {
         Add schedule
       </button>
     </fieldset>
+  );
+}
+
+/** Key/value rows (a model's or a version's metadata): add and remove rows, each key and value with its error. */
+export function MetadataRowsEditor({
+  rows,
+  rowErrors,
+  general,
+  onChange,
+  disabled,
+}: {
+  rows: readonly MetadataRow[];
+  rowErrors?: Record<number, MetadataRowErrors>;
+  general?: string | null;
+  onChange: (rows: MetadataRow[]) => void;
+  disabled?: boolean;
+}) {
+  const setRow = (id: number, patch: { key?: string; value?: string }) => onChange(rows.map((r) => (r.id === id ? { ...r, ...patch } : r)));
+  return (
+    <fieldset className="fieldset" disabled={disabled} data-testid="metadata-editor">
+      <legend>Metadata</legend>
+      <p className="hint">Facts a person scans in the list, such as team=fraud or dataset=2024-05. {METADATA_RULE}</p>
+      {general && (
+        <p className="field-error" role="alert">
+          {general}
+        </p>
+      )}
+      {rows.length === 0 && <p className="muted small">None.</p>}
+      {rows.map((row, index) => {
+        const errors = rowErrors?.[row.id];
+        return (
+          <div className="env-row" key={row.id} data-testid="metadata-row">
+            <Field label={`Metadata key ${index + 1}`} error={errors?.key} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  className="mono"
+                  value={row.key}
+                  placeholder="team"
+                  spellCheck={false}
+                  autoComplete="off"
+                  maxLength={MAX_METADATA_KEY + 16}
+                  onChange={(e) => setRow(row.id, { key: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label={`Metadata value ${index + 1}`} error={errors?.value} compact>
+              {(p) => (
+                <input
+                  {...p}
+                  value={row.value}
+                  placeholder="fraud"
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => setRow(row.id, { value: e.target.value })}
+                />
+              )}
+            </Field>
+            <button
+              type="button"
+              className="btn btn-small env-remove"
+              aria-label={`Remove metadata ${row.key.trim() || index + 1}`}
+              onClick={() => onChange(rows.filter((r) => r.id !== row.id))}
+            >
+              Remove
+            </button>
+          </div>
+        );
+      })}
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={rows.length >= MAX_METADATA_ENTRIES}
+        onClick={() => onChange([...rows, metadataRow()])}
+      >
+        Add metadata
+      </button>
+    </fieldset>
+  );
+}
+
+/** The model's metadata: not a container setting, so it may change while the model runs. */
+export function MetadataFields({ form, errors, update }: GroupProps) {
+  return (
+    <MetadataRowsEditor
+      rows={form.metadata}
+      rowErrors={errors.metadataRows}
+      general={errors.metadata}
+      onChange={(metadata) => update({ metadata })}
+    />
   );
 }
