@@ -49,6 +49,7 @@ def model_list_key(project: str) -> str:
     before projects existed, so those models are in it without being rewritten."""
     return MODEL_LIST_KEY_VALUE if project == DEFAULT_PROJECT else f"{MODEL_LIST_KEY_VALUE}#{project}"
 
+
 # Sparse: only a model with start/stop schedules carries `scheduleKey`, so the reconciler's query
 # each minute reads those models and nothing else.
 MODEL_SCHEDULE_KEY = KeyAttribute("scheduleKey", "S")

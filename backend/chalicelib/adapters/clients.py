@@ -48,4 +48,3 @@ def _botocore_session(credentials: Any) -> Any:
 
         session.get_component("credential_provider").insert_before("env", Given())
     return session
-

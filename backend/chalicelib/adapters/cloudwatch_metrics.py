@@ -41,9 +41,7 @@ def container_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
 
 
 class CloudWatchMetricsReader:
-    def __init__(
-        self, cloudwatch: Any, namespace: str, cluster: str, service_name: Callable[[str, int], str]
-    ) -> None:
+    def __init__(self, cloudwatch: Any, namespace: str, cluster: str, service_name: Callable[[str, int], str]) -> None:
         self._cloudwatch = cloudwatch
         self._namespace = namespace
         self._cluster = cluster
@@ -113,7 +111,6 @@ class CloudWatchMetricsReader:
                     if not token:
                         break
         return by_id
-
 
 
 def _query(

@@ -134,7 +134,9 @@ class FieldTable:
         hints, values = self.hints, {}
         for name in names if names is not None else self.names:
             stored = getattr(item, name)
-            values[name] = self.defaults(name) if stored is None and not _optional(hints[name])[1] else (
-                from_plain(stored, hints[name])
+            values[name] = (
+                self.defaults(name)
+                if stored is None and not _optional(hints[name])[1]
+                else (from_plain(stored, hints[name]))
             )
         return values
