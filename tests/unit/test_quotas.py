@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, QuotaExceeded
 from chalicelib.domain.models import Autoscaling, DeployedVersion
 from chalicelib.domain.quotas import Quota, Usage, check, reserved
 
@@ -29,6 +29,10 @@ def test_a_change_past_a_bound_names_the_quota_the_use_the_ask_and_what_is_left(
     with pytest.raises(Conflict) as refused:
         check("pricing", Quota(max_vcpu=2), Usage(vcpu=1.5), Usage(vcpu=0.25), Usage(vcpu=1))
     assert refused.value.message == "project pricing has a quota of 2 vCPU: 1.75 in use, 0.75 more asked, 0.25 left"
+    with pytest.raises(QuotaExceeded) as refused:  # its own code: quota_exceeded, not a stale revision
+        check("pricing", Quota(max_models=1), Usage(models=1), Usage(), Usage(models=1))
+    assert refused.value.message == "project pricing has a quota of 1 model: 1 in use, 1 more asked, 0 left"
+    assert refused.value.code == "quota_exceeded"
 
 
 def test_what_fits_exactly_passes_and_a_shrink_always_passes() -> None:

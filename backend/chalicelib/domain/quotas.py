@@ -79,6 +79,8 @@ def check(project: str, quota: Quota, others: Usage, before: Usage, after: Usage
         in_use = getattr(others, measure) + getattr(before, measure)
         if bound is None or grows <= 0 or in_use + grows <= bound + 1e-9:
             continue
+        if bound == 1 and unit in ("replicas", "models"):
+            unit = unit[:-1]  # "a quota of 1 replica"
         raise QuotaExceeded(
             f"project {project} has a quota of {_amount(bound)} {unit}: {_amount(in_use)} in use, "
             f"{_amount(grows)} more asked, {_amount(max(bound - in_use, 0))} left"
