@@ -31,6 +31,10 @@ describe("what the model page says", () => {
         { status: 200, requestBody: body([[9]]) },
       ]),
     ).toBe('[{"carat":0.23,"cut":"Ideal"}]');
+    // The caller's own text: 0.0 stays a float, spacing and nesting stay as sent.
+    const raw = '{ "metaData": {"modelId": "m", "tags": ["a,}"]}, "modelData" : [[0.0, 1.50e0], {"x": "]\\""}] }';
+    expect(exampleFromHistory([{ status: 200, requestBody: raw }])).toBe('[[0.0, 1.50e0], {"x": "]\\""}]');
+    expect(exampleFromHistory([{ status: 200, requestBody: '{"modelData": 0.0}' }])).toBe("0.0");
     expect(exampleFromHistory([{ status: 500, requestBody: body([[1]]) }])).toBeNull();
     expect(JSON.parse(NEUTRAL_EXAMPLE)).toEqual([{ feature: 1 }]);
   });
@@ -64,10 +68,11 @@ describe("the try-it example from what the artifact declares", () => {
     expect(mlflow(tensor("predict", "FP64", [-1, 3]))).toBe("[[0.0, 0.0, 0.0]]");
     expect(mlflow(tensor("flags", "BOOL", [-1, 2]))).toBe("[[false, false]]");
   });
-  it("offers nothing the runner would refuse: MLflow's float32 and int32 take no JSON value", () => {
-    expect(mlflow(tensor("x", "FP32", [-1, 4]))).toBeNull();
-    expect(mlflow(tensor("size", "FP64", [-1]), tensor("count", "INT32", [-1]))).toBeNull();
-    expect(mlflow(tensor("size", "FP32", [-1]))).toBeNull();
+  it("offers MLflow's float32 and int32 inputs JSON zeros, which the runner casts to the signature", () => {
+    expect(mlflow(tensor("x", "FP32", [-1, 4]))).toBe("[[0.0, 0.0, 0.0, 0.0]]");
+    expect(mlflow(tensor("size", "FP64", [-1]), tensor("count", "INT32", [-1]))).toBe('[{"size": 0.0, "count": 0}]');
+  });
+  it("offers nothing the runner would refuse", () => {
     expect(onnx(tensor("text", "BYTES", [-1, 1]))).toBeNull();
   });
   it("offers nothing for several tensors, as the runner's rows feed one input", () => {

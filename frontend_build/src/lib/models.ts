@@ -44,14 +44,17 @@ export const NEUTRAL_EXAMPLE = '[{"feature": 1.0}]';
 
 /**
  * The `modelData` of the newest successful request whose body was recorded whole, as the try-it
- * example (the model's own input shape); null when there is none.
+ * example (the model's own input shape); null when there is none. It is the caller's own text, not
+ * re-serialized: JSON.stringify would turn 0.0 into 0, which a float input may read as an integer.
  */
 export function exampleFromHistory(records: readonly Pick<RequestRecord, "status" | "requestBody">[]): string | null {
   for (const record of records) {
     if (record.status < 200 || record.status >= 300 || !record.requestBody) continue;
     try {
       const body: unknown = JSON.parse(record.requestBody);
-      if (body && typeof body === "object" && "modelData" in body) return JSON.stringify((body as { modelData: unknown }).modelData);
+      if (body && typeof body === "object" && !Array.isArray(body) && "modelData" in body) {
+        return memberText(record.requestBody, "modelData");
+      }
     } catch {
       // Cut at captureBodyBytes: not usable as an example.
     }
@@ -59,16 +62,59 @@ export function exampleFromHistory(records: readonly Pick<RequestRecord, "status
   return null;
 }
 
+/** The text of a top-level member's value in a JSON object already known to parse. */
+function memberText(json: string, name: string): string | null {
+  let i = skipSpace(json, json.indexOf("{") + 1);
+  while (i < json.length && json[i] !== "}") {
+    const keyEnd = valueEnd(json, i);
+    const key: unknown = JSON.parse(json.slice(i, keyEnd));
+    const start = skipSpace(json, skipSpace(json, keyEnd) + 1); // past the colon
+    const end = valueEnd(json, start);
+    if (key === name) return json.slice(start, end);
+    i = skipSpace(json, end);
+    if (json[i] === ",") i = skipSpace(json, i + 1);
+  }
+  return null;
+}
+
+function skipSpace(json: string, i: number): number {
+  while (i < json.length && " \t\n\r".includes(json[i]!)) i++;
+  return i;
+}
+
+/** Where the JSON value starting at `i` ends (one past its last character). */
+function valueEnd(json: string, i: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let j = i; j < json.length; j++) {
+    const c = json[j]!;
+    if (inString) {
+      if (c === "\\") j++;
+      else if (c === '"') {
+        inString = false;
+        if (depth === 0) return j + 1;
+      }
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") {
+      if (depth === 0) return j; // the end of a scalar at the close of its parent
+      depth--;
+      if (depth === 0) return j + 1;
+    } else if (depth === 0 && (c === "," || " \t\n\r".includes(c))) return j;
+  }
+  return json.length;
+}
+
 /** The Open Inference Protocol platform the runner names for an ONNX graph (MLflow models are "mlflow"). */
 const ONNX_PLATFORM = "onnxruntime_onnx";
 
 type Zeros = Partial<Record<TensorMetadata["datatype"], string>>;
 // The zero of each datatype the runner passes on as declared, written as JSON. An ONNX graph's rows are cast to
-// its input's type (float, double, int64 or int32). MLflow checks its signature against what JSON's values
-// become in pandas and numpy: float64, int64, bool and str; a float32 or int32 input refuses them, even as zeros.
+// its input's type (float, double, int64 or int32); an MLflow model's are parsed against its signature, as
+// `mlflow models serve` does, so its float32 and int32 inputs take JSON numbers too.
 const ONNX_ZEROS: Zeros = { FP32: "0.0", FP64: "0.0", INT32: "0", INT64: "0" };
-const MLFLOW_COLUMN_ZEROS: Zeros = { FP64: "0.0", INT64: "0", BOOL: "false", BYTES: '""' };
-const MLFLOW_TENSOR_ZEROS: Zeros = { FP64: "0.0", INT64: "0", BOOL: "false" };
+const MLFLOW_COLUMN_ZEROS: Zeros = { FP32: "0.0", FP64: "0.0", INT32: "0", INT64: "0", BOOL: "false", BYTES: '""' };
+const MLFLOW_TENSOR_ZEROS: Zeros = { FP32: "0.0", FP64: "0.0", INT32: "0", INT64: "0", BOOL: "false" };
 /** An input with more values than this is no example to edit by hand. */
 const MAX_EXAMPLE_VALUES = 1000;
 
