@@ -110,6 +110,11 @@ class Settings:
         return f"kraken-{self.stage}/registry/"
 
     @property
+    def env_secret_prefix(self) -> str:
+        """Name prefix of the models' secret env values in Secrets Manager: the execution role reads only these."""
+        return f"kraken-{self.stage}/env/"
+
+    @property
     def resource_prefix(self) -> str:
         """Prefix of the per-model ECS names (task family, service), so events map back to models."""
         return f"kraken-{self.stage}-"

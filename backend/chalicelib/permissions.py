@@ -40,6 +40,8 @@ CLUSTER = ECS + "cluster/{cluster}"
 USER_POOL = _ARN.replace("{service}", "cognito-idp") + "userpool/{user_pool}"
 # config.Settings.registry_secret_prefix: one secret per model (Secrets Manager adds a random suffix).
 REGISTRY_SECRETS = _ARN.replace("{service}", "secretsmanager") + "secret:{prefix}/registry/*"
+# config.Settings.env_secret_prefix: the models' secret env values, one secret each.
+ENV_SECRETS = _ARN.replace("{service}", "secretsmanager") + "secret:{prefix}/env/*"
 IMAGE_REPOSITORIES = _ARN.replace("{service}", "ecr") + "repository/*"
 ARTIFACT_BUCKET = "arn:{partition}:s3:::{bucket}"
 ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
@@ -184,6 +186,8 @@ API_FUNCTION = (
         ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"),
         (REGISTRY_SECRETS,),
     ),
+    # Secret env values are written once each and removed with their model, never read back.
+    Grant("EnvSecrets", ("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"), (ENV_SECRETS,)),
 )
 # EventBridge's task state changes: the record's status and endpoint, and the operations log.
 # A stopped container's last log lines become the record's statusReason.
@@ -241,7 +245,8 @@ def model_role_trust(account: str) -> dict[str, Any]:
 
 
 # Assumed by the ECS agent to start a model's task: it pulls the image (the runner's, or any of the account's
-# ECR repositories a model names) and, for a private registry, reads the model's pull credentials.
+# ECR repositories a model names), for a private registry reads the model's pull credentials, and reads the
+# model's secret env values to put them in the container's environment.
 TASK_EXECUTION = (
     Grant("WriteModelLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (MODEL_LOG_GROUPS,)),
     Grant("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),  # no resource-level permission exists for it
@@ -251,6 +256,7 @@ TASK_EXECUTION = (
         (IMAGE_REPOSITORIES,),
     ),
     Grant("RegistryCredentials", ("secretsmanager:GetSecretValue",), (REGISTRY_SECRETS,)),
+    Grant("EnvSecrets", ("secretsmanager:GetSecretValue",), (ENV_SECRETS,)),  # ECS injects them at start
 )
 
 # Chalice's function name (its `lambda_functions` key) -> that function's role.

@@ -12,6 +12,7 @@ from chalicelib.config import Settings, settings
 if TYPE_CHECKING:  # the services load on first use, so cold start pays only for what a route needs
     from chalicelib.domain.access import TokenVerifier
     from chalicelib.domain.clients import ClientTokens
+    from chalicelib.domain.env_secrets import EnvSecretKeeper
     from chalicelib.domain.gateway import PredictionGateway
     from chalicelib.domain.lifecycle import Lifecycle
     from chalicelib.domain.ports import (
@@ -67,9 +68,18 @@ class Wiring:
             self._tables.DynamoModelRepository(),
             self.operations,
             self._names,
+            self.env_secrets,
             on_change=self._forget_route,
             credentials=self._registry_credentials,
         )
+
+    @cached_property
+    def env_secrets(self) -> EnvSecretKeeper:
+        from chalicelib.adapters.secrets import SecretsManagerEnvSecrets
+        from chalicelib.domain.env_secrets import EnvSecretKeeper
+
+        store = SecretsManagerEnvSecrets(self.client("secretsmanager"), self.settings.env_secret_prefix)
+        return EnvSecretKeeper(store)
 
     @cached_property
     def _registry_credentials(self) -> Any:
@@ -109,6 +119,7 @@ class Wiring:
             admit=lambda record, spec: self.quotas.admit_deployment(record, spec),
             forget_credentials=lambda model_id: self._registry_credentials.forget(model_id),
             identities=self.model_identities,
+            env_secrets=self.env_secrets,
         )
 
     @cached_property
@@ -154,6 +165,7 @@ class Wiring:
             self.operations,
             self._artifacts,
             self.settings.artifact_max_bytes,
+            self.env_secrets,
             on_change=self._forget_route,
         )
 

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +26,7 @@ from local.engine import RUNTIME_SETTING, Engine, EngineUnavailable, ensure_runn
 from local.logs import LogShipper
 from local.runtime import (
     STOP_GRACE_SECONDS,
+    Handed,
     Launcher,
     LocalContainerRuntime,
     Process,
@@ -69,11 +70,11 @@ class ContainerLauncher:
         return None
 
     def launch(
-        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, handed: Handed
     ) -> Process:
         on_host_network = self._on_host_network(artifact_uri)
         listen_port = port if on_host_network else record.container_port
-        environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url(), keys)
+        environment = model_environment(self._settings, record, artifact_uri, listen_port, self._emulator_url(), handed)
         if on_host_network:
             environment["KRAKEN_MODEL_HOST"] = "127.0.0.1"
         workdir = self._secrets / replica_id
@@ -232,7 +233,11 @@ def _launcher(settings: Settings) -> Launcher:
 
 
 def local_runtime(
-    settings: Settings, sink: ReportSink, shipper: LogShipper, sessions: Callable[[str, str], SessionKeys]
+    settings: Settings,
+    sink: ReportSink,
+    shipper: LogShipper,
+    sessions: Callable[[str, str], SessionKeys],
+    reveal: Callable[[Mapping[str, str]], dict[str, str]],
 ) -> LocalContainerRuntime:
     """Local mode's runtime: containers where an engine works (or as KRAKEN_LOCAL_RUNTIME says), else processes."""
-    return LocalContainerRuntime(settings, sink, shipper, _launcher(settings), sessions)
+    return LocalContainerRuntime(settings, sink, shipper, _launcher(settings), sessions, reveal)

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -87,9 +87,9 @@ class Launcher(Protocol):
         ...
 
     def launch(
-        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, handed: Handed
     ) -> Process:
-        """Start the replica serving on 127.0.0.1:port, acting with `keys` (the model's role's session, or none);
+        """Start the replica serving on 127.0.0.1:port with what ECS would hand its task (`handed`);
         its output comes on the process's stdout/stderr."""
         ...
 
@@ -131,17 +131,26 @@ class SessionKeys:
     token: str
 
 
+@dataclass(frozen=True)
+class Handed:
+    """What ECS hands a task as it starts: its role's session (None: no role) and its secret env values."""
+
+    keys: SessionKeys | None
+    secret_env: Mapping[str, str]
+
+
 def model_environment(
     settings: Settings,
     record: ModelRecord,
     artifact_uri: str | None,
     port: int,
     endpoint_url: str,
-    keys: SessionKeys | None,
+    handed: Handed,
 ) -> dict[str, str]:
-    """What a model's replica reads: the runner's settings, and for the runner the emulator's address and its
-    model's own role's session (environment, never a command line)."""
-    environment = runner_environment(record, artifact_uri, settings.artifact_max_bytes, port)
+    """What a model's replica reads: the runner's settings and the secret env values, and for the runner the
+    emulator's address and its model's own role's session (all in the environment, never a command line)."""
+    environment = {**handed.secret_env, **runner_environment(record, artifact_uri, settings.artifact_max_bytes, port)}
+    keys = handed.keys
     if artifact_uri is None or keys is None:  # an image model reads only what the user gave it
         return environment
     return {
@@ -219,7 +228,8 @@ class _Supervisor:
         replica_id = uuid.uuid4().hex
         # As ECS does for each task: a fresh session of the model's own role.
         keys = self.runtime.sessions(self.identity, replica_id) if self.identity else None
-        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port, keys), port)
+        handed = Handed(keys, self.runtime.reveal(self.record.secret_env))
+        task = _Task(replica_id, launcher.launch(self.record, self.artifact_uri, replica_id, port, handed), port)
         process = task.process
         self.task = task
         pumps = [self._pump(process.stdout, task), self._pump(process.stderr, task)]
@@ -313,7 +323,7 @@ class ProcessLauncher:
         return ENGINE_NEEDED if record.docker_image else None
 
     def launch(
-        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, keys: SessionKeys | None
+        self, record: ModelRecord, artifact_uri: str | None, replica_id: str, port: int, handed: Handed
     ) -> Process:
         environment = {
             "PATH": os.environ.get("PATH", ""),
@@ -321,7 +331,7 @@ class ProcessLauncher:
             "PYTHONUNBUFFERED": "1",
             "KRAKEN_MODEL_HOST": "127.0.0.1",
             **model_environment(
-                self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or "", keys
+                self._settings, record, artifact_uri, port, self._settings.aws_endpoint_url or "", handed
             ),
         }
         held = self._limits.prepare(replica_id, record.container_cpu, record.container_memory)
@@ -476,10 +486,13 @@ class LocalContainerRuntime:
         shipper: LogShipper,
         launcher: Launcher,
         sessions: Callable[[str, str], SessionKeys],
+        reveal: Callable[[Mapping[str, str]], dict[str, str]],
     ) -> None:
         self.settings = settings
         # (role, session name) -> that role's session: what ECS does for a task's role.
         self.sessions = sessions
+        # Secret env references -> their values, read as ECS reads them (with the task execution role).
+        self.reveal = reveal
         self.sink = sink
         self.shipper = shipper
         self.launcher = launcher

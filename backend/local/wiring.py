@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -101,8 +101,20 @@ class LocalWiring(Wiring):
     def runtime(self) -> ContainerRuntime:
         region = self.settings.region
         return local_runtime(
-            self.settings, self._on_report, self.shipper, lambda role, name: model_session(role, name, region)
+            self.settings,
+            self._on_report,
+            self.shipper,
+            lambda role, name: model_session(role, name, region),
+            self._reveal_secret_env,
         )
+
+    def _reveal_secret_env(self, refs: Mapping[str, str]) -> dict[str, str]:
+        """What ECS does before a task starts: read each secret env value with the task execution role."""
+        if not refs:
+            return {}
+        with acting_as("task_execution"):
+            secrets = self.client("secretsmanager")
+            return {name: str(secrets.get_secret_value(SecretId=ref)["SecretString"]) for name, ref in refs.items()}
 
     def _later(self, delay: float, job: Callable[[], None]) -> None:
         """Run a lifecycle job after a delay, as the reconciler would on AWS (with its role)."""

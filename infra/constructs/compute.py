@@ -109,6 +109,7 @@ class ModelCompute(Construct):
             "WriteModelLogs": "One log group per model, created at runtime under this stage's prefix.",
             "AccountImages": "A model may name any image of the account's own ECR repositories (no pull secret).",
             "RegistryCredentials": "One pull secret per model, written by the API under this stage's prefix.",
+            "EnvSecrets": "Secret env values, one secret each, written by the API under this stage's prefix.",
         }
         for grant in permissions.TASK_EXECUTION:
             resources = permissions.resources(grant, values, (), ())

@@ -602,3 +602,56 @@ def test_an_image_without_credentials_is_pulled_with_the_execution_role(
     assert "repositoryCredentials" not in container["containerDefinitions"][0]
     assert container["containerDefinitions"][0]["image"] == image
     assert "taskRoleArn" not in container  # an image model's containers get no AWS identity at all
+
+
+def test_a_secret_env_value_goes_to_ecs_as_a_secret_and_never_comes_back(
+    ecs_api: tuple[Client, config.Settings],
+) -> None:
+    client, settings = ecs_api
+    value = "sk-live-0123456789abcdef"
+    env = {"LOG_LEVEL": "info", "API_KEY": {"secret": True, "value": value}}
+    created = post(client, "/models", {**DIAMONDS, "env": env})
+    assert created.status_code == 201
+    model_id = created.json_body["id"]
+    shown = {"LOG_LEVEL": "info", "API_KEY": {"secret": True}}
+    assert created.json_body["env"] == shown
+    assert value not in json.dumps(created.json_body)
+    secrets = boto3.client("secretsmanager", region_name=settings.region)
+    listed = secrets.list_secrets()["SecretList"]
+    mine = [s for s in listed if s["Name"].startswith(f"{settings.env_secret_prefix}{model_id}/API_KEY-")]
+    assert len(mine) == 1 and secrets.get_secret_value(SecretId=mine[0]["ARN"])["SecretString"] == value
+
+    # Sending back what was answered keeps the stored value; a secret to keep that does not exist is a 422.
+    kept = put(client, f"/models/{model_id}", {"env": shown})
+    assert kept.status_code == 200 and kept.json_body["env"] == shown
+    missing = assert_error(
+        put(client, f"/models/{model_id}", {"env": {"OTHER": {"secret": True}}}), 422, "validation_error"
+    )
+    assert missing["details"] == [
+        {"field": "env.OTHER", "message": "no secret is stored under this name to keep: give its value"}
+    ]
+    assert model(client, model_id)["env"] == shown  # and nothing changed
+    assert len(secrets.list_secrets()["SecretList"]) == len(listed)  # nothing was stored for it
+
+    upload(client, model_id, b"model bytes")  # makes version 1, which keeps the secret by reference
+    assert model(client, model_id)["versions"][0]["env"] == shown
+    assert post(client, f"/models/{model_id}/start", {}).status_code == 202
+    ecs = boto3.client("ecs", region_name=settings.region)
+    service = ecs.describe_services(cluster=settings.cluster, services=[ecs_family(settings, model_id, 1)])["services"][
+        0
+    ]
+    container = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"
+    ][0]
+    assert container["secrets"] == [{"name": "API_KEY", "valueFrom": mine[0]["ARN"]}]
+    assert {e["name"]: e["value"] for e in container["environment"]}.get("API_KEY") is None
+    assert value not in json.dumps(container)
+    # A new version may bring its own value: a new secret; version 1 keeps its own.
+    second = post(client, f"/models/{model_id}/versions", {"env": {"API_KEY": {"secret": True, "value": "v2-key"}}})
+    assert second.status_code == 201 and second.json_body["env"] == {"API_KEY": {"secret": True}}
+    assert len([s for s in secrets.list_secrets()["SecretList"] if model_id in s["Name"]]) == 2
+
+    post(client, f"/models/{model_id}/stop", {})
+    assert client.http.delete(f"/models/{model_id}?force=true").status_code == 204
+    remaining = [s["Name"] for s in secrets.list_secrets()["SecretList"]]
+    assert not [name for name in remaining if name.startswith(f"{settings.env_secret_prefix}{model_id}/")]

@@ -284,7 +284,8 @@ def test_each_function_role_grants_exactly_what_the_policy_source_says(synthesiz
 
 
 def test_only_the_execution_role_reads_pull_secrets_and_only_the_stages(synthesized) -> None:
-    """ECS reads a model's private-registry credentials with the execution role; the API writes them, nobody else."""
+    """ECS reads a model's private-registry credentials and secret env values with the execution role; the API
+    writes them, nobody else, and only under this stage's prefixes."""
     template = synthesized.template("dev")
     readers = {
         lid
@@ -294,4 +295,6 @@ def test_only_the_execution_role_reads_pull_secrets_and_only_the_stages(synthesi
     assert len(readers) == 1 and "TaskExecutionRole" in next(iter(readers)), readers
     for lid, statement in policy_statements(template):
         if any(action.startswith("secretsmanager:") for action in as_list(statement["Action"])):
-            assert "secret:kraken-dev/registry/*" in json.dumps(statement["Resource"]), (lid, statement)
+            resources = json.dumps(statement["Resource"])
+            ours = ("secret:kraken-dev/registry/*", "secret:kraken-dev/env/*")
+            assert any(prefix in resources for prefix in ours), (lid, statement)

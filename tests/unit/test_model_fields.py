@@ -96,6 +96,8 @@ def test_the_schema_offers_every_setting_and_shows_every_field() -> None:
     # Where the registry credentials are is shown only as `privateRegistry`: never a secret's reference.
     hidden = {"endpoints", "status_changed_at", "serving", "version_states", "retire_after", "schedule_checked_at"}
     hidden.add("registry_secret")
+    # Secret env values are shown inside `env` as {"secret": true}: never their references.
+    hidden.add("secret_env")
     assert "private_registry" in shown
     assert {f.name for f in dataclasses.fields(ModelRecord)} - shown == hidden
 

@@ -126,6 +126,10 @@ class EcsContainerRuntime:
                 {"key": "kraken:version", "value": str(unit.version)},
             ],
         }
+        if record.secret_env:  # ECS reads each with the execution role and puts it in the environment
+            definition["containerDefinitions"][0]["secrets"] = [
+                {"name": name, "valueFrom": ref} for name, ref in sorted(record.secret_env.items())
+            ]
         if record.docker_image and record.registry_secret:  # a private registry: ECS pulls with these
             definition["containerDefinitions"][0]["repositoryCredentials"] = {
                 "credentialsParameter": record.registry_secret

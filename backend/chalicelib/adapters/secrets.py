@@ -1,8 +1,9 @@
-"""A private registry's pull credentials in Secrets Manager, one secret per model, in the form ECS reads."""
+"""Secrets Manager: registry pull credentials (one secret per model) and secret env values (one per value)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from chalicelib.adapters.aws_errors import REGISTRY_SECRETS, error_code, translated
@@ -37,6 +38,35 @@ class SecretsManagerRegistryCredentials:
         with translated(REGISTRY_SECRETS):
             try:
                 self._secrets.delete_secret(SecretId=self._name(model_id), ForceDeleteWithoutRecovery=True)
+            except Exception as error:
+                if error_code(error) != "ResourceNotFoundException":
+                    raise
+
+
+class SecretsManagerEnvSecrets:
+    """EnvSecrets on Secrets Manager: `<prefix><model id>/<NAME>-<random>`, a plain string; the ARN refers to it.
+
+    Each value given is a secret of its own and is never overwritten, so a version keeps the value it was
+    made with; the model's deletion removes them all.
+    """
+
+    def __init__(self, secrets: Any, name_prefix: str) -> None:
+        self._secrets = secrets
+        self._prefix = name_prefix
+
+    def store(self, model_id: str, name: str, value: str) -> str:
+        with translated(REGISTRY_SECRETS):
+            created = self._secrets.create_secret(
+                Name=f"{self._prefix}{model_id}/{name}-{uuid.uuid4().hex[:12]}",
+                SecretString=value,
+                Description=f"Kraken: the env value {name} of model {model_id}",
+            )
+        return str(created["ARN"])
+
+    def forget(self, ref: str) -> None:
+        with translated(REGISTRY_SECRETS):
+            try:
+                self._secrets.delete_secret(SecretId=ref, ForceDeleteWithoutRecovery=True)
             except Exception as error:
                 if error_code(error) != "ResourceNotFoundException":
                     raise

@@ -107,6 +107,7 @@ def version_from_settings(record: ModelRecord, actor: str, at: datetime, notes: 
         env=dict(record.env),
         predict_path=record.predict_path,
         health_path=record.health_path,
+        secret_env=dict(record.secret_env),
     )
 
 

@@ -21,6 +21,8 @@ from chalicelib.domain.deployments import (
     version_from_settings,
     with_state,
 )
+from chalicelib.domain.env_secrets import EnvSecretKeeper
+from chalicelib.domain.env_secrets import references as env_secret_references
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.models import (
     SYSTEM_ACTOR_PREFIX,
@@ -154,6 +156,7 @@ class Lifecycle(RecordKeeper):
         start_timeout: timedelta,
         requests: RequestHistory,
         identities: ModelIdentities,
+        env_secrets: EnvSecretKeeper,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[str], None] = lambda _model_id: None,
         later: Callable[[float, Callable[[], None]], None] | None = None,
@@ -180,6 +183,7 @@ class Lifecycle(RecordKeeper):
         self._forget_credentials = forget_credentials
         # Each model's own AWS identity, which its runner reads the artifact as.
         self._identities = identities
+        self._env_secrets = env_secrets
 
     # --- user actions -------------------------------------------------------------------------
 
@@ -327,6 +331,7 @@ class Lifecycle(RecordKeeper):
         if record.registry_secret:
             self._forget_credentials(model_id)
         self._identities.remove(model_id)
+        self._env_secrets.forget(sorted(env_secret_references(record)))
         self._on_change(model_id)
         self._names.release(record.name, model_id)
         current = record

@@ -81,6 +81,7 @@ RUNTIME_FIELDS = frozenset(
         "container_cpu",
         "container_memory",
         "env",
+        "secret_env",
         "predict_path",
         "health_path",
     }
@@ -88,7 +89,7 @@ RUNTIME_FIELDS = frozenset(
 
 
 # The settings that belong to a version's code: fixed once the version exists.
-CODE_FIELDS = ("docker_image", "artifact_format", "container_port", "env", "predict_path", "health_path")
+CODE_FIELDS = ("docker_image", "artifact_format", "container_port", "env", "secret_env", "predict_path", "health_path")
 # The settings that belong to how a version is deployed: they may change with each deployment.
 SIZE_FIELDS = ("container_cpu", "container_memory")
 MAX_REPLICAS = 10
@@ -138,6 +139,8 @@ class ModelVersion:
     artifact_of: int | None = None
     # Key/value facts about this version (its training run, its data), given when it is made.
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Secret env values: name -> the stored secret (domain.env_secrets); the value is never in the record.
+    secret_env: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def artifact_number(self) -> int:
@@ -230,6 +233,7 @@ BOOKKEEPING_FIELDS = frozenset(
         "schedule_checked_at",
         "deployed_by",
         "registry_secret",
+        "secret_env",
     }
 )
 
@@ -280,6 +284,8 @@ class ModelRecord:
     deployed_by: str | None = None
     # Where the pull credentials of its image's private registry are kept (a secret's reference, not them).
     registry_secret: str | None = None
+    # Secret env values: name -> the stored secret (domain.env_secrets), set from the env a caller gives.
+    secret_env: dict[str, str] = dataclasses.field(default_factory=dict)
     # Every version, oldest first; numbers are never reused.
     versions: tuple[ModelVersion, ...] = ()
     # What should serve: the versions with their weights (summing to 100) and sizes.

@@ -221,6 +221,18 @@ class RuntimeUnit:
     identity: str | None = None
 
 
+class EnvSecrets(Protocol):
+    """Where secret env values are kept: the container gets them at start, nobody reads them back."""
+
+    def store(self, model_id: str, name: str, value: str) -> str:
+        """Keep a new value; its reference (a new one each time: versions keep theirs)."""
+        ...
+
+    def forget(self, ref: str) -> None:
+        """Delete a stored value; one already gone is fine."""
+        ...
+
+
 class ModelIdentities(Protocol):
     """Each model's own AWS identity, which may read that model's artifacts and nothing else."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.deployments import follow_settings
+from chalicelib.domain.env_secrets import EnvSecretKeeper
 from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest
 from chalicelib.domain.models import (
     RUNTIME_FIELDS,
@@ -57,12 +58,14 @@ class ModelRegistry:
         repository: ModelRepository,
         operations: OperationsLog,
         names: ModelNames,
+        env_secrets: EnvSecretKeeper,
         on_change: Callable[[str], None] = lambda _model_id: None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         credentials: RegistryCredentials | None = None,
     ) -> None:
         self._repository = repository
+        self._env_secrets = env_secrets
         self._credentials = credentials
         self._operations = operations
         self._names = names
@@ -78,13 +81,20 @@ class ModelRegistry:
                 problem = FieldProblem("container_port", "an image model needs the port its server listens on")
                 raise InvalidRequest("the model's settings are not valid", (problem,))
             settings["container_port"] = RUNNER_PORT  # the standard runner's; it listens where it is told
-        record = ModelRecord.new(self._new_id(), actor, self._clock(), settings)
-        check_record(record)
-        self._names.claim(record.name, record.id)
+        model_id = self._new_id()
+        split = self._env_secrets.split(model_id, settings.pop("env", {}), {})
+        record = ModelRecord.new(model_id, actor, self._clock(), {**settings, "env": split.env})
+        record = dataclasses.replace(record, secret_env=split.secret_env)
         try:
-            self._repository.add(record)
+            check_record(record)
+            self._names.claim(record.name, record.id)
+            try:
+                self._repository.add(record)
+            except Exception:
+                self._names.release(record.name, record.id)
+                raise
         except Exception:
-            self._names.release(record.name, record.id)
+            self._env_secrets.forget(split.stored)  # nothing refers to them: the model was not made
             raise
         self._log(record, actor, "create", "created")
         return record
@@ -119,6 +129,17 @@ class ModelRegistry:
         """
         current = self._repository.get(model_id)
         revision_conflict(current, expected_revision)
+        if "env" not in changes:
+            return self._update(current, changes, actor)
+        split = self._env_secrets.split(model_id, changes["env"], current.secret_env)
+        try:
+            return self._update(current, {**changes, "env": split.env, "secret_env": split.secret_env}, actor)
+        except Exception:
+            self._env_secrets.forget(split.stored)  # the change did not happen: nothing refers to them
+            raise
+
+    def _update(self, current: ModelRecord, changes: Mapping[str, Any], actor: str) -> ModelRecord:
+        model_id = current.id
         runtime_changes = sorted(
             name for name in RUNTIME_FIELDS & changes.keys() if changes[name] != getattr(current, name)
         )
@@ -154,7 +175,8 @@ class ModelRegistry:
         if renamed:
             self._names.release(current.name, model_id)
         self._on_change(model_id)
-        self._log(updated, actor, "update", f"changed {', '.join(sorted(changes)) or 'nothing'}")
+        said = sorted(changes.keys() - {"secret_env"})  # an env change says env, whichever values are secret
+        self._log(updated, actor, "update", f"changed {', '.join(said) or 'nothing'}")
         return updated
 
     def set_registry_credentials(self, model_id: str, username: str, password: str, actor: str) -> ModelRecord:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.deployments import sole_deployment, version_from_settings
+from chalicelib.domain.env_secrets import EnvSecretKeeper
 from chalicelib.domain.errors import Conflict, FieldProblem, InvalidRequest, NotFound
 from chalicelib.domain.models import CODE_FIELDS, MAX_VERSIONS, ModelRecord, ModelStatus, ModelVersion
 from chalicelib.domain.ports import ArtifactStore, ModelRepository, OperationsLog, UploadTicket
@@ -23,12 +24,14 @@ class VersionCatalog(RecordKeeper):
         operations: OperationsLog,
         artifacts: ArtifactStore,
         artifact_max_bytes: int,
+        env_secrets: EnvSecretKeeper,
         clock: Callable[[], datetime] = utc_now,
         on_change: Callable[[str], None] = lambda _model_id: None,
     ) -> None:
         super().__init__(models, operations, clock, on_change)
         self._artifacts = artifacts
         self._artifact_max_bytes = artifact_max_bytes
+        self._env_secrets = env_secrets
 
     def create(
         self, model_id: str, actor: str, notes: str, code: Mapping[str, Any], metadata: Mapping[str, str] | None = None
@@ -41,7 +44,19 @@ class VersionCatalog(RecordKeeper):
         if unknown:
             raise TypeError(f"not code settings of a version: {', '.join(unknown)}")
         base = version_from_settings(record, actor, self._clock(), notes)
-        version = dataclasses.replace(base, **code, metadata=dict(metadata or {}))
+        code = dict(code)
+        stored: tuple[str, ...] = ()
+        if "env" in code:  # a kept secret is the model's own
+            split = self._env_secrets.split(model_id, code["env"], record.secret_env)
+            code.update(env=split.env, secret_env=split.secret_env)
+            stored = split.stored
+        try:
+            return self._add(record, dataclasses.replace(base, **code, metadata=dict(metadata or {})), code, actor)
+        except Exception:
+            self._env_secrets.forget(stored)  # no version refers to them
+            raise
+
+    def _add(self, record: ModelRecord, version: ModelVersion, code: Mapping[str, Any], actor: str) -> ModelVersion:
         if "docker_image" in code and code["docker_image"] and "artifact_format" not in code:
             version = dataclasses.replace(version, artifact_format=None)
         if "artifact_format" in code and code["artifact_format"] and "docker_image" not in code:

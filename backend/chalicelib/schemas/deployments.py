@@ -18,7 +18,17 @@ from chalicelib.domain.models import (
     ModelVersion,
 )
 from chalicelib.schemas.common import Instant, ResponseModel
-from chalicelib.schemas.models import Cpu, Memory, Metadata, ModelSettings, Notes, _Strict
+from chalicelib.schemas.models import (
+    Cpu,
+    Memory,
+    Metadata,
+    ModelSettings,
+    Notes,
+    ShownEnv,
+    _Strict,
+    domain_env,
+    shown_env,
+)
 
 UpdateMessage = Annotated[str, StringConstraints(max_length=1024)]
 VersionNumber = Annotated[int, Field(ge=1, le=999999)]
@@ -30,6 +40,8 @@ def _code_settings() -> type[_Strict]:
     """The model's code settings, each optional: a new version takes the model's own for those left out."""
     fields: dict[str, Any] = {}
     for name in CODE_FIELDS:
+        if name not in ModelSettings.model_fields:
+            continue  # kept by the platform (secret_env comes from env's secret values)
         info = ModelSettings.model_fields[name]
         rules: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         fields[name] = (rules | None, None)
@@ -47,7 +59,10 @@ class CreateVersionRequest(_CodeSettings):
     metadata: Metadata = Field(default_factory=dict)
 
     def code(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True, exclude={"notes", "metadata"})
+        code = self.model_dump(exclude_unset=True, exclude={"notes", "metadata"})
+        if "env" in code:
+            code["env"] = domain_env(code["env"])
+        return code
 
 
 class AutoscalingSettings(_Strict):
@@ -119,7 +134,7 @@ class VersionResponse(ResponseModel):
     docker_image: str | None
     artifact_format: str | None
     container_port: int
-    env: dict[str, str]
+    env: ShownEnv  # a secret value is never answered
     predict_path: str
     health_path: str
     artifact: VersionArtifactResponse | None
@@ -135,6 +150,7 @@ class VersionResponse(ResponseModel):
         return cls.model_validate(
             {
                 **{name: getattr(version, name) for name in cls.model_fields if hasattr(version, name)},
+                "env": shown_env(version.env, version.secret_env),
                 "serving": version.number in {d.version for d in record.wanted()},
                 "status": record.state_of(version.number).status,
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.clock import utc_now
+from chalicelib.domain.env_secrets import SecretEnv
 from chalicelib.domain.models import (
     ArtifactFormat,
     ModelRecord,
@@ -62,18 +63,47 @@ IdleStopMinutes = Annotated[int, Field(ge=1, le=10080)]  # up to a week
 EnvName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-def _check_env(env: dict[str, str]) -> dict[str, str]:
+class SecretEnvValue(BaseModel):
+    """An env value kept in Secrets Manager and injected at start: never answered, logged or on a command line.
+
+    Without `value` it keeps the value stored under that name (what a response shows can be sent back)."""
+
+    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid")
+
+    secret: Literal[True]
+    value: str | None = None
+
+
+class SecretEnvShown(ResponseModel):
+    """A secret env value as answered: that there is one, never what it is."""
+
+    secret: Literal[True] = True
+
+
+def _check_env(env: dict[str, str | SecretEnvValue]) -> dict[str, str | SecretEnvValue]:
     if len(env) > MAX_ENV_KEYS:
         raise ValueError(f"at most {MAX_ENV_KEYS} variables")
     for name, value in env.items():
         if name.upper().startswith(RESERVED_ENV_PREFIX):
             raise ValueError(f"{name}: names starting with {RESERVED_ENV_PREFIX} are reserved for the platform")
-        if len(value.encode()) > MAX_ENV_VALUE_BYTES:
+        text = (value.value or "") if isinstance(value, SecretEnvValue) else value
+        if len(text.encode()) > MAX_ENV_VALUE_BYTES:
             raise ValueError(f"{name}: values are limited to {MAX_ENV_VALUE_BYTES} bytes")
     return env
 
 
-Env = Annotated[dict[EnvName, str], AfterValidator(_check_env)]
+Env = Annotated[dict[EnvName, str | SecretEnvValue], AfterValidator(_check_env)]
+# A record's env as answered: plain values as they are, secret ones as {"secret": true}.
+ShownEnv = dict[str, str | SecretEnvShown]
+
+
+def shown_env(env: dict[str, str], secret_env: dict[str, str]) -> ShownEnv:
+    return {**env, **{name: SecretEnvShown() for name in secret_env}}
+
+
+def domain_env(env: dict[str, Any]) -> dict[str, str | SecretEnv]:
+    """A dumped env as the domain takes it: secret values become SecretEnv."""
+    return {name: SecretEnv(value.get("value")) if isinstance(value, dict) else value for name, value in env.items()}
 # Enums arrive as JSON strings, which strict mode would refuse; their values are still checked exactly.
 Format = Annotated[ArtifactFormat, Field(strict=False)]
 EndpointVisibility = Annotated[Visibility, Field(strict=False)]
@@ -115,7 +145,9 @@ Schedules = Annotated[tuple[ScheduleSpec, ...], Field(max_length=MAX_SCHEDULES, 
 
 
 def _record_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Dumped settings as the record holds them: schedules become the domain's own."""
+    """Dumped settings as the record holds them: schedules and secret env values become the domain's own."""
+    if "env" in values:
+        values["env"] = domain_env(values["env"])
     if "schedules" in values:
         # A partial update's dump leaves out the zone a schedule did not name: the default's.
         values["schedules"] = tuple(
@@ -284,11 +316,13 @@ class ModelResponse(ResponseModel, ModelSettings):
     versions: list[VersionResponse]
     # The schedules as they were set, each with its next run: a response shape of its own.
     schedules: list[ScheduleResponse]  # type: ignore[assignment]
+    env: ShownEnv  # type: ignore[assignment]  # a secret value is never answered
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        built = ("deployment", "versions", "schedules", "private_registry")
+        built = ("deployment", "versions", "schedules", "private_registry", "env")
         shown = {name: getattr(record, name) for name in cls.model_fields if name not in built}
+        shown["env"] = shown_env(record.env, record.secret_env)
         shown["private_registry"] = record.registry_secret is not None
         shown["deployment"] = deployment_of(record)
         shown["versions"] = [VersionResponse.of(record, v) for v in record.versions]

@@ -152,7 +152,7 @@ export interface CreateModelRequest {
      * This interface was referenced by `undefined`'s JSON-Schema definition
      * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
      */
-    [k: string]: string;
+    [k: string]: string | SecretEnvValue;
   };
   predictPath?: string;
   healthPath?: string;
@@ -173,6 +173,18 @@ export interface CreateModelRequest {
      */
     [k: string]: string;
   };
+}
+/**
+ * An env value kept in Secrets Manager and injected at start: never answered, logged or on a command line.
+ *
+ * Without `value` it keeps the value stored under that name (what a response shows can be sent back).
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SecretEnvValue".
+ */
+export interface SecretEnvValue {
+  secret: true;
+  value?: string | null;
 }
 /**
  * Start or stop the model whenever the cron expression matches the time zone's wall clock.
@@ -208,7 +220,7 @@ export interface CreateVersionRequest {
      * This interface was referenced by `undefined`'s JSON-Schema definition
      * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
      */
-    [k: string]: string;
+    [k: string]: string | SecretEnvValue;
   } | null;
   predictPath?: string | null;
   healthPath?: string | null;
@@ -639,11 +651,7 @@ export interface ModelResponse {
   containerCpu: number;
   containerMemory: number;
   env: {
-    /**
-     * This interface was referenced by `undefined`'s JSON-Schema definition
-     * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
-     */
-    [k: string]: string;
+    [k: string]: string | SecretEnvShown;
   };
   predictPath: string;
   healthPath: string;
@@ -679,6 +687,15 @@ export interface ModelResponse {
   versions: VersionResponse[];
 }
 /**
+ * A secret env value as answered: that there is one, never what it is.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "SecretEnvShown".
+ */
+export interface SecretEnvShown {
+  secret: true;
+}
+/**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ScheduleResponse".
  */
@@ -701,7 +718,7 @@ export interface VersionResponse {
   artifactFormat: string | null;
   containerPort: number;
   env: {
-    [k: string]: string;
+    [k: string]: string | SecretEnvShown;
   };
   predictPath: string;
   healthPath: string;
@@ -1072,7 +1089,7 @@ export interface UpdateModelRequest {
      * This interface was referenced by `undefined`'s JSON-Schema definition
      * via the `patternProperty` "^[A-Za-z_][A-Za-z0-9_]*$".
      */
-    [k: string]: string;
+    [k: string]: string | SecretEnvValue;
   } | null;
   predictPath?: string | null;
   healthPath?: string | null;

@@ -162,6 +162,24 @@ describe("form bodies", () => {
     expect(toUpdateBody(form, model)).toEqual({ env: { A: "1", B: "2" } });
   });
 
+  it("sends a secret's value once, keeps a stored one untouched, and never shows it", () => {
+    const withSecret = { ...model, env: { PLAIN: "1", API_KEY: { secret: true as const } } };
+    const form = formFromModel(withSecret);
+    const stored = form.env.find((r) => r.key === "API_KEY");
+    expect(stored).toMatchObject({ secret: true, stored: true, value: "" });
+    expect(toUpdateBody(form, withSecret)).toEqual({}); // unchanged: nothing to send
+    const renamedPlain = { ...form, env: form.env.map((r) => (r.key === "PLAIN" ? { ...r, value: "2" } : r)) };
+    expect(toUpdateBody(renamedPlain, withSecret)).toEqual({ env: { PLAIN: "2", API_KEY: { secret: true } } });
+    const replaced = { ...form, env: form.env.map((r) => (r.key === "API_KEY" ? { ...r, value: "new" } : r)) };
+    expect(toUpdateBody(replaced, withSecret).env).toEqual({ PLAIN: "1", API_KEY: { secret: true, value: "new" } });
+    expect(toCreateBody({ ...emptyForm(), name: "x", env: [envRow("TOKEN", "t0p", true)] }).env).toEqual({
+      TOKEN: { secret: true, value: "t0p" },
+    });
+    // A new secret needs its value; a stored one may stay empty.
+    const fresh = envRow("TOKEN", "", true);
+    expect(validateEnv([fresh, stored!]).rows).toEqual({ [fresh.id]: { value: "Enter the secret's value." } });
+  });
+
   it("sends endpointVisibility only when public on create, and when changed on update", () => {
     expect("endpointVisibility" in toCreateBody({ ...emptyForm(), name: "x" })).toBe(false);
     expect(toCreateBody({ ...emptyForm(), name: "x", endpointVisibility: "public" }).endpointVisibility).toBe("public");

@@ -95,6 +95,10 @@ export interface EnvRow {
   id: number;
   key: string;
   value: string;
+  /** Kept in the secret store and never shown again once saved. */
+  secret: boolean;
+  /** A secret the server already holds: an empty value keeps it. */
+  stored: boolean;
 }
 
 /** Errors per env row (by row id) plus a general one (too many keys). */
@@ -107,6 +111,7 @@ export function validateEnv(rows: readonly EnvRow[]): { rows: Record<number, { k
     const errors: { key?: string; value?: string } = {};
     if (!key) {
       if (row.value !== "") errors.key = "Enter a name for this value.";
+      else if (row.secret && !row.stored) errors.key = "Enter a name for this secret.";
     } else {
       count++;
       if (!ENV_KEY_PATTERN.test(key)) errors.key = "Letters, digits and _, not starting with a digit.";
@@ -115,6 +120,7 @@ export function validateEnv(rows: readonly EnvRow[]): { rows: Record<number, { k
       seen.add(key);
     }
     if (utf8Length(row.value) > MAX_ENV_VALUE_BYTES) errors.value = "Values are limited to 4 KB.";
+    else if (key && row.secret && !row.stored && row.value === "") errors.value = "Enter the secret's value.";
     if (errors.key || errors.value) out[row.id] = errors;
   }
   return { rows: out, general: count > MAX_ENV_KEYS ? `At most ${MAX_ENV_KEYS} variables.` : null };
@@ -157,8 +163,14 @@ export type FormErrors = Partial<Record<Exclude<keyof ModelForm, "env" | "schedu
 };
 
 let nextEnvRowId = 1;
-export function envRow(key = "", value = ""): EnvRow {
-  return { id: nextEnvRowId++, key, value };
+export function envRow(key = "", value = "", secret = false): EnvRow {
+  return { id: nextEnvRowId++, key, value, secret, stored: false };
+}
+
+/** A row for a value the API answered: a secret comes as `{secret: true}`, its value never. */
+export function envRowFromModel(key: string, value: string | { secret: true }): EnvRow {
+  if (typeof value === "string") return envRow(key, value);
+  return { ...envRow(key, "", true), stored: true };
 }
 
 export function emptyForm(project: string = DEFAULT_PROJECT): ModelForm {
@@ -195,7 +207,7 @@ export function formFromModel(model: Model): ModelForm {
     containerPort: String(model.containerPort),
     containerCpu: model.containerCpu,
     containerMemory: model.containerMemory,
-    env: Object.entries(model.env ?? {}).map(([k, v]) => envRow(k, v)),
+    env: Object.entries(model.env ?? {}).map(([k, v]) => envRowFromModel(k, v)),
     predictPath: model.predictPath || "/predict",
     healthPath: model.healthPath || "/health",
     endpointVisibility: model.endpointVisibility ?? "private",
@@ -267,9 +279,17 @@ export function hasErrors(errors: FormErrors): boolean {
   return Object.keys(errors).length > 0;
 }
 
-function envObject(rows: readonly EnvRow[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const row of rows) if (row.key.trim()) env[row.key.trim()] = row.value;
+type EnvBody = NonNullable<ModelCreate["env"]>;
+
+/** The env as the API takes it: a secret with a new value is sent once, a stored one untouched as `{secret: true}`. */
+function envObject(rows: readonly EnvRow[]): EnvBody {
+  const env: EnvBody = {};
+  for (const row of rows) {
+    const key = row.key.trim();
+    if (!key) continue;
+    if (!row.secret) env[key] = row.value;
+    else env[key] = row.stored && row.value === "" ? { secret: true } : { secret: true, value: row.value };
+  }
   return env;
 }
 
@@ -300,9 +320,18 @@ export function toCreateBody(form: ModelForm): ModelCreate {
   return body;
 }
 
-function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ak = Object.keys(a);
-  return ak.length === Object.keys(b).length && ak.every((k) => b[k] === a[k]);
+/** Whether the env asked for is what the model has: a secret sent with a value is always a change. */
+function sameEnv(asked: EnvBody, shown: NonNullable<Model["env"]>): boolean {
+  const keys = Object.keys(asked);
+  return (
+    keys.length === Object.keys(shown).length &&
+    keys.every((k) => {
+      const a = asked[k];
+      const b = shown[k];
+      if (typeof a === "string" || typeof b === "string") return a === b;
+      return a !== undefined && b !== undefined && a.value == null;
+    })
+  );
 }
 
 /** The PUT body: only what changed relative to `model`, so a partial update stays minimal. */

@@ -386,7 +386,13 @@ function InfoPanel({ model: m }: { model: Model }) {
             <ul className="env-list">
               {env.map(([k, v]) => (
                 <li key={k} className="mono break">
-                  {k}={v}
+                  {typeof v === "string" ? (
+                    `${k}=${v}`
+                  ) : (
+                    <>
+                      {k}=<span className="muted">•••••• (secret, never shown)</span>
+                    </>
+                  )}
                 </li>
               ))}
             </ul>

@@ -284,7 +284,7 @@ export function ContainerFields({ form, errors, update, disabled }: GroupProps &
 }
 
 export function EnvFields({ form, errors, update, disabled }: GroupProps & { disabled: boolean }) {
-  const setRow = (id: number, patch: { key?: string; value?: string }) =>
+  const setRow = (id: number, patch: { key?: string; value?: string; secret?: boolean }) =>
     update({ env: form.env.map((r) => (r.id === id ? { ...r, ...patch } : r)) });
   return (
     <fieldset className="fieldset" disabled={disabled}>
@@ -317,13 +317,24 @@ export function EnvFields({ form, errors, update, disabled }: GroupProps & { dis
                 <input
                   {...p}
                   className="mono"
+                  type={row.secret ? "password" : "text"}
                   value={row.value}
+                  placeholder={row.stored ? "stored secret: leave empty to keep it" : undefined}
                   spellCheck={false}
-                  autoComplete="off"
+                  autoComplete={row.secret ? "new-password" : "off"}
                   onChange={(e) => setRow(row.id, { value: e.target.value })}
                 />
               )}
             </Field>
+            <label className="env-secret small" title="Kept in the secret store, given to the container at start, never shown again">
+              <input
+                type="checkbox"
+                checked={row.secret}
+                disabled={row.stored}
+                onChange={(e) => setRow(row.id, { secret: e.target.checked })}
+              />{" "}
+              Secret
+            </label>
             <button
               type="button"
               className="btn btn-small env-remove"
@@ -441,7 +452,8 @@ export function MetadataRowsEditor({
   onChange: (rows: MetadataRow[]) => void;
   disabled?: boolean;
 }) {
-  const setRow = (id: number, patch: { key?: string; value?: string }) => onChange(rows.map((r) => (r.id === id ? { ...r, ...patch } : r)));
+  const setRow = (id: number, patch: { key?: string; value?: string; secret?: boolean }) =>
+    onChange(rows.map((r) => (r.id === id ? { ...r, ...patch } : r)));
   return (
     <fieldset className="fieldset" disabled={disabled} data-testid="metadata-editor">
       <legend>Metadata</legend>
