@@ -25,6 +25,7 @@ import {
 } from "./harness.mjs";
 
 const NAME = `iris-e2e-${Date.now().toString(36)}`;
+const SECRET_ENV_VALUE = `tok-${Date.now().toString(36)}-not-for-eyes`;
 const PHONE = { width: 390, height: 844 };
 
 let local;
@@ -183,6 +184,12 @@ step("the create form shows validation errors, then creates an artifact model", 
   await page.getByRole("button", { name: "Add variable" }).click();
   await page.getByLabel("Name 1").fill("LOG_LEVEL");
   await page.getByLabel("Value 1").fill("info");
+  // A secret value: typed in a password field, stored in the secret store, never shown again.
+  await page.getByRole("button", { name: "Add variable" }).click();
+  await page.getByLabel("Name 2").fill("API_TOKEN");
+  await page.getByLabel("Secret 2").check();
+  assert.equal(await page.getByLabel("Value 2").getAttribute("type"), "password");
+  await page.getByLabel("Value 2").fill(SECRET_ENV_VALUE);
   await page.getByRole("button", { name: "Create model" }).click();
 
   await page.getByRole("heading", { level: 1, name: NAME }).waitFor();
@@ -193,6 +200,10 @@ step("the create form shows validation errors, then creates an artifact model", 
 
 step("the detail page shows the model, a curl example and every tab", async () => {
   await page.getByText("LOG_LEVEL=info").waitFor();
+  await page.getByText("•••••• (secret, never shown)").waitFor();
+  assert.ok(!(await page.content()).includes(SECRET_ENV_VALUE), "the secret env value is on the page");
+  const answered = await call("GET", `/models/${modelId}`);
+  assert.deepEqual(answered.body.env, { LOG_LEVEL: "info", API_TOKEN: { secret: true } });
   const curl = await page.getByTestId("curl").textContent();
   assert.ok(curl.includes(`${local.baseUrl}/api/predict`), curl);
   assert.ok(curl.includes(`"modelId":"${modelId}"`), curl);

@@ -329,6 +329,7 @@ export function EnvFields({ form, errors, update, disabled }: GroupProps & { dis
             <label className="env-secret small" title="Kept in the secret store, given to the container at start, never shown again">
               <input
                 type="checkbox"
+                aria-label={`Secret ${index + 1}`}
                 checked={row.secret}
                 disabled={row.stored}
                 onChange={(e) => setRow(row.id, { secret: e.target.checked })}
