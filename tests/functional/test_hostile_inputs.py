@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib import config
 from tests.functional.test_access import running_model
 from tests.functional.test_gateway import predict
-from tests.functional.test_models_api import assert_error, post
+from tests.functional.test_models_api import DIAMONDS, assert_error, post
 
 NO_USER = {"Authorization": ""}
 
@@ -94,3 +94,17 @@ def test_container_port_is_optional_for_artifact_models_only(api: Client) -> Non
     image = {"name": "image", "version": "1", "dockerImage": "repo/model:1", **size}
     error = assert_error(post(api, "/models", image), 422, "validation_error")
     assert [d["field"] for d in error["details"]] == ["containerPort"]
+
+
+def test_a_new_version_with_null_code_settings_takes_the_models_own(api: Client) -> None:
+    """Schemathesis sent every code setting as null: a 500 on an unknown model, a broken version on a real one."""
+    nulls = {"env": None, "predictPath": None, "healthPath": None, "dockerImage": None, "notes": ""}
+    assert_error(post(api, "/models/00/versions", nulls), 404, "not_found")
+    model = post(api, "/models", {**DIAMONDS, "env": {"LOG_LEVEL": "info"}}).json_body
+    made = post(api, f"/models/{model['id']}/versions", nulls)
+    assert made.status_code == 201, made.json_body
+    assert (made.json_body["env"], made.json_body["predictPath"], made.json_body["healthPath"]) == (
+        {"LOG_LEVEL": "info"},
+        model["predictPath"],
+        model["healthPath"],
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints, create_model
 
@@ -58,8 +58,13 @@ class CreateVersionRequest(_CodeSettings):
     # The version's own facts (its training run, its data); they stay as given, as the version does.
     metadata: Metadata = Field(default_factory=dict)
 
+    # A null switches between an image and an artifact (or leaves the port to the runner); any other
+    # null, like a field left out, takes the model's own.
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"docker_image", "artifact_format", "container_port"})
+
     def code(self) -> dict[str, Any]:
-        code = self.model_dump(exclude_unset=True, exclude={"notes", "metadata"})
+        dumped = self.model_dump(exclude_unset=True, exclude={"notes", "metadata"})
+        code = {name: value for name, value in dumped.items() if value is not None or name in self.NULLABLE}
         if "env" in code:
             code["env"] = domain_env(code["env"])
         return code
