@@ -7,27 +7,17 @@
  * fails the scenario instead of skipping it.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import {
-  OUT,
-  REPO,
-  api,
-  authSettings,
-  cognitoAccessToken,
-  launchBrowser,
-  screenshot,
-  startLocalMode,
-  strongPassword,
-  watchPage,
-} from "./harness.mjs";
+import { OUT, REPO, api, openScenario, screenshot, stepWithScreenshot, strongPassword, watchPage } from "./harness.mjs";
 
 const NAME = `iris-e2e-${Date.now().toString(36)}`;
 const SECRET_ENV_VALUE = `tok-${Date.now().toString(36)}-not-for-eyes`;
 const PHONE = { width: 390, height: 844 };
 
+let scenario;
 let local;
 let browser;
 let page;
@@ -44,19 +34,12 @@ const call = (method, path, body, headers = {}) => api(local.baseUrl, method, pa
 
 before(async () => {
   // The containers' CPU and memory are sampled every 2 s instead of Container Insights' minute.
-  local = await startLocalMode({ env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD, KRAKEN_RESOURCE_SAMPLE_SECONDS: "2" } });
-  auth = await authSettings(local.baseUrl);
-  assert.ok(auth?.cognitoEndpoint, "local mode's config.json has no auth block with the emulator's endpoint");
-  authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
-  browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(15_000);
-  watch = watchPage(page);
+  scenario = await openScenario({ KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD, KRAKEN_RESOURCE_SAMPLE_SECONDS: "2" });
+  ({ local, auth, authHeaders, browser, page, watch } = scenario);
 });
 
 after(async () => {
-  await browser?.close();
-  await local?.stop();
+  await scenario?.stop();
 });
 
 /** Runs a training script with the repository's Python; the script saves its model to sys.argv[1], under e2e/.out. */
@@ -78,18 +61,7 @@ const trainIris = () =>
   ]);
 
 /** A scenario step; on failure it saves the page as e2e/.out/failed-<step>.png for the post-mortem. */
-function step(name, fn, options = {}) {
-  test(name, options, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const file = join(OUT, `failed-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
-      await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-      console.error(`screenshot of the failure: ${file}\nurl: ${page?.url()}`);
-      throw err;
-    }
-  });
-}
+const step = stepWithScreenshot("", () => page);
 
 const rowOf = (name) => page.locator(`tr[data-model-name="${name}"]`);
 

@@ -6,27 +6,17 @@
  * deployment shown (and the API's) is 90/10 again.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import {
-  OUT,
-  REPO,
-  api,
-  authSettings,
-  cognitoAccessToken,
-  launchBrowser,
-  screenshot,
-  startLocalMode,
-  strongPassword,
-  watchPage,
-} from "./harness.mjs";
+import { OUT, REPO, api, openScenario, screenshot, stepWithScreenshot, strongPassword } from "./harness.mjs";
 
 const NAME = `iris-deploy-${Date.now().toString(36)}`;
 const ADMIN_PASSWORD = strongPassword();
 const SWITCH_MS = 120_000;
 
+let scenario;
 let local;
 let browser;
 let page;
@@ -38,21 +28,16 @@ const call = (method, path, body, headers = {}) => api(local.baseUrl, method, pa
 
 before(async () => {
   // Compressed time for the idle stop's step: one idle "minute" is two seconds, the reconciler runs every two.
-  local = await startLocalMode({
-    env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD, KRAKEN_IDLE_MINUTE_SECONDS: "2", KRAKEN_RECONCILE_SECONDS: "2" },
+  scenario = await openScenario({
+    KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    KRAKEN_IDLE_MINUTE_SECONDS: "2",
+    KRAKEN_RECONCILE_SECONDS: "2",
   });
-  const auth = await authSettings(local.baseUrl);
-  assert.ok(auth, "local mode's config.json has no auth block");
-  authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
-  browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(15_000);
-  watch = watchPage(page);
+  ({ local, authHeaders, browser, page, watch } = scenario);
 });
 
 after(async () => {
-  await browser?.close();
-  await local?.stop();
+  await scenario?.stop();
 });
 
 /** Saves a small scikit-learn iris classifier (joblib) made by `estimator` under e2e/.out. */
@@ -71,18 +56,7 @@ function train(fileName, estimator) {
   return path;
 }
 
-function step(name, fn) {
-  test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const file = join(OUT, `failed-deploy-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
-      await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-      console.error(`screenshot of the failure: ${file}\nurl: ${page?.url()}`);
-      throw err;
-    }
-  });
-}
+const step = stepWithScreenshot("deploy-", () => page);
 
 const panel = () => page.getByTestId("deployment-panel");
 const cell = (id) => panel().getByTestId(id);

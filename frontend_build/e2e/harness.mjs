@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { test } from "node:test";
 import { chromium } from "playwright-core";
 
 export const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -271,4 +272,40 @@ export async function cognitoAccessToken(auth, username, password) {
   const body = await res.json();
   if (!res.ok || !body.AuthenticationResult) throw new Error(`sign-in as ${username} failed: ${res.status} ${JSON.stringify(body)}`);
   return body.AuthenticationResult.AccessToken;
+}
+
+/**
+ * What every browser scenario starts from: local mode (with `env`, which holds KRAKEN_ADMIN_PASSWORD), its
+ * sign-in settings, the admin's API token, and a watched page of a fresh browser. `stop()` closes both.
+ */
+export async function openScenario(env) {
+  const local = await startLocalMode({ env });
+  const auth = await authSettings(local.baseUrl);
+  if (!auth?.cognitoEndpoint) throw new Error("local mode's config.json has no auth block with the emulator's endpoint");
+  const token = await cognitoAccessToken(auth, "admin", env.KRAKEN_ADMIN_PASSWORD);
+  const browser = await launchBrowser();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.setDefaultTimeout(15_000);
+  const stop = async () => {
+    await browser.close();
+    await local.stop();
+  };
+  return { local, auth, authHeaders: { Authorization: `Bearer ${token}` }, browser, page, watch: watchPage(page), stop };
+}
+
+/** A test that, when it fails, leaves a full-page screenshot of `page()` under e2e/.out named after it. */
+export function stepWithScreenshot(prefix, page) {
+  return (name, fn, options = {}) =>
+    test(name, options, async (t) => {
+      try {
+        await fn(t);
+      } catch (err) {
+        const file = join(OUT, `failed-${prefix}${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
+        await page()
+          ?.screenshot({ path: file, fullPage: true })
+          .catch(() => {});
+        console.error(`screenshot of the failure: ${file}\nurl: ${page()?.url()}`);
+        throw err;
+      }
+    });
 }

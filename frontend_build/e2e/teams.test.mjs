@@ -7,22 +7,11 @@
  * credentials saved and cleared; and a project's own admin, who may neither change its quota nor delete it.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, before } from "node:test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import {
-  OUT,
-  REPO,
-  api,
-  authSettings,
-  cognitoAccessToken,
-  launchBrowser,
-  screenshot,
-  startLocalMode,
-  strongPassword,
-  watchPage,
-} from "./harness.mjs";
+import { OUT, REPO, api, openScenario, screenshot, stepWithScreenshot, strongPassword, watchPage } from "./harness.mjs";
 
 const SUFFIX = Date.now().toString(36);
 const PROJECT = "ml-team";
@@ -32,6 +21,7 @@ const IMAGE = `private-image-${SUFFIX}`;
 const ADMIN_PASSWORD = strongPassword();
 const START_MS = 120_000;
 
+let scenario;
 let local;
 let auth;
 let browser;
@@ -43,33 +33,15 @@ const ids = {};
 const call = (method, path, body, headers = {}) => api(local.baseUrl, method, path, body, { ...authHeaders, ...headers });
 
 before(async () => {
-  local = await startLocalMode({ env: { KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
-  auth = await authSettings(local.baseUrl);
-  assert.ok(auth?.cognitoEndpoint, "local mode's config.json has no auth block with the emulator's endpoint");
-  authHeaders = { Authorization: `Bearer ${await cognitoAccessToken(auth, "admin", ADMIN_PASSWORD)}` };
-  browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(15_000);
-  watch = watchPage(page);
+  scenario = await openScenario({ KRAKEN_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  ({ local, auth, authHeaders, browser, page, watch } = scenario);
 });
 
 after(async () => {
-  await browser?.close();
-  await local?.stop();
+  await scenario?.stop();
 });
 
-function step(name, fn) {
-  test(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const file = join(OUT, `failed-teams-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
-      await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-      console.error(`screenshot of the failure: ${file}\nurl: ${page?.url()}`);
-      throw err;
-    }
-  });
-}
+const step = stepWithScreenshot("teams-", () => page);
 
 /**
  * A fitted model whose pickle says an older scikit-learn made it, as one trained elsewhere would be (the idea of
