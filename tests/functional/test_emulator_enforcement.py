@@ -49,12 +49,17 @@ def _enforcing_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emula
 
 def _s3(emulator: Emulator, identities: Identities, role: str):  # type: ignore[no-untyped-def]
     identity = identities.by_role[role]
+    return _s3_signed_with(emulator, identity.access_key, identity.secret_key)
+
+
+def _s3_signed_with(emulator: Emulator, key: str, secret: str, token: str | None = None):  # type: ignore[no-untyped-def]
     return boto3.client(
         "s3",
         endpoint_url=emulator.endpoint_url,
         region_name="us-east-1",
-        aws_access_key_id=identity.access_key,
-        aws_secret_access_key=identity.secret_key,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
         config=Config(signature_version="s3v4"),
     )
 
@@ -73,15 +78,7 @@ def _model_s3(emulator: Emulator, identities: Identities, model_id: str):  # typ
     settings = config.from_environment()
     role = _model_roles(settings, identities).ensure(model_id)
     keys = model_session(role, f"replica-of-{model_id}", settings.region)
-    return boto3.client(
-        "s3",
-        endpoint_url=emulator.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id=keys.access_key,
-        aws_secret_access_key=keys.secret_key,
-        aws_session_token=keys.token,
-        config=Config(signature_version="s3v4"),
-    )
+    return _s3_signed_with(emulator, keys.access_key, keys.secret_key, keys.token)
 
 
 def test_a_role_may_do_what_its_policy_grants_and_nothing_more(emulator) -> None:  # type: ignore[no-untyped-def]

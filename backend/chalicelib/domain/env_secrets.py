@@ -40,10 +40,8 @@ class EnvSecretKeeper:
 
     def split(self, model_id: str, requested: RequestedEnv, current: Mapping[str, str]) -> SplitEnv:
         """Checked first, stored second: a bad request (a kept secret that does not exist) stores nothing."""
-        missing = [
-            name for name, value in requested.items() if isinstance(value, SecretEnv) and value.value is None
-            if name not in current
-        ]
+        kept = [name for name, value in requested.items() if isinstance(value, SecretEnv) and value.value is None]
+        missing = [name for name in kept if name not in current]
         if missing:
             raise InvalidRequest(
                 "the model's settings are not valid",
