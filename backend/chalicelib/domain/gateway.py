@@ -265,6 +265,13 @@ class PredictionGateway:
         target = self._target(route, choice)
         return self._forward(route, target, b"", request_id, caller, started, Call("GET", path))
 
+    def try_version(self, route: Route, version: int, body: bytes, request_id: str, caller: str) -> Answer:
+        """Send a captured request to one version (a replay's candidate, a shadow): its answer reaches no
+        caller, so it is neither throttled nor recorded in the history or the metrics, and a resting model
+        is not woken. Raises Conflict when the version is not running, BadGateway or GatewayTimeout."""
+        target = self._target(route, Choice(version=version))
+        return self._forward(route, target, body, request_id, caller, time.perf_counter(), Call())
+
     def ready(self, route: Route, choice: Choice) -> bool:
         """Whether a request would be served now, without waking a resting model."""
         try:
