@@ -28,6 +28,9 @@ def client(service: str, settings: Settings, credentials: Any = None) -> Any:
         retries={"max_attempts": 3, "mode": "standard"},
         # Presigned POSTs must be SigV4; with a custom endpoint boto3 would otherwise sign them SigV2.
         signature_version="s3v4" if service == "s3" else None,
+        # botocore gzips a PutMetricData body over 10 KB; the emulator checks signatures against the unzipped
+        # body and refuses those calls (SignatureDoesNotMatch), so busy local metrics were lost. AWS unzips first.
+        disable_request_compression=settings.aws_endpoint_url is not None,
     )
     session = boto3.session.Session(botocore_session=_botocore_session(credentials))
     return session.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config)
