@@ -15,6 +15,8 @@ from chalicelib.api import (
     predictions,
     projects,
     protocols,
+    replays,
+    rollouts,
 )
 from chalicelib.api.application import KrakenApp
 
@@ -24,6 +26,8 @@ app.register_blueprint(health.blueprint)
 app.register_blueprint(models.blueprint)
 app.register_blueprint(lifecycle.blueprint)
 app.register_blueprint(deployments.blueprint)
+app.register_blueprint(replays.blueprint)
+app.register_blueprint(rollouts.blueprint)
 app.register_blueprint(predictions.blueprint)
 app.register_blueprint(protocols.blueprint)
 app.register_blueprint(costs.blueprint)

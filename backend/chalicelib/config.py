@@ -32,6 +32,10 @@ CLIENTS_TABLE = "KRAKEN_CLIENTS_TABLE"
 DEPLOYMENTS_TABLE = "KRAKEN_DEPLOYMENTS_TABLE"
 NAMES_TABLE = "KRAKEN_NAMES_TABLE"
 PROJECTS_TABLE = "KRAKEN_PROJECTS_TABLE"
+REPLAYS_TABLE = "KRAKEN_REPLAYS_TABLE"
+SHADOWS_TABLE = "KRAKEN_SHADOWS_TABLE"
+# Where a rollout's steps and rollback are published (the stack's topic; local mode's is in the emulator).
+ROLLOUT_TOPIC_ARN = "KRAKEN_ROLLOUT_TOPIC_ARN"
 USER_POOL_ID = "KRAKEN_USER_POOL_ID"
 USER_POOL_CLIENT_ID = "KRAKEN_USER_POOL_CLIENT_ID"
 TOKEN_ISSUER = "KRAKEN_TOKEN_ISSUER"  # noqa: S105 - a variable name, not a secret
@@ -41,6 +45,9 @@ CORS_ORIGIN = "KRAKEN_CORS_ORIGIN"
 NAT_GATEWAYS = "KRAKEN_NAT_GATEWAYS"
 INTERFACE_ENDPOINTS = "KRAKEN_INTERFACE_ENDPOINTS"  # endpoint network interfaces: endpoints x AZs
 WAF_RULES = "KRAKEN_WAF_RULES"  # 0: no web ACL
+# The request log group's subscription filter (CDK) passes the shadow consumer only the lines of shadowed requests:
+# a prediction line with a `shadow` list of version numbers (adapters/prediction_log.py writes it).
+SHADOW_FILTER_PATTERN = '{ $.type = "prediction" && $.shadow[0] >= 1 }'
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 
@@ -74,6 +81,9 @@ class Settings:
     deployments_table: str
     names_table: str
     projects_table: str
+    replays_table: str
+    shadows_table: str
+    rollout_topic_arn: str
     user_pool_id: str
     user_pool_client_id: str
     # Kept apart from the pool id: the emulator serves keys at its own address but signs as AWS.
@@ -95,6 +105,8 @@ class Settings:
             self.deployments_table,
             self.names_table,
             self.projects_table,
+            self.replays_table,
+            self.shadows_table,
         )
 
     @property
@@ -146,6 +158,9 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         deployments_table=environ.get(DEPLOYMENTS_TABLE, f"kraken-{stage}-deployments"),
         names_table=environ.get(NAMES_TABLE, f"kraken-{stage}-names"),
         projects_table=environ.get(PROJECTS_TABLE, f"kraken-{stage}-projects"),
+        replays_table=environ.get(REPLAYS_TABLE, f"kraken-{stage}-replays"),
+        shadows_table=environ.get(SHADOWS_TABLE, f"kraken-{stage}-shadows"),
+        rollout_topic_arn=environ.get(ROLLOUT_TOPIC_ARN, ""),
         user_pool_id=environ.get(USER_POOL_ID, ""),
         user_pool_client_id=environ.get(USER_POOL_CLIENT_ID, ""),
         token_issuer=environ.get(TOKEN_ISSUER, ""),

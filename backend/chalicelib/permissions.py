@@ -48,6 +48,8 @@ ARTIFACT_OBJECTS = ARTIFACT_BUCKET + "/*"
 # adapters/s3.model_prefix: every object of one model lies under models/<id>/.
 OWN_ARTIFACTS = ARTIFACT_BUCKET + "/models/{model_id}/*"
 # One role per model (adapters/iam.py makes it when the model first starts), each under the boundary.
+ROLLOUT_TOPIC_NAME = "{prefix}-rollouts"
+ROLLOUT_TOPIC = _ARN.replace("{service}", "sns") + ROLLOUT_TOPIC_NAME
 MODEL_ROLE_NAME = "{prefix}-model-{model_id}"
 MODEL_ROLES = "arn:{partition}:iam::{account}:role/{prefix}-model-*"
 MODEL_TASK_BOUNDARY_NAME = "{prefix}-model-task-boundary"
@@ -134,6 +136,8 @@ _SCALE_SERVICES = (
     ),
 )
 
+# A rollout's decisions (a person's start, pause, promote or abort; the reconciler's steps and rollback).
+_TELL_ROLLOUTS = Grant("RolloutTopic", ("sns:Publish",), (ROLLOUT_TOPIC,))
 API_FUNCTION = (
     *_FUNCTION_BASE,
     Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
@@ -188,6 +192,7 @@ API_FUNCTION = (
     ),
     # Secret env values are written once each and removed with their model, never read back.
     Grant("EnvSecrets", ("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"), (ENV_SECRETS,)),
+    _TELL_ROLLOUTS,
 )
 # EventBridge's task state changes: the record's status and endpoint, and the operations log.
 # A stopped container's last log lines become the record's statusReason.
@@ -218,6 +223,16 @@ RECONCILER = (
     _ENSURE_MODEL_ROLES,
     *_SCALE_SERVICES,
     Grant("Tables", _READ_WRITE_RECORDS, (TABLE,)),
+    # Rollouts: each step is judged on the gateway's per-version metrics, and its decision is published.
+    Grant("ModelMetrics", ("cloudwatch:GetMetricData",), ("*",)),
+    _TELL_ROLLOUTS,
+)
+# The request log's subscription filter hands it the lines of shadowed requests: it reads the model's record (its
+# route, by id or name) and merges each shadow's tally into the shadows table, a read and a conditional put. The
+# shadow's containers are reached in the VPC, like the API's proxy hop, with no AWS call.
+SHADOW_CONSUMER = (
+    *_FUNCTION_BASE,
+    Grant("Tables", ("dynamodb:GetItem", "dynamodb:PutItem"), (TABLE,)),
 )
 # A model's own role, assumed by its containers: it reads that model's artifacts and nothing else, so one
 # model's container (an editor's custom image included) cannot read another's. It reads the exact upload
@@ -264,6 +279,7 @@ FUNCTION_ROLES: Mapping[str, tuple[Grant, ...]] = {
     "api_handler": API_FUNCTION,
     "task_state_change": EVENT_HANDLER,
     "reconcile": RECONCILER,
+    "shadow_consumer": SHADOW_CONSUMER,
 }
 ROLES: Mapping[str, tuple[Grant, ...]] = {**FUNCTION_ROLES, "task_execution": TASK_EXECUTION}
 # Templates of the policies that are not a fixed role's: each model role's, and the boundary over them all.

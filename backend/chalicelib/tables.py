@@ -109,4 +109,22 @@ PROJECTS = TableLayout(
     indexes=(PROJECTS_BY_MEMBER, PROJECTS_BY_KIND),
 )
 
-ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS, NAMES, PROJECTS)
+# Shadow tallies: one item per (model, shadow version), the comparisons since it became a shadow (`since`);
+# consumers merge their batches into it with a conditional write on its revision.
+SHADOW_MODEL_ID = KeyAttribute("modelId", "S")
+SHADOW_VERSION = KeyAttribute("version", "N")
+SHADOWS = TableLayout(logical_name="Shadows", partition_key=SHADOW_MODEL_ID, sort_key=SHADOW_VERSION)
+
+# Replays of captured requests against a candidate version: one item per replay under its model, newest first
+# (`replayId` starts with its creation time). `byActive` (sparse: only replays with work left carry
+# `activeKey`) is what the reconciler reads each minute.
+REPLAY_MODEL_ID = KeyAttribute("modelId", "S")
+REPLAY_ID = KeyAttribute("replayId", "S")
+REPLAY_ACTIVE_KEY = KeyAttribute("activeKey", "S")
+REPLAY_ACTIVE_KEY_VALUE = "ACTIVE"
+REPLAYS_BY_ACTIVE = GlobalIndex("byActive", REPLAY_ACTIVE_KEY, REPLAY_ID)
+REPLAYS = TableLayout(
+    logical_name="Replays", partition_key=REPLAY_MODEL_ID, sort_key=REPLAY_ID, indexes=(REPLAYS_BY_ACTIVE,)
+)
+
+ALL_TABLES: tuple[TableLayout, ...] = (MODELS, OPERATIONS, CLIENTS, DEPLOYMENTS, NAMES, PROJECTS, SHADOWS, REPLAYS)

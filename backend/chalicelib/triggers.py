@@ -1,5 +1,5 @@
-"""Non-HTTP entry points: ECS task state changes from EventBridge and the reconciler's schedule (which also fires
-the models' start/stop schedules)."""
+"""Non-HTTP entry points: ECS task state changes from EventBridge, the reconciler's schedule (which also fires
+the models' start/stop schedules), and the shadow consumer fed by the request log's subscription filter."""
 
 from __future__ import annotations
 
@@ -30,9 +30,25 @@ def on_task_state_change(event: CloudWatchEvent) -> None:
     services.lifecycle.on_replica_report(report)
 
 
+@blueprint.lambda_function(name="shadow_consumer")
+def shadow_consumer(event: dict[str, Any], context: Any) -> None:  # noqa: ARG001 - no use for the context
+    """The lines of shadowed requests, as the request log group's subscription filter delivers them (base64 gzip
+    JSON): each captured body goes to its shadow versions and the answers are compared, after the caller was
+    answered (the API function is frozen once it returns, so this is another function's work)."""
+    from chalicelib.adapters.prediction_log import subscription_predictions
+
+    predictions = subscription_predictions(event)
+    counted = wiring.current().shadow.consume(predictions)
+    logger.info("shadow consumer: %d lines, %d shadow requests counted", len(predictions), counted)
+
+
 @blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="reconcile")
 def reconcile(event: CloudWatchEvent) -> None:  # noqa: ARG001 - the schedule's event carries nothing we need
     services = wiring.current()
     # Schedules first: what they start or stop is then compared with the runtime in the same round.
     services.schedules.run_due()
     services.lifecycle.reconcile()
+    # Rollouts on the repaired records: a candidate the repair found failed is rolled back in this round.
+    services.rollouts.run_due()
+    # Replays last: each round works on them for at most ~40 s of the function's time.
+    services.replays.run_due(budget_seconds=40.0)

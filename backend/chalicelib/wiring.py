@@ -26,7 +26,10 @@ if TYPE_CHECKING:  # the services load on first use, so cold start pays only for
     from chalicelib.domain.projects import Projects
     from chalicelib.domain.quotas import QuotaGuard
     from chalicelib.domain.registry import ModelRegistry
+    from chalicelib.domain.replays import ReplayRunner, ReplayStore
+    from chalicelib.domain.rollouts import Rollouts
     from chalicelib.domain.schedules import ScheduleRunner
+    from chalicelib.domain.shadow import ShadowComparer
     from chalicelib.domain.versions import VersionCatalog
 
 
@@ -220,6 +223,58 @@ class Wiring:
             self.prediction_log,
             wake=lambda model_id: self.lifecycle.wake(model_id),
         )
+
+    @cached_property
+    def shadow_tallies(self) -> Any:
+        return self._tables.DynamoShadowTallies()
+
+    @cached_property
+    def shadow(self) -> ShadowComparer:
+        """The shadow consumer's work: the shadowed requests' lines in, their comparisons into the tallies."""
+        from chalicelib.domain.shadow import ShadowComparer
+
+        return ShadowComparer(self.gateway, self.shadow_tallies)
+
+    @cached_property
+    def replay_store(self) -> ReplayStore:
+        return self._tables.DynamoReplayStore()
+
+    @cached_property
+    def replays(self) -> ReplayRunner:
+        """Replays of captured requests against a candidate; `_later` (local mode) runs a new one at once."""
+        from chalicelib.domain.replays import ReplayRunner
+
+        return ReplayRunner(
+            self.replay_store,
+            self._tables.DynamoModelRepository(),
+            self.lifecycle,
+            self.gateway,
+            self.request_history,
+            later=self._later,
+        )
+
+    @cached_property
+    def rollouts(self) -> Rollouts:
+        from chalicelib.adapters.sns import SnsNotifications
+        from chalicelib.domain.rollouts import Rollouts
+
+        return Rollouts(
+            self._tables.DynamoModelRepository(),
+            self.operations,
+            self.lifecycle,
+            self.metrics,
+            SnsNotifications(self.client("sns"), self.settings.rollout_topic_arn),
+            match_rate=self._match_rate,
+            on_change=self._forget_route,
+        )
+
+    def _match_rate(self, model_id: str, version: int) -> float | None:
+        """The candidate's live shadow comparison when it has one, else its latest finished replay's."""
+        shadow = self.shadow_tallies.latest(model_id, version)
+        if shadow is not None and shadow.match_rate is not None:
+            return float(shadow.match_rate)
+        replay = self.replay_store.latest_finished(model_id, version)
+        return replay.tally.match_rate if replay is not None else None
 
     @cached_property
     def _log_reader(self) -> Any:

@@ -89,6 +89,9 @@ def use_emulator(endpoint_url: str) -> None:
     )
     os.environ[config.MODEL_TASK_BOUNDARY_ARN] = model_task_boundary_arn(os.environ[config.STAGE])
     os.environ.setdefault(config.REGION, "us-east-1")
+    os.environ[config.ROLLOUT_TOPIC_ARN] = permissions.ROLLOUT_TOPIC.format(
+        partition="aws", region=os.environ[config.REGION], account=ACCOUNT, prefix=f"kraken-{os.environ[config.STAGE]}"
+    )
 
 
 class Emulator:
@@ -191,6 +194,8 @@ def create_resources(settings: Settings, console_origins: list[str]) -> None:
             raise
     logs.put_retention_policy(logGroupName=settings.request_log_group, retentionInDays=30)
     _create_model_task_boundary(settings)
+    # The rollout topic, as the stack makes it (CreateTopic returns the existing one's ARN).
+    client("sns", settings).create_topic(Name=permissions.ROLLOUT_TOPIC_NAME.format(prefix=f"kraken-{settings.stage}"))
 
 
 def model_task_boundary_arn(stage: str) -> str:

@@ -1,7 +1,10 @@
-"""Local mode's telemetry: prediction lines to the emulator's Logs, their EMF metrics to its CloudWatch.
+"""Local mode's telemetry: prediction lines to the emulator's Logs, their EMF metrics to its CloudWatch, and the
+shadowed requests' lines to the shadow consumer.
 
 On Lambda, CloudWatch extracts metrics from the EMF lines the API prints. Locally a background worker
 does that extraction and calls PutMetricData, so the request path is no slower and charts still work.
+Likewise the request log group's subscription filter: a worker hands the lines it would match to the
+shadow consumer in the event the service would send (the emulator does not deliver subscriptions).
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.prediction_log import prediction_document
+from chalicelib.adapters.prediction_log import prediction_document, subscription_event
 from chalicelib.config import Settings
 from chalicelib.domain.ports import Prediction
 from local.logs import LogShipper, PeriodicFlusher
@@ -79,6 +83,40 @@ class MetricsWorker(PeriodicFlusher):
                     )
 
 
+SHADOW_FLUSH_SECONDS = 0.5
+SHADOW_FILTER_NAME = "shadowed-requests"
+MAX_LINES_PER_DELIVERY = 500
+
+
+class ShadowDeliveries(PeriodicFlusher):
+    """What the request log group's subscription filter does on AWS: batches the shadowed requests' lines and
+    invokes the consumer with CloudWatch Logs' event for them, off the request path."""
+
+    def __init__(self, log_group: str, deliver: Callable[[dict[str, Any]], None]) -> None:
+        self._log_group = log_group
+        self._deliver = deliver
+        self._queue: queue.Queue[str] = queue.Queue()
+        super().__init__("local-shadow-deliveries", SHADOW_FLUSH_SECONDS)
+
+    def put(self, line: str) -> None:
+        self._queue.put(line)
+
+    def flush(self) -> None:
+        while True:
+            lines: list[str] = []
+            while len(lines) < MAX_LINES_PER_DELIVERY:
+                try:
+                    lines.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not lines:
+                return
+            try:
+                self._deliver(subscription_event(self._log_group, REQUEST_STREAM, lines, SHADOW_FILTER_NAME))
+            except Exception:  # as on AWS, a failed delivery is the consumer's error, not the caller's
+                logger.exception("the shadow consumer failed on %d lines", len(lines))
+
+
 class RequestCounts:
     """Requests per model version since the autoscaler last looked: the gateway's count, before it is shipped."""
 
@@ -96,14 +134,25 @@ class RequestCounts:
 
 
 class LocalPredictionLog:
-    def __init__(self, settings: Settings, shipper: LogShipper, metrics: MetricsWorker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        shipper: LogShipper,
+        metrics: MetricsWorker,
+        shadows: ShadowDeliveries | None = None,
+    ) -> None:
         self._settings = settings
         self._shipper = shipper
         self._metrics = metrics
+        self._shadows = shadows
         self.counts = RequestCounts()
 
     def record(self, prediction: Prediction) -> None:
         self.counts.add(prediction.model_id, prediction.model_version)
         document = prediction_document(prediction, self._settings.metrics_namespace)
-        self._shipper.add(self._settings.request_log_group, REQUEST_STREAM, json.dumps(document, separators=(",", ":")))
+        line = json.dumps(document, separators=(",", ":"))
+        self._shipper.add(self._settings.request_log_group, REQUEST_STREAM, line)
         self._metrics.put(document)
+        # config.SHADOW_FILTER_PATTERN matches exactly the lines with shadow versions.
+        if self._shadows is not None and prediction.shadow_versions:
+            self._shadows.put(line)

@@ -1,8 +1,8 @@
 """Local mode's wiring: the AWS adapters on the emulator, with the local container runtime in place of ECS.
 
 Each function's calls are signed as that function's emulator identity (local.identities): the API's
-requests as `api_handler`, task events as `task_state_change`, the schedule as `reconcile`; the
-platform's log and metric delivery as `platform`.
+requests as `api_handler`, task events as `task_state_change`, the schedule as `reconcile`, the shadowed
+requests' lines as `shadow_consumer`; the platform's log and metric delivery as `platform`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from local.identities import PLATFORM, Identities, acting_as, model_session
 from local.logs import LogShipper
 from local.resources import ResourceSampler, sample_interval
 from local.runtime import LocalContainerRuntime
-from local.telemetry import LocalPredictionLog, MetricsWorker
+from local.telemetry import LocalPredictionLog, MetricsWorker, ShadowDeliveries
 
 logger = logging.getLogger("kraken.local")
 RECONCILE_SECONDS = "KRAKEN_RECONCILE_SECONDS"  # the schedule's interval; 60 as deployed
@@ -140,8 +140,17 @@ class LocalWiring(Wiring):
         return MetricsWorker(self._platform_client("cloudwatch"))
 
     @cached_property
+    def shadow_deliveries(self) -> ShadowDeliveries:
+        return ShadowDeliveries(self.settings.request_log_group, self._consume_shadowed)
+
+    def _consume_shadowed(self, event: dict[str, Any]) -> None:
+        # On AWS the request log group's subscription filter invokes the consumer function: its role, its event.
+        with acting_as("shadow_consumer"):
+            triggers.shadow_consumer(event, _context("shadow_consumer"))
+
+    @cached_property
     def prediction_log(self) -> PredictionLog:
-        return LocalPredictionLog(self.settings, self.shipper, self.metrics_worker)
+        return LocalPredictionLog(self.settings, self.shipper, self.metrics_worker, self.shadow_deliveries)
 
     @cached_property
     def resource_sampler(self) -> ResourceSampler:
@@ -192,6 +201,8 @@ class LocalWiring(Wiring):
 
     def shutdown(self) -> None:
         self._stop_reconciling.set()
+        if "shadow_deliveries" in self.__dict__:  # the last lines still reach their shadows
+            self.shadow_deliveries.close()
         self.resource_sampler.close()
         self.autoscaler.close()
         runtime = self.runtime

@@ -44,10 +44,41 @@ CHALICE_NAMES = {
     API_HANDLER_LOGICAL_ID: "api_handler",
     "TaskStateChange": "task_state_change",
     "Reconcile": "reconcile",
+    "ShadowConsumer": "shadow_consumer",
 }
+SHADOW_CONSUMER_LOGICAL_ID = "ShadowConsumer"
 LAMBDA_TIMEOUT_SECONDS = 30  # API Gateway gives up after 29 s anyway
 # More memory is more CPU: pydantic and the proxy hop are CPU-bound. The backend prices predictions with it.
 LAMBDA_MEMORY_MB = config_module().API_MEMORY_MB
+
+
+def subscribe_shadow_consumer(template: SamTemplate) -> None:
+    """Hand the shadow consumer the request log's lines of shadowed requests (config.SHADOW_FILTER_PATTERN).
+
+    The API function is frozen once it answers, so the shadows' calls and comparisons run in this other
+    function, fed by the log group's subscription filter: the caller's latency does not include them."""
+    resources = template["Resources"]
+    wanted = f"{API_HANDLER_LOGICAL_ID}LogGroup".lower()  # Chalice's own capitalization of it
+    log_group = next(lid for lid in resources_of_type(template, "AWS::Logs::LogGroup") if lid.lower() == wanted)
+    resources["ShadowConsumerInvokePermission"] = {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": SHADOW_CONSUMER_LOGICAL_ID},
+            "Principal": "logs.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [log_group, "Arn"]},
+            "SourceAccount": {"Ref": "AWS::AccountId"},
+        },
+    }
+    resources["ShadowedRequests"] = {
+        "Type": "AWS::Logs::SubscriptionFilter",
+        "DependsOn": ["ShadowConsumerInvokePermission"],
+        "Properties": {
+            "LogGroupName": {"Ref": log_group},
+            "FilterPattern": config_module().SHADOW_FILTER_PATTERN,
+            "DestinationArn": {"Fn::GetAtt": [SHADOW_CONSUMER_LOGICAL_ID, "Arn"]},
+        },
+    }
 
 
 def chalice_stage_config(
@@ -180,6 +211,7 @@ class KrakenApi(Construct):
         for logical_id, function in resources_of_type(template, SERVERLESS_FUNCTION).items():
             function["Properties"]["Role"] = self.roles[CHALICE_NAMES[logical_id]].role_arn
         self.filtered_events = filter_ecs_events_to_cluster(template, cluster_arn)
+        subscribe_shadow_consumer(template)
         configure_rest_api(
             template,
             name=prefix,

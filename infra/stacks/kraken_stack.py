@@ -6,10 +6,12 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.backend_contract import config_module, security_headers_module
+from infra.backend_contract import config_module, permissions_module, security_headers_module
 from infra.constructs.api import API_GATEWAY_STAGE, KrakenApi, request_log_group_name
 from infra.constructs.auth import SignIn
 from infra.constructs.compute import ModelCompute
@@ -34,13 +36,14 @@ NOT_SET_BY_STACK = frozenset(
         # and need no CORS. Setting the distribution's domain here would make the functions depend on
         # the distribution, whose /api/* origin depends on the API: a dependency cycle.
         "CORS_ORIGIN",
+        "SHADOW_FILTER_PATTERN",  # not a variable: the subscription filter's pattern (KrakenApi uses it)
     }
 )
 
 
 class KrakenStack(cdk.Stack):
-    """Attributes: every construct (`tables`, `sign_in`, `artifacts`, `network`, `compute`, `api`, `console`,
-    `observability`) and `function_environment` (the functions' environment variables)."""
+    """Attributes: every construct (`tables`, `sign_in`, `artifacts`, `network`, `compute`, `rollout_topic`, `api`,
+    `console`, `observability`) and `function_environment` (the functions' environment variables)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings, **kwargs: Any) -> None:
         super().__init__(
@@ -72,6 +75,7 @@ class KrakenStack(cdk.Stack):
         self.compute = self._compute(artifact_bucket_name)
         subnet_ids = self.network.vpc.select_subnets(subnet_type=self.network.private_subnets.subnet_type).subnet_ids
 
+        self.rollout_topic = self._rollout_topic()
         self.function_environment = self._environment(subnet_ids, artifact_bucket_name)
         self.api = self._api(subnet_ids, artifact_bucket_name)
         self.console = self._console(artifact_bucket_name, logs.bucket)
@@ -86,6 +90,18 @@ class KrakenStack(cdk.Stack):
         )
         self.observability = self._observability()
         self._outputs()
+
+    def _rollout_topic(self) -> sns.Topic:
+        """Where a rollout's steps and rollback are published (subscribe an email or a chat hook to it)."""
+        name = permissions_module().ROLLOUT_TOPIC_NAME.format(prefix=self.settings.prefix)
+        return sns.Topic(
+            self,
+            "RolloutTopic",
+            topic_name=name,
+            display_name=f"{self.settings.prefix} rollouts",
+            enforce_ssl=True,
+            master_key=kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns"),
+        )
 
     def _compute(self, artifact_bucket_name: str) -> ModelCompute:
         """Where models run, with the network's endpoints open to the function's and the models' security groups."""
@@ -233,6 +249,7 @@ class KrakenStack(cdk.Stack):
             "USER_POOL_CLIENT_ID": self.sign_in.client_id,
             "TOKEN_ISSUER": self.sign_in.issuer,
             "JWKS_URL": self.sign_in.jwks_url,
+            "ROLLOUT_TOPIC_ARN": self.rollout_topic.topic_arn,
         }
         for constant, value in by_constant.items():
             environment[getattr(config, constant)] = value

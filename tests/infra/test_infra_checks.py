@@ -268,6 +268,7 @@ def test_each_function_role_grants_exactly_what_the_policy_source_says(synthesiz
         "api_handler": "ApiFunctionRole",
         "task_state_change": "ApiTaskStateChangeRole",
         "reconcile": "ApiReconcileRole",
+        "shadow_consumer": "ApiShadowConsumerRole",
     }
     for role, name in (("task_execution", "kraken-dev-task-execution"),):
         found = next(lid for lid, r in template["Resources"].items() if r["Properties"].get("RoleName") == name)

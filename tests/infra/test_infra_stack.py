@@ -341,6 +341,42 @@ def test_reconciler_runs_every_minute_when_it_exists(dev) -> None:
     assert "rate(1 minute)" in schedules
 
 
+def test_shadowed_request_lines_feed_the_shadow_consumer_through_a_subscription_filter(dev) -> None:
+    """The API function is frozen once it answers, so a shadow's calls run in another function: the request log
+    group's subscription filter hands it exactly the lines naming shadow versions."""
+    (subscription,) = resources(dev, "AWS::Logs::SubscriptionFilter").values()
+    properties = subscription["Properties"]
+    assert properties["FilterPattern"] == config.SHADOW_FILTER_PATTERN
+    assert properties["DestinationArn"] == {"Fn::GetAtt": ["ShadowConsumer", "Arn"]}
+    log_group = dev["Resources"][properties["LogGroupName"]["Ref"]]
+    assert log_group["Properties"]["LogGroupName"] == "/aws/lambda/kraken-dev-api-handler"
+    (permission,) = [
+        p
+        for p in resources(dev, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "logs.amazonaws.com"
+    ]
+    assert permission["Properties"]["FunctionName"] == {"Ref": "ShadowConsumer"}
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [properties["LogGroupName"]["Ref"], "Arn"]}
+    assert "ShadowConsumerInvokePermission" in subscription["DependsOn"]
+
+
+def test_rollout_decisions_go_to_an_encrypted_https_only_topic_the_functions_know(dev) -> None:
+    ((logical_id, topic),) = [
+        (lid, t)
+        for lid, t in resources(dev, "AWS::SNS::Topic").items()
+        if t["Properties"]["TopicName"] == "kraken-dev-rollouts"
+    ]
+    assert topic["Properties"]["KmsMasterKeyId"]
+    (policy,) = [
+        p for p in resources(dev, "AWS::SNS::TopicPolicy").values() if {"Ref": logical_id} in p["Properties"]["Topics"]
+    ]
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    for function in resources(dev, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables[config.ROLLOUT_TOPIC_ARN] == {"Ref": logical_id}
+
+
 # --- Sign-in --------------------------------------------------------------------------------------
 
 

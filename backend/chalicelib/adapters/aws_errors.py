@@ -65,6 +65,7 @@ ECS = Dependency("ECS", "ecs")
 USER_POOL = Dependency("the user pool", "cognito-idp")
 REGISTRY_SECRETS = Dependency("Secrets Manager", "secretsmanager")
 MODEL_ROLES = Dependency("IAM (the models' roles)", "iam")
+SNS = Dependency("SNS (the rollout topic)", "sns")
 
 
 def error_code(error: BaseException) -> str:

@@ -11,6 +11,7 @@ from chalicelib.adapters.aws_errors import CLOUDWATCH, translated
 from chalicelib.adapters.prediction_log import VERSION_DIMENSION, version_dimension
 from chalicelib.domain.ports import MetricSeries
 from chalicelib.domain.resources import ResourceSample, resource_series
+from chalicelib.domain.rollout_plans import WindowCounts
 
 # Series name -> (metric, statistic); success rate is derived from requests and errors.
 SERIES = {
@@ -34,6 +35,7 @@ CONTAINER_METRICS = {
     "memory_peak_reserved": ("MemoryReserved", "Maximum"),
 }
 MAX_QUERIES = 500  # GetMetricData's limit per call
+WINDOW_RESOLUTION_SECONDS = 60  # the gateway's EMF metrics are per minute
 
 
 def container_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
@@ -90,6 +92,28 @@ class CloudWatchMetricsReader:
         ]
         series.update(resource_series(samples))
         return MetricSeries(grid, series)
+
+    def window(self, model_id: str, version: int, start: datetime, end: datetime) -> WindowCounts:
+        """The version's totals over the window as one period: CloudWatch computes the p99 of all its requests.
+
+        The period is whole minutes (the resolution of the gateway's EMF metrics) from `start` on, so it may
+        reach a little past `end`; nothing is recorded there yet."""
+        dimensions = [{"Name": VERSION_DIMENSION, "Value": version_dimension(model_id, version)}]
+        period = WINDOW_RESOLUTION_SECONDS * max(
+            1, math.ceil((end - start).total_seconds() / WINDOW_RESOLUTION_SECONDS)
+        )
+        wanted = {"requests": ("Requests", "Sum"), "e4": ("Errors4xx", "Sum"), "e5": ("Errors5xx", "Sum")}
+        wanted["p99"] = ("Latency", "p99")
+        queries = [
+            _query(key, self._namespace, metric, dimensions, period, stat) for key, (metric, stat) in wanted.items()
+        ]
+        by_id = self._fetch(queries, start, start + timedelta(seconds=period))
+
+        def total(key: str) -> float:
+            return sum(by_id[key].values())
+
+        p99 = max(by_id["p99"].values(), default=None)
+        return WindowCounts(int(total("requests")), int(total("e4")), int(total("e5")), p99)
 
     def _fetch(self, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, dict[datetime, float]]:
         by_id: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}

@@ -5,14 +5,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import operator
+import random
 import re
+import time
+import typing
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic.alias_generators import to_camel
 from pynamodb.attributes import AttributeContainer, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
@@ -28,6 +33,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.access import Role
 from chalicelib.domain.clients import Client
 from chalicelib.domain.clock import from_iso, to_iso
+from chalicelib.domain.comparison import DiffExample, Tally
 from chalicelib.domain.errors import BadRequest, Conflict, NotFound, echoed, no_model
 from chalicelib.domain.models import (
     DeploymentEntry,
@@ -37,9 +43,10 @@ from chalicelib.domain.models import (
     SpecLine,
     setting_default,
 )
-from chalicelib.domain.ports import MODEL_FILTERS, ModelQuery, Page
+from chalicelib.domain.ports import MODEL_FILTERS, ModelQuery, Page, ShadowTally
 from chalicelib.domain.projects import Member, Project
 from chalicelib.domain.quotas import Quota
+from chalicelib.domain.replays import Replay, ReplayStatus
 
 # A search filter may leave pages empty; this caps the items read per request (pages x page size)
 # so a rare search term answers quickly with a token to continue instead of reading every model.
@@ -212,6 +219,42 @@ class ProjectItem(_Item):
     by_kind = ProjectsByKind()
 
 
+class ShadowItem(_Item):
+    """A shadow version's tally since it became a shadow; `revision` makes each merge a conditional write."""
+
+    class Meta(_Meta):
+        table_name = "shadows"
+
+    model_id = UnicodeAttribute(hash_key=True, attr_name=tables.SHADOW_MODEL_ID.name)
+    version = NumberAttribute(range_key=True, attr_name=tables.SHADOW_VERSION.name)
+    since = UnicodeAttribute()
+    tally = UnicodeAttribute()  # JSON (tally_json): histogram keys and an infinite size are not DynamoDB values
+    revision = NumberAttribute()
+
+
+class ReplaysByActive(GlobalSecondaryIndex["ReplayItem"]):
+    Meta = _index_meta(tables.REPLAYS_BY_ACTIVE)
+    active_key = UnicodeAttribute(hash_key=True, attr_name=tables.REPLAY_ACTIVE_KEY.name)
+    replay_id = UnicodeAttribute(range_key=True, attr_name=tables.REPLAY_ID.name)
+
+
+class ReplayItem(_Item):
+    """One replay: its keys, its revision (every write is conditional on it) and the rest as one JSON document."""
+
+    class Meta(_Meta):
+        table_name = "replays"
+
+    model_id = UnicodeAttribute(hash_key=True, attr_name=tables.REPLAY_MODEL_ID.name)
+    replay_id = UnicodeAttribute(range_key=True, attr_name=tables.REPLAY_ID.name)
+    active_key = UnicodeAttribute(attr_name=tables.REPLAY_ACTIVE_KEY.name, null=True)
+    candidate_version = NumberAttribute(attr_name="candidateVersion")
+    status = UnicodeAttribute()
+    revision = NumberAttribute()
+    document = UnicodeAttribute()  # the replay's other fields (replay_document), the tally as tally_json
+
+    by_active = ReplaysByActive()
+
+
 ALL_ITEM_CLASSES: tuple[type[Model], ...] = (
     ModelItem,
     OperationItem,
@@ -219,6 +262,8 @@ ALL_ITEM_CLASSES: tuple[type[Model], ...] = (
     DeploymentItem,
     NameItem,
     ProjectItem,
+    ShadowItem,
+    ReplayItem,
 )
 
 
@@ -234,6 +279,8 @@ def configure(settings: Settings, client: Any = None) -> None:
     DeploymentItem.Meta.table_name = settings.deployments_table
     NameItem.Meta.table_name = settings.names_table
     ProjectItem.Meta.table_name = settings.projects_table
+    ShadowItem.Meta.table_name = settings.shadows_table
+    ReplayItem.Meta.table_name = settings.replays_table
     for item_class in ALL_ITEM_CLASSES:
         item_class.Meta.region = settings.region
         item_class.Meta.host = settings.aws_endpoint_url
@@ -780,3 +827,179 @@ class DynamoModelNames:
                 return str(NameItem.get(name).model_id)
             except DoesNotExist:
                 return None
+
+
+def tally_json(tally: Tally) -> str:
+    """A tally as JSON: histogram buckets as keys, an infinite difference (a change of shape) as null."""
+    document = {
+        **{name: getattr(tally, name) for name in ("matched", "differed", "errored", "skipped")},
+        "largest": [{**dataclasses.asdict(e), "size": None if math.isinf(e.size) else e.size} for e in tally.largest],
+        "candidateLatency": {str(k): v for k, v in tally.candidate_latency.items()},
+        "baselineLatency": {str(k): v for k, v in tally.baseline_latency.items()},
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def tally_of_json(text: str) -> Tally:
+    document = json.loads(text)
+    largest = tuple(
+        DiffExample(**{**e, "size": math.inf if e["size"] is None else float(e["size"])}) for e in document["largest"]
+    )
+    return Tally(
+        matched=int(document["matched"]),
+        differed=int(document["differed"]),
+        errored=int(document["errored"]),
+        skipped=int(document["skipped"]),
+        largest=largest,
+        candidate_latency={int(k): int(v) for k, v in document["candidateLatency"].items()},
+        baseline_latency={int(k): int(v) for k, v in document["baselineLatency"].items()},
+    )
+
+
+MERGE_ATTEMPTS = 8
+
+
+class DynamoShadowTallies:
+    """ShadowTallies on the shadows table: a merge reads the item and writes it back only if no other consumer
+    wrote it meanwhile (its revision), retrying with the fresh item, so no batch's counts are lost."""
+
+    def merge(self, model_id: str, version: int, since: datetime, batch: Tally) -> None:
+        for attempt in range(MERGE_ATTEMPTS):
+            with _translated_errors():
+                try:
+                    item: ShadowItem | None = ShadowItem.get(model_id, version, consistent_read=True)
+                except DoesNotExist:
+                    item = None
+            condition: Condition
+            if item is None:
+                merged, revision, condition = batch, 1, ShadowItem.model_id.does_not_exist()
+            else:
+                stored_since = from_iso(item.since)
+                if stored_since > since:
+                    return  # the version became a shadow anew after these requests: they belong to an ended tally
+                base = tally_of_json(item.tally) if stored_since == since else Tally()
+                merged, revision = base.merged(batch), int(item.revision) + 1
+                condition = ShadowItem.revision == int(item.revision)
+            fresh = ShadowItem(model_id, version, since=to_iso(since), tally=tally_json(merged), revision=revision)
+            try:
+                with _translated_errors():
+                    fresh.save(condition=condition)
+                return
+            except _ConditionFailed:
+                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311 - jitter, not a secret
+        raise Conflict(f"the shadow tally of version {version} kept changing; {batch.total} comparisons were dropped")
+
+    def get(self, model_id: str, version: int) -> ShadowTally | None:
+        with _translated_errors():
+            try:
+                item = ShadowItem.get(model_id, version, consistent_read=True)
+            except DoesNotExist:
+                return None
+        return ShadowTally(model_id, version, from_iso(item.since), tally_of_json(item.tally))
+
+    def latest(self, model_id: str, version: int) -> Tally | None:
+        found = self.get(model_id, version)
+        return found.tally if found else None
+
+
+_REPLAY_KEYS = frozenset({"model_id", "replay_id", "candidate_version", "status", "revision", "tally"})
+_REPLAY_HINTS = typing.get_type_hints(Replay)
+
+
+def replay_document(replay: Replay) -> str:
+    fields = [f.name for f in dataclasses.fields(Replay) if f.name not in _REPLAY_KEYS]
+    document = {to_camel(name): to_plain(getattr(replay, name), _REPLAY_HINTS[name]) for name in fields}
+    document["tally"] = tally_json(replay.tally)
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _to_replay(item: ReplayItem) -> Replay:
+    document = json.loads(item.document)
+    fields = [f.name for f in dataclasses.fields(Replay) if f.name not in _REPLAY_KEYS]
+    values = {name: from_plain(document.get(to_camel(name)), _REPLAY_HINTS[name]) for name in fields}
+    return Replay(
+        model_id=item.model_id,
+        replay_id=item.replay_id,
+        candidate_version=int(item.candidate_version),
+        status=ReplayStatus(item.status),
+        revision=int(item.revision),
+        tally=tally_of_json(document["tally"]),
+        **{name: value for name, value in values.items() if value is not None or name in _NULLABLE_REPLAY_FIELDS},
+    )
+
+
+_NULLABLE_REPLAY_FIELDS = frozenset({"status_reason", "finished_at", "cursor", "lease_until"})
+_REPLAY_ID = re.compile(r"^\d{13}-[0-9a-f]{8}$")
+
+
+def _replay_item(replay: Replay) -> ReplayItem:
+    return ReplayItem(
+        replay.model_id,
+        replay.replay_id,
+        active_key=tables.REPLAY_ACTIVE_KEY_VALUE if replay.active else None,
+        candidate_version=replay.candidate_version,
+        status=replay.status.value,
+        revision=replay.revision,
+        document=replay_document(replay),
+    )
+
+
+class DynamoReplayStore:
+    """ReplayStore on the replays table; the reconciler finds work through the sparse byActive index."""
+
+    def add(self, replay: Replay) -> None:
+        try:
+            with _translated_errors():
+                _replay_item(replay).save(condition=ReplayItem.replay_id.does_not_exist())
+        except _ConditionFailed:
+            raise Conflict(f"a replay {replay.replay_id} exists already") from None
+
+    def get(self, model_id: str, replay_id: str) -> Replay:
+        if not _REPLAY_ID.match(replay_id):
+            raise NotFound(f"no replay {echoed(replay_id)} of this model")
+        with _translated_errors():
+            try:
+                return _to_replay(ReplayItem.get(model_id, replay_id, consistent_read=True))
+            except DoesNotExist:
+                raise NotFound(f"no replay {echoed(replay_id)} of this model") from None
+
+    def replace(self, replay: Replay, expected_revision: int) -> None:
+        try:
+            with _translated_errors():
+                _replay_item(replay).save(condition=ReplayItem.revision == expected_revision)
+        except _ConditionFailed:
+            raise Conflict("the replay changed meanwhile") from None
+
+    def page(self, model_id: str, limit: int, cursor: str | None) -> Page[Replay]:
+        key_names = [tables.REPLAY_MODEL_ID.name, tables.REPLAY_ID.name]
+        fingerprint = json.dumps(["replays", model_id])
+        start = _decode_key(cursor, fingerprint, key_names) if cursor else None
+        with _translated_errors():
+            results = ReplayItem.query(
+                model_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+            )
+            replays = [_to_replay(item) for item in results]
+            next_key = results.last_evaluated_key
+        return Page(replays, seal(next_key, fingerprint) if next_key else None)
+
+    def active(self) -> list[Replay]:
+        with _translated_errors():
+            keys = [(i.model_id, i.replay_id) for i in ReplayItem.by_active.query(tables.REPLAY_ACTIVE_KEY_VALUE)]
+        found = []
+        for model_id, replay_id in keys:  # the index may lag: read each item itself
+            try:
+                found.append(self.get(model_id, replay_id))
+            except NotFound:
+                continue
+        return found
+
+    def latest_finished(self, model_id: str, version: int) -> Replay | None:
+        with _translated_errors():
+            for item in ReplayItem.query(
+                model_id,
+                scan_index_forward=False,
+                filter_condition=(ReplayItem.candidate_version == version)
+                & (ReplayItem.status == ReplayStatus.SUCCEEDED.value),
+            ):
+                return _to_replay(item)
+        return None

@@ -7,8 +7,13 @@ live here side by side, so the wire format is written down once.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import sys
+import time
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.domain.clock import from_iso, to_iso
@@ -59,6 +64,8 @@ def prediction_document(prediction: Prediction, namespace: str) -> dict[str, Any
         "requestBody": prediction.request_body,
         "responseBody": prediction.response_body,
         "caller": prediction.caller,
+        # Only a shadowed request's line has it: the subscription filter (config.SHADOW_FILTER_PATTERN) matches it.
+        **({"shadow": list(prediction.shadow_versions)} if prediction.shadow_versions else {}),
     }
 
 
@@ -80,9 +87,47 @@ def prediction_of(document: Any) -> Prediction | None:
             request_body=document.get("requestBody"),
             response_body=document.get("responseBody"),
             caller=document.get("caller"),
+            shadow_versions=tuple(int(v) for v in document.get("shadow") or ()),
         )
     except (KeyError, TypeError, ValueError):
         return None  # not a line this code wrote
+
+
+def subscription_event(log_group: str, log_stream: str, lines: Sequence[str], filter_name: str) -> dict[str, Any]:
+    """The event a CloudWatch Logs subscription filter gives its Lambda function for these lines: a base64, gzipped
+    JSON document with one logEvent per line (local mode builds it as the service would)."""
+    now = int(time.time() * 1000)
+    document = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "000000000000",
+        "logGroup": log_group,
+        "logStream": log_stream,
+        "subscriptionFilters": [filter_name],
+        "logEvents": [{"id": str(uuid.uuid4().int)[:56], "timestamp": now, "message": line} for line in lines],
+    }
+    packed = gzip.compress(json.dumps(document, separators=(",", ":")).encode())
+    return {"awslogs": {"data": base64.b64encode(packed).decode("ascii")}}
+
+
+def subscription_predictions(event: Any) -> list[Prediction]:
+    """The prediction lines a subscription filter delivered; anything else in the event (the service's CONTROL_MESSAGE
+    probe, a line another program wrote) is left out."""
+    try:
+        document = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+    except (KeyError, TypeError, ValueError, OSError):
+        return []
+    if not isinstance(document, dict) or document.get("messageType") != "DATA_MESSAGE":
+        return []
+    found = []
+    for log_event in document.get("logEvents") or ():
+        try:
+            line = json.loads(log_event["message"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        prediction = prediction_of(line)
+        if prediction is not None:
+            found.append(prediction)
+    return found
 
 
 class StdoutPredictionLog:

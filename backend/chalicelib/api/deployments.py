@@ -15,6 +15,8 @@ from chalicelib.schemas.deployments import (
     HistoryEntryResponse,
     HistoryListResponse,
     RollbackRequest,
+    ShadowListResponse,
+    ShadowTallyResponse,
     VersionListResponse,
     VersionResponse,
 )
@@ -132,3 +134,13 @@ def rollback(model_id: str) -> Response:
     expected = _expected(request.headers.get("if-match"), change.revision)
     record = wiring.current().lifecycle.rollback(model_id, change.entry_id, change.message, actor(request), expected)
     return record_response(record, 202)
+
+
+@blueprint.route("/models/{model_id}/shadow", methods=["GET"], access=Role.VIEWER, response=ShadowListResponse)
+def shadow_tallies(model_id: str) -> Response:
+    """Each shadow version of the deployment, with its comparisons since it became a shadow."""
+    from chalicelib.domain.shadow import shadow_reports
+
+    services = wiring.current()
+    reports = shadow_reports(services.registry.get(model_id), services.shadow_tallies)
+    return json_response(ShadowListResponse(items=[ShadowTallyResponse.of(r) for r in reports]).to_json())

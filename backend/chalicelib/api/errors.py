@@ -9,10 +9,10 @@ from typing import Any, Literal
 from chalice import Response
 from chalice.app import Request
 from pydantic import ValidationError
-from pydantic.alias_generators import to_camel
 
 from chalicelib.api.correlation import request_id
 from chalicelib.domain import errors as domain
+from chalicelib.schemas.common import api_name
 
 logger = logging.getLogger("kraken.api")
 
@@ -76,7 +76,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
 
 def _api_name(field: str) -> str:
     """A domain field name (container_memory, metaData.modelId) as the API spells it."""
-    return ".".join(to_camel(part) if "_" in part else part for part in field.split("."))
+    return ".".join(api_name(part) if "_" in part else part for part in field.split("."))
 
 
 def _validation_details(error: ValidationError) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from chalicelib.domain.models import (
     ModelRecord,
     ModelStatus,
     ModelVersion,
+    Shadow,
     SpecLine,
     VersionState,
     fargate_size_problem,
@@ -57,6 +58,8 @@ def check_deployment(record: ModelRecord, spec: Sequence[DeployedVersion]) -> No
             problems.append(FieldProblem(f"{where}.{size.field}", size.message))
         if line.autoscaling is not None:
             problems += [FieldProblem(f"{where}.autoscaling.{f}", m) for f, m in autoscaling_problems(line.autoscaling)]
+        if line.shadow is not None:
+            problems += [FieldProblem(f"{where}.{f}", m) for f, m in shadow_problems(record, line.weight, line.shadow)]
     if problems:
         raise InvalidRequest("the deployment is not valid", tuple(problems))
 
@@ -69,6 +72,40 @@ def autoscaling_problems(policy: Autoscaling) -> list[tuple[str, str]]:
     if policy.target_cpu_percent is None and policy.target_requests_per_replica is None:
         problems.append(("targetCpuPercent", "give a target: targetCpuPercent and/or targetRequestsPerReplica"))
     return problems
+
+
+def shadow_problems(record: ModelRecord, weight: int, shadow: Shadow) -> list[tuple[str, str]]:
+    """(field, message) for each rule a shadow breaks: its answers reach no caller, so it serves no share itself,
+    and its comparison needs the captured request and answer."""
+    problems = []
+    if weight != 0:
+        problems.append(("weight", "a shadow's weight is 0: its answers never reach a caller"))
+    if not 1 <= shadow.percent <= 100:
+        problems.append(("shadow.percent", "a shadow gets from 1 to 100 percent of the requests"))
+    if record.capture_body_bytes <= 0:
+        problems.append(
+            ("shadow", "a shadow compares captured requests and answers: set the model's captureBodyBytes above 0")
+        )
+    rule = shadow.rule
+    if rule.absolute < 0 or rule.relative < 0 or (rule.kind == "tolerance" and not (rule.absolute or rule.relative)):
+        problems.append(("shadow.rule", "a tolerance is at least 0, and a tolerance rule needs one above 0"))
+    return problems
+
+
+def with_shadow_since(
+    record: ModelRecord, spec: Sequence[DeployedVersion], now: datetime
+) -> tuple[DeployedVersion, ...]:
+    """The spec with each shadow's start: kept when the version is a shadow under the same rule already, else now
+    (a version that becomes a shadow anew, or is compared by another rule, starts a fresh tally)."""
+    current = {d.version: d.shadow for d in record.deployment if d.shadow is not None}
+    lines = []
+    for line in spec:
+        if line.shadow is not None:
+            before = current.get(line.version)
+            kept = before.since if before is not None and before.rule == line.shadow.rule else None
+            line = dataclasses.replace(line, shadow=dataclasses.replace(line.shadow, since=kept or now))
+        lines.append(line)
+    return tuple(lines)
 
 
 def spec_lines(record: ModelRecord, spec: Sequence[DeployedVersion]) -> tuple[SpecLine, ...]:
@@ -88,6 +125,7 @@ def spec_lines(record: ModelRecord, spec: Sequence[DeployedVersion]) -> tuple[Sp
                 version.docker_image if version else None,
                 line.autoscaling,
                 line.spot,
+                line.shadow,
             )
         )
     return tuple(lines)

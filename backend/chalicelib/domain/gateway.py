@@ -17,7 +17,7 @@ from typing import Protocol
 
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import BadGateway, Conflict, DomainError, GatewayTimeout, NotFound, Throttled, Waking
-from chalicelib.domain.models import ModelRecord, ModelStatus, Visibility
+from chalicelib.domain.models import ModelRecord, ModelStatus, Shadow, Visibility
 from chalicelib.domain.ports import ModelNames, ModelRepository, Prediction, PredictionLog
 from chalicelib.domain.throttle import Throttles
 from chalicelib.tables import DEFAULT_PROJECT
@@ -90,6 +90,7 @@ class Target:
     weight: int
     endpoints: tuple[str, ...]
     predict_path: str
+    shadow: Shadow | None = None  # a shadow: drawn for `percent` of the requests another version answers
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Route:
             version = record.find_version(deployed.version)
             if state.status is ModelStatus.RUNNING and state.endpoints and version is not None:
                 weight = weights.get(deployed.version, 0)
-                targets.append(Target(deployed.version, weight, state.endpoints, version.predict_path))
+                targets.append(Target(deployed.version, weight, state.endpoints, version.predict_path, deployed.shadow))
         return cls(
             record.id,
             record.name,
@@ -202,6 +203,7 @@ class PredictionGateway:
         self._throttles = Throttles()
         self._wake = wake
         self._waking: set[str] = set()
+        self._shadow_turns: dict[tuple[str, int], itertools.count[int]] = {}
 
     def forget(self, model_id: str) -> None:
         """Drop a model's cached routes (by id and by name): its status or endpoints changed."""
@@ -253,8 +255,27 @@ class PredictionGateway:
             status = HISTORY_STATUS.get(error.code, 500)
             self._record(route, target, request_id, caller, started, status, None, body, error.message.encode())
             raise
-        self._record(route, target, request_id, caller, started, answer.status, answer.container_ms, body, answer.body)
+        shadows = self._shadows(route, answer.version) if call.path is None else ()
+        self._record(
+            route, target, request_id, caller, started, answer.status, answer.container_ms, body, answer.body, shadows
+        )
         return answer
+
+    def _shadows(self, route: Route, served: int) -> tuple[int, ...]:
+        """The shadow versions drawn for a request `served` answered: each at its percent, evenly spread over its
+        turns. Only named in the request's history line: the shadow consumer sends them the body, off the
+        request path (on Lambda nothing may run after the answer)."""
+        drawn = []
+        for target in route.targets:
+            if target.shadow is None or target.version == served:
+                continue
+            turns = self._shadow_turns.get((route.model_id, target.version))
+            if turns is None:
+                turns = self._shadow_turns.setdefault((route.model_id, target.version), itertools.count())
+            turn, percent = next(turns), target.shadow.percent
+            if (turn + 1) * percent // 100 > turn * percent // 100:  # exactly `percent` of any 100 turns, +-1
+                drawn.append(target.version)
+        return tuple(drawn)
 
     def describe(self, route: Route, request_id: str, caller: str, choice: Choice, path: str) -> Answer:
         """GET what the chosen version's container says of its model (a protocol's metadata): woken like a
@@ -377,6 +398,7 @@ class PredictionGateway:
         container_ms: float | None,
         request: bytes,
         response: bytes,
+        shadows: tuple[int, ...] = (),
     ) -> None:
         self._log.record(
             Prediction(
@@ -392,5 +414,6 @@ class PredictionGateway:
                 request_body=_truncate(request, route.capture_bytes),
                 response_body=_truncate(response, route.capture_bytes),
                 caller=caller,
+                shadow_versions=shadows,
             )
         )

@@ -19,6 +19,7 @@ from chalicelib.domain.deployments import (
     sole_deployment,
     spec_lines,
     version_from_settings,
+    with_shadow_since,
     with_state,
 )
 from chalicelib.domain.env_secrets import EnvSecretKeeper
@@ -265,19 +266,23 @@ class Lifecycle(RecordKeeper):
         actor: str,
         expected_revision: int | None,
         action: str = "deploy",
+        also: Callable[[ModelRecord], ModelRecord] = lambda record: record,
     ) -> ModelRecord:
-        """Make `spec` the model's deployment in one conditional write; a started model switches to it."""
+        """Make `spec` the model's deployment in one conditional write; a started model switches to it.
+
+        `also` changes the record in the same write (a rollout's state moves with the weights it sets)."""
         record = self._models.get(model_id)
         revision_conflict(record, expected_revision)
         check_deployment(record, spec)
         for deployed in spec:
             self._check_artifact(record, deployed.version)
         now = self._clock()
+        spec = with_shadow_since(record, spec, now)
         started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
         # An idle model wakes into its deployment by itself; a stopped one deploys nothing until started.
         deploys = started or record.status is ModelStatus.IDLE
         deployer = _deployer(record, actor) if deploys else record.deployed_by
-        planned = dataclasses.replace(record, deployment=tuple(spec), deployed_by=deployer)
+        planned = also(dataclasses.replace(record, deployment=tuple(spec), deployed_by=deployer))
         if deploys:
             self._admit(record, spec)
         if started:
@@ -672,4 +677,7 @@ def _deployer(record: ModelRecord, actor: str) -> str | None:
 
 
 def _describe(spec: Sequence[DeployedVersion]) -> str:
-    return ", ".join(f"version {d.version} at {d.weight}% x{d.replicas}" for d in spec)
+    return ", ".join(
+        f"version {d.version} at {d.weight}% x{d.replicas}" + (f" (shadow of {d.shadow.percent}%)" if d.shadow else "")
+        for d in spec
+    )

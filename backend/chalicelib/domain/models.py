@@ -11,7 +11,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from chalicelib.domain.comparison import ComparisonRule
 from chalicelib.domain.errors import FieldProblem
+from chalicelib.domain.rollout_plans import Rollout
 from chalicelib.tables import DEFAULT_PROJECT
 
 
@@ -165,6 +167,16 @@ class Autoscaling:
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """A version that also gets `percent` of the live requests, whose answers reach no caller: each is compared
+    with the serving version's answer under `rule`, and the tally counts from `since` (when it became a shadow)."""
+
+    percent: int
+    rule: ComparisonRule = dataclasses.field(default_factory=ComparisonRule)
+    since: datetime | None = None  # set by the deployment that made it a shadow (domain.deployments)
+
+
+@dataclass(frozen=True)
 class DeployedVersion:
     """One version in a deployment as a person chose it: its share of traffic and its size."""
 
@@ -175,6 +187,8 @@ class DeployedVersion:
     container_memory: float
     autoscaling: Autoscaling | None = None
     spot: bool = False  # on Fargate Spot: cheaper, and its tasks may be taken back with two minutes' notice
+    # A shadow (weight 0) also gets a share of live requests, for comparison only.
+    shadow: Shadow | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +248,7 @@ BOOKKEEPING_FIELDS = frozenset(
         "deployed_by",
         "registry_secret",
         "secret_env",
+        "rollout",
     }
 )
 
@@ -301,6 +316,8 @@ class ModelRecord:
     idle_since: datetime | None = None
     # The schedules' fire times up to this instant are dealt with: the reconciler fires only those after it.
     schedule_checked_at: datetime | None = None
+    # The current or last progressive rollout of a candidate version (domain.rollouts runs it).
+    rollout: Rollout | None = None
 
     @property
     def runs_nothing(self) -> bool:
@@ -446,6 +463,7 @@ class SpecLine:
     docker_image: str | None
     autoscaling: Autoscaling | None = None
     spot: bool = False
+    shadow: Shadow | None = None  # a rollback restores it (its tally starts anew unless it is a shadow now)
 
     def deployed(self) -> DeployedVersion:
         return DeployedVersion(
@@ -456,6 +474,7 @@ class SpecLine:
             self.container_memory,
             self.autoscaling,
             self.spot,
+            self.shadow,
         )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from chalicelib.domain.comparison import Tally
 from chalicelib.domain.models import (
     ArtifactInfo,
     Autoscaling,
@@ -16,6 +17,7 @@ from chalicelib.domain.models import (
     ModelStatus,
     OperationEntry,
 )
+from chalicelib.domain.rollout_plans import WindowCounts
 
 T = TypeVar("T")
 
@@ -309,6 +311,8 @@ class Prediction:
     request_body: str | None
     response_body: str | None
     caller: str | None
+    # The shadow versions drawn for this request: the shadow consumer sends them the captured body.
+    shadow_versions: tuple[int, ...] = ()
 
 
 class PredictionLog(Protocol):
@@ -320,6 +324,30 @@ class RequestHistory(Protocol):
         self, model_id: str, start: datetime, end: datetime, status: str | None, limit: int, cursor: str | None
     ) -> Page[Prediction]:
         """A model's predictions newest first; `status` is a code (404) or a class (5xx)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ShadowTally:
+    """What a shadow version's comparisons came to since it became a shadow (`since`)."""
+
+    model_id: str
+    version: int
+    since: datetime
+    tally: Tally
+
+
+class ShadowTallies(Protocol):
+    """Each shadow version's running tally, merged from many consumers' batches."""
+
+    def merge(self, model_id: str, version: int, since: datetime, batch: Tally) -> None:
+        """Add a batch to the tally that began at `since` (an older tally is replaced; a newer one drops the batch)."""
+        ...
+
+    def get(self, model_id: str, version: int) -> ShadowTally | None: ...
+
+    def latest(self, model_id: str, version: int) -> Tally | None:
+        """The version's latest shadow tally (the rollout guardrail reads its match rate), or None."""
         ...
 
 
@@ -345,6 +373,16 @@ class MetricsReader(Protocol):
 
         `containers`: the versions whose CPU and memory make the resource series."""
         ...
+
+    def window(self, model_id: str, version: int, start: datetime, end: datetime) -> WindowCounts:
+        """One version's requests, 4xx, 5xx and p99 latency over [start, end), as the gateway recorded them."""
+        ...
+
+
+class Notifications(Protocol):
+    """Tells the operators' subscribers what the platform decided by itself (a rollout's steps, its rollback)."""
+
+    def publish(self, subject: str, message: str, attributes: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)

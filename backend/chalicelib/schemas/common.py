@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,12 @@ from pydantic.alias_generators import to_camel
 from chalicelib.domain.clock import to_iso
 
 Instant = Annotated[datetime, PlainSerializer(to_iso, return_type=str)]
+_STATUS_CLASS = re.compile(r"(\d)Xx")
+
+
+def api_name(field: str) -> str:
+    """A field's name in the API's JSON: camelCase, with HTTP status classes as they are written (max5xxRate)."""
+    return _STATUS_CLASS.sub(r"\1xx", to_camel(field))
 
 
 class ResponseModel(BaseModel):
@@ -18,7 +25,7 @@ class ResponseModel(BaseModel):
 
     model_config = ConfigDict(
         defer_build=True,
-        alias_generator=to_camel,
+        alias_generator=api_name,
         populate_by_name=True,
         from_attributes=True,
         # A response always carries every field, defaulted or not: the document says so.

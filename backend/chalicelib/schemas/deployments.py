@@ -16,8 +16,18 @@ from chalicelib.domain.models import (
     ModelRecord,
     ModelStatus,
     ModelVersion,
+    Shadow,
 )
+from chalicelib.domain.shadow import ShadowReport
 from chalicelib.schemas.common import Instant, ResponseModel
+from chalicelib.schemas.comparison import (
+    ComparisonRuleResponse,
+    ComparisonRuleSettings,
+    CountsResponse,
+    DifferenceResponse,
+    LatencyResponse,
+    tally_fields,
+)
 from chalicelib.schemas.models import (
     Cpu,
     Memory,
@@ -89,6 +99,23 @@ class AutoscalingResponse(ResponseModel):
     target_requests_per_replica: float | None
 
 
+class ShadowSettings(_Strict):
+    """Also send `percent` of the live requests to this version (weight 0): its answers reach no caller and are
+    compared with the serving version's under `rule`."""
+
+    percent: Annotated[int, Field(ge=1, le=100)]
+    rule: ComparisonRuleSettings = Field(default_factory=ComparisonRuleSettings)
+
+    def shadow(self) -> Shadow:
+        return Shadow(self.percent, self.rule.rule())
+
+
+class ShadowResponse(ResponseModel):
+    percent: int
+    rule: ComparisonRuleResponse
+    since: Instant | None = Field(description="when it became a shadow (with this rule): its tally counts from then")
+
+
 class DeployedVersionRequest(_Strict):
     version: VersionNumber
     weight: Weight
@@ -100,6 +127,8 @@ class DeployedVersionRequest(_Strict):
     autoscaling: AutoscalingSettings | None = None
     # Fargate Spot: about 70% cheaper, but AWS may take a task back with two minutes' notice.
     spot: bool = False
+    # A shadow has weight 0 and needs the model's captureBodyBytes above 0.
+    shadow: ShadowSettings | None = None
 
     def deployed(self, record: ModelRecord) -> DeployedVersion:
         current = next((d for d in record.wanted() if d.version == self.version), None)
@@ -107,7 +136,8 @@ class DeployedVersionRequest(_Strict):
         memory = self.container_memory or (current.container_memory if current else record.container_memory)
         policy = self.autoscaling.policy() if self.autoscaling else None
         replicas = policy.bounded(self.replicas) if policy else self.replicas
-        return DeployedVersion(self.version, self.weight, replicas, cpu, memory, policy, self.spot)
+        shadow = self.shadow.shadow() if self.shadow else None
+        return DeployedVersion(self.version, self.weight, replicas, cpu, memory, policy, self.spot, shadow)
 
 
 class DeploymentRequest(_Strict):
@@ -187,6 +217,7 @@ class DeployedVersionResponse(ResponseModel):
         description="the standard runner's library versions, as its first replica of this run reported them"
     )
     load_warnings: list[str] = Field(description="warnings raised while loading the artifact (empty: none)")
+    shadow: ShadowResponse | None
 
     @classmethod
     def of(cls, record: ModelRecord, deployed: DeployedVersion, leaving: bool = False) -> DeployedVersionResponse:
@@ -207,6 +238,7 @@ class DeployedVersionResponse(ResponseModel):
             spot=deployed.spot,
             libraries=state.libraries,
             load_warnings=list(state.load_warnings),
+            shadow=ShadowResponse.model_validate(deployed.shadow) if deployed.shadow else None,
         )
 
 
@@ -234,6 +266,7 @@ class SpecLineResponse(ResponseModel):
     docker_image: str | None
     autoscaling: AutoscalingResponse | None
     spot: bool
+    shadow: ShadowResponse | None
 
 
 class HistoryEntryResponse(ResponseModel):
@@ -252,3 +285,24 @@ class HistoryEntryResponse(ResponseModel):
 class HistoryListResponse(ResponseModel):
     items: list[HistoryEntryResponse]
     next_token: str | None
+
+
+class ShadowTallyResponse(ResponseModel):
+    """One shadow version: its share and what its comparisons came to since it became a shadow."""
+
+    version: int
+    percent: int
+    since: Instant | None
+    counts: CountsResponse
+    match_rate: float | None = Field(description="matched among the compared requests; null before any")
+    largest: list[DifferenceResponse]
+    candidate_latency: LatencyResponse = Field(description="the shadow's container time for the compared requests")
+    baseline_latency: LatencyResponse = Field(description="the serving version's, for the same requests")
+
+    @classmethod
+    def of(cls, report: ShadowReport) -> ShadowTallyResponse:
+        return cls(version=report.version, percent=report.percent, since=report.since, **tally_fields(report.tally))
+
+
+class ShadowListResponse(ResponseModel):
+    items: list[ShadowTallyResponse]

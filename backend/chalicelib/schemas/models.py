@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.env_secrets import SecretEnv
@@ -31,7 +30,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.domain.projects import PROJECT_NAME
 from chalicelib.domain.schedules import MAX_SCHEDULES, cron_problem, next_run, timezone_problem
-from chalicelib.schemas.common import Instant, ResponseModel
+from chalicelib.schemas.common import Instant, ResponseModel, api_name
 
 MAX_ENV_KEYS = 50
 MAX_ENV_VALUE_BYTES = 4096
@@ -104,6 +103,8 @@ def shown_env(env: dict[str, str], secret_env: dict[str, str]) -> ShownEnv:
 def domain_env(env: dict[str, Any]) -> dict[str, str | SecretEnv]:
     """A dumped env as the domain takes it: secret values become SecretEnv."""
     return {name: SecretEnv(value.get("value")) if isinstance(value, dict) else value for name, value in env.items()}
+
+
 # Enums arrive as JSON strings, which strict mode would refuse; their values are still checked exactly.
 Format = Annotated[ArtifactFormat, Field(strict=False)]
 EndpointVisibility = Annotated[Visibility, Field(strict=False)]
@@ -112,7 +113,7 @@ EndpointVisibility = Annotated[Visibility, Field(strict=False)]
 class _Strict(BaseModel):
     # Strict: "0.5" is not a number and unknown fields are mistakes worth reporting.
     model_config = ConfigDict(
-        defer_build=True, strict=True, extra="forbid", alias_generator=to_camel, populate_by_name=False
+        defer_build=True, strict=True, extra="forbid", alias_generator=api_name, populate_by_name=False
     )
 
 
@@ -219,7 +220,7 @@ class UpdateModelRequest(_PartialModelSettings):
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> UpdateModelRequest:
-        nulled = sorted(to_camel(name) for name in self.model_fields_set - self.NULLABLE if getattr(self, name) is None)
+        nulled = sorted(api_name(name) for name in self.model_fields_set - self.NULLABLE if getattr(self, name) is None)
         if nulled:
             raise ValueError(f"{', '.join(nulled)} cannot be null")
         return self
@@ -231,7 +232,7 @@ class UpdateModelRequest(_PartialModelSettings):
 
 class PageQuery(BaseModel):
     # Query strings arrive as text, so numbers are parsed (lax); unknown parameters are still mistakes.
-    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=api_name, populate_by_name=False)
 
     limit: Annotated[int, Field(ge=1, le=100)] = 50
     next_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
@@ -289,7 +290,7 @@ class ModelResponse(ResponseModel, ModelSettings):
         defer_build=True,
         strict=False,
         extra="ignore",
-        alias_generator=to_camel,
+        alias_generator=api_name,
         populate_by_name=True,
         from_attributes=True,
     )
@@ -317,14 +318,17 @@ class ModelResponse(ResponseModel, ModelSettings):
     # The schedules as they were set, each with its next run: a response shape of its own.
     schedules: list[ScheduleResponse]  # type: ignore[assignment]
     env: ShownEnv  # type: ignore[assignment]  # a secret value is never answered
+    # The current or last progressive rollout (GET .../rollout answers the same).
+    rollout: RolloutResponse | None
 
     @classmethod
     def of(cls, record: ModelRecord) -> ModelResponse:
-        built = ("deployment", "versions", "schedules", "private_registry", "env")
+        built = ("deployment", "versions", "schedules", "private_registry", "env", "rollout")
         shown = {name: getattr(record, name) for name in cls.model_fields if name not in built}
         shown["env"] = shown_env(record.env, record.secret_env)
         shown["private_registry"] = record.registry_secret is not None
         shown["deployment"] = deployment_of(record)
+        shown["rollout"] = RolloutResponse.of(record.rollout) if record.rollout else None
         shown["versions"] = [VersionResponse.of(record, v) for v in record.versions]
         now = utc_now()
         shown["schedules"] = [ScheduleResponse.of(s, now) for s in record.schedules]
@@ -369,3 +373,4 @@ class UploadTicketResponse(ResponseModel):
 
 # At the end: the deployment shapes build on the settings above, and the model's response shows them.
 from chalicelib.schemas.deployments import DeployedVersionResponse, VersionResponse, deployment_of  # noqa: E402
+from chalicelib.schemas.rollouts import RolloutResponse  # noqa: E402

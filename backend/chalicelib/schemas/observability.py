@@ -6,16 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
 
-from chalicelib.schemas.common import Instant, ResponseModel
+from chalicelib.schemas.common import Instant, ResponseModel, api_name
 
 MAX_RANGE = timedelta(days=15)  # CloudWatch keeps one-minute metrics for 15 days
 MAX_POINTS = 1440
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(defer_build=True, extra="forbid", alias_generator=api_name, populate_by_name=False)
 
     from_: datetime | None = Field(default=None, alias="from")
     to: datetime | None = None

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.projects import PROJECT_NAME
-from chalicelib.schemas.common import Instant, ResponseModel
+from chalicelib.schemas.common import Instant, ResponseModel, api_name
 
 RoleName = Literal["viewer", "editor", "admin"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid", alias_generator=to_camel)
+    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid", alias_generator=api_name)
 
 
 class CreateProjectRequest(_Strict):
