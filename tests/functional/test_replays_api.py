@@ -141,7 +141,6 @@ def test_a_replay_compares_the_captured_requests_skips_cut_ones_and_removes_its_
     client, settings, model_id = serving
     candidate = second_version(client, model_id)
     logs = boto3.client("logs", region_name=settings.region)
-    logs.create_log_group(logGroupName=settings.request_log_group)
     logs.create_log_stream(logGroupName=settings.request_log_group, logStreamName="api")
     now = datetime.now(UTC) - timedelta(seconds=5)
     lines = []

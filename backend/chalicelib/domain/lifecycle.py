@@ -197,7 +197,7 @@ class Lifecycle(RecordKeeper):
             raise Conflict("the model is stopping; start it again once it is STOPPED")
         record = self._with_a_deployment(record, actor)
         for deployed in record.deployment:
-            self._check_artifact(record, deployed.version)
+            self.check_artifact(record, deployed.version)
         self._admit(record, record.deployment)
         now = self._clock()
         states = [
@@ -275,7 +275,7 @@ class Lifecycle(RecordKeeper):
         revision_conflict(record, expected_revision)
         check_deployment(record, spec)
         for deployed in spec:
-            self._check_artifact(record, deployed.version)
+            self.check_artifact(record, deployed.version)
         now = self._clock()
         spec = with_shadow_since(record, spec, now)
         started = record.status in (ModelStatus.PENDING, ModelStatus.RUNNING, ModelStatus.FAILED)
@@ -549,7 +549,8 @@ class Lifecycle(RecordKeeper):
         self._log(record, actor, "version", record.status, f"version {version.number} created")
         return saved
 
-    def _check_artifact(self, record: ModelRecord, number: int) -> None:
+    def check_artifact(self, record: ModelRecord, number: int) -> None:
+        """Conflict unless the version can serve: an image, or an uploaded artifact within the size limit."""
         version = record.find_version(number)
         if version is None or version.docker_image is not None:
             return

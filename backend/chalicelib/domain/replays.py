@@ -196,10 +196,7 @@ class ReplayRunner:
         version = record.find_version(candidate)
         if version is None:
             raise NotFound(f"the model has no version {candidate}")
-        if version.docker_image is None and version.artifact is None:
-            raise Conflict(
-                f"version {candidate} has no artifact yet: POST /api/models/{model_id}/versions/{candidate}/artifact"
-            )
+        self._lifecycle.check_artifact(record, candidate)
         if record.status is not ModelStatus.RUNNING:
             raise Conflict(
                 f"the model is {record.status}, not RUNNING: nothing serves requests to compare with; start it first"

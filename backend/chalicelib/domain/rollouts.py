@@ -79,6 +79,7 @@ class Rollouts(RecordKeeper):
             raise InvalidRequest("the rollout plan is not valid", (FieldProblem("steps", problem),))
         if record.find_version(candidate) is None:
             raise NotFound(f"the model has no version {candidate}")
+        self._lifecycle.check_artifact(record, candidate)
         if record.status is not ModelStatus.RUNNING or record.deployment != record.serving:
             raise Conflict(f"the model is {record.status}; a rollout starts from a running model whose switch is done")
         carrying = [d for d in record.deployment if d.weight > 0]
@@ -89,6 +90,7 @@ class Rollouts(RecordKeeper):
             raise Conflict(f"version {candidate} already has all the traffic")
         now = self._clock()
         said = f"rollout of version {candidate} over {', '.join(f'{s}%' for s in steps)} started: step 1 at {steps[0]}%"
+        said += f": {message}" if message else ""
         rollout = Rollout(
             candidate_version=candidate,
             baseline_version=baseline,
@@ -98,7 +100,7 @@ class Rollouts(RecordKeeper):
             status=RolloutStatus.RUNNING,
             started_by=actor,
             started_at=now,
-        ).decided(Decision(now, 0, steps[0], Verdict.ADVANCE, actor, said + (f": {message}" if message else "")))
+        ).decided(Decision(now, 0, steps[0], Verdict.ADVANCE, actor, said))
         saved = self._deploy(record, rollout, self._step_spec(record, rollout, steps[0]), actor, STEP_ACTION, said)
         self._tell(saved, rollout.decisions[-1])
         return saved
