@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,9 +165,11 @@ def start_local_mode(
     raise AssertionError(f"local mode did not answer /api/health within {STARTUP_SECONDS} s")
 
 
-@pytest.fixture(scope="module")
-def local_mode() -> Iterator[LocalMode]:
-    local = start_local_mode()
+@contextmanager
+def checked_local_mode(extra_env: dict[str, str] | None = None) -> Iterator[LocalMode]:
+    """Local mode for a test module; after it, no process may be left behind and no role may have made a call
+    that chalicelib.permissions does not grant it."""
+    local = start_local_mode(extra_env)
     try:
         yield local
     finally:
@@ -178,3 +181,9 @@ def local_mode() -> Iterator[LocalMode]:
         assert not leftovers, f"local mode left processes behind: {leftovers}"
         ungranted = local.ungranted_calls()
         assert not ungranted, "\n".join(ungranted)
+
+
+@pytest.fixture(scope="module")
+def local_mode() -> Iterator[LocalMode]:
+    with checked_local_mode() as local:
+        yield local

@@ -78,8 +78,9 @@ def predict(local: LocalMode, model_id: str, headers: dict[str, str] | None = No
 class Traffic:
     """Clients sending predictions the whole time; every answer's status and serving version is kept."""
 
-    def __init__(self, local: LocalMode, model_id: str, clients: int = 4) -> None:
+    def __init__(self, local: LocalMode, model_id: str, clients: int = 4, rows: list[dict[str, Any]] = ROWS) -> None:
         self.answers: list[tuple[int, str | None]] = []
+        self._rows = rows
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._send, args=(local, model_id), daemon=True) for _ in range(clients)
@@ -88,7 +89,7 @@ class Traffic:
     def _send(self, local: LocalMode, model_id: str) -> None:
         with requests.Session() as session:
             while not self._stop.is_set():
-                body = {"modelData": ROWS, "metaData": {"modelId": model_id}}
+                body = {"modelData": self._rows, "metaData": {"modelId": model_id}}
                 try:
                     answer = session.post(f"{local.base_url}/api/predict", json=body, headers=local.auth, timeout=30)
                     self.answers.append((answer.status_code, answer.headers.get("X-Model-Version")))

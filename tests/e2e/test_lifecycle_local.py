@@ -132,9 +132,7 @@ def test_a_model_that_cannot_load_fails_once_and_is_not_restarted(local_mode: Lo
     assert status(local_mode, model_id)["status"] == "FAILED" and not runner_processes(local_mode, model_id)
     log = local_mode.request("GET", f"/api/models/{model_id}/logs?limit=100").body["items"]
     assert [e["toStatus"] for e in log if e["action"] == "transition"] == ["FAILED"]
-    answer = local_mode.request(
-        "POST", "/api/predict", {"modelData": [[1]], "metaData": {"modelId": model_id}}
-    )
+    answer = local_mode.request("POST", "/api/predict", {"modelData": [[1]], "metaData": {"modelId": model_id}})
     assert answer.status == 502 and "start the model again" in answer.body["error"]["message"]
     again = local_mode.request("POST", f"/api/models/{model_id}/start", {})  # a person acts: it tries again
     assert again.status == 202 and again.body["status"] == "PENDING" and again.body["failedForGood"] is False

@@ -6,7 +6,6 @@ Time is compressed: the reconciler runs every second and each step bakes for a f
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -16,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalMode, start_local_mode
-from tests.e2e.test_deployments_local import new_version
+from tests.e2e.conftest import LocalMode, checked_local_mode
+from tests.e2e.test_deployments_local import Traffic, new_version
 from tests.e2e.test_lifecycle_local import create_model, status, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -61,13 +60,10 @@ FAST_GUARDRAILS = {"minRequests": 15}
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalMode]:
-    mode = start_local_mode({"KRAKEN_RECONCILE_SECONDS": "1"})
-    try:
+    # No saved state (KRAKEN_DATA_DIR empty): the traffic here would have the emulator's snapshot written every
+    # second, and nothing in this module restarts local mode.
+    with checked_local_mode({"KRAKEN_RECONCILE_SECONDS": "1", "KRAKEN_DATA_DIR": ""}) as mode:
         yield mode
-    finally:
-        mode.stop()
-        ungranted = mode.ungranted_calls()
-        assert not ungranted, "\n".join(ungranted)
 
 
 def serving_model(local: LocalMode, name: str) -> str:
@@ -83,38 +79,9 @@ def ask(session: requests.Session, local: LocalMode, model_id: str, x: int) -> r
     return session.post(f"{local.base_url}/api/models/{model_id}/predict", json=body, headers=local.auth, timeout=30)
 
 
-class Callers:
-    """Two clients predicting the whole time; every answer is kept: (status, serving version, x, body)."""
-
-    def __init__(self, local: LocalMode, model_id: str) -> None:
-        self.answers: list[tuple[int, str | None, int, Any]] = []
-        self._local, self._model_id = local, model_id
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._send, args=(n,), daemon=True) for n in range(2)]
-
-    def _send(self, offset: int) -> None:
-        x = offset
-        with requests.Session() as session:
-            while not self._stop.is_set():
-                x += 2
-                try:
-                    answer = ask(session, self._local, self._model_id, x)
-                    body = (
-                        answer.json() if answer.headers.get("Content-Type", "").startswith("application/json") else None
-                    )
-                    self.answers.append((answer.status_code, answer.headers.get("X-Model-Version"), x, body))
-                except requests.RequestException as error:
-                    self.answers.append((0, None, x, str(error)))
-
-    def __enter__(self) -> Callers:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=40)
+def callers_of(local: LocalMode, model_id: str) -> Traffic:
+    """Two clients predicting the whole time; each answer's status and serving version is kept."""
+    return Traffic(local, model_id, clients=2, rows=[{"x": 3}])
 
 
 def rollout(local: LocalMode, model_id: str) -> dict[str, Any]:
@@ -153,7 +120,7 @@ def history(local: LocalMode, model_id: str) -> list[dict[str, Any]]:
 def test_a_candidate_failing_a_fifth_of_requests_is_rolled_back_in_its_first_step(local: LocalMode) -> None:
     model_id = serving_model(local, "flaky-canary")
     candidate = new_version(local, model_id, FLAKY, "fails one request in five")
-    with Callers(local, model_id) as callers:
+    with callers_of(local, model_id) as callers:
         start_rollout(local, model_id, candidate, [25, 50, 100])
         ended = ended_rollout(local, model_id, 120)
         rolled_back_at = len(callers.answers)
@@ -183,7 +150,7 @@ def test_a_candidate_failing_a_fifth_of_requests_is_rolled_back_in_its_first_ste
 def test_a_slow_candidate_is_rolled_back_on_latency(local: LocalMode) -> None:
     model_id = serving_model(local, "slow-canary")
     candidate = new_version(local, model_id, SLOW, "four times slower")
-    with Callers(local, model_id):
+    with callers_of(local, model_id):
         start_rollout(local, model_id, candidate, [50, 100])
         ended = ended_rollout(local, model_id, 120)
     assert ended["status"] == "ROLLED_BACK", ended
@@ -196,7 +163,7 @@ def test_a_slow_candidate_is_rolled_back_on_latency(local: LocalMode) -> None:
 def test_a_good_candidate_reaches_all_the_traffic_step_by_step(local: LocalMode) -> None:
     model_id = serving_model(local, "good-canary")
     candidate = new_version(local, model_id, DOUBLE, "the same model, again")
-    with Callers(local, model_id) as callers:
+    with callers_of(local, model_id) as callers:
         # The p99 of a few dozen requests of a 10 ms model on a shared 2-core machine jumps now and then; the
         # latency guardrail has its own test (a candidate 4 x slower), so this one tolerates the noise.
         start_rollout(local, model_id, candidate, [30, 100], {"maxP99Ratio": 3})

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.conftest import LocalMode, session_processes, start_local_mode
+from tests.e2e.conftest import LocalMode, checked_local_mode
 from tests.e2e.test_lifecycle_local import create_model, runner_processes, status, trained_pipeline, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -20,14 +20,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalMode]:
-    mode = start_local_mode({"KRAKEN_RECONCILE_SECONDS": "1"})
-    try:
+    with checked_local_mode({"KRAKEN_RECONCILE_SECONDS": "1"}) as mode:
         yield mode
-    finally:
-        mode.stop()
-        assert not session_processes(mode.process.pid), "local mode left processes behind"
-        ungranted = mode.ungranted_calls()
-        assert not ungranted, "\n".join(ungranted)
 
 
 def test_a_start_schedule_starts_the_model_at_its_time(local: LocalMode) -> None:
