@@ -18,7 +18,7 @@ from pydantic.json_schema import models_json_schema
 from chalicelib import __version__
 from chalicelib.api.http import ApiBlueprint, Contract, json_response
 from chalicelib.domain.access import Role
-from chalicelib.schemas.common import ErrorResponse
+from chalicelib.schemas.common import ErrorResponse, api_name
 from chalicelib.schemas.protocols import MlflowErrorResponse, OipErrorResponse, SeldonErrorResponse
 
 blueprint = ApiBlueprint(__name__)
@@ -78,7 +78,7 @@ def _links(created: Operation, routes: list[Operation]) -> dict[str, Any]:
         if route.path.startswith(created.path + "/{") and len(names) == len(known) + 1:
             fresh = names[-1]
             parameters = {name: f"$request.path.{name}" for name in names if name != fresh}
-            parameters[fresh] = "$response.body#/id" if fresh == "model_id" else f"$response.body#/{fresh}"
+            parameters[fresh] = "$response.body#/id" if fresh == "model_id" else f"$response.body#/{api_name(fresh)}"
             links[route.operation_id] = {"operationId": route.operation_id, "parameters": parameters}
     return links
 
