@@ -99,22 +99,9 @@ async function predictPinned(version) {
 }
 
 step("sign in, create a model, upload version 1 and start it", async () => {
-  await page.goto(`${local.baseUrl}/`);
-  await page.locator('input[autocomplete="username"]').fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  await scenario.signIn();
 
-  const created = await call("POST", "/models", {
-    name: NAME,
-    version: "1.0",
-    artifactFormat: "joblib",
-    containerPort: 8080,
-    containerCpu: 0.25,
-    containerMemory: 0.5,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  modelId = created.body.id;
+  modelId = await scenario.createModel({ name: NAME, version: "1.0", artifactFormat: "joblib" });
 
   await page.goto(`${local.baseUrl}/#/models/${modelId}`);
   await page.getByText("No file uploaded yet").waitFor();

@@ -3,6 +3,7 @@
  * (always stopped again), Debian's Chromium driven by playwright-core with a throw-away profile, a
  * watch on console errors, CSP violations and failed responses, and screenshots into frontend_build/screenshots/.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -274,9 +275,37 @@ export async function cognitoAccessToken(auth, username, password) {
   return body.AuthenticationResult.AccessToken;
 }
 
+/** Signs in through the console's sign-in page and waits for the models list. */
+export async function signIn(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}/`);
+  await page.locator('input[autocomplete="username"]').fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+}
+
+/** Creates a model through the API (`call`), version 1 in a small container on port 8080 unless `body` says otherwise; its id. */
+export async function createModel(call, body) {
+  const created = await call("POST", "/models", { version: "1", containerPort: 8080, containerCpu: 0.25, containerMemory: 0.5, ...body });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.id;
+}
+
+/** Uploads a file from Node through a presigned ticket (a model's own, `/models/{id}/artifact`, or a version's). */
+export async function uploadThroughTicket(call, ticketPath, content, fileName) {
+  const ticket = await call("POST", ticketPath, {});
+  assert.equal(ticket.status, 200, JSON.stringify(ticket.body));
+  const form = new FormData();
+  for (const [key, value] of Object.entries(ticket.body.fields)) form.append(key, value);
+  form.append("file", new Blob([content]), fileName);
+  const upload = await fetch(ticket.body.url, { method: "POST", body: form });
+  assert.ok(upload.ok, `upload: ${upload.status}`);
+}
+
 /**
  * What every browser scenario starts from: local mode (with `env`, which holds KRAKEN_ADMIN_PASSWORD), its
- * sign-in settings, the admin's API token, and a watched page of a fresh browser. `stop()` closes both.
+ * sign-in settings, the admin's API token, and a watched page of a fresh browser. `stop()` closes both. Its
+ * `call`, `signIn`, `createModel` and `upload` act as the admin.
  */
 export async function openScenario(env) {
   const local = await startLocalMode({ env });
@@ -290,7 +319,21 @@ export async function openScenario(env) {
     await browser.close();
     await local.stop();
   };
-  return { local, auth, authHeaders: { Authorization: `Bearer ${token}` }, browser, page, watch: watchPage(page), stop };
+  const authHeaders = { Authorization: `Bearer ${token}` };
+  const call = (method, path, body, headers = {}) => api(local.baseUrl, method, path, body, { ...authHeaders, ...headers });
+  return {
+    local,
+    auth,
+    authHeaders,
+    browser,
+    page,
+    watch: watchPage(page),
+    stop,
+    call,
+    signIn: () => signIn(page, local.baseUrl, "admin", env.KRAKEN_ADMIN_PASSWORD),
+    createModel: (body) => createModel(call, body),
+    upload: (ticketPath, content, fileName) => uploadThroughTicket(call, ticketPath, content, fileName),
+  };
 }
 
 /** A test that, when it fails, leaves a full-page screenshot of `page()` under e2e/.out named after it. */

@@ -66,21 +66,7 @@ function olderPickle() {
 }
 
 /** Uploads a model's file from Node through its presigned ticket (set-up the browser steps do not look at). */
-async function uploadFromNode(id, file) {
-  const ticket = await call("POST", `/models/${id}/artifact`, {});
-  assert.equal(ticket.status, 200, JSON.stringify(ticket.body));
-  const form = new FormData();
-  for (const [key, value] of Object.entries(ticket.body.fields)) form.append(key, value);
-  form.append("file", new Blob([readFileSync(file)]), basename(file));
-  const upload = await fetch(ticket.body.url, { method: "POST", body: form });
-  assert.ok(upload.ok, `upload: ${upload.status}`);
-}
-
-async function createModel(body) {
-  const created = await call("POST", "/models", { version: "1", containerPort: 8080, containerCpu: 0.25, containerMemory: 0.5, ...body });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  return created.body.id;
-}
+const uploadFromNode = (id, file) => scenario.upload(`/models/${id}/artifact`, readFileSync(file), basename(file));
 
 const bar = (key) => page.getByTestId(`quota-${key}`);
 const rowOf = (name) => page.locator(`tr[data-model-name="${name}"]`);
@@ -88,11 +74,7 @@ let sklearn;
 
 step("a stage admin bounds a project's quota, each bound checked as typed, and sees its bars", async (t) => {
   const began = Date.now();
-  await page.goto(`${local.baseUrl}/`);
-  await page.locator('input[autocomplete="username"]').fill("admin");
-  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+  await scenario.signIn();
   assert.equal((await call("POST", "/projects", { name: PROJECT, description: "The ML team's models" })).status, 201);
 
   await page.goto(`${local.baseUrl}/#/projects/${PROJECT}`);
@@ -128,7 +110,7 @@ step("a pickle from an older scikit-learn, uploaded in the browser, runs with it
   const began = Date.now();
   const file = olderPickle();
   sklearn = file.version;
-  ids.warned = await createModel({ name: WARNED, artifactFormat: "pickle", project: PROJECT });
+  ids.warned = await scenario.createModel({ name: WARNED, artifactFormat: "pickle", project: PROJECT });
   await page.goto(`${local.baseUrl}/#/models/${ids.warned}`);
   await page.getByText("No file uploaded yet").waitFor();
   await page.setInputFiles("#artifact-file", file.path);
@@ -158,7 +140,7 @@ step("a pickle from an older scikit-learn, uploaded in the browser, runs with it
 });
 
 step("a start past the project's quota is refused, with the quota's message as a banner", async () => {
-  ids.refused = await createModel({ name: REFUSED, artifactFormat: "pickle", project: PROJECT });
+  ids.refused = await scenario.createModel({ name: REFUSED, artifactFormat: "pickle", project: PROJECT });
   await uploadFromNode(ids.refused, join(OUT, "older-sklearn.pkl"));
 
   // The bars follow what runs: the first model's replica fills the bound of one.
@@ -303,7 +285,7 @@ step("a new version takes notes and metadata, shown on its row", async () => {
 });
 
 step("an image model's registry credentials are saved (never shown again), then cleared", async () => {
-  ids.image = await createModel({ name: IMAGE, dockerImage: "registry.example.com/team/iris:1.0" });
+  ids.image = await scenario.createModel({ name: IMAGE, dockerImage: "registry.example.com/team/iris:1.0" });
   await page.goto(`${local.baseUrl}/#/models/${ids.image}`);
   const panel = page.getByTestId("registry-panel");
   await panel.getByTestId("private-registry").getByText("none").waitFor();

@@ -38,6 +38,7 @@ import type {
   RollbackChange,
   VersionCreate,
 } from "./types";
+import type { Replay, ReplayRequest, Rollout, RolloutAction, RolloutRequest, ShadowResult } from "./safety-types";
 
 export interface FieldError {
   /** Dotted path in the request body, camelCase first segment: "containerMemory", "env.FOO". */
@@ -101,6 +102,15 @@ export class ApiError extends Error {
   get isNetwork(): boolean {
     return this.status === 0;
   }
+}
+
+/**
+ * A failure worth trying again by itself (the network, a 5xx, throttling), as a poll does: anything else (a 4xx
+ * such as 403 or 404) would fail the same way on the next call.
+ */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return !(error instanceof DOMException && error.name === "AbortError");
+  return error.status === 0 || error.status === 429 || error.status >= 500;
 }
 
 /** "container_memory.x" -> "containerMemory.x": only the first segment; env keys stay as typed. */
@@ -428,6 +438,44 @@ export class ApiClient {
   rollback(id: string, entryId: string, message: string, revision: number): Promise<Model> {
     const body: RollbackChange = { entryId, message };
     return this.request("POST", `/models/${enc(id)}/rollback`, { body, headers: { "If-Match": `"${revision}"` } });
+  }
+
+  // --- safe rollouts: replays, shadow traffic, canary rollouts ------------------------------
+
+  /** Sends captured requests to a candidate version and compares its answers (409 when the model is not RUNNING). */
+  startReplay(id: string, body: ReplayRequest): Promise<Replay> {
+    return this.request("POST", `/models/${enc(id)}/replays`, { body });
+  }
+
+  listReplays(id: string, query: { limit?: number; nextToken?: string | null } = {}, signal?: AbortSignal): Promise<Page<Replay>> {
+    return this.request("GET", `/models/${enc(id)}/replays`, { query, signal });
+  }
+
+  getReplay(id: string, replayId: string, signal?: AbortSignal): Promise<Replay> {
+    return this.request("GET", `/models/${enc(id)}/replays/${enc(replayId)}`, { signal });
+  }
+
+  cancelReplay(id: string, replayId: string): Promise<Replay> {
+    return this.request("POST", `/models/${enc(id)}/replays/${enc(replayId)}/cancel`, { body: {} });
+  }
+
+  /** The tally of each shadow version since it became one. */
+  getShadow(id: string, signal?: AbortSignal): Promise<{ items: ShadowResult[] }> {
+    return this.request("GET", `/models/${enc(id)}/shadow`, { signal });
+  }
+
+  /** The current or last rollout; a 404 ApiError when the model never had one. */
+  getRollout(id: string, signal?: AbortSignal): Promise<Rollout> {
+    return this.request("GET", `/models/${enc(id)}/rollout`, { signal });
+  }
+
+  /** Starts a canary plan (409 when one is active, the model is not RUNNING or the candidate already serves). */
+  startRollout(id: string, body: RolloutRequest): Promise<Rollout> {
+    return this.request("POST", `/models/${enc(id)}/rollout`, { body });
+  }
+
+  rolloutAction(id: string, action: RolloutAction): Promise<Rollout> {
+    return this.request("POST", `/models/${enc(id)}/rollout/${action}`, { body: {} });
   }
 
   // --- artifact upload ---------------------------------------------------------------------

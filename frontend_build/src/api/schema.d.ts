@@ -6,6 +6,11 @@
  */
 export type ArtifactFormat = "joblib" | "pickle" | "onnx" | "python" | "xgboost" | "lightgbm" | "bundle" | "mlflow";
 /**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RuleKind".
+ */
+export type RuleKind = "exact" | "tolerance";
+/**
  * Who may call a model's prediction endpoint: signed-in users and client tokens, or anyone.
  *
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -19,9 +24,24 @@ export type Visibility = "private" | "public";
 export type ScheduleAction = "start" | "stop";
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "Verdict".
+ */
+export type Verdict = "advance" | "rollback" | "succeed" | "promote" | "abort" | "pause" | "resume";
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ModelStatus".
  */
 export type ModelStatus = "STOPPED" | "PENDING" | "RUNNING" | "STOPPING" | "FAILED" | "IDLE";
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RolloutStatus".
+ */
+export type RolloutStatus = "RUNNING" | "PAUSED" | "SUCCEEDED" | "ROLLED_BACK" | "ABORTED";
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayStatus".
+ */
+export type ReplayStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 
 export interface ApiSchemas {}
 /**
@@ -82,6 +102,26 @@ export interface ClientResponse {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ComparisonRuleResponse".
+ */
+export interface ComparisonRuleResponse {
+  kind: RuleKind;
+  absolute: number;
+  relative: number;
+}
+/**
+ * Exact, or numbers equal within `absolute` + `relative` x the larger magnitude.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ComparisonRuleSettings".
+ */
+export interface ComparisonRuleSettings {
+  kind?: RuleKind;
+  absolute?: number;
+  relative?: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "ContainerLogsQuery".
  */
 export interface ContainerLogsQuery {
@@ -126,6 +166,19 @@ export interface PerThousandResponse {
   lambdaFunction: number;
   containers: number | null;
   total: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "CountsResponse".
+ */
+export interface CountsResponse {
+  matched: number;
+  differed: number;
+  errored: number;
+  /**
+   * the captured request or answer was cut at captureBodyBytes: not compared
+   */
+  skipped: number;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -245,6 +298,35 @@ export interface DataframeSplit {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DecisionResponse".
+ */
+export interface DecisionResponse {
+  at: string;
+  step: number;
+  weight: number;
+  verdict: Verdict;
+  actor: string;
+  reason: string;
+  numbers: StepNumbersResponse | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "StepNumbersResponse".
+ */
+export interface StepNumbersResponse {
+  candidateRequests: number | null;
+  baselineRequests: number | null;
+  candidate5xxRate: number | null;
+  baseline5xxRate: number | null;
+  candidate4xxRate: number | null;
+  baseline4xxRate: number | null;
+  candidateP99: number | null;
+  baselineP99: number | null;
+  p99Ratio: number | null;
+  matchRate: number | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "DeleteModelQuery".
  */
 export interface DeleteModelQuery {
@@ -262,6 +344,18 @@ export interface DeployedVersionRequest {
   containerMemory?: number | null;
   autoscaling?: AutoscalingSettings | null;
   spot?: boolean;
+  shadow?: ShadowSettings | null;
+}
+/**
+ * Also send `percent` of the live requests to this version (weight 0): its answers reach no caller and are
+ * compared with the serving version's under `rule`.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ShadowSettings".
+ */
+export interface ShadowSettings {
+  percent: number;
+  rule?: ComparisonRuleSettings;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -293,6 +387,19 @@ export interface DeployedVersionResponse {
    * warnings raised while loading the artifact (empty: none)
    */
   loadWarnings: string[];
+  shadow: ShadowResponse | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ShadowResponse".
+ */
+export interface ShadowResponse {
+  percent: number;
+  rule: ComparisonRuleResponse;
+  /**
+   * when it became a shadow (with this rule): its tally counts from then
+   */
+  since: string | null;
 }
 /**
  * The whole new deployment: its versions with weights summing to 100, and why it changes.
@@ -308,6 +415,28 @@ export interface DeploymentRequest {
   versions: [DeployedVersionRequest, ...DeployedVersionRequest[]];
   message?: string;
   revision?: number | null;
+}
+/**
+ * One differing request with both answers side by side (bodies as captured, cut at 4 KB).
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "DifferenceResponse".
+ */
+export interface DifferenceResponse {
+  requestId: string;
+  requestBody: string;
+  baselineStatus: number;
+  baselineBody: string;
+  candidateStatus: number;
+  candidateBody: string;
+  /**
+   * where the answers first differ, as a JSON path ($[0].price), or 'status'
+   */
+  where: string;
+  /**
+   * the numeric gap; null for a change of shape or a failed candidate
+   */
+  size: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -335,6 +464,30 @@ export interface ErrorDetail {
  */
 export interface ErrorResponse {
   error: ErrorBody;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "GuardrailsResponse".
+ */
+export interface GuardrailsResponse {
+  max5xxRate: number;
+  max4xxIncrease: number;
+  maxP99Ratio: number;
+  minMatchRate: number | null;
+  minRequests: number;
+}
+/**
+ * Left out, each takes the default shown.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "GuardrailsSettings".
+ */
+export interface GuardrailsSettings {
+  max5xxRate?: number;
+  max4xxIncrease?: number;
+  maxP99Ratio?: number;
+  minMatchRate?: number | null;
+  minRequests?: number;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -370,6 +523,7 @@ export interface SpecLineResponse {
   dockerImage: string | null;
   autoscaling: AutoscalingResponse | null;
   spot: boolean;
+  shadow: ShadowResponse | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -517,6 +671,17 @@ export interface InvocationRequest {
 export interface InvocationResponse {
   predictions: unknown;
   [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "LatencyResponse".
+ */
+export interface LatencyResponse {
+  /**
+   * milliseconds; null before any request was measured
+   */
+  p50: number | null;
+  p99: number | null;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -685,6 +850,7 @@ export interface ModelResponse {
   idleSince: string | null;
   deployment: DeployedVersionResponse[];
   versions: VersionResponse[];
+  rollout: RolloutResponse | null;
 }
 /**
  * A secret env value as answered: that there is one, never what it is.
@@ -739,6 +905,31 @@ export interface VersionArtifactResponse {
   size: number;
   uploadedAt: string;
   sha256: string | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RolloutResponse".
+ */
+export interface RolloutResponse {
+  candidateVersion: number;
+  baselineVersion: number;
+  steps: number[];
+  bakeSeconds: number;
+  guardrails: GuardrailsResponse;
+  status: RolloutStatus;
+  /**
+   * the current step, an index into steps
+   */
+  step: number;
+  /**
+   * when the step's weights began to serve; null while switching
+   */
+  stepStartedAt: string | null;
+  startedBy: string;
+  startedAt: string;
+  endedAt: string | null;
+  reason: string | null;
+  decisions: DecisionResponse[];
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -956,6 +1147,116 @@ export interface RegistryCredentialsRequest {
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayListResponse".
+ */
+export interface ReplayListResponse {
+  items: ReplayResponse[];
+  nextToken: string | null;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayResponse".
+ */
+export interface ReplayResponse {
+  replayId: string;
+  modelId: string;
+  candidateVersion: number;
+  /**
+   * the versions that answered the replayed requests
+   */
+  baselineVersions: number[];
+  createdBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+  status: ReplayStatus;
+  statusReason: string | null;
+  source: ReplaySourceResponse;
+  rule: ComparisonRuleResponse;
+  ratePerSecond: number;
+  progress: ReplayProgressResponse;
+  counts: CountsResponse;
+  /**
+   * matched among the compared requests; null before any
+   */
+  matchRate: number | null;
+  largest: DifferenceResponse[];
+  candidateLatency: LatencyResponse;
+  baselineLatency: LatencyResponse;
+  /**
+   * the replay added the candidate (weight 0) and takes it out after
+   */
+  startedCandidate: boolean;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplaySourceResponse".
+ */
+export interface ReplaySourceResponse {
+  start: string;
+  end: string;
+  status: string | null;
+  limit: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayProgressResponse".
+ */
+export interface ReplayProgressResponse {
+  /**
+   * captured requests dealt with (compared or skipped)
+   */
+  done: number;
+  /**
+   * the limit until the history is read to its end, then the requests it held
+   */
+  total: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayPageQuery".
+ */
+export interface ReplayPageQuery {
+  limit?: number;
+  nextToken?: string | null;
+}
+/**
+ * Send captured requests to a candidate version (started at weight 0 if it is not deployed) and compare.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplayRequest".
+ */
+export interface ReplayRequest {
+  candidateVersion: number;
+  source?: ReplaySourceSettings;
+  rule?: ComparisonRuleSettings;
+  /**
+   * requests sent to the candidate per second at most, one at a time
+   */
+  ratePerSecond?: number;
+}
+/**
+ * Which captured requests to replay: newest first within [start, end), of a status, at most `limit`.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ReplaySourceSettings".
+ */
+export interface ReplaySourceSettings {
+  /**
+   * default: a day before the end
+   */
+  start?: string | null;
+  /**
+   * default: now
+   */
+  end?: string | null;
+  /**
+   * a code (200), a class (4xx), or null for all
+   */
+  status?: string | null;
+  limit?: number;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
  * via the `definition` "RequestsQuery".
  */
 export interface RequestsQuery {
@@ -973,6 +1274,23 @@ export interface RollbackRequest {
   entryId: string;
   message?: string;
   revision?: number | null;
+}
+/**
+ * A canary plan: the candidate's weight at each step, each held for the bake time under the guardrails.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "RolloutRequest".
+ */
+export interface RolloutRequest {
+  candidateVersion: number;
+  /**
+   * @minItems 1
+   * @maxItems 10
+   */
+  steps?: [number, ...number[]];
+  bakeSeconds?: number;
+  guardrails?: GuardrailsSettings;
+  message?: string;
 }
 /**
  * This interface was referenced by `ApiSchemas`'s JSON-Schema
@@ -1052,6 +1370,32 @@ export interface ServerMetadataResponse {
 export interface ServerReadyResponse {
   ready: boolean;
   [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ShadowListResponse".
+ */
+export interface ShadowListResponse {
+  items: ShadowTallyResponse[];
+}
+/**
+ * One shadow version: its share and what its comparisons came to since it became a shadow.
+ *
+ * This interface was referenced by `ApiSchemas`'s JSON-Schema
+ * via the `definition` "ShadowTallyResponse".
+ */
+export interface ShadowTallyResponse {
+  version: number;
+  percent: number;
+  since: string | null;
+  counts: CountsResponse;
+  /**
+   * matched among the compared requests; null before any
+   */
+  matchRate: number | null;
+  largest: DifferenceResponse[];
+  candidateLatency: LatencyResponse;
+  baselineLatency: LatencyResponse;
 }
 /**
  * The stage's own cost with no model running (its network and edge), by the month.

@@ -62,3 +62,9 @@ export function InlineError({ children }: { children: ReactNode }) {
     </div>
   );
 }
+
+/** Said above data still shown when reloading it failed (polling goes on); nothing when the last load worked. */
+export function RefreshFailed({ error }: { error: unknown }) {
+  if (error === undefined) return null;
+  return <InlineError>The last refresh failed: {errorText(error)}</InlineError>;
+}

@@ -30,6 +30,9 @@ const row = (version: number, weight: string, patch: Partial<DeployRow> = {}): D
   targetCpuPercent: "",
   targetRequestsPerReplica: "",
   spot: false,
+  shadow: false,
+  shadowPercent: "10",
+  shadowRule: { kind: "exact", absolute: "0", relative: "0" },
   ...patch,
 });
 
@@ -48,6 +51,7 @@ const deployed = (version: number, weight: number, patch: Partial<DeployedVersio
   leaving: false,
   autoscaling: null,
   spot: false,
+  shadow: null,
   ...patch,
 });
 

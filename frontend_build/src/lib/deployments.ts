@@ -4,6 +4,8 @@
  * what changed between two history entries, and whether an entry is what runs now.
  */
 import type { DeployedVersion, DeploymentLine, SpecLine } from "../api/types";
+import { lineShadow } from "../api/safety-types";
+import { EXACT_RULE_FORM, validateRule, type RuleForm } from "./comparison";
 import { formatCpu, formatMemory } from "./format";
 import { isFargateSize, memoryChoices } from "./validation";
 
@@ -26,6 +28,21 @@ export interface DeployRow {
   targetRequestsPerReplica: string;
   /** On Fargate Spot: cheaper, and AWS may take its tasks back. */
   spot: boolean;
+  /** At weight 0 only: gets a copy of `shadowPercent` of the traffic, its answers compared by `shadowRule`. */
+  shadow: boolean;
+  shadowPercent: string;
+  shadowRule: RuleForm;
+}
+
+const EXACT_RULE = { kind: "exact", absolute: 0, relative: 0 } as const;
+
+/** Why a row's shadow settings cannot be sent, or null. */
+export function shadowProblem(r: Pick<DeployRow, "shadow" | "weight" | "shadowPercent" | "shadowRule">): string | null {
+  if (!r.shadow) return null;
+  if (parseWeight(r.weight) !== 0) return "A shadow gets no traffic of its own: set its weight to 0.";
+  const t = r.shadowPercent.trim();
+  if (!/^\d{1,3}$/.test(t) || Number(t) < 1 || Number(t) > 100) return "Shadow 1 to 100% of the requests.";
+  return validateRule(r.shadowRule).error;
 }
 
 const parseTarget = (text: string): number | null => (text.trim() === "" ? null : Number(text));
@@ -75,7 +92,7 @@ export function validateDeployment(rows: readonly DeployRow[]): DeployValidation
     else if (!isFargateSize(r.containerCpu, r.containerMemory))
       errors[r.version] = `Choose one of ${memoryChoices(r.containerCpu).join(", ")} GB for ${r.containerCpu} vCPU.`;
     else {
-      const scaling = autoscalingProblem(r);
+      const scaling = autoscalingProblem(r) ?? shadowProblem(r);
       if (scaling) errors[r.version] = scaling;
     }
   }
@@ -103,6 +120,7 @@ export function initialRows(
     .sort((a, b) => b.number - a.number)
     .map((v) => {
       const d = targets.get(v.number);
+      const shadow = d ? lineShadow(d) : null;
       return {
         version: v.number,
         included: !!d && d.weight > 0,
@@ -115,13 +133,20 @@ export function initialRows(
         targetCpuPercent: d?.autoscaling?.targetCpuPercent != null ? String(d.autoscaling.targetCpuPercent) : "",
         targetRequestsPerReplica: d?.autoscaling?.targetRequestsPerReplica != null ? String(d.autoscaling.targetRequestsPerReplica) : "",
         spot: d?.spot ?? false,
+        shadow: !!shadow,
+        shadowPercent: shadow ? String(shadow.percent) : "10",
+        shadowRule: shadow
+          ? { kind: shadow.rule.kind, absolute: String(shadow.rule.absolute), relative: String(shadow.rule.relative) }
+          : EXACT_RULE_FORM,
       };
     });
 }
 
 /** "Promote to 100%": that version alone, with all the traffic; the others leave the deployment. */
 export function promote(rows: readonly DeployRow[], version: number): DeployRow[] {
-  return rows.map((r) => (r.version === version ? { ...r, included: true, weight: "100" } : { ...r, included: false, weight: "0" }));
+  return rows.map((r) =>
+    r.version === version ? { ...r, included: true, weight: "100", shadow: false } : { ...r, included: false, weight: "0", shadow: false },
+  );
 }
 
 /** The request lines for PUT /deployment from valid rows. */
@@ -129,6 +154,10 @@ export function deploymentLines(rows: readonly DeployRow[]): DeploymentLine[] {
   return rows
     .filter((r) => r.included)
     .map((r) => ({
+      // Only a shadow names the field: a line without one is as it always was.
+      ...(r.shadow && parseWeight(r.weight) === 0
+        ? { shadow: { percent: Number(r.shadowPercent.trim()), rule: validateRule(r.shadowRule).rule ?? EXACT_RULE } }
+        : {}),
       version: r.version,
       weight: parseWeight(r.weight) ?? 0,
       replicas: r.replicas,

@@ -3,7 +3,17 @@
  * files work at "/" in local mode, behind CloudFront and from any sub-path.
  */
 
-export const DETAIL_TABS = ["operations", "versions", "history", "requests", "container-logs", "metrics", "clients"] as const;
+export const DETAIL_TABS = [
+  "operations",
+  "versions",
+  "history",
+  "rollout",
+  "replays",
+  "requests",
+  "container-logs",
+  "metrics",
+  "clients",
+] as const;
 export type DetailTab = (typeof DETAIL_TABS)[number];
 
 export type Route =

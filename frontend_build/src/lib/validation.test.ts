@@ -123,6 +123,7 @@ describe("form bodies", () => {
     metadata: {},
     deployedBy: null,
     privateRegistry: false,
+    rollout: null,
   };
 
   it("creates an artifact model with only known fields", () => {

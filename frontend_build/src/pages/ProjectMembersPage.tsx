@@ -13,6 +13,7 @@ import { useProjects } from "../projects";
 import { useUser } from "../auth/user";
 import { can, deniedReason } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { TableHead } from "../components/TableHead";
 import { PageTitle } from "../components/PageTitle";
 import { RefreshButton } from "../components/RefreshButton";
 import { Empty, ErrorState, InlineError, Loading, errorText } from "../components/States";
@@ -174,18 +175,7 @@ export function ProjectMembersPage({ name }: { name: string }) {
         <div className="table-wrap">
           <table className="table table-cards" data-testid="members-table">
             <caption className="visually-hidden">Members of {p.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Role</th>
-                <th scope="col">Added</th>
-                {mayManage && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
+            <TableHead columns={["Username", "Role", "Added"]} actions={mayManage ? "Actions" : undefined} />
             <tbody>
               {items.map((m) => (
                 <tr key={m.username} data-member={m.username}>

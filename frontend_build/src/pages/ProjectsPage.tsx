@@ -13,6 +13,7 @@ import { useProjects } from "../projects";
 import { useUser } from "../auth/user";
 import { can, stageDeniedReason } from "../auth/roles";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { TableHead } from "../components/TableHead";
 import { DeniedButton } from "../components/Guarded";
 import { PageTitle } from "../components/PageTitle";
 import { RefreshButton } from "../components/RefreshButton";
@@ -89,18 +90,7 @@ export function ProjectsPage() {
         <div className="table-wrap">
           <table className="table table-cards" data-testid="projects-table">
             <caption className="visually-hidden">Projects you have a role in</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Your role</th>
-                <th scope="col">Quota</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Description", "Your role", "Quota", "Created"]} actions="Actions" />
             <tbody>
               {items.map((p) => (
                 <tr key={p.name} data-project-name={p.name}>

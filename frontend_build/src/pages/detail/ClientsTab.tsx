@@ -10,6 +10,7 @@ import { useAsync } from "../../hooks/useAsync";
 import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { CopyButton } from "../../components/CopyButton";
+import { TableHead } from "../../components/TableHead";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Dialog } from "../../components/Dialog";
 import { RefreshButton } from "../../components/RefreshButton";
@@ -151,16 +152,7 @@ function Clients({
       ) : (
         <div className="table-wrap">
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Created", "Last used"]} actions="Actions" />
             <tbody>
               {items.map((c) => (
                 <tr key={c.name} data-client-name={c.name}>

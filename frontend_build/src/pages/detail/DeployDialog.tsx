@@ -3,16 +3,27 @@
  * be 100 before Deploy is enabled), replicas and a Fargate size, plus an update message. One
  * conditional write (If-Match: the revision shown); the API's errors, per field, stay in the dialog. A stale
  * revision (409 `conflict`) reloads the model; a quota's refusal (409 `quota_exceeded`) is said as a banner
- * naming the quota, and reloads nothing.
+ * naming the quota, and reloads nothing. A version at weight 0 may be a shadow: a copy of a share of the requests,
+ * its answers compared with the serving version's by a rule.
  */
 import { useState } from "react";
 import { ApiError } from "../../api/client";
 import type { Model } from "../../api/types";
 import { useApi, useNotify } from "../../context";
 import { Dialog } from "../../components/Dialog";
+import { TableHead } from "../../components/TableHead";
 import { InlineError, errorText } from "../../components/States";
 import { QuotaBanner } from "../../components/QuotaBanner";
-import { MAX_REPLICAS, deploymentLines, initialRows, promote, validateDeployment, type DeployRow } from "../../lib/deployments";
+import {
+  MAX_REPLICAS,
+  deploymentLines,
+  initialRows,
+  parseWeight,
+  promote,
+  validateDeployment,
+  type DeployRow,
+} from "../../lib/deployments";
+import { RuleFields } from "./ComparisonView";
 import { CPU_CHOICES, memoryChoices } from "../../lib/validation";
 
 export function DeployDialog({
@@ -107,18 +118,7 @@ export function DeployDialog({
         ) : (
           <div className="table-wrap">
             <table className="table deploy-table">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Weight (%)</th>
-                  <th scope="col">Replicas</th>
-                  <th scope="col">vCPU</th>
-                  <th scope="col">Memory</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={["Version", "Weight (%)", "Replicas", "vCPU", "Memory"]} actions="Actions" />
               <tbody>
                 {rows.map((r) => {
                   const notes = model.versions.find((v) => v.number === r.version)?.notes;
@@ -149,6 +149,45 @@ export function DeployDialog({
                           disabled={!r.included}
                           onChange={(e) => update(r.version, { weight: e.target.value })}
                         />
+                        {r.included && parseWeight(r.weight) === 0 && (
+                          <div className="shadow-fields" data-testid={`shadow-fields-${r.version}`}>
+                            <label className="check small" title="Gets a copy of some requests; its answers are compared, never returned">
+                              <input
+                                type="checkbox"
+                                checked={r.shadow}
+                                onChange={(e) => update(r.version, { shadow: e.target.checked })}
+                                aria-label={`Shadow version ${r.version}`}
+                              />
+                              shadow
+                            </label>
+                            {r.shadow && (
+                              <>
+                                <label className="small">
+                                  copy of{" "}
+                                  <input
+                                    className="input-short"
+                                    inputMode="numeric"
+                                    aria-label={`Shadow percent of version ${r.version}`}
+                                    value={r.shadowPercent}
+                                    onChange={(e) => update(r.version, { shadowPercent: e.target.value })}
+                                  />{" "}
+                                  % of requests
+                                </label>
+                                <RuleFields
+                                  value={r.shadowRule}
+                                  onChange={(shadowRule) => update(r.version, { shadowRule })}
+                                  idPrefix={`shadow-rule-${r.version}`}
+                                  legend="compared"
+                                />
+                                {model.captureBodyBytes === 0 && (
+                                  <p className="field-error">
+                                    Shadow traffic needs recorded bodies: set “Bodies recorded” above 0 in the model's form.
+                                  </p>
+                                )}
+                              </>
+                            )}
+                          </div>
+                        )}
                       </td>
                       <td>
                         <input

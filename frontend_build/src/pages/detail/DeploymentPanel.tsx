@@ -6,6 +6,7 @@
  */
 import type { DeployedVersion, Model } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
+import { TableHead } from "../../components/TableHead";
 import { DeniedButton } from "../../components/Guarded";
 import { formatCpu, formatMemory } from "../../lib/format";
 import { libraryList, replicaSummary, servingLoadWarnings, switching } from "../../lib/deployments";
@@ -48,20 +49,10 @@ export function DeploymentPanel({
           )}
           <div className="table-wrap">
             <table className="table table-cards">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Healthy replicas</th>
-                  <th scope="col">Traffic now</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Libraries</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={["Version", "Status", "Healthy replicas", "Traffic now", "Target", "Size", "Libraries"]}
+                actions="Actions"
+              />
               <tbody>
                 {lines.map((d) => (
                   <tr key={d.version} data-deployed-version={d.version}>
@@ -84,6 +75,12 @@ export function DeploymentPanel({
                     <td data-label="Target" data-testid={`target-weight-${d.version}`}>
                       {d.weight}%{d.leaving && <span className="muted small"> (leaving)</span>}
                       {d.weight !== d.servingWeight && <span className="muted small"> (switching)</span>}
+                      {d.shadow && (
+                        <span className="tag" title="Gets a copy of this share of the requests; its answers are compared, never returned">
+                          {" "}
+                          shadow {d.shadow.percent}%
+                        </span>
+                      )}
                     </td>
                     <td data-label="Size">
                       {formatCpu(d.containerCpu)}, {formatMemory(d.containerMemory)}

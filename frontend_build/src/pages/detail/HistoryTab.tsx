@@ -12,6 +12,7 @@ import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { usePagedList } from "../../hooks/usePagedList";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { TableHead } from "../../components/TableHead";
 import { DeniedButton } from "../../components/Guarded";
 import { LoadMore } from "../../components/LoadMore";
 import { Empty, ErrorState, InlineError, Loading, errorText } from "../../components/States";
@@ -73,19 +74,7 @@ export function HistoryTab({ model, onChanged, onStale }: { model: Model; onChan
     <div className="tab-content" data-testid="history-panel">
       <div className="table-wrap">
         <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Message</th>
-              <th scope="col">Spec</th>
-              <th scope="col">Changes</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Time", "Who", "Action", "Message", "Spec", "Changes"]} actions="Actions" />
           <tbody>
             {items.map((e, i) => {
               const previous = items[i + 1];

@@ -15,7 +15,7 @@ import { useAsync, useInterval } from "../../hooks/useAsync";
 import { CopyButton } from "../../components/CopyButton";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { PageTitle } from "../../components/PageTitle";
-import { ErrorState, InlineError, Loading, errorText } from "../../components/States";
+import { ErrorState, InlineError, Loading, RefreshFailed, errorText } from "../../components/States";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Tabs } from "../../components/Tabs";
 import { Time } from "../../components/Time";
@@ -38,9 +38,14 @@ import { QuotaBanner } from "../../components/QuotaBanner";
 import { MetadataTags } from "../../components/MetadataTags";
 import { useUser } from "../../auth/user";
 import { can, deniedReason, roleIn } from "../../auth/roles";
+import { isActive, rolloutBanner } from "../../lib/rollouts";
+import { modelRollout } from "../../api/safety-types";
 
 // uPlot is only needed here: load it with the tab.
 const MetricsTab = lazy(() => import("./MetricsTab"));
+// The safe-rollout tabs load with their tab too: most visits to a model never open them.
+const RolloutTab = lazy(() => import("./RolloutTab").then((m) => ({ default: m.RolloutTab })));
+const ReplaysTab = lazy(() => import("./ReplaysTab").then((m) => ({ default: m.ReplaysTab })));
 // The description's Markdown renderer (react-markdown and its parser) comes with a model that has a description.
 const Markdown = lazy(() => import("../../components/Markdown"));
 // Client tokens are for admins only: load that tab when it opens.
@@ -52,6 +57,8 @@ const TAB_LABELS: Record<DetailTab, string> = {
   operations: "Operations log",
   versions: "Versions",
   history: "History",
+  rollout: "Rollout",
+  replays: "Replays",
   requests: "Requests",
   "container-logs": "Container logs",
   metrics: "Metrics",
@@ -75,7 +82,13 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
   const withdraw = useWithdrawNotice();
   const m = model.data;
   // A switch between versions happens while the model stays RUNNING: follow it too.
-  const changing = !!m && (needsPolling([m]) || switching(m.deployment) || m.deployment.some((d) => TRANSITIONAL.includes(d.status)));
+  // So does a rollout, which changes the deployment step by step.
+  const changing =
+    !!m &&
+    (needsPolling([m]) ||
+      switching(m.deployment) ||
+      m.deployment.some((d) => TRANSITIONAL.includes(d.status)) ||
+      isActive(modelRollout(m)));
   useInterval(model.reload, POLL_MS, changing && !model.error);
   // "Starting …" / "Stopping …" stop being true once the model gets there; a failed start once a file is uploaded.
   const settled = !!m && !TRANSITIONAL.includes(m.status);
@@ -183,8 +196,9 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         </div>
       )}
       <LoadWarningsBanner model={m} />
+      <RolloutBanner model={m} />
       {quotaError && <QuotaBanner error={quotaError} project={m.project} onDismiss={() => setQuotaError(null)} />}
-      {model.error !== undefined && <InlineError>The last refresh failed: {errorText(model.error)}</InlineError>}
+      <RefreshFailed error={model.error} />
 
       <div className="detail-grid">
         <InfoPanel model={m} />
@@ -211,6 +225,16 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         {tab === "operations" && <OperationsTab model={m} />}
         {tab === "versions" && <VersionsTab model={m} onChanged={model.reload} />}
         {tab === "history" && <HistoryTab model={m} onChanged={model.setData} onStale={model.reload} />}
+        {tab === "rollout" && (
+          <Suspense fallback={<Loading label="Loading…" />}>
+            <RolloutTab model={m} onChanged={model.reload} />
+          </Suspense>
+        )}
+        {tab === "replays" && (
+          <Suspense fallback={<Loading label="Loading…" />}>
+            <ReplaysTab model={m} />
+          </Suspense>
+        )}
         {tab === "requests" && <RequestsTab model={m} />}
         {tab === "container-logs" && <ContainerLogsTab model={m} />}
         {tab === "clients" && (
@@ -258,6 +282,17 @@ export function ModelDetail({ id, tab }: { id: string; tab: DetailTab }) {
         }}
       />
     </section>
+  );
+}
+
+/** Said under the header while a rollout runs or is paused, and when the last one rolled back (with its reason). */
+function RolloutBanner({ model: m }: { model: Model }) {
+  const banner = rolloutBanner(modelRollout(m));
+  if (!banner) return null;
+  return (
+    <div className={`banner banner-${banner.tone}`} role={banner.tone === "error" ? "alert" : "status"} data-testid="rollout-banner">
+      {banner.text} <a href={href({ page: "detail", id: m.id, tab: "rollout" })}>See the rollout</a>
+    </div>
   );
 }
 

@@ -6,6 +6,7 @@ import type { Model } from "../../api/types";
 import { useApi } from "../../context";
 import { usePagedList } from "../../hooks/usePagedList";
 import { LoadMore } from "../../components/LoadMore";
+import { TableHead } from "../../components/TableHead";
 import { Empty, ErrorState, Loading } from "../../components/States";
 import { Time } from "../../components/Time";
 import { collapseRepeats } from "../../lib/operations";
@@ -29,16 +30,7 @@ export function OperationsTab({ model }: { model: Model }) {
     <div className="tab-content">
       <div className="table-wrap">
         <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Status</th>
-              <th scope="col">Result</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Time", "Who", "Action", "Status", "Result", "Reason"]} />
           <tbody>
             {rows.map(({ entry: e, count, newest, oldest }, i) => (
               <tr key={`${e.at}-${i}`}>

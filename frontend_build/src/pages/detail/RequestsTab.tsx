@@ -2,6 +2,7 @@
 import { useState } from "react";
 import type { Model, RequestRecord } from "../../api/types";
 import { InlineField } from "../../components/InlineField";
+import { TableHead } from "../../components/TableHead";
 import { LoadMore } from "../../components/LoadMore";
 import { RefreshButton } from "../../components/RefreshButton";
 import { useApi } from "../../context";
@@ -79,19 +80,7 @@ export function RequestsTab({ model }: { model: Model }) {
       ) : (
         <div className="table-wrap">
           <table className="table table-cards">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Status</th>
-                <th scope="col">Time to response</th>
-                <th scope="col">Request</th>
-                <th scope="col">Response</th>
-                <th scope="col">Version</th>
-                <th scope="col">
-                  <span className="visually-hidden">Details</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Time", "Status", "Time to response", "Request", "Response", "Version"]} actions="Details" />
             <tbody>
               {items.map((r) => (
                 <tr key={r.requestId}>

@@ -12,6 +12,7 @@ import { useApi, useNotify } from "../../context";
 import { useRoleIn } from "../../auth/user";
 import { deniedReason } from "../../auth/roles";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { TableHead } from "../../components/TableHead";
 import { Dialog } from "../../components/Dialog";
 import { FileUpload } from "../../components/FileUpload";
 import { DeniedButton } from "../../components/Guarded";
@@ -74,20 +75,7 @@ export function VersionsTab({ model, onChanged }: { model: Model; onChanged: () 
       ) : (
         <div className="table-wrap">
           <table className="table table-cards">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Notes</th>
-                <th scope="col">Runs</th>
-                <th scope="col">File</th>
-                <th scope="col">Created</th>
-                <th scope="col">Serving</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Version", "Notes", "Runs", "File", "Created", "Serving", "Status"]} actions="Actions" />
             <tbody>
               {versions.map((v) => {
                 const d = weights.get(v.number);
