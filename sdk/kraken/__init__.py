@@ -6,6 +6,7 @@ from kraken import errors
 from kraken.client import Kraken, connect
 from kraken.errors import KrakenError
 from kraken.model import ClientToken, Model, ModelList, Version, VersionList
+from kraken.rollouts import Replay, ReplayList, Rollout, ShadowResult, ShadowResultList
 
 __version__ = "0.1.0"
 __all__ = [
@@ -14,6 +15,11 @@ __all__ = [
     "KrakenError",
     "Model",
     "ModelList",
+    "Replay",
+    "ReplayList",
+    "Rollout",
+    "ShadowResult",
+    "ShadowResultList",
     "Version",
     "VersionList",
     "__version__",

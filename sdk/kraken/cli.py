@@ -15,6 +15,17 @@ from kraken import auth, errors
 from kraken.client import Kraken, connect
 from kraken.display import text_table
 from kraken.model import Model, describe_deployment, model_row, parse_weights
+from kraken.rollouts import (
+    GUARDRAILS,
+    REPLAY_COLUMNS,
+    ROLLOUT_COLUMNS,
+    SHADOW_COLUMNS,
+    Rollout,
+    comparison_row,
+    parse_steps,
+    replay_row,
+    rollout_row,
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 1
@@ -24,6 +35,7 @@ EXIT_CONFLICT = 4
 EXIT_UNAVAILABLE = 5
 EXIT_TIMEOUT = 6
 EXIT_MODEL_FAILED = 7
+EXIT_ROLLOUT_FAILED = 8
 
 EXIT_CODES_HELP = """exit codes (scripts can rely on them):
   0  done
@@ -33,7 +45,8 @@ EXIT_CODES_HELP = """exit codes (scripts can rely on them):
   4  conflict (409): a stale revision, or the model's state does not allow it
   5  the server failed or could not be reached (5xx, network, throttled): retry later
   6  a wait timed out
-  7  the model (or a version of it) FAILED; the message is its statusReason
+  7  the model (or a version of it) FAILED, or a replay did; the message is its statusReason
+  8  a rollout waited for (--wait) ended ROLLED_BACK or ABORTED; the output shows its reason
 
 environment: KRAKEN_URL, KRAKEN_USERNAME, KRAKEN_PASSWORD (instead of a prompt).
 The session (URL and tokens, never printed) is kept in $XDG_CONFIG_HOME/kraken/session.json
@@ -50,6 +63,7 @@ def exit_code(error: Exception) -> int:
         (errors.Throttled, EXIT_UNAVAILABLE),
         (errors.Timeout, EXIT_TIMEOUT),
         (errors.ModelFailed, EXIT_MODEL_FAILED),
+        (errors.ReplayFailed, EXIT_MODEL_FAILED),
     ]
     return next((code for kind, code in codes if isinstance(error, kind)), EXIT_USAGE)
 
@@ -170,6 +184,97 @@ def wait(k: Kraken, args: argparse.Namespace) -> None:
     _show(args, model.record, [model_row(model.record)], ["name", "status", "deployment"])
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """A progress bar on stderr for a person at a terminal, never with --json."""
+    return not args.json and sys.stderr.isatty()
+
+
+def _short(text: Any, width: int = 60) -> str:
+    shown = " ".join(str(text).split())
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def replay(k: Kraken, args: argparse.Namespace) -> None:
+    started = _model(k, args).replay(
+        args.version,
+        status=None if args.status == "all" else args.status,
+        limit=args.limit,
+        absolute=args.tolerance,
+        relative=args.relative,
+        rate=args.rate,
+        wait=args.wait,
+        timeout=args.timeout,
+        progress=_progress(args),
+    )
+    _show(args, started.record, [replay_row(started.record)], REPLAY_COLUMNS)
+    largest = started.record.get("largest") or []
+    if largest and not args.json:
+        body_columns = ("requestBody", "baselineBody", "candidateBody")
+        rows = [{**row, **{c: _short(row.get(c)) for c in body_columns}} for row in largest]
+        print("\nlargest differences:")
+        print(text_table(rows, ["where", "size", "baselineBody", "candidateBody", "requestBody", "requestId"]))
+
+
+def replays(k: Kraken, args: argparse.Namespace) -> None:
+    found = _model(k, args).replays(args.limit)
+    _show(args, [r.record for r in found], [replay_row(r.record) for r in found], REPLAY_COLUMNS)
+
+
+def shadow(k: Kraken, args: argparse.Namespace) -> None:
+    model = _model(k, args)
+    if args.version is None:
+        results = model.shadow_results()
+        _show(args, [r.record for r in results], [comparison_row(r.record) for r in results], SHADOW_COLUMNS)
+        return
+    if args.percent is None:
+        raise ValueError("give the shadow's PERCENT (1..100, or 0 to end it) after the VERSION")
+    model.shadow(
+        args.version,
+        args.percent,
+        absolute=args.tolerance,
+        relative=args.relative,
+        message=args.message,
+        wait=args.wait,
+        timeout=args.timeout if args.timeout is not None else 300,
+    )
+    _show(args, model.record, [model_row(model.record)], ["name", "status", "deployment"])
+
+
+def rollout(k: Kraken, args: argparse.Namespace) -> int:
+    model = _model(k, args)
+    if args.version is not None and args.act:
+        raise ValueError(f"--{args.act} acts on the current rollout: give no VERSION with it")
+    if args.version is not None:
+        guardrails = {name: getattr(args, name) for name in GUARDRAILS if getattr(args, name) is not None}
+        plan = model.rollout(
+            args.version,
+            parse_steps(args.steps),
+            args.bake,
+            args.message,
+            wait=args.wait,
+            timeout=args.timeout,
+            progress=_progress(args),
+            **guardrails,
+        )
+    else:
+        plan = model.current_rollout()
+        act = {"pause": plan.pause, "resume": plan.resume, "promote": plan.promote, "abort": plan.abort}
+        if args.act in act:
+            act[args.act]()
+        if args.wait:
+            plan.wait(args.timeout, progress=_progress(args))
+    _show_rollout(args, plan)
+    return EXIT_ROLLOUT_FAILED if args.wait and plan.status in ("ROLLED_BACK", "ABORTED") else EXIT_OK
+
+
+def _show_rollout(args: argparse.Namespace, plan: Rollout) -> None:
+    _show(args, plan.record, [rollout_row(plan.record)], ROLLOUT_COLUMNS)
+    if not args.json:
+        print("\ndecisions:")
+        rows = [{**d, "step": int(d["step"]) + 1} for d in plan.record.get("decisions") or []]  # 1-based, as above
+        print(text_table(rows, ["at", "step", "weight", "verdict", "actor", "reason"]))
+
+
 def read_input(given: str | None) -> Any:
     """The prediction input: JSON from the argument, `@file`, or `-`/nothing for standard input."""
     if given is None or given == "-":
@@ -277,12 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="the Kraken to use (default: $KRAKEN_URL, else the stored session's)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, run: Callable[..., None], text: str, on: Any = commands) -> argparse.ArgumentParser:
+    def command(name: str, run: Callable[..., int | None], text: str, on: Any = commands) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = on.add_parser(name, help=text, description=text, parents=[common])
         sub.set_defaults(run=run)
         return sub
 
-    def named(name: str, run: Callable[..., None], text: str, on: Any = commands) -> argparse.ArgumentParser:
+    def named(name: str, run: Callable[..., int | None], text: str, on: Any = commands) -> argparse.ArgumentParser:
         sub = command(name, run, text, on)
         sub.add_argument("name", help="the model's name (or id)")
         return sub
@@ -352,6 +457,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = named("metrics", metrics, "the last hour's series per period")
     sub.add_argument("--period", type=int, default=60, help="seconds, a multiple of 60 (60)")
 
+    def tolerance(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--tolerance", type=float, metavar="ABS", help="numbers equal within ABS (default: exact)")
+        sub.add_argument("--relative", type=float, metavar="REL", help="and within REL x the larger magnitude")
+
+    def plan_wait(sub: argparse.ArgumentParser, default: str) -> None:
+        sub.add_argument("--wait", action="store_true", help="wait until it ends")
+        sub.add_argument("--timeout", type=float, help=f"seconds to wait (default: {default})")
+
+    sub = named("replay", replay, "send captured requests to VERSION and compare its answers with the serving ones")
+    sub.add_argument("version", type=int, help="the candidate version")
+    sub.add_argument("--limit", type=int, default=500, help="at most this many requests, newest first (500)")
+    sub.add_argument("--status", default="2xx", help="captured requests of a code or class (2xx), or all")
+    sub.add_argument("--rate", type=int, default=20, help="requests a second at most (20)")
+    tolerance(sub)
+    plan_wait(sub, "the limit at the rate, with room")
+    sub = named("replays", replays, "a model's replays, newest first")
+    sub.add_argument("--limit", type=int, default=20)
+
+    sub = named(
+        "shadow", shadow, "make VERSION a shadow of PERCENT percent of the live requests (0 ends it); alone: results"
+    )
+    sub.add_argument("version", type=int, nargs="?", help="the shadow version (left out: show each shadow's results)")
+    sub.add_argument("percent", type=int, nargs="?", help="1..100, or 0 to end the shadow")
+    sub.add_argument("--message", default="", help="why (kept in the history)")
+    tolerance(sub)
+    plan_wait(sub, "300")
+
+    sub = named("rollout", rollout, "roll VERSION out step by step, rolled back on a breached guardrail; or act on it")
+    sub.add_argument("version", type=int, nargs="?", help="the candidate (left out: the current rollout)")
+    acts = sub.add_mutually_exclusive_group()
+    for verb, text in (
+        ("show", "show the current rollout and its decisions (the default)"),
+        ("pause", "hold the weights; nothing is judged"),
+        ("resume", "go on; the step bakes anew"),
+        ("promote", "give the candidate all the traffic now"),
+        ("abort", "give the baseline all the traffic back"),
+    ):
+        acts.add_argument(f"--{verb}", dest="act", action="store_const", const=verb, help=text)
+    sub.add_argument("--steps", default="5,25,50,100", help="the candidate's weights, increasing to 100 (5,25,50,100)")
+    sub.add_argument("--bake", type=int, default=300, help="seconds each step must hold its guardrails (300)")
+    sub.add_argument("--message", default="", help="why (kept in the history)")
+    for name in GUARDRAILS:
+        kind = int if name == "min_requests" else float
+        sub.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help="a guardrail (server default)")
+    plan_wait(sub, "each step left bakes, with room")
+
     clients = commands.add_parser("clients", help="client tokens of a private model (admin)", parents=[common])
     client_commands = clients.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     for name, run, text in (
@@ -371,7 +522,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.run in (login, logout):
             args.run(args)
         else:
-            args.run(connect(args.url), args)
+            code = args.run(connect(args.url), args)
+            if code:
+                return int(code)
     except errors.KrakenError as error:
         print(f"kraken: {error}", file=sys.stderr)
         return exit_code(error)

@@ -1,10 +1,20 @@
-"""Rich display in Jupyter and plain tables in a terminal, for records given as dicts; everything escaped."""
+"""Rich display in Jupyter and plain tables in a terminal, for records given as dicts; everything escaped; and
+pandas, imported only when a DataFrame is asked for."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def pandas() -> Any:
+    """pandas, imported only when a DataFrame is asked for (it is an optional dependency)."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError("this needs pandas: pip install 'kraken[pandas]'") from exc
+    return pd
 
 
 def cell(value: Any) -> str:

@@ -87,6 +87,12 @@ class ModelFailed(KrakenError):
     """The model or a version of it went to FAILED; the message is its statusReason."""
 
 
+class ReplayFailed(KrakenError):
+    """A replay waited for ended FAILED; the message is its statusReason (`.replay` is the replay as it ended)."""
+
+    replay: Any = None
+
+
 _BY_STATUS: dict[int, type[KrakenError]] = {
     400: BadRequest,
     401: Unauthorized,

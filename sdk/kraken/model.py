@@ -1,4 +1,5 @@
-"""A model and its versions, deployment, predictions, history, metrics, logs and client tokens."""
+"""A model and its versions, deployment, replays, shadows, rollouts, predictions, history, metrics, logs and client
+tokens."""
 
 from __future__ import annotations
 
@@ -10,8 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from kraken import upload
-from kraken.display import cell, html_table
+from kraken.display import cell, html_table, pandas
 from kraken.errors import KrakenError, ModelFailed, Timeout
+from kraken.rollouts import (
+    DEFAULT_STEPS,
+    Replay,
+    ReplayList,
+    Rollout,
+    ShadowResult,
+    ShadowResultList,
+    comparison_rule,
+    replay_body,
+    rollout_body,
+    shadow_lines,
+)
 from kraken.transport import PREDICT_TIMEOUT_SECONDS, Transport
 
 if TYPE_CHECKING:
@@ -24,15 +37,6 @@ MAX_POLL_SECONDS = 5.0
 Weights = Mapping[int, int] | Mapping[str, int] | Sequence[str]
 MODEL_COLUMNS = ["name", "id", "status", "deployment", "statusReason"]
 VERSION_COLUMNS = ["number", "status", "serving", "artifactFormat", "artifact", "notes", "createdBy", "createdAt"]
-
-
-def pandas() -> Any:
-    """pandas, imported only when a DataFrame is asked for (it is an optional dependency)."""
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise ImportError("this needs pandas: pip install 'kraken[pandas]'") from exc
-    return pd
 
 
 def parse_weights(pairs: Weights) -> dict[int, int]:
@@ -356,14 +360,18 @@ class Model:
         parsed = parse_weights(weights)
         lines = [{"version": v, "weight": w, "replicas": (replicas or {}).get(v, 1)} for v, w in parsed.items()]
         self.reload()
+        self._put_deployment(lines, message)
+        return self.wait_deployed(timeout) if wait and self.status != "STOPPED" else self
+
+    def _put_deployment(self, lines: list[dict[str, Any]], message: str) -> Model:
+        """The deployment change, conditional (If-Match) on the revision of the record as last read."""
         record = self.transport.json(
             "PUT",
             f"/models/{self.id}/deployment",
             body={"versions": lines, "message": message},
             headers={"If-Match": f'"{self.revision}"'},
         )
-        self._set(record)
-        return self.wait_deployed(timeout) if wait and self.status != "STOPPED" else self
+        return self._set(record)
 
     def history(self, limit: int | None = None) -> pd.DataFrame:
         """Every deployment change, start, stop and rollback, newest first."""
@@ -397,6 +405,100 @@ class Model:
         )
         self._set(record)
         return self.wait_deployed(timeout) if wait and self.status != "STOPPED" else self
+
+    # Checking a candidate: replays, shadow traffic, progressive rollouts
+
+    def replay(
+        self,
+        version: int,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        status: str | None = "2xx",
+        limit: int = 500,
+        rule: str | Mapping[str, Any] | None = None,
+        absolute: float | None = None,
+        relative: float | None = None,
+        rate: int = 20,
+        wait: bool = True,
+        timeout: float | None = None,
+        progress: bool = True,
+    ) -> Replay:
+        """Sends captured requests (the last day's unless `start`/`end`; `status` a code, a class such as `2xx`,
+        or None for all; at most `limit`) to `version` at `rate` per second and compares its answers with
+        those the serving version gave: exactly, or numbers within `absolute` + `relative` x the larger.
+
+        The model must be RUNNING; a version not deployed is added at weight 0 for the replay. With `wait`,
+        polls with a progress bar until it ends (ReplayFailed with its statusReason if it FAILED).
+        """
+        body = replay_body(
+            version,
+            start=_iso(start) if isinstance(start, datetime) else start,
+            end=_iso(end) if isinstance(end, datetime) else end,
+            status=status,
+            limit=limit,
+            rule=comparison_rule(rule, absolute, relative),
+            rate=rate,
+        )
+        replay = Replay(self, self.transport.json("POST", f"/models/{self.id}/replays", body=body))
+        return replay.wait(timeout, progress) if wait else replay
+
+    def replays(self, limit: int | None = None) -> ReplayList:
+        """The model's replays, newest first (all, or the first `limit`)."""
+        items = _pages(self.transport, f"/models/{self.id}/replays", {"limit": min(limit or 100, 100)}, limit)
+        return ReplayList(Replay(self, item) for item in items)
+
+    def shadow(
+        self,
+        version: int,
+        percent: int,
+        rule: str | Mapping[str, Any] | None = None,
+        *,
+        absolute: float | None = None,
+        relative: float | None = None,
+        message: str = "",
+        wait: bool = False,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+    ) -> Model:
+        """Makes `version` a shadow (weight 0): `percent` % of the live requests are also sent to it, its answers
+        reach no caller and are compared with the serving version's (see `shadow_results()`). 0 ends it (the
+        version stays at weight 0). Every other line of the deployment is kept as it is; the change is
+        conditional (If-Match) like `deploy`'s. The model needs captureBodyBytes above 0.
+        """
+        self.reload()
+        lines = shadow_lines(self.deployment, version, percent, comparison_rule(rule, absolute, relative))
+        said = message or (f"shadow version {version} at {percent}%" if percent else f"version {version} unshadowed")
+        self._put_deployment(lines, said)
+        return self.wait_deployed(timeout, also=[version]) if wait and self.status != "STOPPED" else self
+
+    def shadow_results(self) -> ShadowResultList:
+        """Each shadow version's comparisons since it became a shadow: counts, match rate, latency, differences."""
+        items = self.transport.json("GET", f"/models/{self.id}/shadow")["items"]
+        return ShadowResultList(ShadowResult(self, item) for item in items)
+
+    def rollout(
+        self,
+        version: int,
+        steps: Sequence[int] = DEFAULT_STEPS,
+        bake_seconds: int = 300,
+        message: str = "",
+        wait: bool = False,
+        timeout: float | None = None,
+        progress: bool = True,
+        **guardrails: Any,
+    ) -> Rollout:
+        """Starts a progressive rollout of `version`: its weight goes through `steps`, each held `bake_seconds`
+        while the guardrails hold (`max_5xx_rate`, `max_4xx_increase`, `max_p99_ratio`, `min_match_rate`,
+        `min_requests`; those left out take the server's defaults); a breach rolls it back to the version
+        that has all the traffic now. With `wait`, returns once it ended, however it ended (read `.status`).
+        """
+        body = rollout_body(version, steps, bake_seconds, message, guardrails)
+        rollout = Rollout(self, self.transport.json("POST", f"/models/{self.id}/rollout", body=body))
+        return rollout.wait(timeout, progress) if wait else rollout
+
+    def current_rollout(self) -> Rollout:
+        """The model's latest rollout (running or ended); NotFound if it never had one."""
+        return Rollout(self, self.transport.json("GET", f"/models/{self.id}/rollout"))
 
     # Predictions and what they left behind
 

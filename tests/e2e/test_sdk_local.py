@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 import kraken
-from kraken import errors
+from kraken import cli, errors
 from tests.e2e.conftest import REPO, LocalMode
 
 pytestmark = pytest.mark.e2e
@@ -216,6 +216,99 @@ def test_the_cli_from_a_shell(local_mode: LocalMode, tmp_path: Path) -> None:
     printed = "".join(outputs)
     for secret in (session["access_token"], session["refresh_token"], refreshed["access_token"], local_mode.password):
         assert secret not in printed
+
+
+# Python-format models (fast to start): x -> 2x, and the same off by one on every multiple of ten.
+DOUBLE = b"""
+def predict(model_data, meta_data):
+    return [row["x"] * 2 for row in model_data]
+"""
+CHANGED = b"""
+def predict(model_data, meta_data):
+    return [row["x"] * 2 + (1 if row["x"] % 10 == 0 else 0) for row in model_data]
+"""
+
+
+def test_replay_shadow_and_rollout_from_the_sdk_and_the_cli(
+    k: kraken.Kraken, local_mode: LocalMode, tmp_path: Path
+) -> None:
+    (tmp_path / "double.py").write_bytes(DOUBLE)
+    (tmp_path / "changed.py").write_bytes(CHANGED)
+    m = k.create_model("checked", artifact_format="python", cpu=0.25, memory=0.5)
+    m.upload(tmp_path / "double.py", progress=False)
+    m.start().wait("RUNNING", 60)
+    for x in range(20):
+        assert m.predict([{"x": x}]).tolist() == [2 * x]
+    deadline = time.monotonic() + 30  # local mode ships the request history in the background
+    while len(m.requests(limit=50)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    changed = m.create_version(notes="off by one on multiples of ten").number
+    m.upload(tmp_path / "changed.py", changed, progress=False)
+    same = m.create_version(notes="the same again").number
+    m.upload(tmp_path / "double.py", same, progress=False)
+
+    # A replay of the 20 captured requests: 2 of them (x = 0 and 10) differ by one.
+    replay = m.replay(changed, limit=20, rate=100, timeout=60, progress=False)
+    assert replay.status == "SUCCEEDED", replay.record
+    assert replay.counts == {"matched": 18, "differed": 2, "errored": 0, "skipped": 0}
+    assert replay.match_rate == 0.9 and replay.progress == (20, 20)
+    differences = replay.differences()
+    assert len(differences) == 2 and set(differences["size"]) == {1.0}
+    assert (differences["baselineBody"] != differences["candidateBody"]).all()
+    assert [r.id for r in m.replays()] == [replay.id]
+    assert "<table>" in replay._repr_html_()
+
+    # The replay takes its candidate out again; then version 3 shadows every request, the deployment kept.
+    deadline = time.monotonic() + 30
+    while {line["version"] for line in m.reload().deployment if not line["leaving"]} != {1}:
+        assert time.monotonic() < deadline, m.deployment
+        time.sleep(0.25)
+    m.shadow(same, 100, wait=True, timeout=60)
+    lines = [line for line in m.deployment if not line["leaving"]]  # version 2 may still drain
+    assert [(line["version"], line["weight"], (line["shadow"] or {}).get("percent")) for line in lines] == [
+        (1, 100, None),
+        (same, 0, 100),
+    ]
+    for x in range(10):
+        assert m.predict([{"x": x}]).tolist() == [2 * x]
+    deadline = time.monotonic() + 30
+    while not (results := m.shadow_results()) or sum(results[0].counts.values()) < 10:
+        assert time.monotonic() < deadline, [r.record for r in results]
+        time.sleep(0.25)
+    assert (results[0].version, results[0].percent) == (same, 100)
+    assert results[0].counts == {"matched": 10, "differed": 0, "errored": 0, "skipped": 0}
+    assert results.frame().loc[0, "matchRate"] == 1.0
+
+    # A rollout of version 2, paused, resumed and aborted by hand; the shadow line stays through all of it.
+    plan = m.rollout(changed, steps=(50, 100), bake_seconds=300, message="try it", max_5xx_rate=0.02)
+    assert (plan.status, plan.step, plan.weight, plan.baseline_version) == ("RUNNING", 0, 50, 1)
+    assert plan.record["guardrails"]["max5xxRate"] == 0.02
+    weights = {line["version"]: line["weight"] for line in m.reload().deployment if not line["leaving"]}
+    assert weights == {1: 50, changed: 50, same: 0}
+    assert plan.pause().status == "PAUSED"
+    assert m.current_rollout().status == "PAUSED"
+    assert plan.resume().status == "RUNNING"
+    aborted = plan.abort()
+    assert aborted.status == "ABORTED" and not aborted.active
+    assert aborted.reason and "aborted by hand" in aborted.reason
+    assert aborted.wait(timeout=5, progress=False) is aborted  # ended: no wait, no error
+    assert list(aborted.decisions()["verdict"]) == ["advance", "pause", "resume", "abort"]
+    weights = {line["version"]: line["weight"] for line in m.reload().deployment if not line["leaving"]}
+    assert weights == {1: 100, same: 0}
+    with pytest.raises(errors.Conflict):
+        plan.resume()
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KRAKEN_")} | {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "KRAKEN_URL": local_mode.base_url,
+        "KRAKEN_PASSWORD": local_mode.password,
+    }
+    shown = run_cli("rollout", "checked", "--show", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    printed = json.loads(shown.stdout)
+    assert (printed["status"], printed["candidateVersion"], len(printed["decisions"])) == ("ABORTED", changed, 4)
+    assert run_cli("rollout", "checked", "--pause", env=env).returncode == cli.EXIT_CONFLICT  # it ended
+    m.stop()
 
 
 def test_the_example_notebook_runs(local_mode: LocalMode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

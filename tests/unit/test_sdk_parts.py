@@ -1,4 +1,5 @@
-"""The SDK's pure parts: error mapping, JWT expiry, weights, traffic splits, data conversion, the CLI's parsing."""
+"""The SDK's pure parts: error mapping, JWT expiry, weights, traffic splits, data conversion, the CLI's parsing,
+and the request bodies and frames of replays, shadows and rollouts."""
 
 from __future__ import annotations
 
@@ -16,6 +17,19 @@ from kraken import auth, cli, errors
 from kraken.client import artifact_format
 from kraken.display import html_table, text_table
 from kraken.model import from_results, parse_weights, previous_entry, split_traffic, to_model_data
+from kraken.rollouts import (
+    comparison_rule,
+    decisions_frame,
+    differences_frame,
+    parse_steps,
+    replay_body,
+    replay_row,
+    replay_wait_seconds,
+    rollout_body,
+    rollout_row,
+    rollout_wait_seconds,
+    shadow_lines,
+)
 
 
 def api_error(status: int, code: str, message: str, **extra: object) -> bytes:
@@ -208,6 +222,7 @@ def test_a_usage_error_exits_1_because_2_means_not_signed_in(capsys: pytest.Capt
         (errors.Throttled("x"), cli.EXIT_UNAVAILABLE),
         (errors.Timeout("x"), cli.EXIT_TIMEOUT),
         (errors.ModelFailed("x"), cli.EXIT_MODEL_FAILED),
+        (errors.ReplayFailed("x"), cli.EXIT_MODEL_FAILED),
         (errors.ValidationError("x"), cli.EXIT_USAGE),
         (errors.Forbidden("x"), cli.EXIT_USAGE),
     ],
@@ -227,3 +242,225 @@ def test_prediction_input_comes_from_the_argument_a_file_or_stdin(
     assert cli.read_input("-") == {"modelData": [[1]]}
     with pytest.raises(errors.BadRequest):
         cli.read_input("not json")
+
+
+def test_a_replay_body_defaults_as_the_api_does_and_takes_a_tolerance() -> None:
+    assert replay_body(3) == {
+        "candidateVersion": 3,
+        "source": {"status": "2xx", "limit": 500},
+        "rule": {"kind": "exact"},
+        "ratePerSecond": 20,
+    }
+    body = replay_body(
+        2,
+        start="2026-12-01T00:00:00Z",
+        end="2026-12-02T00:00:00Z",
+        status=None,
+        limit=50,
+        rule=comparison_rule(absolute=0.01),
+        rate=100,
+    )
+    assert body["source"] == {
+        "status": None,
+        "limit": 50,
+        "start": "2026-12-01T00:00:00Z",
+        "end": "2026-12-02T00:00:00Z",
+    }
+    assert body["rule"] == {"kind": "tolerance", "absolute": 0.01, "relative": 0.0}
+    assert comparison_rule(relative=0.1) == {"kind": "tolerance", "absolute": 0.0, "relative": 0.1}
+    assert comparison_rule("exact") == comparison_rule() == {"kind": "exact"}
+    assert comparison_rule({"kind": "tolerance", "absolute": 1}) == {"kind": "tolerance", "absolute": 1}
+    with pytest.raises(ValueError):
+        comparison_rule("exact", absolute=1)
+    with pytest.raises(ValueError):
+        comparison_rule("close enough")
+
+
+DEPLOYMENT = [
+    {
+        "version": 1,
+        "weight": 100,
+        "replicas": 2,
+        "containerCpu": 0.5,
+        "containerMemory": 1.0,
+        "status": "RUNNING",
+        "servingWeight": 100,
+        "leaving": False,
+        "autoscaling": {"minReplicas": 1, "maxReplicas": 4, "targetCpuPercent": 60.0, "targetRequestsPerReplica": None},
+        "spot": True,
+        "shadow": None,
+    },
+    {
+        "version": 2,
+        "weight": 0,
+        "replicas": 1,
+        "containerCpu": 0.25,
+        "containerMemory": 0.5,
+        "leaving": False,
+        "spot": False,
+        "shadow": {"percent": 10, "rule": {"kind": "exact", "absolute": 0, "relative": 0}, "since": "2026-12-01T0Z"},
+    },
+    {"version": 4, "weight": 0, "replicas": 1, "leaving": True, "shadow": None},
+]
+
+
+def test_a_shadow_keeps_every_other_line_and_its_settings() -> None:
+    lines = shadow_lines(DEPLOYMENT, 3, 20, comparison_rule(absolute=0.5))
+    assert lines == [
+        {
+            "version": 1,
+            "weight": 100,
+            "replicas": 2,
+            "containerCpu": 0.5,
+            "containerMemory": 1.0,
+            "autoscaling": DEPLOYMENT[0]["autoscaling"],
+            "spot": True,
+        },
+        {
+            "version": 2,
+            "weight": 0,
+            "replicas": 1,
+            "containerCpu": 0.25,
+            "containerMemory": 0.5,
+            "spot": False,
+            "shadow": {"percent": 10, "rule": {"kind": "exact", "absolute": 0, "relative": 0}},  # no "since"
+        },
+        {
+            "version": 3,
+            "weight": 0,
+            "replicas": 1,
+            "shadow": {"percent": 20, "rule": {"kind": "tolerance", "absolute": 0.5, "relative": 0.0}},
+        },
+    ]  # the leaving version 4 is not part of the deployment
+    changed = shadow_lines(DEPLOYMENT, 2, 50)
+    assert changed[1]["shadow"] == {"percent": 50, "rule": {"kind": "exact"}} and len(changed) == 2
+    ended = shadow_lines(DEPLOYMENT, 2, 0)
+    assert ended[1] == {
+        "version": 2,
+        "weight": 0,
+        "replicas": 1,
+        "containerCpu": 0.25,
+        "containerMemory": 0.5,
+        "spot": False,
+    }
+    for version, percent in ((1, 10), (3, 0), (2, 101)):  # serving, not a shadow, out of range
+        with pytest.raises(ValueError):
+            shadow_lines(DEPLOYMENT, version, percent)
+
+
+def test_a_rollout_body_names_the_guardrails_as_the_api_does() -> None:
+    body = rollout_body(2, (10, 100), 60, "canary", {"max_5xx_rate": 0.02, "min_match_rate": 0.99, "min_requests": 5})
+    assert body == {
+        "candidateVersion": 2,
+        "steps": [10, 100],
+        "bakeSeconds": 60,
+        "guardrails": {"max5xxRate": 0.02, "minMatchRate": 0.99, "minRequests": 5},
+        "message": "canary",
+    }
+    assert rollout_body(2)["steps"] == [5, 25, 50, 100] and rollout_body(2)["guardrails"] == {}
+    with pytest.raises(TypeError):
+        rollout_body(2, guardrails={"max_errors": 1})
+    assert parse_steps("5,25, 50,100") == [5, 25, 50, 100]
+    for bad in ("", "5;25", "five"):
+        with pytest.raises(ValueError):
+            parse_steps(bad)
+
+
+def test_waits_last_as_long_as_the_work_with_room() -> None:
+    assert replay_wait_seconds(100, 20) == 300  # at least five minutes
+    assert replay_wait_seconds(5000, 20) == 5000 / 20 * 1.5 + 120
+    assert rollout_wait_seconds({"steps": [5, 25, 50, 100], "step": 2, "bakeSeconds": 60}) == 2 * 180 + 300
+
+
+def test_differences_and_decisions_are_frames() -> None:
+    largest = [
+        {
+            "requestId": "r1",
+            "requestBody": '[{"x": 10}]',
+            "baselineStatus": 200,
+            "baselineBody": '{"results": [20]}',
+            "candidateStatus": 200,
+            "candidateBody": '{"results": [21]}',
+            "where": "$.results[0]",
+            "size": 1.0,
+        }
+    ]
+    frame = differences_frame(largest)
+    assert list(frame.columns[:3]) == ["requestId", "where", "size"]
+    assert frame.loc[0, "baselineBody"] != frame.loc[0, "candidateBody"]
+    assert differences_frame([]).empty
+    decisions = [
+        {
+            "at": "2026-12-01T00:00:00Z",
+            "step": 0,
+            "weight": 5,
+            "verdict": "advance",
+            "actor": "admin",
+            "reason": "x",
+            "numbers": None,
+        },
+        {
+            "at": "2026-12-01T00:05:00Z",
+            "step": 0,
+            "weight": 5,
+            "verdict": "rollback",
+            "actor": "system:rollout",
+            "reason": "5xx rate",
+            "numbers": {"candidate5xxRate": 0.2, "baseline5xxRate": 0.0, "p99Ratio": 1.1},
+        },
+    ]
+    table = decisions_frame(decisions)
+    assert list(table["verdict"]) == ["advance", "rollback"]
+    assert table.loc[1, "candidate5xxRate"] == 0.2 and pd.isna(table.loc[0, "candidate5xxRate"])
+    assert str(table["at"].dtype).startswith("datetime64")
+    record = {"steps": [5, 25, 50, 100], "step": 1, "status": "PAUSED"}
+    assert rollout_row(record)["step"] == "2/4 (25%)"
+    replay = {"progress": {"done": 3, "total": 20}, "counts": {"matched": 2, "differed": 1, "errored": 0, "skipped": 0}}
+    row = replay_row(replay)
+    assert (row["progress"], row["matched"], row["differed"]) == ("3/20", 2, 1)
+
+
+def test_the_cli_parses_replays_shadows_and_rollouts() -> None:
+    parser = cli.build_parser()
+    started = parser.parse_args(
+        ["replay", "x", "2", "--limit", "50", "--status", "all", "--tolerance", "0.01", "--wait"]
+    )
+    assert (started.version, started.limit, started.status, started.tolerance, started.wait) == (
+        2,
+        50,
+        "all",
+        0.01,
+        True,
+    )
+    assert started.run is cli.replay and started.timeout is None
+    assert parser.parse_args(["replays", "x", "--json"]).json
+    plan = parser.parse_args(["rollout", "x", "3", "--steps", "10,100", "--bake", "60", "--max-5xx-rate", "0.02"])
+    assert (plan.version, plan.steps, plan.bake, plan.max_5xx_rate, plan.act) == (3, "10,100", 60, 0.02, None)
+    assert plan.min_requests is None
+    acted = parser.parse_args(["rollout", "x", "--pause", "--json"])
+    assert (acted.version, acted.act, acted.json) == (None, "pause", True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["rollout", "x", "--pause", "--abort"])
+    shadowed = parser.parse_args(["shadow", "x", "3", "20", "--relative", "0.1"])
+    assert (shadowed.version, shadowed.percent, shadowed.relative) == (3, 20, 0.1)
+    assert parser.parse_args(["shadow", "x"]).version is None
+    assert "  8  " in cli.EXIT_CODES_HELP
+
+
+def test_a_rollout_with_a_version_and_an_action_is_a_usage_error() -> None:
+    class NoServer:
+        def model(self, name: str) -> object:
+            return object()
+
+    args = cli.build_parser().parse_args(["rollout", "x", "3", "--abort"])
+    args.json = False
+    with pytest.raises(ValueError, match="--abort acts on the current rollout"):
+        cli.rollout(NoServer(), args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", [[], ["replay"], ["replays"], ["shadow"], ["rollout"]])
+def test_every_help_renders(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args([*command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: kraken" in capsys.readouterr().out
