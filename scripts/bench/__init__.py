@@ -6,6 +6,8 @@
     .venv/bin/python -m scripts.bench state       # local mode's start with 1,000 models saved, a save's cost
     .venv/bin/python -m scripts.bench runner      # the model runner vs `mlflow models serve` and MLServer
     .venv/bin/python -m scripts.bench containers  # runner image size; start -> healthy in a container vs a process
+    .venv/bin/python -m scripts.bench switch      # local mode: a deployment switch under load, errors meanwhile
+    .venv/bin/python -m scripts.bench shadow      # local mode: callers' latency, 100% shadow vs none (hey, wrk)
     .venv/bin/python -m scripts.bench all         # lifecycle, gateway and import (not runner, containers)
 
 (`.venv/bin/python scripts/bench` works the same.) `all` leaves out `runner`: it builds .venv-bench with

@@ -10,7 +10,7 @@ if not __package__:  # run as a directory (`python scripts/bench`): make `script
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts.bench import __doc__ as overview
-from scripts.bench import containers, gateway, imports, lifecycle, runner, state, switch
+from scripts.bench import containers, gateway, imports, lifecycle, runner, shadow, state, switch
 from scripts.bench.harness import REPO
 
 IN_ALL = ("lifecycle", "gateway", "import")
@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=overview, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Only parsers given a help= are listed; the underscored ones are the benchmarks' own child processes.
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{runner,containers,lifecycle,gateway,import,state,switch,all}"
+        dest="command", required=True, metavar="{runner,containers,lifecycle,gateway,import,state,switch,shadow,all}"
     )
-    for module in (runner, containers, lifecycle, gateway, imports, state, switch):
+    for module in (runner, containers, lifecycle, gateway, imports, state, switch, shadow):
         module.add_commands(commands)
     everything = commands.add_parser(
         "all",

@@ -51,10 +51,11 @@ ANONYMOUS: dict[str, Any] = {"headers": {"Authorization": None}}  # requests dro
 class Api:
     """The kraken API under `base` (…/api) over one keep-alive session, signed in as local mode's admin."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, pid: int | None = None) -> None:
         import requests
 
         self.port = port
+        self.pid = pid  # local mode's process, when the benchmark started it
         self.base = f"http://{HOST}:{port}/api"
         self.session = requests.Session()
         self.sign_in()
@@ -91,6 +92,31 @@ class Api:
         if upload.status_code >= 300:
             raise SystemExit(f"artifact upload: HTTP {upload.status_code}: {upload.text[:300]}")
         return model_id
+
+    def add_version(self, model_id: str, artifact: Path, notes: str = "bench") -> int:
+        """A new version of the model with `artifact` uploaded (the same file again is a version all the same)."""
+        number = int(self.call("POST", f"/models/{model_id}/versions", {"notes": notes}, expect=(201,))["number"])
+        ticket = self.call("POST", f"/models/{model_id}/versions/{number}/artifact", {})
+        with artifact.open("rb") as file:
+            upload = self.session.post(
+                ticket["url"], data=ticket["fields"], files={"file": (artifact.name, file)}, timeout=60, **ANONYMOUS
+            )
+        if upload.status_code >= 300:
+            raise SystemExit(f"artifact upload: HTTP {upload.status_code}: {upload.text[:300]}")
+        return number
+
+    def deploy(self, model_id: str, versions: list[dict[str, Any]], message: str) -> dict[str, Any]:
+        """PUT the model's whole deployment (If-Match its current revision); the model as the 202 shows it."""
+        revision = self.call("GET", f"/models/{model_id}")["revision"]
+        response = self.session.put(
+            f"{self.base}/models/{model_id}/deployment",
+            json={"versions": versions, "message": message},
+            headers={"If-Match": f'"{revision}"'},
+            timeout=30,
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"deployment change: HTTP {response.status_code}: {response.text[:300]}")
+        return dict(response.json())
 
     def create_client(self, model_id: str, name: str = "bench") -> dict[str, str]:
         """A client token for a private model's endpoint, as the Basic Authorization header that carries it."""
@@ -135,17 +161,18 @@ class Api:
 
 
 @contextlib.contextmanager
-def local_mode(work: Path, runtime: str | None = None) -> Iterator[Api]:
+def local_mode(work: Path, runtime: str | None = None, keep_state: bool = True) -> Iterator[Api]:
     """`python -m local` on a free port, as ./scripts/local.sh runs it; SIGTERM (and a group kill) at the end.
 
-    `runtime` is local mode's KRAKEN_LOCAL_RUNTIME (container or process); unset, it picks (auto)."""
+    `runtime` is local mode's KRAKEN_LOCAL_RUNTIME (container or process); unset, it picks (auto). Without
+    `keep_state`, KRAKEN_DATA_DIR is empty: local mode keeps nothing, so it never saves its state."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRAKEN_")}
     env.update({"PYTHONPATH": str(REPO / "backend"), "KRAKEN_PORT": str(port), "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD})
     if runtime:
         env["KRAKEN_LOCAL_RUNTIME"] = runtime
     # A fresh state in the benchmark's own directory, one per local mode run side by side.
-    env["KRAKEN_DATA_DIR"] = str(work / (f"local-data-{runtime}" if runtime else "local-data"))
+    env["KRAKEN_DATA_DIR"] = str(work / (f"local-data-{runtime}" if runtime else "local-data")) if keep_state else ""
     log_path = work / (f"local-mode-{runtime}.log" if runtime else "local-mode.log")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -153,7 +180,7 @@ def local_mode(work: Path, runtime: str | None = None) -> Iterator[Api]:
         )
     try:
         wait_http_ok(f"http://{HOST}:{port}/api/health", proc, 120, log_path)
-        yield Api(port)
+        yield Api(port, proc.pid)
     finally:
         stop(proc, leader_first=True)
 

@@ -48,20 +48,10 @@ class Senders:
             thread.join(timeout=40)
 
 
-def _deploy(api: Api, model_id: str, version: int) -> None:
-    revision = api.call("GET", f"/models/{model_id}")["revision"]
-    body = {"versions": [{"version": version, "weight": 100}], "message": f"bench: switch to {version}"}
-    response = api.session.put(
-        f"{api.base}/models/{model_id}/deployment", json=body, headers={"If-Match": f'"{revision}"'}, timeout=30
-    )
-    if response.status_code != 202:
-        raise SystemExit(f"deployment change: HTTP {response.status_code}: {response.text[:300]}")
-
-
 def _switch(api: Api, model_id: str, senders: Senders, version: int, settle: int) -> tuple[float, int]:
     """(seconds until `settle` answers in a row came from `version`, non-200 answers in that time)."""
     started = time.monotonic()
-    _deploy(api, model_id, version)
+    api.deploy(model_id, [{"version": version, "weight": 100}], f"bench: switch to {version}")
     while True:
         answers = senders.since(started)
         recent = answers[-settle:]
@@ -83,13 +73,7 @@ def bench_switch(args: argparse.Namespace) -> int:
         artifact, rows = save_pipeline(work)
         with local_mode(work) as api:
             model_id = start_model(api, "bench-switch", artifact, rows[:5])
-            # Version 2: the same file again, a version of its own all the same.
-            number = api.call("POST", f"/models/{model_id}/versions", {"notes": "bench"}, expect=(201,))["number"]
-            ticket = api.call("POST", f"/models/{model_id}/versions/{number}/artifact", {})
-            with artifact.open("rb") as file:
-                api.session.post(
-                    ticket["url"], data=ticket["fields"], files={"file": (artifact.name, file)}, timeout=60, **ANONYMOUS
-                )
+            api.add_version(model_id, artifact)  # version 2: the same file again
             senders = Senders(api, prediction_body(model_id, rows[:5]), args.clients)
             try:
                 print(

@@ -61,7 +61,9 @@ def parse(name: str, output: str) -> WrkResult:
     throughput = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if not total or not throughput:
         raise SystemExit(f"could not read wrk's report for {name}:\n{output}")
-    percentiles = {p: _milliseconds(value) for p, value in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", output, re.M)}
+    percentiles = {p: _milliseconds(value) for p, value in re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", output, re.M)}
+    if len(percentiles) < 3:
+        raise SystemExit(f"no 50%, 90% and 99% latencies in wrk's report for {name}:\n{output}")
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
