@@ -28,13 +28,12 @@ from chalicelib.adapters.prediction_log import (
     subscription_event,
     subscription_predictions,
 )
-from chalicelib.domain.comparison import ComparisonRule, DiffExample, Outcome, RuleKind, Tally
+from chalicelib.domain.comparison import ComparisonRule, DiffExample, Outcome, RuleKind, Tally, captured_whole
 from chalicelib.domain.deployments import check_deployment, spec_lines, with_shadow_since
 from chalicelib.domain.errors import InvalidRequest
 from chalicelib.domain.gateway import Call, Choice, PredictionGateway, Reply, Route, Target
 from chalicelib.domain.models import DeployedVersion, DeploymentEntry, ModelStatus, Shadow, Visibility
 from chalicelib.domain.ports import Prediction
-from chalicelib.domain.shadow import captured_whole
 from chalicelib.schemas.deployments import DeploymentRequest
 from tests.unit.test_model_fields import a_record_unlike_the_defaults
 

@@ -12,9 +12,14 @@ import enum
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the ports' record types build on this module's tally
+    from chalicelib.domain.ports import Prediction
 
 MAX_LARGEST = 10  # the differences a tally keeps whole, largest first
+# Each body a kept difference shows, in characters: ten examples of three bodies stay far below DynamoDB's 400 KB.
+EXAMPLE_BODY_CHARS = 4096
 # Latency buckets: each 10% wider than the one before, from 0.1 ms; a percentile is off by at most 10%.
 _BUCKET_BASE = 0.1
 _BUCKET_GROWTH = 1.1
@@ -104,6 +109,44 @@ class DiffExample:
     candidate_body: str
     where: str
     size: float
+
+    @classmethod
+    def of(
+        cls,
+        request_id: str,
+        request_body: str,
+        baseline: tuple[int, str],
+        candidate: tuple[int, str],
+        difference: Difference,
+    ) -> DiffExample:
+        """The example of a difference, each body clipped to EXAMPLE_BODY_CHARS (status, body for each side)."""
+        return cls(
+            request_id,
+            _clip(request_body),
+            baseline[0],
+            _clip(baseline[1]),
+            candidate[0],
+            _clip(candidate[1]),
+            difference.where,
+            difference.size,
+        )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= EXAMPLE_BODY_CHARS else text[:EXAMPLE_BODY_CHARS] + "…"
+
+
+def captured_whole(prediction: Prediction) -> bool:
+    """Both bodies were kept uncut (captureBodyBytes), so the request can be sent again and its answer compared.
+
+    A cut inside a multi-byte character reads back as a replacement character: the sizes differ too."""
+    request, response = prediction.request_body, prediction.response_body
+    return (
+        request is not None
+        and response is not None
+        and len(request.encode()) == prediction.request_bytes
+        and len(response.encode()) == prediction.response_bytes
+    )
 
 
 def bucket_of(latency_ms: float) -> int:

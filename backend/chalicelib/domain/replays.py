@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.clock import utc_now
-from chalicelib.domain.comparison import ComparisonRule, DiffExample, Outcome, Tally, judge
+from chalicelib.domain.comparison import ComparisonRule, DiffExample, Outcome, Tally, captured_whole, judge
 from chalicelib.domain.errors import Conflict, DomainError, FieldProblem, InvalidRequest, NotFound
 from chalicelib.domain.models import SYSTEM_ACTOR_PREFIX, DeployedVersion, ModelRecord, ModelStatus
 from chalicelib.domain.ports import ModelRepository, Page, Prediction, RequestHistory
@@ -36,7 +36,6 @@ MAX_WINDOW = timedelta(days=15)
 MAX_LIMIT = 5000
 MAX_RATE = 100
 PAGE_SIZE = 100  # history lines read per batch at most
-EXAMPLE_BODY_CHARS = 4096  # each body a kept difference shows: ten of them with four bodies fit in one item
 LEASE_MARGIN = timedelta(seconds=60)  # a worker's lease outlasts its budget by this much
 START_POLL_SECONDS = 1.0
 CLEANUP_ATTEMPTS = 3
@@ -136,22 +135,6 @@ def check_source(source: ReplaySource) -> None:
         problems.append(FieldProblem("source.limit", f"from 1 to {MAX_LIMIT} requests"))
     if problems:
         raise InvalidRequest("the replay is not valid", tuple(problems))
-
-
-def cut(prediction: Prediction) -> bool:
-    """The request or the answer was kept only in part (captureBodyBytes), or not at all: nothing fair to send."""
-    for body, size in (
-        (prediction.request_body, prediction.request_bytes),
-        (prediction.response_body, prediction.response_bytes),
-    ):
-        # A cut inside a multi-byte character reads back as a replacement character: the sizes differ too.
-        if body is None or len(body.encode()) != size:
-            return True
-    return False
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= EXAMPLE_BODY_CHARS else text[:EXAMPLE_BODY_CHARS] + "…"
 
 
 class ReplayRunner:
@@ -336,7 +319,7 @@ class ReplayRunner:
                 if line.model_version and line.model_version.isdigit():
                     versions.add(int(line.model_version))
                 done += 1
-                if cut(line):
+                if not captured_whole(line):
                     tally = tally.count(Outcome.SKIPPED)
                     continue
                 now = self._monotonic()
@@ -392,16 +375,8 @@ class ReplayRunner:
         outcome, difference = judge(replay.rule, line.status, baseline_body, status, answered)
         example = None
         if difference is not None:
-            example = DiffExample(
-                request_id=line.request_id,
-                request_body=_clip(body),
-                baseline_status=line.status,
-                baseline_body=_clip(baseline_body),
-                candidate_status=status if status is not None else 0,
-                candidate_body=_clip(answered),
-                where=difference.where,
-                size=difference.size,
-            )
+            shown = status if status is not None else 0
+            example = DiffExample.of(line.request_id, body, (line.status, baseline_body), (shown, answered), difference)
         return outcome, example, (candidate_ms if status is not None else None), line.latency_ms
 
     # --- ending -------------------------------------------------------------------------------

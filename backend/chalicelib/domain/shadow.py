@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain.comparison import DiffExample, Outcome, Tally, judge
+from chalicelib.domain.comparison import DiffExample, Outcome, Tally, captured_whole, judge
 from chalicelib.domain.errors import BadGateway, Conflict, GatewayTimeout, NotFound
 from chalicelib.domain.gateway import HISTORY_STATUS, Answer, Route
 from chalicelib.domain.models import SYSTEM_ACTOR_PREFIX, ModelRecord, Shadow
@@ -23,9 +23,6 @@ from chalicelib.domain.ports import Prediction, ShadowTallies
 
 logger = logging.getLogger("kraken.shadow")
 SHADOW_ACTOR = f"{SYSTEM_ACTOR_PREFIX}shadow"
-# A tally keeps its largest differences whole but for their bodies, cut to this many characters each, so that an
-# item of ten examples stays far below DynamoDB's 400 KB.
-EXAMPLE_BODY_CHARS = 4096
 PARALLEL_CALLS = 8  # shadow calls of one batch in flight at once (a delivery may carry many lines)
 
 
@@ -43,17 +40,6 @@ class _Job:
     route: Route
     version: int
     shadow: Shadow
-
-
-def captured_whole(prediction: Prediction) -> bool:
-    """Both bodies were kept uncut (captureBodyBytes), so the request can be sent again and its answer compared."""
-    request, response = prediction.request_body, prediction.response_body
-    return (
-        request is not None
-        and response is not None
-        and len(request.encode()) == prediction.request_bytes
-        and len(response.encode()) == prediction.response_bytes
-    )
 
 
 class ShadowComparer:
@@ -117,15 +103,8 @@ class ShadowComparer:
         outcome, difference = judge(job.shadow.rule, prediction.status, baseline, status, body)
         example = None
         if difference is not None:
-            example = DiffExample(
-                request_id=prediction.request_id,
-                request_body=request[:EXAMPLE_BODY_CHARS],
-                baseline_status=prediction.status,
-                baseline_body=baseline[:EXAMPLE_BODY_CHARS],
-                candidate_status=shown,
-                candidate_body=body[:EXAMPLE_BODY_CHARS],
-                where=difference.where,
-                size=difference.size,
+            example = DiffExample.of(
+                prediction.request_id, request, (prediction.status, baseline), (shown, body), difference
             )
         baseline_ms = prediction.container_ms
         return lambda tally: tally.count(outcome, example, candidate_ms, baseline_ms)
