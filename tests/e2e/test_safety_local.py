@@ -66,9 +66,22 @@ def local() -> Iterator[LocalMode]:
         yield mode
 
 
+_STARTED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def stopped_after(local: LocalMode) -> Iterator[None]:
+    """Each test's models are stopped when it ends, as a tidy user would: the next test runs on a quiet machine,
+    and local mode's own stop (bounded in the harness) has no replicas left to stop."""
+    yield
+    while _STARTED:
+        local.request("POST", f"/api/models/{_STARTED.pop()}/stop", {})
+
+
 def serving_model(local: LocalMode, name: str) -> str:
     """A RUNNING model whose version 1 is DOUBLE."""
     model_id = create_model(local, name, DOUBLE, **PYTHON_MODEL)
+    _STARTED.append(model_id)
     assert local.request("POST", f"/api/models/{model_id}/start", {}).status == 202
     wait_for(lambda: status(local, model_id)["status"] == "RUNNING", 60, "RUNNING")
     return model_id

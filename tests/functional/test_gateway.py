@@ -10,7 +10,7 @@ import socket
 import socketserver
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -288,7 +288,9 @@ def test_cpu_and_memory_come_from_container_insights_for_the_model_s_own_service
     (service_arn,) = [arn for arn in ecs.list_services(cluster=settings.cluster)["serviceArns"] if model_id in arn]
     service = service_arn.rsplit("/", 1)[1]
     dimensions = [{"Name": "ClusterName", "Value": settings.cluster}, {"Name": "ServiceName", "Value": service}]
-    at = datetime.now(UTC).replace(second=5, microsecond=0)
+    # In the current minute and never ahead of the query that follows (second=5 was, in a minute's first 5 s).
+    # A second ago, in whole seconds: never ahead of the query's end (second=5 was, in a minute's first 5 s).
+    at = (datetime.now(UTC) - timedelta(seconds=1)).replace(microsecond=0)
     # Two replicas of 0.25 vCPU / 0.5 GB: one at 128 units and 200 MiB, the other at 64 units and 480 MiB.
     samples = [("CpuUtilized", 128), ("CpuUtilized", 64), ("CpuReserved", 256), ("CpuReserved", 256)]
     samples += [("MemoryUtilized", 200), ("MemoryUtilized", 480), ("MemoryReserved", 512), ("MemoryReserved", 512)]
