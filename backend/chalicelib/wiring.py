@@ -270,9 +270,9 @@ class Wiring:
 
     def _match_rate(self, model_id: str, version: int) -> float | None:
         """The candidate's live shadow comparison when it has one, else its latest finished replay's."""
-        shadow = self.shadow_tallies.latest(model_id, version)
-        if shadow is not None and shadow.match_rate is not None:
-            return float(shadow.match_rate)
+        shadow = self.shadow_tallies.get(model_id, version)
+        if shadow is not None and shadow.tally.match_rate is not None:
+            return float(shadow.tally.match_rate)
         replay = self.replay_store.latest_finished(model_id, version)
         return replay.tally.match_rate if replay is not None else None
 

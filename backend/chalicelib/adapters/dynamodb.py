@@ -897,10 +897,6 @@ class DynamoShadowTallies:
                 return None
         return ShadowTally(model_id, version, from_iso(item.since), tally_of_json(item.tally))
 
-    def latest(self, model_id: str, version: int) -> Tally | None:
-        found = self.get(model_id, version)
-        return found.tally if found else None
-
 
 _REPLAY_KEYS = frozenset({"model_id", "replay_id", "candidate_version", "status", "revision", "tally"})
 _REPLAY_HINTS = typing.get_type_hints(Replay)

@@ -344,10 +344,8 @@ class ShadowTallies(Protocol):
         """Add a batch to the tally that began at `since` (an older tally is replaced; a newer one drops the batch)."""
         ...
 
-    def get(self, model_id: str, version: int) -> ShadowTally | None: ...
-
-    def latest(self, model_id: str, version: int) -> Tally | None:
-        """The version's latest shadow tally (the rollout guardrail reads its match rate), or None."""
+    def get(self, model_id: str, version: int) -> ShadowTally | None:
+        """The version's latest shadow tally (a rollout guardrail reads its match rate), or None."""
         ...
 
 
