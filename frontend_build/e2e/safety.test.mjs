@@ -245,19 +245,21 @@ step("on the Rollout tab, a canary of a broken version 3 rolls itself back while
   await form.getByLabel("Judge on at least (requests)").fill("10");
   await form.getByLabel("Message").fill("Canary of v3");
 
-  callers = startCallers();
   await form.getByRole("button", { name: "Start rollout" }).click();
   await form.waitFor({ state: "hidden" });
   const banner = page.getByTestId("rollout-banner");
   await banner.getByText(/^Rolling out v3: step 1 of 3 \(20%\)/).waitFor();
   await panel.locator('[data-rollout-status="RUNNING"]').waitFor();
   await panel.locator('li[data-step-state="current"]', { hasText: "20%" }).waitFor();
-  // The bake runs once version 3's replica is healthy and serves its 20%.
+  // The bake runs once version 3's replica is healthy and serves its 20%. With no traffic yet it cannot end (the
+  // step needs 10 requests to be judged either way), so the running bake is seen for sure: with callers from the
+  // start, the broken candidate was rolled back between two of the page's polls in one CI run.
   await panel
     .getByTestId("bake")
     .getByText(/^20% baked \d+ s of 5 s/)
     .waitFor({ timeout: START_MS });
   await screenshot(page.locator(".tabs"), "36-rollout-running");
+  callers = startCallers();
 
   await panel.locator('[data-rollout-status="ROLLED_BACK"]').waitFor({ timeout: START_MS });
   rolledBackAt = Date.now();
