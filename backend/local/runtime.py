@@ -189,6 +189,7 @@ class _Task:
         self.process = process
         self.port = port
         self.healthy = False
+        self.routed = False  # its healthy report was applied: the record lists it, so the gateway may route to it
         self.failed_health_check = False
 
 
@@ -238,6 +239,7 @@ class _Supervisor:
         if task.healthy:
             self.runtime.shipper.flush()  # the domain reads what the runner said on loading from the logs
             self._report(task, ReplicaState.HEALTHY)
+            task.routed = True
             self._watch(task)
         if process.poll() is None:
             launcher.stop(task.id, process)
@@ -427,7 +429,9 @@ class _VersionSet:
         while time.monotonic() < deadline and not self.stopped:
             with self._lock:
                 current = list(self.replicas)
-            if all(s.task is not None and s.task.healthy for s in current):
+            # Healthy is not enough: until its report is applied, the routes name only the old replicas,
+            # and stopping them then left callers nothing to reach (502s during a resize).
+            if all(s.task is not None and s.task.healthy and s.task.routed for s in current):
                 break
             time.sleep(HEALTH_POLL_SECONDS)
         for supervisor in old:

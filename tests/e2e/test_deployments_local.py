@@ -80,6 +80,7 @@ class Traffic:
 
     def __init__(self, local: LocalMode, model_id: str, clients: int = 4, rows: list[dict[str, Any]] = ROWS) -> None:
         self.answers: list[tuple[int, str | None]] = []
+        self._refusals: list[tuple[int, str]] = []  # each failure's status and what it said, for the assertion
         self._rows = rows
         self._stop = threading.Event()
         self._threads = [
@@ -93,8 +94,11 @@ class Traffic:
                 try:
                     answer = session.post(f"{local.base_url}/api/predict", json=body, headers=local.auth, timeout=30)
                     self.answers.append((answer.status_code, answer.headers.get("X-Model-Version")))
+                    if answer.status_code != 200:
+                        self._refusals.append((answer.status_code, answer.text[:300]))
                 except requests.RequestException as error:
                     self.answers.append((0, str(error)))
+                    self._refusals.append((0, str(error)))
 
     def __enter__(self) -> Traffic:
         for thread in self._threads:
@@ -106,8 +110,9 @@ class Traffic:
         for thread in self._threads:
             thread.join(timeout=40)
 
-    def failures(self) -> list[tuple[int, str | None]]:
-        return [answer for answer in self.answers if answer[0] != 200]
+    def failures(self) -> list[tuple[int, str]]:
+        """Every answer that was not a 200, with what it said."""
+        return list(self._refusals)
 
 
 @pytest.fixture(scope="module")
