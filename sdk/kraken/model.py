@@ -21,6 +21,7 @@ from kraken.rollouts import (
     ShadowResult,
     ShadowResultList,
     comparison_rule,
+    deployment_lines,
     replay_body,
     rollout_body,
     shadow_lines,
@@ -84,6 +85,24 @@ def split_traffic(current: Mapping[int, int], new_version: int, share: int) -> d
     for version in by_fraction[: rest - sum(weights.values())]:
         weights[version] += 1
     return {**dict(sorted(weights.items())), new_version: share}
+
+
+def weighted_lines(
+    deployment: Sequence[Mapping[str, Any]], weights: Mapping[int, int], replicas: Mapping[int, int] | None = None
+) -> list[dict[str, Any]]:
+    """The deployment `weights` asks for. A version deployed now keeps every setting of its line (size,
+    replicas, autoscaling, spot; a shadow only while it stays at weight 0: traffic makes it serve), a new one
+    takes the model's size and one replica; `replicas` overrides the count of the versions it names."""
+    current = {line["version"]: line for line in deployment_lines(deployment)}
+    lines = []
+    for version, weight in weights.items():
+        line = {**current.get(version, {"version": version, "replicas": 1}), "weight": weight}
+        if replicas and version in replicas:
+            line["replicas"] = replicas[version]
+        if weight > 0:
+            line.pop("shadow", None)
+        lines.append(line)
+    return lines
 
 
 def describe_deployment(lines: Sequence[Mapping[str, Any]]) -> str:
@@ -354,13 +373,14 @@ class Model:
     ) -> Model:
         """Makes `weights` (`{"2": 90, "3": 10}`) the deployment; a started model switches to it.
 
-        The change is conditional (If-Match) on the revision read just before it, so a concurrent change
-        in between gives Conflict instead of being overwritten.
+        Versions deployed now keep their line's settings (size, replicas, autoscaling, spot, a shadow at
+        weight 0); new ones get one replica of the model's size; `replicas` sets counts by version. The
+        change is conditional (If-Match) on the revision read just before it, so a concurrent change in
+        between gives Conflict instead of being overwritten.
         """
         parsed = parse_weights(weights)
-        lines = [{"version": v, "weight": w, "replicas": (replicas or {}).get(v, 1)} for v, w in parsed.items()]
         self.reload()
-        self._put_deployment(lines, message)
+        self._put_deployment(weighted_lines(self.deployment, parsed, replicas), message)
         return self.wait_deployed(timeout) if wait and self.status != "STOPPED" else self
 
     def _put_deployment(self, lines: list[dict[str, Any]], message: str) -> Model:

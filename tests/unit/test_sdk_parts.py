@@ -16,7 +16,7 @@ import pytest
 from kraken import auth, cli, errors
 from kraken.client import artifact_format
 from kraken.display import html_table, text_table
-from kraken.model import from_results, parse_weights, previous_entry, split_traffic, to_model_data
+from kraken.model import from_results, parse_weights, previous_entry, split_traffic, to_model_data, weighted_lines
 from kraken.rollouts import (
     comparison_rule,
     decisions_frame,
@@ -346,6 +346,27 @@ def test_a_shadow_keeps_every_other_line_and_its_settings() -> None:
     for version, percent in ((1, 10), (3, 0), (2, 101)):  # serving, not a shadow, out of range
         with pytest.raises(ValueError):
             shadow_lines(DEPLOYMENT, version, percent)
+
+
+def test_a_weights_change_keeps_each_deployed_versions_settings() -> None:
+    lines = weighted_lines(DEPLOYMENT, {1: 90, 3: 10})
+    assert lines == [
+        {
+            "version": 1,
+            "weight": 90,
+            "replicas": 2,
+            "containerCpu": 0.5,
+            "containerMemory": 1.0,
+            "autoscaling": DEPLOYMENT[0]["autoscaling"],
+            "spot": True,
+        },
+        {"version": 3, "weight": 10, "replicas": 1},  # new: the model's size, one replica
+    ]  # version 2 (the shadow) is left out, as the weights say; the leaving version 4 is not deployed
+    kept_shadow, promoted = weighted_lines(DEPLOYMENT, {1: 100, 2: 0}), weighted_lines(DEPLOYMENT, {2: 100}, {2: 3})
+    assert kept_shadow[1]["shadow"] == {"percent": 10, "rule": {"kind": "exact", "absolute": 0, "relative": 0}}
+    assert promoted == [
+        {"version": 2, "weight": 100, "replicas": 3, "containerCpu": 0.25, "containerMemory": 0.5, "spot": False}
+    ]  # traffic ends the shadow; the count given replaces the line's
 
 
 def test_a_rollout_body_names_the_guardrails_as_the_api_does() -> None:
