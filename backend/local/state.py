@@ -46,6 +46,9 @@ logger = logging.getLogger("kraken.local.state")
 DATA_DIR = "KRAKEN_DATA_DIR"  # empty: keep nothing (the password file goes to the default place, and away at exit)
 SAVE_SECONDS = "KRAKEN_SAVE_SECONDS"  # how often a changed state is saved; a crash loses at most this much
 DEFAULT_SAVE_SECONDS = 1.0
+# Saves take at most this share of the time: a state grown big under load (a save pickles all of it, and
+# holds requests back meanwhile) is saved less often rather than taking half a core.
+SAVE_DUTY = 0.2
 QUIET_SECONDS = 30.0  # how long a save waits for the requests in flight to finish
 # What local mode keeps in the emulator (emulator.py creates it); not IAM, see above.
 SERVICES = ("dynamodb", "s3", "cognito-idp", "logs", "cloudwatch", "ecs", "secretsmanager")
@@ -492,7 +495,8 @@ def save_interval(environ: Mapping[str, str] = os.environ) -> float:
 
 
 class Saver:
-    """Saves the state every `every` seconds when it has changed, and once more at `stop`."""
+    """Saves the state every `every` seconds when it has changed (less often when saves are slow: see
+    SAVE_DUTY), and once more at `stop`."""
 
     def __init__(self, state: SavedState, emulator: Pausable, every: float) -> None:
         self._state = state
@@ -510,7 +514,8 @@ class Saver:
         self._saved_changes = self._state.save(self._emulator)
 
     def _run(self) -> None:
-        while not self._stopped.wait(self._every):
+        pause = self._every
+        while not self._stopped.wait(pause):
             if self._emulator.changes == self._saved_changes:
                 continue
             started = time.monotonic()
@@ -524,6 +529,7 @@ class Saver:
             else:
                 self._last_problem = ""
                 logger.debug("local state saved in %.0f ms", (time.monotonic() - started) * 1000)
+            pause = max(self._every, (time.monotonic() - started) * (1 / SAVE_DUTY - 1))
 
     def stop(self) -> str | None:
         """Stop the periodic saves and save once more; returns what went wrong, if anything did."""
