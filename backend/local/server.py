@@ -12,6 +12,7 @@ import json
 import logging
 import mimetypes
 import socket
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -218,6 +219,13 @@ class LocalServer(ThreadingHTTPServer):
         except ValueError:
             return []
         return sorted(self._app_routes[resource])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a browser tab closed, a load generator stopping) is no fault of ours;
+        # anything else keeps socketserver's traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)

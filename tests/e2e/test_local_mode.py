@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import struct
 import threading
 import time
 import urllib.request
@@ -84,6 +86,20 @@ def test_requests_are_served_concurrently(local_mode: LocalMode) -> None:
     listed = local_mode.request("GET", "/api/models?search=parallel&limit=100")
     assert len(listed.body["items"]) == 20
     assert len({m["id"] for m in listed.body["items"]}) == 20
+
+
+def test_a_client_hanging_up_mid_request_is_not_reported_as_an_error(local_mode: LocalMode) -> None:
+    """A closed tab or a stopped load generator resets its connection; local mode goes on without a traceback."""
+    host, port = local_mode.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        head = f"POST /api/models HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 1000\r\n\r\n"
+        client.sendall(head.encode() + b'{"name": ')
+        time.sleep(0.5)  # the server is reading the body
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    time.sleep(0.5)
+    assert local_mode.request("GET", "/api/models?limit=1").status == 200
+    printed = local_mode.output.read_text(errors="replace")
+    assert "ConnectionResetError" not in printed, printed[-3000:]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
