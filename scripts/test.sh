@@ -16,7 +16,8 @@ echo "== mypy"
 .venv/bin/mypy
 
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# Whole modules per worker (--dist loadfile), so a module's local mode is started once.
+.venv/bin/python -m pytest -n "${KRAKEN_TEST_WORKERS:-2}" --dist loadfile "$@"
 
 if [ -f frontend_build/package.json ] && [ $# -eq 0 ]; then
   echo "== console unit tests"
