@@ -103,8 +103,12 @@ class Rollout:
     ended_at: datetime | None = None
     reason: str | None = None
     decisions: tuple[Decision, ...] = ()
-    # The baseline's numbers from the last window where it had traffic: the 100% step compares with them.
+    # The baseline's numbers from the last step window where it had traffic.
     baseline_reference: WindowCounts | None = None
+    # The baseline's numbers with all the traffic, just before the rollout began (None when it had too few
+    # requests then). The 100% step, where the baseline has no traffic left, compares with these first: the
+    # same share of the load, where a step window's baseline carried only part of it.
+    baseline_alone: WindowCounts | None = None
 
     @property
     def weight(self) -> int:
@@ -133,9 +137,11 @@ def steps_problem(steps: tuple[int, ...]) -> str | None:
 
 
 def numbers_of(
-    candidate: WindowCounts, baseline: WindowCounts, reference: WindowCounts | None, match_rate: float | None
+    rollout: Rollout, candidate: WindowCounts, baseline: WindowCounts, match_rate: float | None
 ) -> StepNumbers:
-    """The step's numbers; a baseline without traffic in the window (the 100% step) is read from `reference`."""
+    """The step's numbers; a baseline without traffic in the window (the 100% step) is read from its numbers
+    from before the rollout, else from its last step window with traffic."""
+    reference = rollout.baseline_alone or rollout.baseline_reference
     compared = baseline if baseline.requests or reference is None else reference
     ratio = None
     if candidate.p99_ms is not None and compared.p99_ms:

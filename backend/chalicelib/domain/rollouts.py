@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.clock import utc_now
 from chalicelib.domain.errors import Conflict, DomainError, FieldProblem, InvalidRequest, NotFound
@@ -33,6 +33,9 @@ logger = logging.getLogger("kraken.rollouts")
 ROLLOUT_ACTOR = f"{SYSTEM_ACTOR_PREFIX}rollout"
 STEP_ACTION = "rollout"  # a step's deployment change, in the history and the operations log
 ROLLBACK_ACTION = "rollout-rollback"
+# The baseline's numbers from before the rollout cover its bake time, and at least this (a few of CloudWatch's
+# minutes, so its p99 stands on more than a handful of requests).
+REFERENCE_SECONDS = 300
 # The candidate's match rate (its shadow's, else its latest replay's) for the guardrail; None when neither ran.
 MatchRate = Callable[[str, int], float | None]
 
@@ -171,7 +174,10 @@ class Rollouts(RecordKeeper):
         if record.serving != record.deployment:
             return  # the step's switch is under way: its window starts once its weights serve
         if rollout.step_started_at is None:
-            self._save(dataclasses.replace(record, rollout=dataclasses.replace(rollout, step_started_at=now)), record)
+            started = dataclasses.replace(rollout, step_started_at=now)
+            if rollout.step == 0 and rollout.baseline_alone is None:
+                started = dataclasses.replace(started, baseline_alone=self._before(record.id, rollout))
+            self._save(dataclasses.replace(record, rollout=started), record)
             return
         numbers, reference = self._numbers(record.id, rollout, now)
         broken = breaches(numbers, rollout.guardrails)
@@ -203,9 +209,15 @@ class Rollouts(RecordKeeper):
         candidate = self._metrics.window(model_id, rollout.candidate_version, start, now)
         baseline = self._metrics.window(model_id, rollout.baseline_version, start, now)
         match = self._match_rate(model_id, rollout.candidate_version)
-        numbers = numbers_of(candidate, baseline, rollout.baseline_reference, match)
+        numbers = numbers_of(rollout, candidate, baseline, match)
         reference = baseline if baseline.requests >= rollout.guardrails.min_requests else rollout.baseline_reference
         return numbers, reference
+
+    def _before(self, model_id: str, rollout: Rollout) -> WindowCounts | None:
+        """The baseline's numbers over the span before the rollout began, when it had enough requests."""
+        span = timedelta(seconds=max(rollout.bake_seconds, REFERENCE_SECONDS))
+        alone = self._metrics.window(model_id, rollout.baseline_version, rollout.started_at - span, rollout.started_at)
+        return alone if alone.requests >= rollout.guardrails.min_requests else None
 
     def _active(self, model_id: str, wanted: RolloutStatus | None, verb: str) -> tuple[ModelRecord, Rollout]:
         record = self._models.get(model_id)
