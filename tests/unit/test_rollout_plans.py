@@ -121,7 +121,8 @@ def test_at_100_percent_the_baseline_is_read_from_before_the_rollout_else_from_i
     half = WindowCounts(requests=500, errors_4xx=0, errors_5xx=0, p99_ms=60.0)  # half the load, at the 50% step
     both = replace(ROLLOUT, step=2, baseline_alone=alone, baseline_reference=half)
     at_full_load = numbers_of(both, candidate, silent, None)
-    assert (at_full_load.baseline_requests, at_full_load.baseline_p99, at_full_load.p99_ratio) == (0, 100.0, 1.5)
+    # Every baseline number shown with the decision is the one it was made on: those from before the rollout.
+    assert (at_full_load.baseline_requests, at_full_load.baseline_p99, at_full_load.p99_ratio) == (3000, 100.0, 1.5)
     assert at_full_load.baseline_5xx_rate == 0.001
     no_traffic_before = replace(both, baseline_alone=None)
     assert numbers_of(no_traffic_before, candidate, silent, None).p99_ratio == 2.5

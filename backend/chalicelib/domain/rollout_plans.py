@@ -148,7 +148,7 @@ def numbers_of(
         ratio = round(candidate.p99_ms / compared.p99_ms, 3)
     return StepNumbers(
         candidate_requests=candidate.requests,
-        baseline_requests=baseline.requests,
+        baseline_requests=compared.requests,
         candidate_5xx_rate=candidate.rate(candidate.errors_5xx),
         baseline_5xx_rate=compared.rate(compared.errors_5xx),
         candidate_4xx_rate=candidate.rate(candidate.errors_4xx),
