@@ -177,6 +177,8 @@ def test_a_good_candidate_reaches_all_the_traffic_step_by_step(local: LocalMode)
     model_id = serving_model(local, "good-canary")
     candidate = new_version(local, model_id, DOUBLE, "the same model, again")
     with callers_of(local, model_id) as callers:
+        # The baseline serves alone for a while first: the 100% step compares with those numbers.
+        wait_for(lambda: len(callers.answers) >= 60, 60, "traffic before the rollout")
         # The p99 of a few dozen requests of a 10 ms model on a busy 2-core machine can jump by several times;
         # the latency guardrail has its own test (a candidate 4 x slower), so this one, about advancing step by
         # step on held guardrails, leaves latency out (the largest ratio allowed).
@@ -186,6 +188,9 @@ def test_a_good_candidate_reaches_all_the_traffic_step_by_step(local: LocalMode)
     verdicts = [(d["verdict"], d["weight"]) for d in ended["decisions"]]
     assert verdicts == [("advance", 30), ("advance", 100), ("succeed", 100)], verdicts
     assert all("guardrails held" in d["reason"] for d in ended["decisions"][1:])
+    # At 100% the baseline has no traffic; its numbers shown are those it was compared with, over requests.
+    last = ended["decisions"][-1]["numbers"]
+    assert last["baselineRequests"] >= FAST_GUARDRAILS["minRequests"] and last["baselineP99"] is not None, last
     assert weights(local, model_id) == {candidate: 100}
     assert all(a[0] == 200 for a in callers.answers), Counter(a[0] for a in callers.answers)
     actions = [e["action"] for e in history(local, model_id)]

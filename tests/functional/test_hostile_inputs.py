@@ -62,7 +62,6 @@ def test_a_conflict_names_fields_as_the_api_does(ecs_api: tuple[Client, config.S
     assert {d["field"] for d in error["details"]} == {"containerMemory", "containerCpu"}
 
 
-
 def test_over_its_rate_a_model_answers_429_with_retry_after(
     ecs_api: tuple[Client, config.Settings], echo: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
