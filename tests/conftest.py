@@ -1,8 +1,34 @@
-"""Fixtures shared by every test layer: fake AWS credentials so nothing can reach a real account."""
+"""Fixtures shared by every test layer: fake AWS credentials so nothing can reach a real account, and an
+environment that no test leaves changed."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+
 import pytest
+
+
+@contextlib.contextmanager
+def kept_environment(keep: Sequence[str] = ()) -> Iterator[None]:
+    """os.environ as it was before the block, once it ends, but for the variables in `keep`. A worker process
+    runs many modules, and a variable left behind (packaging the Chalice app sets its stage's) would reach the
+    local modes the later ones start."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        kept = {name: os.environ[name] for name in keep if name in os.environ}
+        if dict(os.environ) != {**before, **kept}:
+            os.environ.clear()
+            os.environ.update({**before, **kept})
+
+
+@pytest.fixture(autouse=True)
+def _environment_kept() -> Iterator[None]:
+    with kept_environment():
+        yield
 
 
 @pytest.fixture(autouse=True)

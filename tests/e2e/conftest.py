@@ -124,7 +124,8 @@ def start_local_mode(
     port = free_port()
     data_dir = data_dir or new_data_dir()
     env = {
-        **os.environ,
+        # The shell's own KRAKEN_ settings (or any an earlier test in this worker left) do not reach it.
+        **{name: value for name, value in os.environ.items() if not name.startswith("KRAKEN_")},
         "KRAKEN_PORT": str(port),
         "PYTHONPATH": "backend",
         "KRAKEN_ADMIN_PASSWORD": ADMIN_PASSWORD,

@@ -18,6 +18,7 @@ from chalicelib import config
 from chalicelib.adapters.clients import client
 from local.emulator import Emulator, create_resources, use_emulator
 from local.identities import Identities
+from tests.conftest import kept_environment
 
 ORIGIN = "http://127.0.0.1:9"
 FARGATE_SMALLEST = {"container_cpu": 0.25, "container_memory": 0.5}
@@ -25,7 +26,8 @@ FARGATE_SMALLEST = {"container_cpu": 0.25, "container_memory": 0.5}
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[tuple[Emulator, Identities]]:
-    with pytest.MonkeyPatch.context() as monkeypatch:
+    # use_emulator points this process at the emulator through its environment: none of it outlives the module.
+    with kept_environment(), pytest.MonkeyPatch.context() as monkeypatch:
         yield from _enforcing_emulator(monkeypatch)
 
 

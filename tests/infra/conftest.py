@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import kept_environment
+
 # Before aws_cdk starts its Node process: no end-of-life banner, and Chalice packaging needs a region.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -60,15 +62,17 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     os.environ["CDK_DOCKER"] = str(work / "no-docker-here")
     try:
         outdir = work / "cdk.out"
-        app, stacks = build_app(settings, outdir=str(outdir))
-        result = Synthesized(outdir=outdir, stacks=stacks)
-        try:
-            app.synth()
-        except RuntimeError as error:  # cdk-nag findings make synth raise after writing the templates
-            result.error = str(error)
-            report = outdir / "validation-report.json"
-            if report.is_file():
-                result.nag_report = json.loads(report.read_text())
+        # Packaging the Chalice app sets its stage's environment in this process; the synthesis's own two stay.
+        with kept_environment(keep=tuple(saved)):
+            app, stacks = build_app(settings, outdir=str(outdir))
+            result = Synthesized(outdir=outdir, stacks=stacks)
+            try:
+                app.synth()
+            except RuntimeError as error:  # cdk-nag findings make synth raise after writing the templates
+                result.error = str(error)
+                report = outdir / "validation-report.json"
+                if report.is_file():
+                    result.nag_report = json.loads(report.read_text())
         for stage, stack in stacks.items():
             template_file = outdir / f"{stack.stack_name}.template.json"
             if template_file.is_file():
