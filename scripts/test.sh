@@ -16,8 +16,7 @@ echo "== mypy"
 .venv/bin/mypy
 
 echo "== pytest"
-# Whole modules per worker (--dist loadfile), so a module's local mode is started once.
-.venv/bin/python -m pytest -n "${KRAKEN_TEST_WORKERS:-2}" --dist loadfile "$@"
+.venv/bin/python -m pytest "$@"
 
 if [ -f frontend_build/package.json ] && [ $# -eq 0 ]; then
   echo "== console unit tests"
