@@ -12,9 +12,9 @@ import pytest
 
 @contextlib.contextmanager
 def kept_environment(keep: Sequence[str] = ()) -> Iterator[None]:
-    """os.environ as it was before the block, once it ends, but for the variables in `keep`. A worker process
-    runs many modules, and a variable left behind (packaging the Chalice app sets its stage's) would reach the
-    local modes the later ones start."""
+    """os.environ as it was before the block, once it ends, but for the variables in `keep`. One process runs
+    many modules, and a variable left behind (packaging the Chalice app sets its stage's) would reach the local
+    modes the later ones start."""
     before = dict(os.environ)
     try:
         yield
