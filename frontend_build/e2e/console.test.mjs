@@ -485,17 +485,26 @@ step("older requests load page by page (50 at a time) below the newest", async (
     async () => (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length >= before + 55,
   );
   const rows = page.locator(".tabpanel table tbody tr");
+  const historySize = async () => (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length;
+  // Lines of the earlier steps may still be landing in the history: the page's first page is known
+  // to hold the newest of `total` lines only when the history had that size both before and after
+  // the refresh that loaded it.
+  let total = 0;
   await until(
-    "the first page of 50 rows",
+    "the first page of 50 rows, over a history that stopped growing",
     async () => {
+      const sizeBefore = await historySize();
+      const loaded = page.waitForResponse(
+        (answer) => answer.url().includes(`/models/${modelId}/requests`) && answer.request().method() === "GET",
+      );
       await page.locator(".tabpanel").getByRole("button", { name: "Refresh", exact: true }).click();
-      await page.waitForTimeout(500);
-      return (await rows.count()) === 50;
+      await loaded;
+      await page.waitForTimeout(300);
+      total = await historySize();
+      return total === sizeBefore && (await rows.count()) === 50;
     },
     30_000,
   );
-  // Lines of the earlier steps may land in the history after `before` was read: count what is there now.
-  const total = (await call("GET", `/models/${modelId}/requests?limit=100`)).body.items.length;
   assert.ok(total >= before + 55 && total < 100, `history holds ${total}`);
   await page.getByRole("button", { name: "Load older requests" }).click();
   await page.waitForFunction((n) => document.querySelectorAll(".tabpanel table tbody tr").length === n, total);
