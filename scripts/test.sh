@@ -16,7 +16,14 @@ echo "== mypy"
 .venv/bin/mypy
 
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+if [ $# -eq 0 ]; then
+  # Two workers, each taking whole modules (a module's local mode and its tests stay together); the
+  # one_process tests after, alone: their cases share a node id, and xdist schedules by node id.
+  .venv/bin/python -m pytest -n 2 --dist loadfile -m "not one_process"
+  .venv/bin/python -m pytest -m one_process
+else
+  .venv/bin/python -m pytest "$@"
+fi
 
 if [ -f frontend_build/package.json ] && [ $# -eq 0 ]; then
   echo "== console unit tests"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -23,6 +24,13 @@ def kept_environment(keep: Sequence[str] = ()) -> Iterator[None]:
         if dict(os.environ) != {**before, **kept}:
             os.environ.clear()
             os.environ.update({**before, **kept})
+
+
+def pytest_xdist_node_collection_finished(node: object, ids: Sequence[str]) -> None:
+    """xdist schedules by node id, so tests sharing one would silently run as one: stop the run instead."""
+    shared = sorted(nodeid for nodeid, count in Counter(ids).items() if count > 1)
+    if shared:
+        pytest.exit(f"tests sharing a node id cannot run on xdist workers (mark them one_process): {shared}", 4)
 
 
 @pytest.fixture(autouse=True)

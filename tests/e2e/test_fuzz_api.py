@@ -18,7 +18,8 @@ from schemathesis.checks import ignored_auth, positive_data_acceptance
 
 from tests.e2e.conftest import LocalMode
 
-pytestmark = pytest.mark.e2e
+# Schemathesis gives every operation's case the same node id; xdist schedules by node id and would run one of them.
+pytestmark = [pytest.mark.e2e, pytest.mark.one_process]
 
 
 def _document() -> dict[str, object]:
