@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.bench lifecycle   # local mode: POST start -> first 200 prediction
     .venv/bin/python -m scripts.bench gateway     # the API's own overhead: in-process and over HTTP
     .venv/bin/python -m scripts.bench import      # cold import of the API function (`import app`)
-    .venv/bin/python -m scripts.bench state       # local mode's start with 1,000 models saved, a save's cost
+    .venv/bin/python -m scripts.bench state       # local mode: start with 1,000 models saved, a save, saving under wrk
     .venv/bin/python -m scripts.bench runner      # the model runner vs `mlflow models serve` and MLServer
     .venv/bin/python -m scripts.bench containers  # runner image size; start -> healthy in a container vs a process
     .venv/bin/python -m scripts.bench switch      # local mode: a deployment switch under load, errors meanwhile

@@ -27,8 +27,8 @@ After every load with the shadow on, the benchmark waits until the tally has cou
 load completed (the consumer works off the request path, so it may lag behind the load), so that no shadow work
 spills into the next round; how long it lagged is reported too.
 
-Local mode keeps no state by default here (--keep-state to keep one, as ./scripts/local.sh does): its save every
-second, of an emulator state that grows with every request, took about half the CPU under wrk's load.
+Local mode keeps no state by default here (--keep-state to keep one, as ./scripts/local.sh does): its saves of an
+emulator state that grows with every request take up to a fifth of the time under wrk's load (`state` measures it).
 """
 
 from __future__ import annotations
@@ -526,7 +526,7 @@ def add_commands(commands: Any) -> None:
         "--keep-state",
         action="store_true",
         help="local mode keeps a state (KRAKEN_DATA_DIR), as ./scripts/local.sh does, and saves its growing "
-        "emulator state every second (about half the CPU under wrk's load); by default it keeps none",
+        "emulator state as it changes (up to a fifth of the time under wrk's load); by default it keeps none",
     )
     shadow.add_argument("--log", type=Path, help="also copy local mode's log to this file")
     shadow.set_defaults(handler=bench_shadow)

@@ -1,8 +1,10 @@
-"""`state`: local mode's start with a saved state (N models, M request-history lines), and what a save costs."""
+"""`state`: local mode's start with a saved state (N models, M request-history lines), what a save costs, and
+what saving a state as it changes costs the callers under load."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -15,8 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.harness import HOST, REPO, bench_command, free_port, print_seconds, stop, wait_http_ok
-from scripts.bench.localmode import ADMIN_PASSWORD, Api, needs_project_env
+from scripts.bench.harness import HOST, REPO, bench_command, free_port, print_seconds, save_pipeline, stop, wait_http_ok
+from scripts.bench.localmode import ADMIN_PASSWORD, Api, local_mode, needs_project_env, prediction_body, start_model
+from scripts.bench.wrk import WrkResult, merge, require_wrk, run_wrk
+
+KEPT, NONE = "state kept (saved as it changes)", "no state kept"
 
 
 def fill_in_process(args: argparse.Namespace) -> int:
@@ -124,9 +129,64 @@ def time_start(data: Path, work: Path) -> tuple[float, float, float]:
     return ready, listed, stopped
 
 
+def saving_under_load(args: argparse.Namespace, work: Path) -> bool:
+    """Two local modes at once, serving the same model: one keeps a state (KRAKEN_DATA_DIR, as ./scripts/local.sh
+    runs it), so it saves the emulator state, which grows with every request, as it changes; the other keeps none.
+    wrk loads each in turn, every other round starting with the other (A B B A ...), so the saves' share of the
+    machine shows as ratios of the same load. True when no request failed."""
+    wrk = require_wrk()
+    artifact, rows = save_pipeline(work)
+    (work / "kept").mkdir()
+    (work / "none").mkdir()
+    results: dict[str, list[WrkResult]] = {KEPT: [], NONE: []}
+    with (
+        local_mode(work / "kept", runtime="process", keep_state=True) as kept,
+        local_mode(work / "none", runtime="process", keep_state=False) as none,
+    ):
+        apis = {KEPT: kept, NONE: none}
+        model_ids = {name: start_model(api, "bench-state-load", artifact, rows[:5]) for name, api in apis.items()}
+        paths = {name: f"/api/models/{model_id}/predict" for name, model_id in model_ids.items()}
+        bodies = {
+            name: json.dumps(prediction_body(model_id, rows[:5])).encode() for name, model_id in model_ids.items()
+        }
+        seconds, rounds = args.load_seconds, args.load_rounds
+        print(f"\nunder load: wrk, {args.connections} connections, {rounds} rounds of {seconds} s each", flush=True)
+        for name in (KEPT, NONE):
+            run_wrk(wrk, name, apis[name].port, paths[name], bodies[name], args.connections, 2)
+        for index in range(args.load_rounds):
+            order = (KEPT, NONE) if index % 2 == 0 else (NONE, KEPT)
+            for name in order:
+                result = run_wrk(wrk, name, apis[name].port, paths[name], bodies[name], args.connections, seconds)
+                results[name].append(result)
+                print(
+                    f"  round {index + 1}, {name}: {result.throughput:.0f} req/s, p50 {result.p50_ms:.2f} ms",
+                    flush=True,
+                )
+    snapshot = work / "kept" / "local-data-process" / "emulator" / "state"
+    kept_all, none_all = merge(results[KEPT]), merge(results[NONE])
+    print(f"\n{'':<36}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+    for result in (kept_all, none_all):
+        print(
+            f"{result.name:<36}{result.requests:>9}{result.errors:>8}{result.throughput:>9.0f}"
+            f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+        )
+    print(
+        f"state kept vs none: throughput {kept_all.throughput / none_all.throughput:.2f}x, p50 "
+        f"{kept_all.p50_ms / none_all.p50_ms:.2f}x, p99 {kept_all.p99_ms / none_all.p99_ms:.2f}x"
+    )
+    ratios = ", ".join(f"{k.throughput / n.throughput:.2f}" for k, n in zip(results[KEPT], results[NONE], strict=True))
+    print(f"  throughput ratio round by round: {ratios}")
+    if snapshot.exists():
+        size = snapshot.stat().st_size / 1e6
+        print(f"  the kept state's snapshot after the load (the last save at the stop): {size:.1f} MB")
+    return not (kept_all.errors or none_all.errors)
+
+
 def bench_state(args: argparse.Namespace) -> int:
     if needs_project_env("state"):
         return 2
+    if args.load_rounds:
+        require_wrk()
     with tempfile.TemporaryDirectory(prefix="kraken-bench-state-") as tmp:
         work = Path(tmp)
         data = work / "data"
@@ -149,6 +209,9 @@ def bench_state(args: argparse.Namespace) -> int:
                 ("restored: SIGTERM to exit (last save incl.)", [t[2] for t in restored]),
             ]
         )
+        if args.load_rounds and not saving_under_load(args, work):
+            print("\nincomplete: failed requests under load (see above)")
+            return 1
     return 0
 
 
@@ -160,12 +223,19 @@ def add_commands(commands: Any) -> None:
         description="In a child process, local mode on a temporary data directory is filled through its own "
         "services (models, request-history lines with their metrics), saved a few times (timed) and stopped; "
         "then `python -m local` is started on that directory and on an empty one, alternating, timing "
-        "/api/health, the first models page (signed in) and the stop.",
+        "/api/health, the first models page (signed in) and the stop. Then, unless --load-rounds is 0, two local "
+        "modes at once serve the same model, one keeping a state (saved as it changes) and one keeping none, "
+        "loaded by wrk in turns: the saves' cost to the callers as ratios.",
     )
     state.add_argument("--models", type=int, default=1000, help="models in the saved state")
     state.add_argument("--lines", type=int, default=10000, help="request-history lines in the saved state")
     state.add_argument("--saves", type=int, default=5, help="timed saves of the filled state")
     state.add_argument("--rounds", type=int, default=3, help="starts on each directory")
+    state.add_argument(
+        "--load-rounds", type=int, default=4, help="under load: rounds of each local mode (0: no load part)"
+    )
+    state.add_argument("--load-seconds", type=int, default=10, help="under load: measured seconds per round")
+    state.add_argument("--connections", type=int, default=4, help="under load: wrk's keep-alive connections")
     state.set_defaults(handler=bench_state)
 
     fill = commands.add_parser("_state-fill")
