@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from local.emulator import ADMIN_USER
 if TYPE_CHECKING:
     from chalicelib.config import Settings
     from local.emulator import Emulator
+    from local.expiry import Expiry
     from local.identities import Identities
     from local.server import LocalServer
     from local.state import SavedState, Saver
@@ -36,6 +37,12 @@ class LocalMode:
     identities: Identities
     saver: Saver | None = None  # with a data directory: saves the emulator's state
     restored: bool = False  # the state of an earlier run was brought back
+    expiry: Expiry = field(init=False)
+
+    def __post_init__(self) -> None:
+        from local.expiry import Expiry
+
+        self.expiry = Expiry(self.emulator.app)
 
     def start(self, reconciler: bool = True) -> None:
         """Serve requests; the background work (reconciler, sampling) is optional so a benchmark can leave it out."""
@@ -47,6 +54,7 @@ class LocalMode:
         self.server.start()
         if reconciler:
             self.services.start_background()
+            self.expiry.start()
         if self.saver is not None:
             self.saver.start()
 
@@ -54,6 +62,7 @@ class LocalMode:
         """Stop serving and stop everything; returns why the state could not be saved, if it could not."""
         self.server.shutdown()
         self.server.server_close()
+        self.expiry.stop()
         problem = None
         if self.saver is not None:
             # The last requests' history and metrics go into the state; then the last save, before the

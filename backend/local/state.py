@@ -188,6 +188,11 @@ class Pausable:
                 self._paused = False
                 self._condition.notify_all()
 
+    def note_change(self) -> None:
+        """The state was changed by this process itself, not through a request: the next save keeps it."""
+        with self._condition:
+            self.changes += 1
+
 
 # --- pickling the backends --------------------------------------------------------------------
 
