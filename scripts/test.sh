@@ -19,7 +19,8 @@ echo "== pytest"
 if [ $# -eq 0 ]; then
   # Two workers, each taking whole modules (a module's local mode and its tests stay together); the
   # one_process tests after, alone: their cases share a node id, and xdist schedules by node id.
-  .venv/bin/python -m pytest -n 2 --dist loadfile -m "not one_process"
+  # The slowest tests are listed at the end: what to look at when the suite grows past its half hour.
+  .venv/bin/python -m pytest -n 2 --dist loadfile -m "not one_process" --durations=15
   .venv/bin/python -m pytest -m one_process
 else
   .venv/bin/python -m pytest "$@"
