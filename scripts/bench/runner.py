@@ -32,7 +32,7 @@ from scripts.bench.harness import (
     tree_memory_mb,
     wait_http_ok,
 )
-from scripts.bench.wrk import WrkResult, merge, require_wrk, run_wrk
+from scripts.bench.wrk import WrkResult, merge, print_results, require_wrk, run_wrk
 
 MLSERVER_MODEL = "pipeline"
 # The runner as it was before batching and workers (one process, every request scored alone): the baseline
@@ -198,14 +198,7 @@ def _print(servers: list[Server], results: dict[Any, WrkResult], args: argparse.
     for rows in args.rows:
         for connections in args.connections:
             print(f"\n{rows} rows per request, {connections} connections")
-            header = f"{'server':<30}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-            print(header + "\n" + "-" * len(header))
-            for server in servers:
-                r = results[(rows, connections, server.name)]
-                print(
-                    f"{r.name:<30}{r.requests:>10}{r.errors:>8}{r.throughput:>9.0f}"
-                    f"{r.p50_ms:>9.2f}{r.p90_ms:>9.2f}{r.p99_ms:>9.2f}"
-                )
+            print_results([results[(rows, connections, server.name)] for server in servers])
     print(f"\n{'server':<30}{'ready s':>9}{'RSS MB':>9}{'PSS MB':>9}{'RSS after':>11}{'PSS after':>11}")
     for server in servers:
         (rss, pss), (rss_after, pss_after) = server.memory["ready"], server.memory["after"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from scripts.bench.harness import HOST, REPO, bench_command, free_port, print_seconds, save_pipeline, stop, wait_http_ok
 from scripts.bench.localmode import ADMIN_PASSWORD, Api, local_mode, needs_project_env, prediction_body, start_model
-from scripts.bench.wrk import WrkResult, merge, require_wrk, run_wrk
+from scripts.bench.wrk import WrkResult, merge, print_results, require_wrk, run_wrk
 
 KEPT, NONE = "state kept (saved as it changes)", "no state kept"
 
@@ -129,13 +129,13 @@ def time_start(data: Path, work: Path) -> tuple[float, float, float]:
     return ready, listed, stopped
 
 
-def saving_under_load(args: argparse.Namespace, work: Path) -> bool:
+def saving_under_load(args: argparse.Namespace, work: Path, wrk: str) -> bool:
     """Two local modes at once, serving the same model: one keeps a state (KRAKEN_DATA_DIR, as ./scripts/local.sh
     runs it), so it saves the emulator state, which grows with every request, as it changes; the other keeps none.
     wrk loads each in turn, every other round starting with the other (A B B A ...), so the saves' share of the
     machine shows as ratios of the same load. True when no request failed."""
-    wrk = require_wrk()
     artifact, rows = save_pipeline(work)
+    rows = rows[:5]
     (work / "kept").mkdir()
     (work / "none").mkdir()
     results: dict[str, list[WrkResult]] = {KEPT: [], NONE: []}
@@ -144,16 +144,14 @@ def saving_under_load(args: argparse.Namespace, work: Path) -> bool:
         local_mode(work / "none", runtime="process", keep_state=False) as none,
     ):
         apis = {KEPT: kept, NONE: none}
-        model_ids = {name: start_model(api, "bench-state-load", artifact, rows[:5]) for name, api in apis.items()}
+        model_ids = {name: start_model(api, "bench-state-load", artifact, rows) for name, api in apis.items()}
         paths = {name: f"/api/models/{model_id}/predict" for name, model_id in model_ids.items()}
-        bodies = {
-            name: json.dumps(prediction_body(model_id, rows[:5])).encode() for name, model_id in model_ids.items()
-        }
+        bodies = {name: json.dumps(prediction_body(model_id, rows)).encode() for name, model_id in model_ids.items()}
         seconds, rounds = args.load_seconds, args.load_rounds
         print(f"\nunder load: wrk, {args.connections} connections, {rounds} rounds of {seconds} s each", flush=True)
         for name in (KEPT, NONE):
             run_wrk(wrk, name, apis[name].port, paths[name], bodies[name], args.connections, 2)
-        for index in range(args.load_rounds):
+        for index in range(rounds):
             order = (KEPT, NONE) if index % 2 == 0 else (NONE, KEPT)
             for name in order:
                 result = run_wrk(wrk, name, apis[name].port, paths[name], bodies[name], args.connections, seconds)
@@ -164,12 +162,8 @@ def saving_under_load(args: argparse.Namespace, work: Path) -> bool:
                 )
     snapshot = work / "kept" / "local-data-process" / "emulator" / "state"
     kept_all, none_all = merge(results[KEPT]), merge(results[NONE])
-    print(f"\n{'':<36}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
-    for result in (kept_all, none_all):
-        print(
-            f"{result.name:<36}{result.requests:>9}{result.errors:>8}{result.throughput:>9.0f}"
-            f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
-        )
+    print()
+    print_results([kept_all, none_all], label="local mode (all rounds)")
     print(
         f"state kept vs none: throughput {kept_all.throughput / none_all.throughput:.2f}x, p50 "
         f"{kept_all.p50_ms / none_all.p50_ms:.2f}x, p99 {kept_all.p99_ms / none_all.p99_ms:.2f}x"
@@ -185,8 +179,7 @@ def saving_under_load(args: argparse.Namespace, work: Path) -> bool:
 def bench_state(args: argparse.Namespace) -> int:
     if needs_project_env("state"):
         return 2
-    if args.load_rounds:
-        require_wrk()
+    wrk = require_wrk() if args.load_rounds else ""
     with tempfile.TemporaryDirectory(prefix="kraken-bench-state-") as tmp:
         work = Path(tmp)
         data = work / "data"
@@ -209,7 +202,7 @@ def bench_state(args: argparse.Namespace) -> int:
                 ("restored: SIGTERM to exit (last save incl.)", [t[2] for t in restored]),
             ]
         )
-        if args.load_rounds and not saving_under_load(args, work):
+        if args.load_rounds and not saving_under_load(args, work, wrk):
             print("\nincomplete: failed requests under load (see above)")
             return 1
     return 0

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +101,15 @@ def merge(results: list[WrkResult]) -> WrkResult:
         middle.name, requests, seconds, requests / seconds if seconds else 0.0,
         middle.p50_ms, middle.p90_ms, middle.p99_ms, sum(result.errors for result in results),
     )  # fmt: skip
+
+
+def print_results(results: Sequence[WrkResult], label: str = "server") -> None:
+    """One table row per result: requests, errors, throughput and the percentiles wrk reported."""
+    width = max(30, *(len(result.name) + 2 for result in results))
+    header = f"{label:<{width}}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+    print(header + "\n" + "-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<{width}}{r.requests:>10}{r.errors:>8}{r.throughput:>9.0f}"
+            f"{r.p50_ms:>9.2f}{r.p90_ms:>9.2f}{r.p99_ms:>9.2f}"
+        )
